@@ -1,0 +1,35 @@
+"""Names, NAIF IDs and frame names used across the project.
+
+The mission vehicles have no NAIF-published IDs. Ours are negative and chosen in the -3,060,0xx block: NAIF
+gives spacecraft IDs -1 … -999 and derives instrument IDs as ``1000 × spacecraft − n``, so no published
+spacecraft or instrument ID can reach this block (it would belong to spacecraft -3060, which does not exist).
+The names kernel (``kernels/change6_names.tf``) makes ``spiceypy.bods2c`` resolve them.
+"""
+
+from __future__ import annotations
+
+EARTH = 399
+MOON = 301
+SUN = 10
+EMB = 3
+
+J2000 = "J2000"
+MOON_ME = "MOON_ME"
+MOON_FALLBACK_FRAME = "IAU_MOON"
+EARTH_FIXED = "ITRF93"
+EARTH_FALLBACK_FRAME = "IAU_EARTH"
+
+# name -> NAIF ID. Keep in step with the names kernel written by the trajectory build.
+VEHICLES: dict[str, int] = {
+    "CHANGE6_ORBITER": -3060001,
+    "CHANGE6_RETURNER": -3060002,
+    "CHANGE6_LANDER": -3060003,
+    "CHANGE6_ASCENDER": -3060004,
+    "QUEQIAO_2": -3060010,
+    "CHANGE6_SITE": -3060100,
+}
+CHANGE6_TOPO = "CHANGE6_TOPO"
+CHANGE6_TOPO_ID = -3060100
+
+# Reference radius of the LOLA products and of the landing-site elevation (LDEM label OFFSET).
+MOON_REFERENCE_RADIUS_KM = 1737.4

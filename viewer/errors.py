@@ -1,0 +1,53 @@
+"""The project's exceptions.
+
+Every error a user can cause (a missing kernel, a corrupt DEM, a time outside coverage, an odd video size)
+is a :class:`ViewerError`. Its ``str()`` is one line that names the file or value and the fix; the CLI and
+the UI print that line and never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class ViewerError(Exception):
+    """Base class of every error the viewer reports to a person."""
+
+    def one_line(self) -> str:
+        return " ".join(str(self).split())
+
+
+class DataError(ViewerError):
+    """A data file (mission YAML, DEM, texture, kernel) is missing, unreadable or malformed."""
+
+    def __init__(self, message: str, *, path=None):
+        super().__init__(message)
+        self.path = path
+
+
+class KernelError(DataError):
+    """A SPICE kernel is missing or corrupt."""
+
+
+class CoverageError(ViewerError, ValueError):
+    """A request for a time outside what the kernels cover.
+
+    Carries the covered interval and the requested time, as UTC strings and as ET.
+    """
+
+    def __init__(self, body: str, requested_et: float, start_et: float, end_et: float):
+        from viewer.epochs import utc_from_et
+
+        self.body = body
+        self.requested_et = float(requested_et)
+        self.start_et = float(start_et)
+        self.end_et = float(end_et)
+        self.requested_utc = utc_from_et(requested_et)
+        self.start_utc = utc_from_et(start_et)
+        self.end_utc = utc_from_et(end_et)
+        super().__init__(
+            f"{body}: the kernels cover {self.start_utc} … {self.end_utc}; requested {self.requested_utc}. "
+            "Choose a time inside that interval."
+        )
+
+
+class InputError(ViewerError, ValueError):
+    """A value given on the command line or in the UI is out of range or malformed."""

