@@ -1,0 +1,1 @@
+"""Lunar terrain and textures (public API documented once the package is complete)."""
