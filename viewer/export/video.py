@@ -1,0 +1,546 @@
+"""Video export: frames stepped by ET, piped to the ffmpeg that imageio-ffmpeg ships, written atomically.
+
+The pipeline has three stages that overlap:
+
+1. the main thread asks a :class:`FrameSource` for the frame at each ET (the mission scene renders offscreen),
+   and burns in the overlays (:mod:`viewer.export.overlays`);
+2. a writer thread takes frames from a small bounded queue and writes them to ffmpeg's stdin;
+3. ffmpeg, a separate process, encodes H.264 (yuv420p, constant quality, ``+faststart``) or a lossless PNG
+   sequence while the next frames render.
+
+Frames are never captured in real time: frame ``i`` shows ``ets[i]`` exactly, so a slow machine makes the same
+clip as a fast one, only later.
+
+Nothing partial is left behind. ffmpeg writes to a temp file (or directory) beside the target; only a complete
+encode is renamed onto the target. On any exception, ``KeyboardInterrupt`` or SIGTERM (the CLI turns SIGTERM
+into ``KeyboardInterrupt``) ffmpeg is killed and the temp is removed. An existing target is kept unless
+``force``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Protocol, runtime_checkable
+
+import numpy as np
+
+from viewer.errors import InputError, ViewerError
+
+MAX_LONG_SIDE = 3840
+MAX_SHORT_SIDE = 2160
+MIN_SIDE = 16
+DEFAULT_CRF = 20
+DEFAULT_PRESET = "veryfast"
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+QUEUE_FRAMES = 4
+PNG_PATTERN = "frame_%06d.png"
+
+
+class ExportError(ViewerError):
+    """The encoder failed or the output cannot be written."""
+
+
+@runtime_checkable
+class FrameSource(Protocol):
+    """Anything that renders the frame at an ET: ``render_frame(et)`` returns an (H, W, 3) uint8 array."""
+
+    size: tuple[int, int]  # (width, height)
+
+    def render_frame(self, et: float) -> np.ndarray: ...
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Inputs
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"1920x1080"`` -> ``(1920, 1080)``, checked by :func:`check_size`."""
+    parts = str(text).lower().replace("×", "x").split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise InputError(f"size {text!r} is not WIDTHxHEIGHT; write it like 1920x1080")
+    return check_size((int(parts[0]), int(parts[1])))
+
+
+def check_size(size: tuple[int, int], *, video: bool = True) -> tuple[int, int]:
+    """Check a (width, height): within 3840×2160 (either orientation) and, for video, both even.
+
+    H.264 in yuv420p needs even sides. The exporter never rescales to make them so; it says which side is odd.
+    """
+    w, h = (int(size[0]), int(size[1]))
+    if min(w, h) < MIN_SIDE:
+        raise InputError(f"size {w}x{h} is too small; both sides must be at least {MIN_SIDE} px")
+    if max(w, h) > MAX_LONG_SIDE or min(w, h) > MAX_SHORT_SIDE:
+        raise InputError(f"size {w}x{h} is larger than {MAX_LONG_SIDE}x{MAX_SHORT_SIDE}; choose a smaller size")
+    if video and (w % 2 or h % 2):
+        odd = " and ".join(n for n, v in (("width", w), ("height", h)) if v % 2)
+        even = f"{w + (w % 2)}x{h + (h % 2)}"
+        raise InputError(f"size {w}x{h}: the {odd} must be even for H.264 yuv420p; use e.g. {even} "
+                         "(frames are never rescaled)")
+    return w, h
+
+
+def check_fps(fps: float) -> float:
+    fps = float(fps)
+    if not (math.isfinite(fps) and 1 <= fps <= 120):
+        raise InputError(f"--fps {fps:g} is out of range; choose 1 … 120 frames per second")
+    return fps
+
+
+def frame_ets(start_et: float, end_et: float, fps: float, *, speed: float | None = None,
+              duration: float | None = None) -> np.ndarray:
+    """The ET of every frame from ``start_et`` to ``end_et``.
+
+    Give ``speed`` (mission seconds per video second) or ``duration`` (video seconds); with neither the clip
+    lasts 10 s. The clip has ``round(duration * fps)`` frames, at least 2; frame ``i`` shows
+    ``start_et + i * speed / fps``, so the last frame is at (or just before) ``end_et``.
+    """
+    fps = check_fps(fps)
+    span = float(end_et) - float(start_et)
+    if not (span > 0):
+        raise InputError("the time range is empty: --to must be after --from")
+    if speed is not None and duration is not None:
+        raise InputError("give either --speed or --duration, not both")
+    if speed is not None:
+        if not (speed > 0 and math.isfinite(speed)):
+            raise InputError(f"--speed {speed:g} must be a positive number of mission seconds per video second")
+        duration = span / speed
+    elif duration is None:
+        duration = 10.0
+    if not (duration > 0 and math.isfinite(duration)):
+        raise InputError(f"--duration {duration:g} must be a positive number of seconds")
+    n = max(2, int(round(duration * fps)))
+    if n > 120 * 60 * 60:
+        raise InputError(f"the clip would have {n} frames (over an hour at {fps:g} fps); raise --speed")
+    step = span / (n - 1) if speed is None else speed / fps
+    return float(start_et) + step * np.arange(n, dtype=float)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# ffmpeg
+
+
+def ffmpeg_exe() -> str:
+    try:
+        import imageio_ffmpeg
+    except ImportError:  # pragma: no cover - a declared dependency
+        raise ExportError("imageio-ffmpeg is not installed; install it with `pip install imageio-ffmpeg`") from None
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def ffmpeg_command(size: tuple[int, int], fps: float, target: str, *, kind: str = "mp4", crf: int = DEFAULT_CRF,
+                   preset: str = DEFAULT_PRESET, threads: int | None = None) -> list[str]:
+    """The ffmpeg command that reads raw rgb24 frames on stdin and writes ``target``.
+
+    ``kind="mp4"``: H.264 (libx264), yuv420p, constant quality ``crf``, ``+faststart``.
+    ``kind="png"``: a lossless RGB PNG sequence; ``target`` is a printf pattern such as ``dir/frame_%06d.png``.
+    """
+    w, h = size
+    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+           "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-framerate", f"{fps:g}", "-i", "-", "-an"]
+    if kind == "mp4":
+        if preset not in X264_PRESETS:
+            raise InputError(f"--preset {preset!r} is not an x264 preset; choose one of {', '.join(X264_PRESETS)}")
+        if not 0 <= int(crf) <= 51:
+            raise InputError(f"--crf {crf} is out of range; choose 0 (lossless) … 51 (worst), 18–23 is typical")
+        cmd += ["-c:v", "libx264", "-preset", preset, "-crf", str(int(crf)), "-pix_fmt", "yuv420p",
+                "-movflags", "+faststart"]
+        if threads:
+            cmd += ["-threads", str(int(threads))]
+        cmd += ["-f", "mp4", target]
+    elif kind == "png":
+        cmd += ["-c:v", "png", "-pix_fmt", "rgb24", "-start_number", "0", "-f", "image2", target]
+    else:  # pragma: no cover - programming error
+        raise ValueError(kind)
+    return cmd
+
+
+def probe(path: Path) -> dict:
+    """Codec, pixel format, size, fps, frame count and duration of a video, from ffmpeg itself.
+
+    Parses ``ffmpeg -i`` and counts frames by decoding (``imageio_ffmpeg.count_frames_and_secs``).
+    """
+    import re
+
+    import imageio_ffmpeg
+
+    out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
+    m = re.search(r"Video: (\w+)[^,]*, (\w+)[^,]*(?:\([^)]*\))?, (\d+)x(\d+)", out)
+    if not m:
+        raise ExportError(f"{path}: ffmpeg finds no video stream ({out.strip().splitlines()[-1:]})")
+    fps = re.search(r"([\d.]+) fps", out)
+    frames, secs = imageio_ffmpeg.count_frames_and_secs(str(path))
+    return {"codec": m.group(1), "pix_fmt": m.group(2), "size": (int(m.group(3)), int(m.group(4))),
+            "fps": float(fps.group(1)) if fps else None, "frames": int(frames), "seconds": float(secs),
+            "faststart": _moov_before_mdat(path)}
+
+
+def _moov_before_mdat(path: Path) -> bool:
+    """True if the MP4's ``moov`` atom precedes ``mdat`` (what ``+faststart`` does)."""
+    with open(path, "rb") as fh:
+        data = fh.read(1 << 16)
+    moov, mdat = data.find(b"moov"), data.find(b"mdat")
+    return moov != -1 and (mdat == -1 or moov < mdat)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The sink: temp target, ffmpeg process, writer thread
+
+
+def _temp_sibling(target: Path, suffix: str) -> Path:
+    return target.with_name(f".{target.name}.{os.getpid()}.part{suffix}")
+
+
+def prepare_target(target: Path, *, force: bool, is_dir: bool = False) -> Path:
+    """Check that ``target`` may be written: its directory exists, and it is new unless ``force``."""
+    target = Path(target).expanduser().resolve()
+    if not target.parent.is_dir():
+        raise InputError(f"{target.parent} does not exist; create it first or choose another output path")
+    if target.exists() or target.is_symlink():
+        if not force:
+            raise InputError(f"{target} already exists; pass --force to overwrite it")
+        if is_dir and (not target.is_dir() or any(not p.name.startswith("frame_") for p in target.iterdir())):
+            raise InputError(f"{target} exists and is not a PNG sequence written by the exporter; "
+                             "choose a new directory")
+        if not is_dir and target.is_dir():
+            raise InputError(f"{target} is a directory; choose a file name ending in .mp4")
+    if not is_dir and target.suffix.lower() != ".mp4":
+        raise InputError(f"output {target.name!r} must end in .mp4 (or use --png-dir DIR for a PNG sequence)")
+    return target
+
+
+@dataclass
+class SinkStats:
+    frames: int = 0
+    blocked_s: float = 0.0  # main thread waiting for room in the queue
+    write_s: float = 0.0  # writer thread inside pipe writes (ffmpeg not keeping up shows here)
+    drain_s: float = 0.0  # ffmpeg finishing after the last frame
+
+
+class FfmpegSink:
+    """Feeds frames to ffmpeg through a bounded queue and a writer thread; commits or aborts atomically.
+
+    Use as a context manager: leaving the block normally requires :meth:`commit` to have been called; leaving
+    it any other way (exception, ``KeyboardInterrupt``) kills ffmpeg and removes the temp output.
+    """
+
+    def __init__(self, target: Path, size: tuple[int, int], fps: float, *, kind: str = "mp4", force: bool = False,
+                 crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET, threads: int | None = None,
+                 queue_frames: int = QUEUE_FRAMES):
+        self.kind = kind
+        self.size = check_size(size, video=kind == "mp4")
+        self.fps = check_fps(fps)
+        self.target = prepare_target(target, force=force, is_dir=kind == "png")
+        self.temp = _temp_sibling(self.target, ".mp4" if kind == "mp4" else "")
+        out = str(self.temp / PNG_PATTERN) if kind == "png" else str(self.temp)
+        self.cmd = ffmpeg_command(self.size, self.fps, out, kind=kind, crf=crf, preset=preset, threads=threads)
+        self.stats = SinkStats()
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, int(queue_frames)))
+        self._proc: subprocess.Popen | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._stderr = None
+        self._committed = False
+        self._frame_bytes = self.size[0] * self.size[1] * 3
+
+    # -- lifecycle
+    def __enter__(self) -> "FfmpegSink":
+        self.open()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None or not self._committed:
+            self.abort()
+
+    def open(self) -> None:
+        if self.kind == "png":
+            self.temp.mkdir()
+        self._stderr = tempfile.TemporaryFile()
+        try:
+            # A new session: a terminal's Ctrl-C reaches only us, and we stop ffmpeg ourselves (kill + delete)
+            # rather than have it finish a partial file on its own.
+            self._proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                          stderr=self._stderr, start_new_session=True)
+        except BaseException:
+            self._remove_temp()
+            raise
+        self._thread = threading.Thread(target=self._writer, name="ffmpeg-writer", daemon=True)
+        self._thread.start()
+
+    def _writer(self) -> None:
+        assert self._proc is not None and self._proc.stdin is not None
+        stdin = self._proc.stdin
+        try:
+            while True:
+                frame = self._queue.get()
+                if frame is None:
+                    break
+                t0 = time.perf_counter()
+                stdin.write(memoryview(frame).cast("B"))
+                self.stats.write_s += time.perf_counter() - t0
+        except BaseException as exc:  # BrokenPipe when ffmpeg died; reported by write()/commit()
+            self._error = exc
+            # keep draining so the producer never blocks on a dead pipe
+            while True:
+                try:
+                    if self._queue.get(timeout=0.5) is None:
+                        break
+                except queue.Empty:
+                    if self._committed or self._proc.poll() is not None:
+                        break
+
+    def _ffmpeg_message(self) -> str:
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0)
+        text = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
+        return text[-1] if text else ""
+
+    def _raise_encoder_failure(self) -> None:
+        rc = self._proc.poll() if self._proc else None
+        msg = self._ffmpeg_message() or (repr(self._error) if self._error else "no message")
+        raise ExportError(f"ffmpeg stopped (exit {rc}) while writing {self.target.name}: {msg}")
+
+    # -- frames
+    def write(self, frame: np.ndarray) -> None:
+        """Queue one (H, W, 3) uint8 frame; blocks while the queue is full (ffmpeg is the bottleneck)."""
+        h, w = frame.shape[:2]
+        if (w, h) != self.size or frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ExportError(f"a frame is {w}x{h}x{frame.shape[2] if frame.ndim == 3 else 1} {frame.dtype}, "
+                              f"expected {self.size[0]}x{self.size[1]}x3 uint8; frames are never rescaled")
+        frame = np.ascontiguousarray(frame)
+        t0 = time.perf_counter()
+        while True:
+            if self._error is not None or (self._proc is not None and self._proc.poll() is not None):
+                self._raise_encoder_failure()
+            try:
+                self._queue.put(frame, timeout=0.25)
+                break
+            except queue.Full:
+                continue
+        self.stats.blocked_s += time.perf_counter() - t0
+        self.stats.frames += 1
+
+    def commit(self) -> Path:
+        """Finish the encode and rename the temp output onto the target; returns the target."""
+        if self.stats.frames == 0:
+            raise ExportError("no frames were written")
+        t0 = time.perf_counter()
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            self._raise_encoder_failure()
+        self._proc.stdin.close()
+        rc = self._proc.wait()
+        self.stats.drain_s = time.perf_counter() - t0
+        if rc != 0:
+            self._raise_encoder_failure()
+        if self.kind == "png":
+            written = len(list(self.temp.glob("frame_*.png")))
+            if written != self.stats.frames:
+                raise ExportError(f"ffmpeg wrote {written} PNGs for {self.stats.frames} frames")
+            if self.target.exists():
+                old = _temp_sibling(self.target, ".old")
+                os.replace(self.target, old)
+                os.replace(self.temp, self.target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(self.temp, self.target)
+        else:
+            os.replace(self.temp, self.target)
+        self._committed = True
+        self._close_stderr()
+        return self.target
+
+    def abort(self) -> None:
+        """Kill ffmpeg, stop the writer and remove the temp output. Safe to call more than once."""
+        if self._committed:
+            return
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                proc.kill()
+        if proc is not None:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # pragma: no cover
+                pass
+            try:
+                if proc.stdin:
+                    proc.stdin.close()
+            except OSError:
+                pass
+        if self._thread is not None and self._thread.is_alive():
+            try:
+                self._queue.put_nowait(None)
+            except queue.Full:
+                pass
+            self._thread.join(timeout=5)
+        self._remove_temp()
+        self._close_stderr()
+
+    def _remove_temp(self) -> None:
+        if self.temp.is_dir():
+            shutil.rmtree(self.temp, ignore_errors=True)
+        else:
+            try:
+                self.temp.unlink()
+            except FileNotFoundError:
+                pass
+
+    def _close_stderr(self) -> None:
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Progress
+
+
+class Progress:
+    """A progress bar with ETA on stderr.
+
+    On a terminal it redraws one line; otherwise (logs, a parent process) it prints a line for the first frame,
+    then at most one a second, and the last. ``fmt="json"`` prints one JSON object a line for machines.
+    """
+
+    def __init__(self, total: int, *, stream=None, fmt: str = "auto", label: str = "export", min_interval=1.0):
+        self.total = int(total)
+        self.stream = stream if stream is not None else sys.stderr
+        tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.fmt = ("bar" if tty else "lines") if fmt == "auto" else fmt
+        self.label = label
+        self.min_interval = min_interval if self.fmt != "bar" else 0.1
+        self.t0 = time.perf_counter()
+        self._last = -1e9
+        self.done = 0
+
+    def eta_s(self) -> float | None:
+        el = time.perf_counter() - self.t0
+        return el / self.done * (self.total - self.done) if self.done else None
+
+    def update(self, done: int, *, force: bool = False) -> None:
+        self.done = done
+        now = time.perf_counter()
+        if self.fmt == "none":
+            return
+        if not force and done not in (1, self.total) and now - self._last < self.min_interval:
+            return
+        self._last = now
+        el = now - self.t0
+        fps = done / el if el > 0 else 0.0
+        eta = self.eta_s()
+        if self.fmt == "json":
+            import json
+
+            line = json.dumps({"done": done, "total": self.total, "fps": round(fps, 2),
+                               "eta_s": None if eta is None else round(eta, 1), "elapsed_s": round(el, 1)})
+            self.stream.write(line + "\n")
+        else:
+            width = 28
+            fill = int(width * done / max(1, self.total))
+            bar = "#" * fill + "." * (width - fill)
+            text = (f"{self.label} [{bar}] {done}/{self.total} frames {100 * done / max(1, self.total):3.0f}% "
+                    f"{fps:5.1f} fps ETA {_hms(eta)}")
+            self.stream.write(("\r" + text) if self.fmt == "bar" else (text + "\n"))
+            if self.fmt == "bar" and done >= self.total:
+                self.stream.write("\n")
+        self.stream.flush()
+
+
+def _hms(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The export loop
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    frames: int
+    seconds: float  # wall time of the whole export
+    render_s: float  # inside source.render_frame
+    overlay_s: float  # burning in overlays
+    sink: SinkStats = field(default_factory=SinkStats)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else float("inf")
+
+
+FrameHook = Callable[[np.ndarray, float, int], np.ndarray]
+
+
+def export(source: FrameSource, ets: Iterable[float], target: Path, *, fps: float, kind: str = "mp4",
+           overlay: FrameHook | None = None, tail: Iterable[np.ndarray] = (), force: bool = False,
+           crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET, threads: int | None = None,
+           progress: Progress | None = None, tail_factory: Callable[[np.ndarray], Iterable[np.ndarray]] | None = None,
+           ) -> ExportResult:
+    """Render ``source`` at every ET and encode it to ``target`` (``kind`` "mp4" or "png").
+
+    ``overlay(frame, et, index)`` burns text into each frame and returns it. ``tail_factory(last_frame)`` yields
+    extra frames after the last ET (the closing credits). Either the whole clip lands at ``target`` or nothing
+    does.
+    """
+    ets = np.asarray(list(ets) if not isinstance(ets, np.ndarray) else ets, dtype=float)
+    t_start = time.perf_counter()
+    render_s = overlay_s = 0.0
+    with FfmpegSink(target, source.size, fps, kind=kind, force=force, crf=crf, preset=preset,
+                    threads=threads) as sink:
+        last = None
+        for i, et in enumerate(ets):
+            t0 = time.perf_counter()
+            frame = source.render_frame(float(et))
+            t1 = time.perf_counter()
+            if overlay is not None:
+                frame = overlay(frame, float(et), i)
+            t2 = time.perf_counter()
+            render_s += t1 - t0
+            overlay_s += t2 - t1
+            sink.write(frame)
+            last = frame
+            if progress is not None:
+                progress.update(sink.stats.frames)
+        extra = list(tail) + (list(tail_factory(last)) if tail_factory is not None and last is not None else [])
+        for frame in extra:
+            sink.write(frame)
+            if progress is not None:
+                progress.update(sink.stats.frames)
+        path = sink.commit()
+    return ExportResult(path, sink.stats.frames, time.perf_counter() - t_start, render_s, overlay_s, sink.stats)
+
+
+class sigterm_as_interrupt:
+    """Within the block, SIGTERM raises ``KeyboardInterrupt`` in the main thread, so cleanup runs."""
+
+    def __enter__(self):
+        self._old = None
+        if threading.current_thread() is threading.main_thread():
+            def _handler(signum, frame):
+                raise KeyboardInterrupt(f"signal {signum}")
+
+            self._old = signal.signal(signal.SIGTERM, _handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGTERM, self._old)
+        return False
