@@ -231,21 +231,21 @@ def build_earth(lod: str = "browser") -> MeshData:
 
 # -------------------------------------------------------------------------------------------- public API
 def site_lat_lon() -> tuple[float, float]:
-    """The landing site (planetocentric lat, east lon, deg): assets/mission.yaml ``sites:`` if present, else LROC."""
-    try:
-        from viewer.mission import load_mission  # written by another helper; optional here
+    """The landing site (planetocentric lat, east lon, deg): ``assets/mission.yaml`` ``sites: [id: landing_site]``.
 
-        sites = load_mission().get("sites") or {}
-        for key in ("CHANGE6_SITE", "change6_site", "landing_site", "lroc"):
-            entry = sites.get(key) if isinstance(sites, dict) else None
-            if isinstance(entry, dict):
-                lat = entry.get("lat_deg", entry.get("latitude_deg"))
-                lon = entry.get("lon_east_deg", entry.get("longitude_east_deg"))
-                lat = lat.get("value") if isinstance(lat, dict) else lat
-                lon = lon.get("value") if isinstance(lon, dict) else lon
-                if isinstance(lat, (int, float)) and isinstance(lon, (int, float)):
-                    return float(lat), float(lon) % 360.0
-    except Exception:  # noqa: BLE001 - the mission file is optional for terrain; fall back to the LROC position
+    The YAML is read directly (``viewer.mission.load_mission`` needs the leap-seconds kernel for its times); where the
+    file or the entry is absent the LROC position (41.6385°S, 206.0148°E [R12]) is used.
+    """
+    import yaml
+
+    from viewer.paths import ASSETS_DIR
+
+    try:
+        doc = yaml.safe_load((ASSETS_DIR / "mission.yaml").read_text(encoding="utf-8"))
+        for entry in doc.get("sites") or ():
+            if isinstance(entry, dict) and entry.get("id") == "landing_site":
+                return float(entry["lat_deg"]), float(entry["lon_east_deg"]) % 360.0
+    except (OSError, yaml.YAMLError, AttributeError, KeyError, TypeError, ValueError):
         pass
     return SITE_LAT_DEG, SITE_LON_EAST_DEG
 
