@@ -432,6 +432,12 @@ def test_phase_ending_before_start(tmp_path, mission):
     assert f"phases[{i}].end" in msg and "not after start" in msg
 
 
+def test_empty_file(tmp_path):
+    path = tmp_path / "mission.yaml"
+    path.write_text("", encoding="utf-8")
+    assert "(top level)" in _error(path)
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(DataError, match="mission.yaml"):
         load_mission(tmp_path / "mission.yaml")

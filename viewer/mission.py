@@ -276,6 +276,11 @@ class Mission:
         object.__setattr__(self, "_index", MappingProxyType({k: MappingProxyType(v) for k, v in index.items()}))
         object.__setattr__(self, "_event_ets", tuple(e.et for e in self.events))
 
+    @classmethod
+    def from_yaml(cls, path: str | Path | None = None) -> "Mission":
+        """Same as :func:`load_mission`."""
+        return load_mission(path)
+
     def __repr__(self) -> str:
         return (
             f"<Mission {self.id!r} {len(self.phases)} phases, {len(self.events)} events, "
@@ -425,7 +430,7 @@ class _Reader:
 
     def fail(self, key: str, problem: str):
         problem = " ".join(str(problem).split())
-        raise DataError(f"{self.path}: {key}: {problem}", path=self.path)
+        raise DataError(f"{self.path}: {key or '(top level)'}: {problem}", path=self.path)
 
     def load_yaml(self) -> Any:
         try:
