@@ -1,0 +1,281 @@
+"""Relay line of sight on synthetic kernels (no mission kernels needed).
+
+The oracle here recomputes every elementary link with plain numpy geometry, written separately from
+``viewer.links``: positions from ``spiceypy.spkpos`` in Moon-fixed and Earth-fixed frames, the site's
+east-north-up basis and the stations' geodetic coordinates computed here, and ray–sphere tests by the quadratic
+(not by closest approach). The windows must agree with it everywhere except within 2 s of a window edge.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import spiceypy
+
+import links_synthetic as syn
+from viewer import kernels, links
+from viewer.horizon import compute_horizon
+
+EDGE_S = 2.0
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    """A clean kernel pool: generic kernels + the synthetic FK/SPK; restored afterwards."""
+    was_loaded = kernels._loaded is not None
+    kernels.unload()
+    spiceypy.kclear()
+    moon_frame = kernels.moon_frame()
+    for k in kernels.generic_kernels():
+        spiceypy.furnsh(str(k.path))
+    info = syn.build(tmp_path_factory.mktemp("synthetic_kernels"), moon_frame)
+    info["moon_frame"] = moon_frame
+    yield info
+    spiceypy.kclear()
+    if was_loaded:
+        kernels.furnish()
+
+
+@pytest.fixture(scope="module")
+def horizon(synthetic):
+    return compute_horizon(syn.ridge_height_m, syn.SITE_LAT, syn.SITE_LON, step_km=0.25, max_range_km=60.0,
+                           observer_height_m=2.0)
+
+
+BODIES = links.Bodies(site="SYN_SITE", topo_frame="SYN_TOPO", lander="SYN_LANDER", ascender="SYN_ASCENDER",
+                      orbiter="SYN_ORBITER", relay="SYN_RELAY")
+
+
+@pytest.fixture(scope="module")
+def model(synthetic, horizon, tmp_path_factory, monkeypatch_module):
+    monkeypatch_module.setenv("VIEWER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    return links.RelayModel(links.mission_stations(), horizon, bodies=BODIES)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+# ------------------------------------------------------------------------------------------ the oracle
+def _ray_blocked(p, q, c, r):
+    """Does the segment p→q pass inside the sphere (c, r)? Quadratic |p + t d − c|² = r², t in [0, 1]."""
+    d = q - p
+    f = p - c
+    a = np.sum(d * d, axis=1)
+    b = 2 * np.sum(f * d, axis=1)
+    cc = np.sum(f * f, axis=1) - r * r
+    disc = b * b - 4 * a * cc
+    sq = np.sqrt(np.maximum(disc, 0))
+    t1, t2 = (-b - sq) / (2 * a), (-b + sq) / (2 * a)
+    return (disc > 0) & (t2 > 0) & (t1 < 1)
+
+
+def _geodetic_xyz(lat, lon, alt_km, a, c):
+    e2 = 1 - (c / a) ** 2
+    phi, lam = math.radians(lat), math.radians(lon)
+    n = a / math.sqrt(1 - e2 * math.sin(phi) ** 2)
+    return np.array([(n + alt_km) * math.cos(phi) * math.cos(lam), (n + alt_km) * math.cos(phi) * math.sin(lam),
+                     (n * (1 - e2) + alt_km) * math.sin(phi)])
+
+
+def oracle(link, ets, info, horizon, stations, moon_frame):
+    pos = lambda t, f, o: np.array(spiceypy.spkpos(t, ets, f, "NONE", o)[0])
+    r_moon = 1737.4
+    site = pos("SYN_SITE", moon_frame, "MOON")
+    r_site_sphere = np.linalg.norm(site[0]) - 0.001
+    if link.kind == "station":
+        a, c = 6378.1366, 6356.7519
+        st = stations[link.station]
+        s = _geodetic_xyz(st.lat_deg, st.lon_east_deg, st.altitude_m / 1000, a, c)
+        up = np.array([math.cos(math.radians(st.lat_deg)) * math.cos(math.radians(st.lon_east_deg)),
+                       math.cos(math.radians(st.lat_deg)) * math.sin(math.radians(st.lon_east_deg)),
+                       math.sin(math.radians(st.lat_deg))])
+        v = pos(link.a, "ITRF93", "EARTH")
+        moon = pos("MOON", "ITRF93", "EARTH")
+        d = v - s
+        el = np.degrees(np.arcsin(d @ up / np.linalg.norm(d, axis=1)))
+        radius = r_site_sphere if link.a == "SYN_ASCENDER" else r_moon
+        ss = np.tile(s, (len(ets), 1))
+        return (el > st.elevation_mask_deg) & ~_ray_blocked(ss, v, np.zeros(3), c) & ~_ray_blocked(ss, v, moon, radius)
+    v = pos(link.a, moon_frame, "MOON")
+    zero = np.zeros(3)
+    if link.kind == "surface":
+        q = pos(link.b, moon_frame, "MOON")
+        ok = ~_ray_blocked(v, q, zero, r_site_sphere)
+        at_site = np.linalg.norm(v - site, axis=1) < 0.1
+        enu = syn.enu_basis(site[0])
+        rel = (q - v) @ enu  # components along east, north, up
+        az = np.degrees(np.arctan2(rel[:, 0], rel[:, 1])) % 360
+        el = np.degrees(np.arcsin(rel[:, 2] / np.linalg.norm(rel, axis=1)))
+        return ok & (~at_site | (el > horizon.elevation_at(az)))
+    if link.kind == "space":
+        q = pos(link.b, moon_frame, "MOON")
+        earth = pos("EARTH", moon_frame, "MOON")
+        return ~_ray_blocked(v, q, zero, r_moon) & ~_ray_blocked(v, q, earth, 6356.7519)
+    raise AssertionError(link.kind)
+
+
+def _near_edge(wins, ets, margin=EDGE_S):
+    if not wins:
+        return np.zeros(len(ets), bool)
+    edges = np.array([t for w in wins for t in w])
+    return np.min(np.abs(ets[:, None] - edges[None, :]), axis=1) < margin
+
+
+# ------------------------------------------------------------------------------------------ tests
+def test_topo_frame_is_east_north_up(synthetic):
+    et = synthetic["t0"]
+    rot = np.array(spiceypy.pxform("SYN_TOPO", synthetic["moon_frame"], et))
+    assert np.allclose(rot, syn.enu_basis(synthetic["site"]), atol=1e-12)
+
+
+def test_windows_agree_with_independent_geometry_at_500_random_epochs(synthetic, model, horizon):
+    rng = np.random.default_rng(8)
+    checked = 0
+    for link in model.links.values():
+        if link.composite or link.kind == "site_earth":
+            continue
+        cov = model.coverage(link.id)
+        assert cov, link.id
+        lo, hi = cov[0][0], cov[-1][1]
+        ets = np.sort(rng.uniform(lo, hi, 500))
+        got = model.link_states(ets, [link.id])[link.id]
+        want = oracle(link, ets, synthetic, horizon, model.stations, synthetic["moon_frame"])
+        wins = model.windows(link.id)
+        bad = (got != want) & ~_near_edge(wins, ets)
+        assert not bad.any(), (link.id, [spiceypy.et2utc(t, "ISOC", 1) for t in ets[bad][:5]])
+        checked += 1
+        # the test is not vacuous: the geometry changes state during the span for the orbiting links
+    assert checked == 2 + 3 * 3 + 1
+    for lid in ("lander-queqiao2", "queqiao2-kashi", "orbiter-queqiao2", "orbiter-neuquen"):
+        assert 0 < len(model.windows(lid)), lid
+
+
+def test_composites_are_interval_algebra_of_their_parts(model):
+    rng = np.random.default_rng(3)
+    ets = np.sort(rng.uniform(*model.coverage("relay-lander")[0], 2000))
+    st = model.link_states(ets)
+    assert np.array_equal(st["queqiao2-ground"], st["queqiao2-kashi"] | st["queqiao2-jiamusi"] | st["queqiao2-neuquen"])
+    edge = _near_edge(model.windows("lander-queqiao2") + model.windows("queqiao2-ground"), ets, 1e-3)
+    want = st["lander-queqiao2"] & st["queqiao2-ground"]
+    assert np.array_equal(st["relay-lander"][~edge], want[~edge])
+
+
+def test_window_edges_are_refined_below_one_second(synthetic, model):
+    for lid in ("queqiao2-kashi", "orbiter-queqiao2", "lander-queqiao2"):
+        cov = model.coverage(lid)
+        for t0, t1 in model.windows(lid)[:6]:
+            for t, inside in ((t0, True), (t1, False)):
+                if any(abs(t - c) < 1e-6 for w in cov for c in w):
+                    continue  # coverage edge, not a state change
+                before, after = model.visibility(lid, [t - 0.5, t + 0.5])
+                assert (before, after) == ((False, True) if inside else (True, False)), (lid, t)
+
+
+def test_ridge_gives_the_expected_horizon_profile(horizon):
+    r = 1737.4
+    obs = r + 0.002  # 2 m mast on flat ground at 0 m
+    for az in (50.0, 90.0, 130.0):  # behind the ridge: its near edge at 19 km sets the horizon
+        theta = syn.RIDGE["d_min_km"] / r
+        rp = r + syn.RIDGE["height_m"] / 1000
+        want = math.degrees(math.atan2(rp * math.cos(theta) - obs, rp * math.sin(theta)))
+        assert horizon.elevation_at(az) == pytest.approx(want, abs=0.01)
+        assert horizon.distances_km[int(az)] == pytest.approx(syn.RIDGE["d_min_km"], abs=0.3)
+    dip = -math.degrees(math.acos(r / obs))  # smooth sphere elsewhere: the geometric dip of a 2 m mast
+    for az in (0.0, 180.0, 270.0, 315.0):
+        assert horizon.elevation_at(az) == pytest.approx(dip, abs=0.01)
+    assert 2.5 < horizon.elevation_at(90.0) < 3.0
+
+
+def test_ridge_blocks_a_low_satellite_behind_it(synthetic, horizon, monkeypatch_module):
+    ta = synthetic["lowsat_t0"]
+    opens = {}
+    for name in ("SYN_LOWSAT_E", "SYN_LOWSAT_W"):
+        m = links.RelayModel(links.mission_stations(), horizon, cache=False,
+                             bodies=links.Bodies(**{**BODIES.__dict__, "relay": name}))
+        w = intersect_one(m.windows("lander-queqiao2"), ta + 1, ta + syn.LOWSAT_HOURS * 3600 - 1)
+        assert len(w) == 1
+        opens[name] = w[0][0]
+        # at 2 degrees of elevation: open in the west, blocked behind the ridge in the east
+        t_2deg = ta + (2.0 - syn.LOWSAT_EL0) / (syn.LOWSAT_EL1 - syn.LOWSAT_EL0) * syn.LOWSAT_HOURS * 3600
+        assert m.visibility("lander-queqiao2", [t_2deg])[0] == (name == "SYN_LOWSAT_W")
+    el_open_e = syn.lowsat_elevation_deg(opens["SYN_LOWSAT_E"], ta)
+    el_open_w = syn.lowsat_elevation_deg(opens["SYN_LOWSAT_W"], ta)
+    # each rises into view where its elevation (seen from the 2 m mast) crosses that azimuth's horizon
+    assert el_open_e == pytest.approx(horizon.elevation_at(90.0), abs=0.02)
+    # (the lander is 3 m above the site sphere, whose own dip of 0.10° lies below the flat-ground horizon)
+    assert el_open_w == pytest.approx(horizon.elevation_at(270.0), abs=0.02)
+    assert el_open_e - el_open_w > 2.5
+
+
+def intersect_one(wins, t0, t1):
+    return links.intersect(wins, [(t0, t1)])
+
+
+def test_earth_is_below_the_site_horizon_and_site_earth_never_opens(synthetic, model):
+    ets = np.arange(synthetic["t0"], synthetic["t1"], 600.0)
+    el = model.earth_elevation_at_site(ets)
+    assert el.max() < 0
+    assert -60 < el.min()
+    assert model.windows("site-earth") == []
+
+
+def test_link_states_are_fast_and_cached_on_disk(synthetic, model, horizon):
+    import time
+
+    model.all_windows()
+    assert model.cache_path is not None and model.cache_path.exists()
+    data = json.loads(model.cache_path.read_text())
+    assert set(data["windows"]) == set(model.links)
+    again = links.RelayModel(links.mission_stations(), horizon, bodies=BODIES)
+    t = time.perf_counter()
+    assert again.all_windows() == model.all_windows()
+    assert time.perf_counter() - t < 1.0  # read from the cache, not searched
+    assert again.cache_path == model.cache_path
+    other = links.RelayModel(links.mission_stations(), horizon, bodies=BODIES, mask_deg=10.0)
+    assert other.cache_key() != model.cache_key()
+    ets = np.linspace(synthetic["t0"], synthetic["t1"], 10_000)
+    st = model.link_states(ets)
+    assert set(st) == set(model.links) and all(v.shape == (10_000,) and v.dtype == bool for v in st.values())
+
+
+def test_a_higher_mask_shortens_station_windows(synthetic, horizon):
+    base = links.RelayModel(links.mission_stations(), horizon, bodies=BODIES, cache=False)
+    high = links.RelayModel(links.mission_stations(), horizon, bodies=BODIES, cache=False, mask_deg=20.0)
+    total = lambda m: sum(b - a for a, b in m.windows("queqiao2-kashi"))
+    assert 0 < total(high) < total(base)
+
+
+def test_timeline_strip_is_json_with_utc_and_et(model):
+    strip = links.timeline_strip(model)
+    text = json.dumps(strip)
+    back = json.loads(text)
+    ids = [l["id"] for l in back["links"]]
+    assert ids == list(model.links)
+    one = next(l for l in back["links"] if l["id"] == "queqiao2-kashi")
+    assert one["a"] == "SYN_RELAY" and one["b"] == "STATION:kashi"
+    w = one["windows"][0]
+    assert w["utc0"].endswith("Z") and w["et1"] > w["et0"]
+    assert len(back["horizon"]["elevations_deg"]) == 360
+
+
+def test_endpoint_positions_put_the_station_on_the_earth(synthetic, model):
+    ets = np.array([synthetic["t0"], synthetic["t0"] + 3600])
+    relay, station = model.endpoint_positions("queqiao2-kashi", ets, observer="EARTH", frame="J2000")
+    assert np.allclose(np.linalg.norm(station, axis=1), np.linalg.norm(model._station_xyz["kashi"]), atol=1e-6)
+    assert np.allclose(relay, spiceypy.spkpos("SYN_RELAY", ets, "J2000", "NONE", "EARTH")[0])
+
+
+def test_unknown_link_and_bad_mask_are_one_line_errors(model, horizon):
+    from viewer.errors import InputError
+
+    with pytest.raises(InputError, match="unknown link 'nope'"):
+        model.windows("nope")
+    with pytest.raises(InputError, match="mask"):
+        links.RelayModel(links.mission_stations(), horizon, bodies=BODIES, mask_deg=120)
