@@ -7,6 +7,7 @@ touchdown 14:07 BJT (CCTV/Xinhua [R17]). They are written here as literals, inde
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import sys
@@ -283,6 +284,17 @@ def test_spacecraft(mission):
     assert mission.vehicle("ascender").fact("engine").value == 3000
     dish = mission.vehicle("queqiao2").fact("dish")
     assert (dish.value, dish.unit, dish.grade) == (4.2, "m", "sourced")
+
+
+def test_orbit_facts_agree_with_kepler(mission):
+    """Periapsis, apoapsis and period are sourced separately; Kepler's third law must tie them together."""
+    gm_moon = 4902.800066  # km^3/s^2, DE440 (NAIF gm_de440.tpc, BODY301_GM)
+    for craft, lo, hi, period in (("orbiter", "capture_periapsis", "capture_apoapsis", "capture_period"),
+                                  ("queqiao2", "periapsis", "apoapsis", "period")):
+        v = mission.vehicle(craft)
+        a_km = constants.MOON_REFERENCE_RADIUS_KM + (v.fact(lo).value + v.fact(hi).value) / 2
+        t_h = 2 * math.pi * math.sqrt(a_km**3 / gm_moon) / 3600
+        assert t_h == pytest.approx(v.fact(period).value, rel=0.03), craft
 
 
 def test_chapters_in_story_order_cover_every_item(mission):
