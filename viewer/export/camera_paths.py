@@ -1,0 +1,255 @@
+"""Camera paths for exported clips: the view's preset, an orbit, a smooth follow, and a fly-to between views.
+
+A path is a pure function of ET (frames are stepped by ET, never by wall clock), applied on top of the camera
+the scene sets for its view at that ET (the *base* pose). Poses are in the render units of the current view
+(its floating origin, design rule 6).
+
+- ``preset``: the base pose unchanged.
+- ``orbit[:TURNS]``: the base pose turned about the focal point, around the view-up axis, ``TURNS`` turns
+  (default 0.25) over the segment, at a constant rate.
+- ``follow[:NAME]``: the focal point rides on the vehicle NAME, smoothed by an exponential moving average over
+  the past half video-second of mission time (so burns and SPK segment joins do not jerk the picture); the camera
+  keeps the base pose's direction at a fraction of its distance.
+- fly-to: when a clip changes view (a phase boundary in ``auto``), the first ~1.5 video seconds of the new view
+  start from the old view's camera, carried through SPICE into the new view's frame and units, and ease into
+  the new view's camera (log-distance, slerped direction).
+
+``auto`` picks a view and a path per mission phase (:data:`PHASE_CAMERA`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+
+from viewer.errors import InputError
+
+# Per phase: (view, camera spec). Rendering choices, not mission facts.
+PHASE_CAMERA: dict[str, tuple[str, str]] = {
+    "queqiao2_cruise": ("system", "orbit:0.15"),
+    "queqiao2_orbit_adjustment": ("lunar", "follow:QUEQIAO_2"),
+    "queqiao2_mission_orbit": ("lunar", "orbit:0.25"),
+    "launch_ascent": ("return", "follow:CHANGE6_ORBITER"),
+    "cruise": ("system", "orbit:0.15"),
+    "lunar_orbit": ("lunar", "orbit:0.25"),
+    "orbit_lowering": ("lunar", "follow:CHANGE6_LANDER"),
+    "powered_descent": ("site", "follow:CHANGE6_LANDER"),
+    "surface_operations": ("site", "orbit:0.25"),
+    "drilling": ("site", "orbit:0.2"),
+    "scooping": ("site", "orbit:0.2"),
+    "ascent": ("site", "follow:CHANGE6_ASCENDER"),
+    "rendezvous": ("lunar", "follow:CHANGE6_ORBITER"),
+    "lunar_orbit_wait": ("lunar", "orbit:0.25"),
+    "trans_earth_coast": ("system", "orbit:0.15"),
+    "reentry": ("return", "follow:CHANGE6_RETURNER"),
+    "recovery": ("return", "preset"),
+}
+DEFAULT_ORBIT_TURNS = 0.25
+FOLLOW_DISTANCE = 0.35  # follow camera distance, fraction of the view preset's distance
+FOLLOW_SMOOTH_VIDEO_S = 0.5  # smoothing time constant, video seconds
+FOLLOW_SAMPLES = 12
+FLYTO_VIDEO_S = 1.5  # length of a fly-to, video seconds
+
+
+@dataclass(frozen=True)
+class Pose:
+    """A camera: position, focal point and up vector in render units, and the vertical view angle (deg)."""
+
+    position: np.ndarray
+    focal_point: np.ndarray
+    view_up: np.ndarray
+    view_angle: float = 30.0
+
+    @classmethod
+    def of(cls, position, focal_point, view_up, view_angle=30.0) -> "Pose":
+        return cls(np.asarray(position, float), np.asarray(focal_point, float), np.asarray(view_up, float),
+                   float(view_angle))
+
+    @property
+    def offset(self) -> np.ndarray:
+        return self.position - self.focal_point
+
+    @property
+    def distance(self) -> float:
+        return float(np.linalg.norm(self.offset))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Geometry
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v)
+    return v / n if n > 0 else v
+
+
+def rotate(v: np.ndarray, axis: np.ndarray, angle: float) -> np.ndarray:
+    """Rodrigues' rotation of ``v`` about ``axis`` by ``angle`` radians."""
+    k = _unit(np.asarray(axis, float))
+    v = np.asarray(v, float)
+    c, s = math.cos(angle), math.sin(angle)
+    return v * c + np.cross(k, v) * s + k * np.dot(k, v) * (1 - c)
+
+
+def slerp(a: np.ndarray, b: np.ndarray, u: float) -> np.ndarray:
+    """Spherical interpolation between the directions of ``a`` and ``b`` (unit result)."""
+    a, b = _unit(a), _unit(b)
+    dot = float(np.clip(np.dot(a, b), -1.0, 1.0))
+    if dot > 0.9995:
+        return _unit(a + u * (b - a))
+    if dot < -0.9995:  # opposite: go round any perpendicular
+        perp = _unit(np.cross(a, [1.0, 0, 0] if abs(a[0]) < 0.9 else [0, 1.0, 0]))
+        return rotate(a, perp, math.pi * u)
+    theta = math.acos(dot)
+    return (math.sin((1 - u) * theta) * a + math.sin(u * theta) * b) / math.sin(theta)
+
+
+def ease(u: float) -> float:
+    """Smoothstep ease-in-out on [0, 1] (zero velocity at both ends)."""
+    u = min(1.0, max(0.0, u))
+    return u * u * (3 - 2 * u)
+
+
+def interpolate(a: Pose, b: Pose, u: float) -> Pose:
+    """The pose a fraction ``u`` of the way from ``a`` to ``b``: focal point linear, distance geometric,
+    viewing direction and up vector slerped (so the camera swings round instead of cutting through the body)."""
+    focal = a.focal_point + u * (b.focal_point - a.focal_point)
+    da, db = max(a.distance, 1e-12), max(b.distance, 1e-12)
+    dist = math.exp(math.log(da) + u * (math.log(db) - math.log(da)))
+    direction = slerp(a.offset, b.offset, u)
+    up = slerp(a.view_up, b.view_up, u)
+    up = _unit(up - np.dot(up, direction) * direction)
+    return Pose(focal + dist * direction, focal, up, a.view_angle + u * (b.view_angle - a.view_angle))
+
+
+def orbit(pose: Pose, angle: float, axis: np.ndarray | None = None) -> Pose:
+    """``pose`` turned about its focal point by ``angle`` radians around ``axis`` (default: its up vector)."""
+    axis = pose.view_up if axis is None else axis
+    return replace(pose, position=pose.focal_point + rotate(pose.offset, axis, angle),
+                   view_up=rotate(pose.view_up, axis, angle))
+
+
+def smooth_follow(target: Callable[[np.ndarray], np.ndarray], et: float, tau_s: float,
+                  samples: int = FOLLOW_SAMPLES) -> np.ndarray:
+    """Exponential moving average of ``target(ets)`` over the past ``3 tau_s`` of mission time at ``et``.
+
+    A pure function of ET: the same ET gives the same point whatever the frame rate. ``target`` takes an array
+    of ETs and returns (N, 3) positions in render units.
+    """
+    if tau_s <= 0:
+        return np.asarray(target(np.array([et])), float)[0]
+    lags = np.linspace(0.0, 3.0 * tau_s, samples)
+    weights = np.exp(-lags / tau_s)
+    pts = np.asarray(target(et - lags), float)
+    return (weights[:, None] * pts).sum(axis=0) / weights.sum()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Paths
+
+
+class CameraPath(Protocol):
+    def pose(self, et: float, base: Pose) -> Pose: ...
+
+
+@dataclass
+class Preset:
+    def pose(self, et: float, base: Pose) -> Pose:
+        return base
+
+
+@dataclass
+class Orbit:
+    start_et: float
+    end_et: float
+    turns: float = DEFAULT_ORBIT_TURNS
+
+    def pose(self, et: float, base: Pose) -> Pose:
+        span = max(self.end_et - self.start_et, 1e-9)
+        return orbit(base, 2 * math.pi * self.turns * (et - self.start_et) / span)
+
+
+@dataclass
+class Follow:
+    """Smooth follow of a vehicle: ``target(ets) -> (N, 3)`` positions in the view's render units."""
+
+    target: Callable[[np.ndarray], np.ndarray]
+    tau_s: float
+    distance_factor: float = FOLLOW_DISTANCE
+
+    def pose(self, et: float, base: Pose) -> Pose:
+        focal = smooth_follow(self.target, et, self.tau_s)
+        direction = _unit(base.offset)
+        return Pose(focal + self.distance_factor * base.distance * direction, focal, base.view_up, base.view_angle)
+
+
+@dataclass
+class FlyTo:
+    """Ease from ``start(et)`` (the previous view's camera, in this view's units) into ``then``'s pose."""
+
+    start: Callable[[float], Pose]
+    start_et: float
+    end_et: float
+    then: CameraPath
+
+    def pose(self, et: float, base: Pose) -> Pose:
+        target = self.then.pose(et, base)
+        span = max(self.end_et - self.start_et, 1e-9)
+        u = ease((et - self.start_et) / span)
+        if u >= 1.0:
+            return target
+        return interpolate(self.start(et), target, u)
+
+
+def parse_spec(spec: str) -> tuple[str, str | None]:
+    """``"follow:CHANGE6_LANDER"`` -> ``("follow", "CHANGE6_LANDER")``; checks the kind."""
+    kind, _, arg = str(spec).partition(":")
+    kind = kind.strip().lower()
+    if kind not in ("preset", "orbit", "follow", "auto"):
+        raise InputError(f"--camera {spec!r}: choose auto, preset, orbit[:TURNS] or follow[:VEHICLE]")
+    if kind == "orbit" and arg:
+        try:
+            float(arg)
+        except ValueError:
+            raise InputError(f"--camera {spec!r}: TURNS must be a number, e.g. orbit:0.5") from None
+    return kind, (arg or None)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of the clip shown in one view with one camera spec; ``flyto`` if it starts with a fly-to."""
+
+    start_et: float
+    end_et: float
+    view: str
+    camera: str
+    flyto: bool = False
+
+
+def plan(start_et: float, end_et: float, *, view: str | None, camera: str, phase_at: Callable[[float], object],
+         phase_bounds: Sequence[float] = ()) -> list[Segment]:
+    """The segments of a clip from ``start_et`` to ``end_et``.
+
+    With an explicit ``view`` and a non-auto ``camera``: one segment. Otherwise, per phase (``phase_at(et)``
+    returns an object with ``.id``), from :data:`PHASE_CAMERA`; an explicit ``view`` or ``camera`` overrides
+    that part of the table. A change of view starts with a fly-to.
+    """
+    kind, _ = parse_spec(camera)
+    if view is not None and kind != "auto":
+        return [Segment(start_et, end_et, view, camera)]
+    cuts = sorted({float(start_et), *(float(t) for t in phase_bounds if start_et < t < end_et)})
+    segs: list[Segment] = []
+    for i, t0 in enumerate(cuts):
+        t1 = cuts[i + 1] if i + 1 < len(cuts) else float(end_et)
+        phase = phase_at(0.5 * (t0 + t1))
+        v, c = PHASE_CAMERA.get(getattr(phase, "id", None), ("lunar", "orbit"))
+        v = view or v
+        c = c if kind == "auto" else camera
+        if segs and segs[-1].view == v and segs[-1].camera == c:
+            segs[-1] = replace(segs[-1], end_et=t1)
+        else:
+            segs.append(Segment(t0, t1, v, c, flyto=bool(segs)))
+    return segs
