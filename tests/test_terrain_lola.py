@@ -207,3 +207,14 @@ def test_windowed_reads_of_ldem64_sized_file_stay_small(tmp_path):
     assert shape == "(384, 512)"
     assert float(site) == -5256.0  # the marked pixel was found where the label's geometry puts the site
     assert float(growth_mb) < 300.0, growth_mb
+
+
+def test_extrema_scanned_from_data_when_label_lacks_them(ldem4_path, tmp_path):
+    img = _copy_product(ldem4_path, tmp_path)
+    lbl = tmp_path / "ldem_4.lbl"
+    text = lbl.read_text(encoding="latin-1")
+    lbl.write_text(text.replace("    MAXIMUM               = 21008\n", "").replace("    MINIMUM               = -17758\n", ""))
+    dem = LolaDem.open(img)
+    # read from the data (the label's MINIMUM is one DN below the data's lowest value)
+    assert dem.minimum_m == pytest.approx(-17758 * 0.5, abs=1.0) and dem.minimum_m != -17758 * 0.5
+    assert dem.maximum_m == pytest.approx(21008 * 0.5, abs=1.0)
