@@ -59,3 +59,10 @@ def test_info_prints_versions_and_coverage():
 def test_unknown_command_is_one_line():
     res = subprocess.run([sys.executable, "-m", "viewer", "launch-rocket"], capture_output=True, text=True)
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_epochs_work_in_a_fresh_process_without_furnish():
+    code = "from viewer import epochs; print(epochs.utc_from_et(epochs.et_from_utc('2024-05-03T09:27:29Z')))"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "2024-05-03T09:27:29Z"

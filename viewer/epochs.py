@@ -28,7 +28,7 @@ def _ensure_lsk() -> None:
     if not spiceypy.expool("DELTET/DELTA_AT"):
         from viewer import kernels
 
-        spiceypy.furnsh(kernels.leapseconds_path())
+        spiceypy.furnsh(str(kernels.leapseconds_path()))
     _lsk_loaded = True
 
 
