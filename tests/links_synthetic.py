@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import spiceypy
 
+from links_oracle import enu_basis
+
 SITE_LAT, SITE_LON, SITE_ELEV_KM = -41.6385, 206.0148, -5.256
 T0_UTC, T1_UTC = "2024-06-01T00:00:00", "2024-06-04T00:00:00"
 LANDING_H, LIFTOFF_H = 22.0, 47.5  # hours after T0
@@ -24,16 +26,6 @@ RIDGE = {"az_min": 45.0, "az_max": 135.0, "d_min_km": 19.0, "d_max_km": 21.0, "h
 IDS = {"SYN_SITE": -3069100, "SYN_LANDER": -3069003, "SYN_ASCENDER": -3069004, "SYN_ORBITER": -3069001,
        "SYN_RELAY": -3069010, "SYN_LOWSAT_E": -3069020, "SYN_LOWSAT_W": -3069021}
 TOPO_ID = -3069100
-
-
-def enu_basis(site_xyz: np.ndarray) -> np.ndarray:
-    """Columns east, north, up at a point, in the frame of ``site_xyz`` (spherical normal)."""
-    x, y, z = site_xyz
-    lon, lat = math.atan2(y, x), math.atan2(z, math.hypot(x, y))
-    e = np.array([-math.sin(lon), math.cos(lon), 0.0])
-    n = np.array([-math.sin(lat) * math.cos(lon), -math.sin(lat) * math.sin(lon), math.cos(lat)])
-    u = np.array([math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)])
-    return np.column_stack([e, n, u])
 
 
 def ridge_height_m(lat, lon):
@@ -96,7 +88,7 @@ def build(tmp: Path, moon_frame: str) -> dict:
     spiceypy.furnsh(str(fk))
     segs = []
     fixed = lambda xyz, a, b: (np.linspace(a, b, 8), np.tile(np.concatenate([xyz, np.zeros(3)]), (8, 1)))
-    e, s = fixed(site, t0 - 86400, t1 + 86400)
+    e, s = fixed(site, t0 - 2 * 86400, t1 + 2 * 86400)
     segs.append((IDS["SYN_SITE"], 301, moon_frame, e, s, "site"))
     ets = np.arange(t0, t1 + 30, 30.0)
     relay = _conic(1937.4, 17737.4, 62.4, 200.0, 90.0, 20.0, t0, ets, gm)

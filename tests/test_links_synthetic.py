@@ -16,11 +16,9 @@ import pytest
 import spiceypy
 
 import links_synthetic as syn
+from links_oracle import near_edge as _near_edge, oracle
 from viewer import kernels, links
 from viewer.horizon import compute_horizon
-
-EDGE_S = 2.0
-
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
@@ -62,72 +60,6 @@ def monkeypatch_module():
     mp.undo()
 
 
-# ------------------------------------------------------------------------------------------ the oracle
-def _ray_blocked(p, q, c, r):
-    """Does the segment p→q pass inside the sphere (c, r)? Quadratic |p + t d − c|² = r², t in [0, 1]."""
-    d = q - p
-    f = p - c
-    a = np.sum(d * d, axis=1)
-    b = 2 * np.sum(f * d, axis=1)
-    cc = np.sum(f * f, axis=1) - r * r
-    disc = b * b - 4 * a * cc
-    sq = np.sqrt(np.maximum(disc, 0))
-    t1, t2 = (-b - sq) / (2 * a), (-b + sq) / (2 * a)
-    return (disc > 0) & (t2 > 0) & (t1 < 1)
-
-
-def _geodetic_xyz(lat, lon, alt_km, a, c):
-    e2 = 1 - (c / a) ** 2
-    phi, lam = math.radians(lat), math.radians(lon)
-    n = a / math.sqrt(1 - e2 * math.sin(phi) ** 2)
-    return np.array([(n + alt_km) * math.cos(phi) * math.cos(lam), (n + alt_km) * math.cos(phi) * math.sin(lam),
-                     (n * (1 - e2) + alt_km) * math.sin(phi)])
-
-
-def oracle(link, ets, info, horizon, stations, moon_frame):
-    pos = lambda t, f, o: np.array(spiceypy.spkpos(t, ets, f, "NONE", o)[0])
-    r_moon = 1737.4
-    site = pos("SYN_SITE", moon_frame, "MOON")
-    r_site_sphere = np.linalg.norm(site[0]) - 0.001
-    if link.kind == "station":
-        a, c = 6378.1366, 6356.7519
-        st = stations[link.station]
-        s = _geodetic_xyz(st.lat_deg, st.lon_east_deg, st.altitude_m / 1000, a, c)
-        up = np.array([math.cos(math.radians(st.lat_deg)) * math.cos(math.radians(st.lon_east_deg)),
-                       math.cos(math.radians(st.lat_deg)) * math.sin(math.radians(st.lon_east_deg)),
-                       math.sin(math.radians(st.lat_deg))])
-        v = pos(link.a, "ITRF93", "EARTH")
-        moon = pos("MOON", "ITRF93", "EARTH")
-        d = v - s
-        el = np.degrees(np.arcsin(d @ up / np.linalg.norm(d, axis=1)))
-        radius = r_site_sphere if link.a == "SYN_ASCENDER" else r_moon
-        ss = np.tile(s, (len(ets), 1))
-        return (el > st.elevation_mask_deg) & ~_ray_blocked(ss, v, np.zeros(3), c) & ~_ray_blocked(ss, v, moon, radius)
-    v = pos(link.a, moon_frame, "MOON")
-    zero = np.zeros(3)
-    if link.kind == "surface":
-        q = pos(link.b, moon_frame, "MOON")
-        ok = ~_ray_blocked(v, q, zero, r_site_sphere)
-        at_site = np.linalg.norm(v - site, axis=1) < 0.1
-        enu = syn.enu_basis(site[0])
-        rel = (q - v) @ enu  # components along east, north, up
-        az = np.degrees(np.arctan2(rel[:, 0], rel[:, 1])) % 360
-        el = np.degrees(np.arcsin(rel[:, 2] / np.linalg.norm(rel, axis=1)))
-        return ok & (~at_site | (el > horizon.elevation_at(az)))
-    if link.kind == "space":
-        q = pos(link.b, moon_frame, "MOON")
-        earth = pos("EARTH", moon_frame, "MOON")
-        return ~_ray_blocked(v, q, zero, r_moon) & ~_ray_blocked(v, q, earth, 6356.7519)
-    raise AssertionError(link.kind)
-
-
-def _near_edge(wins, ets, margin=EDGE_S):
-    if not wins:
-        return np.zeros(len(ets), bool)
-    edges = np.array([t for w in wins for t in w])
-    return np.min(np.abs(ets[:, None] - edges[None, :]), axis=1) < margin
-
-
 # ------------------------------------------------------------------------------------------ tests
 def test_topo_frame_is_east_north_up(synthetic):
     et = synthetic["t0"]
@@ -146,7 +78,7 @@ def test_windows_agree_with_independent_geometry_at_500_random_epochs(synthetic,
         lo, hi = cov[0][0], cov[-1][1]
         ets = np.sort(rng.uniform(lo, hi, 500))
         got = model.link_states(ets, [link.id])[link.id]
-        want = oracle(link, ets, synthetic, horizon, model.stations, synthetic["moon_frame"])
+        want = oracle(model, link, ets, synthetic["moon_frame"])
         wins = model.windows(link.id)
         bad = (got != want) & ~_near_edge(wins, ets)
         assert not bad.any(), (link.id, [spiceypy.et2utc(t, "ISOC", 1) for t in ets[bad][:5]])
@@ -279,3 +211,27 @@ def test_unknown_link_and_bad_mask_are_one_line_errors(model, horizon):
         model.windows("nope")
     with pytest.raises(InputError, match="mask"):
         links.RelayModel(links.mission_stations(), horizon, bodies=BODIES, mask_deg=120)
+
+
+def test_report_lists_windows_phases_and_flight_in_text_and_json(synthetic, model):
+    from viewer import links_cli
+    from viewer.errors import InputError
+    from viewer.mission import load_mission
+
+    mission = load_mission()
+    rep = json.loads(json.dumps(links_cli.build_report(model, mission)))
+    assert [p["id"] for p in rep["phases"]] == ["powered_descent", "surface_operations", "ascent"]
+    assert rep["earth_elevation_at_site"]["max_deg"] < 0
+    assert {f["vehicle"] for f in rep["in_flight"]} == {"ascender", "orbiter"}
+    for f in rep["in_flight"]:
+        assert f["direct_fraction"] + f["relay_only_fraction"] + f["none_fraction"] == pytest.approx(1.0)
+    text = links_cli.format_report(rep)
+    first = model.windows("queqiao2-kashi")[0]
+    from viewer.epochs import utc_from_et
+
+    assert f"{utc_from_et(first[0], 1)} → {utc_from_et(first[1], 1)}" in text
+    assert "Powered descent" in text and "Earth never rises at the site" in text
+    only = links_cli.build_report(model, mission, ["relay-lander"])
+    assert [l["id"] for l in only["links"]] == ["relay-lander"]
+    with pytest.raises(InputError, match="unknown link"):
+        links_cli.build_report(model, mission, ["nope"])

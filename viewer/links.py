@@ -136,6 +136,22 @@ def union(lists: Iterable[Sequence[Window]]) -> list[Window]:
     return [(lo, hi) for lo, hi in out]
 
 
+def complement(wins: Sequence[Window], t0: float, t1: float) -> list[Window]:
+    """The parts of [t0, t1] outside the (sorted, disjoint) windows."""
+    out, cur = [], t0
+    for lo, hi in wins:
+        if hi <= cur:
+            continue
+        if lo >= t1:
+            break
+        if lo > cur:
+            out.append((cur, lo))
+        cur = max(cur, hi)
+    if cur < t1:
+        out.append((cur, t1))
+    return out
+
+
 def states_from_windows(wins: Sequence[Window], ets) -> np.ndarray:
     """Boolean array: is each epoch inside one of the (sorted, disjoint) windows? Vectorised (searchsorted)."""
     ets = np.asarray(ets, dtype=float)
@@ -224,7 +240,10 @@ _ROLE_ID = {"lander": "lander", "ascender": "ascender", "orbiter": "orbiter", "r
 
 def body_coverage(name: str) -> list[Window]:
     """Union of the loaded SPK coverage of a body (its intervals, sorted). [] when no loaded SPK covers it."""
-    code = spiceypy.bods2c(name)
+    try:
+        code = spiceypy.bods2c(name)
+    except spiceypy.utils.exceptions.SpiceyError:  # the name is unknown: no names kernel defines it
+        return []
     wins: list[Window] = []
     for i in range(spiceypy.ktotal("SPK")):
         file = spiceypy.kdata(i, "SPK")[0]
@@ -594,6 +613,20 @@ class RelayModel:
             rot = np.array([spiceypy.pxform(self.bodies.earth_frame, frame, float(t)) for t in ets])
         return earth + np.einsum("nij,j->ni", rot.reshape(len(ets), 3, 3), xyz)
 
+    def direct_or_relay(self, role_id: str, t0: float, t1: float) -> dict:
+        """Over [t0, t1]: when ``role_id`` (``orbiter``/``ascender``) is seen by a station directly, when only
+        through Queqiao-2, and when by neither."""
+        span = [(t0, t1)]
+        direct = intersect(self.windows(f"{role_id}-ground"), span)
+        relay = intersect(self.windows(f"relay-{role_id}"), span)
+        relay_only = intersect(relay, complement(direct, t0, t1))
+        neither = complement(union([direct, relay]), t0, t1)
+        length = max(t1 - t0, 1e-9)
+        frac = lambda ws: sum(b - a for a, b in ws) / length
+        return {"vehicle": role_id, "start_et": t0, "end_et": t1, "direct_fraction": frac(direct),
+                "relay_only_fraction": frac(relay_only), "none_fraction": frac(neither),
+                "direct": direct, "relay_only": relay_only, "none": neither}
+
     def phase_availability(self, phases: Sequence[dict]) -> list[dict]:
         """End-to-end relay availability for mission phases ``{id, start_et, end_et, link}``."""
         wins = self.all_windows()
@@ -609,56 +642,31 @@ class RelayModel:
 
 
 # ------------------------------------------------------------------------------------------------ the project
-def mission_stations(mission: dict | None = None) -> list[Station]:
-    """The stations of ``assets/mission.yaml`` (Kashi, Jiamusi, Neuquén) with their grades."""
-    data = mission if mission is not None else _mission_dict()
-    out = []
-    for st in data.get("stations") or []:
-        try:
-            name = st.get("name") or {}
-            out.append(Station(
-                id=str(st["id"]),
-                name=name.get("en", st["id"]) if isinstance(name, dict) else str(name),
-                name_zh=name.get("zh", "") if isinstance(name, dict) else "",
-                lat_deg=float(st["lat_deg"]),
-                lon_east_deg=float(st["lon_east_deg"]),
-                altitude_m=float(st.get("altitude_m") or 0.0),
-                elevation_mask_deg=float(st.get("elevation_mask_deg", DEFAULT_MASK_DEG)),
-                grade=str(st.get("grade", "assumed")),
-            ))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DataError(f"{paths.ASSETS_DIR / 'mission.yaml'}: station {st!r} is malformed ({exc}); "
-                            "give id, lat_deg, lon_east_deg, altitude_m", path=paths.ASSETS_DIR / "mission.yaml") from None
+def mission_stations(mission=None) -> list[Station]:
+    """The stations of ``assets/mission.yaml`` (Kashi, Jiamusi, Neuquén) with their grades and masks."""
+    from viewer.mission import load_mission
+
+    mission = mission if mission is not None else load_mission()
+    out = [Station(id=st.id, name=st.name.en, name_zh=st.name.zh, lat_deg=st.lat_deg, lon_east_deg=st.lon_east_deg,
+                   altitude_m=st.altitude_m, elevation_mask_deg=st.elevation_mask_deg, grade=st.grade)
+           for st in mission.stations]
     if not out:
-        raise DataError(f"{paths.ASSETS_DIR / 'mission.yaml'}: no `stations:`; list the ground stations there",
-                        path=paths.ASSETS_DIR / "mission.yaml")
+        raise DataError(f"{mission.path}: no `stations:`; list the ground stations there", path=mission.path)
     return out
 
 
-def _mission_dict() -> dict:
-    """The raw mission data (through the project's loader where it offers the raw mapping)."""
-    import yaml
+def vehicle_names(mission=None) -> dict:
+    """{role: {en, zh}} short names for the link labels, from the spacecraft of ``assets/mission.yaml``."""
+    from viewer.mission import load_mission
 
-    path = paths.ASSETS_DIR / "mission.yaml"
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read the mission data ({exc.strerror})", path=path) from None
-    except yaml.YAMLError as exc:
-        raise DataError(f"{path}: not valid YAML ({exc})", path=path) from None
-
-
-def vehicle_names(mission: dict | None = None) -> dict:
-    """{role: {en, zh}} for the link labels, from ``assets/mission.yaml`` spacecraft names."""
-    data = mission if mission is not None else _mission_dict()
-    by_naif = {sc.get("naif_name"): sc.get("name") or {} for sc in data.get("spacecraft") or []}
+    mission = mission if mission is not None else load_mission()
+    by_naif = {sc.naif_name: sc.name for sc in mission.spacecraft}
     b = Bodies()
     out = {}
     for role, naif in (("lander", b.lander), ("ascender", b.ascender), ("orbiter", b.orbiter), ("relay", b.relay)):
         name = by_naif.get(naif)
-        if isinstance(name, dict) and name:
-            out[role] = {"en": str(name.get("en", "")).split(" (")[0].replace(" relay satellite", ""),
-                         "zh": str(name.get("zh", "")).replace("中继星", "")}
+        if name is not None:
+            out[role] = {"en": name.en.split(" (")[0].replace(" relay satellite", ""), "zh": name.zh.replace("中继星", "")}
     return out
 
 
@@ -698,43 +706,37 @@ def site_horizon(dem=None, *, lat_deg: float | None = None, lon_deg: float | Non
 
 def _dem_in_use():
     """The DEM the terrain layer uses (``viewer.terrain.select_dem()``)."""
-    from viewer import terrain
+    from viewer.terrain import select_dem
 
-    select = getattr(terrain, "select_dem", None)
-    if select is None:
-        from viewer.terrain import select as _select  # noqa: F401  (module layout of the terrain package)
-
-        select = _select.select_dem
-    return select()
+    return select_dem()
 
 
 @lru_cache(maxsize=4)
 def default_model(mask_deg: float | None = None) -> RelayModel:
     """The project's model: mission kernels, stations from ``assets/mission.yaml``, horizon from the DEM in use."""
     from viewer import kernels
+    from viewer.mission import load_mission
 
     kernels.furnish()
-    mission = _mission_dict()
+    mission = load_mission()
     return RelayModel(mission_stations(mission), site_horizon(), mask_deg=mask_deg, ensure_kernels=kernels.furnish,
                       names=vehicle_names(mission))
 
 
-def mission_phases(model: RelayModel, mission: dict | None = None) -> list[dict]:
-    """Descent, surface operations and ascent from ``assets/mission.yaml`` with the end-to-end link of each."""
-    from viewer.epochs import et_from_utc
+PHASE_LINKS = {"powered_descent": "relay-lander", "surface_operations": "relay-lander", "ascent": "relay-ascender"}
 
-    data = mission if mission is not None else _mission_dict()
-    which = {"powered_descent": "relay-lander", "surface_operations": "relay-lander", "ascent": "relay-ascender"}
+
+def mission_phases(mission=None) -> list[dict]:
+    """Powered descent, surface operations and ascent from ``assets/mission.yaml``, each with its end-to-end link."""
+    from viewer.mission import load_mission
+
+    mission = mission if mission is not None else load_mission()
     out = []
-    for ph in data.get("phases") or []:
-        if ph.get("id") in which:
-            title = ph.get("title") or {}
-            out.append({"id": ph["id"], "title": title.get("en", ph["id"]) if isinstance(title, dict) else str(title),
-                        "start_et": et_from_utc(ph["start"]), "end_et": et_from_utc(ph["end"]),
-                        "start_utc": ph["start"], "end_utc": ph["end"], "link": which[ph["id"]],
-                        "grade": ph.get("grade")})
-    order = list(which)
-    return sorted(out, key=lambda p: order.index(p["id"]))
+    for pid, link_id in PHASE_LINKS.items():
+        ph = mission.item(pid)
+        out.append({"id": pid, "title": ph.title.en, "start_et": ph.start_et, "end_et": ph.end_et,
+                    "start_utc": ph.start, "end_utc": ph.end, "link": link_id, "grade": ph.grade})
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ module API
