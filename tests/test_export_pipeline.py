@@ -300,3 +300,21 @@ def test_wrap_breaks_latin_at_spaces_and_cjk_anywhere():
     zl = wrap(text, fz, 150)
     assert "".join(zl) == text and len(zl) > 2
     assert not any(x[0] in "，。：、" for x in zl)
+
+
+def test_follow_prepare_matches_per_frame():
+    calls = []
+
+    def target(ets):
+        calls.append(len(ets))
+        return np.stack([np.sin(ets), np.cos(ets), ets], axis=1)
+
+    base = cp.Pose.of([0, -50, 0], [0, 0, 0], [0, 0, 1])
+    one = cp.Follow(target, tau_s=2.0)
+    ets = np.linspace(0, 10, 7)
+    single = [one.pose(et, base).focal_point for et in ets]
+    batch = cp.Follow(target, tau_s=2.0)
+    calls.clear()
+    batch.prepare(ets)
+    assert calls == [7 * cp.FOLLOW_SAMPLES]
+    assert np.allclose([batch.pose(et, base).focal_point for et in ets], single)

@@ -132,19 +132,21 @@ def orbit(pose: Pose, angle: float, axis: np.ndarray | None = None) -> Pose:
                    view_up=rotate(pose.view_up, axis, angle))
 
 
-def smooth_follow(target: Callable[[np.ndarray], np.ndarray], et: float, tau_s: float,
+def smooth_follow(target: Callable[[np.ndarray], np.ndarray], ets, tau_s: float,
                   samples: int = FOLLOW_SAMPLES) -> np.ndarray:
-    """Exponential moving average of ``target(ets)`` over the past ``3 tau_s`` of mission time at ``et``.
+    """Exponential moving average of ``target`` over the past ``3 tau_s`` of mission time at each of ``ets``.
 
     A pure function of ET: the same ET gives the same point whatever the frame rate. ``target`` takes an array
-    of ETs and returns (N, 3) positions in render units.
+    of ETs and returns (N, 3) positions in render units; it is called once, for every ET and lag together.
+    Returns (len(ets), 3).
     """
+    ets = np.atleast_1d(np.asarray(ets, float))
     if tau_s <= 0:
-        return np.asarray(target(np.array([et])), float)[0]
+        return np.asarray(target(ets), float).reshape(len(ets), 3)
     lags = np.linspace(0.0, 3.0 * tau_s, samples)
     weights = np.exp(-lags / tau_s)
-    pts = np.asarray(target(et - lags), float)
-    return (weights[:, None] * pts).sum(axis=0) / weights.sum()
+    pts = np.asarray(target((ets[:, None] - lags[None, :]).ravel()), float).reshape(len(ets), samples, 3)
+    return np.einsum("k,nkd->nd", weights, pts) / weights.sum()
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -180,8 +182,18 @@ class Follow:
     tau_s: float
     distance_factor: float = FOLLOW_DISTANCE
 
+    def __post_init__(self):
+        self._table: dict[float, np.ndarray] = {}
+
+    def prepare(self, ets) -> None:
+        """Compute the focal points of all these frame ETs in one vectorised query."""
+        ets = np.atleast_1d(np.asarray(ets, float))
+        self._table.update(zip(ets.tolist(), smooth_follow(self.target, ets, self.tau_s)))
+
     def pose(self, et: float, base: Pose) -> Pose:
-        focal = smooth_follow(self.target, et, self.tau_s)
+        focal = self._table.get(float(et))
+        if focal is None:
+            focal = smooth_follow(self.target, et, self.tau_s)[0]
         direction = _unit(base.offset)
         return Pose(focal + self.distance_factor * base.distance * direction, focal, base.view_up, base.view_angle)
 

@@ -310,16 +310,19 @@ class Overlays:
 
     # -- per frame
     def __call__(self, frame: np.ndarray, et: float, index: int = 0) -> np.ndarray:
-        if self.clock:
-            patch = self._clock_patch(et)
-            blend(frame, patch, self.width - self.margin_x - patch.width, self.margin_y)
+        """Burn in, top left: the phase title and under it the clock; bottom centre: the caption with its grade
+        badge. (The top right and the bottom corners stay free for the scene's own notes.)"""
+        y = self.margin_y
         phase = self.content.phase_at(et) if self.lang else None
         if phase is not None:
             title = self._cached(("title", phase.id), lambda: self._title_patch(phase))
-            blend(frame, title, self.margin_x, self.margin_y)
-            if phase.caption:
-                cap = self._cached(("caption", phase.id), lambda: self._caption_patch(phase))
-                blend(frame, cap, (self.width - cap.width) // 2, self.height - self.margin_y - cap.height)
+            blend(frame, title, self.margin_x, y)
+            y += title.height + self.gap
+        if self.clock:
+            blend(frame, self._clock_patch(et), self.margin_x, y)
+        if phase is not None and phase.caption:
+            cap = self._cached(("caption", phase.id), lambda: self._caption_patch(phase))
+            blend(frame, cap, (self.width - cap.width) // 2, self.height - self.margin_y - cap.height)
         return frame
 
     def _cached(self, key, make):
@@ -333,10 +336,10 @@ class Overlays:
         lines = [(utc_label(et), self.f_clock, (255, 255, 255))]
         if self.content.epoch_et is not None:
             lines.append((mission_elapsed(et, self.content.epoch_et), self.f_clock, (200, 200, 200)))
-        return _to_patch(text_box(lines, pad=self.pad, gap=self.gap, align="right", radius=self.radius))
+        return _to_patch(text_box(lines, pad=self.pad, gap=self.gap, radius=self.radius))
 
     def _title_patch(self, phase: PhaseText) -> Patch:
-        max_w = int(0.55 * self.width)
+        max_w = int(0.45 * self.width)
         lines = [(t, self.f_title, (255, 255, 255)) for t in wrap(phase.title, self.f_title, max_w)]
         return _to_patch(text_box(lines, pad=self.pad, gap=self.gap, radius=self.radius))
 

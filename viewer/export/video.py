@@ -490,14 +490,13 @@ FrameHook = Callable[[np.ndarray, float, int], np.ndarray]
 
 
 def export(source: FrameSource, ets: Iterable[float], target: Path, *, fps: float, kind: str = "mp4",
-           overlay: FrameHook | None = None, tail: Iterable[np.ndarray] = (), force: bool = False,
-           crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET, threads: int | None = None,
-           progress: Progress | None = None, tail_factory: Callable[[np.ndarray], Iterable[np.ndarray]] | None = None,
-           ) -> ExportResult:
+           overlay: FrameHook | None = None, tail: Callable[[], Iterable[np.ndarray]] | None = None,
+           force: bool = False, crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET, threads: int | None = None,
+           progress: Progress | None = None) -> ExportResult:
     """Render ``source`` at every ET and encode it to ``target`` (``kind`` "mp4" or "png").
 
-    ``overlay(frame, et, index)`` burns text into each frame and returns it. ``tail_factory(last_frame)`` yields
-    extra frames after the last ET (the closing credits). Either the whole clip lands at ``target`` or nothing
+    ``overlay(frame, et, index)`` burns text into each frame and returns it. ``tail()`` yields extra frames
+    after the last ET (the closing credits). Either the whole clip lands at ``target`` or nothing
     does.
     """
     ets = np.asarray(list(ets) if not isinstance(ets, np.ndarray) else ets, dtype=float)
@@ -505,7 +504,6 @@ def export(source: FrameSource, ets: Iterable[float], target: Path, *, fps: floa
     render_s = overlay_s = 0.0
     with FfmpegSink(target, source.size, fps, kind=kind, force=force, crf=crf, preset=preset,
                     threads=threads) as sink:
-        last = None
         for i, et in enumerate(ets):
             t0 = time.perf_counter()
             frame = source.render_frame(float(et))
@@ -516,11 +514,9 @@ def export(source: FrameSource, ets: Iterable[float], target: Path, *, fps: floa
             render_s += t1 - t0
             overlay_s += t2 - t1
             sink.write(frame)
-            last = frame
             if progress is not None:
                 progress.update(sink.stats.frames)
-        extra = list(tail) + (list(tail_factory(last)) if tail_factory is not None and last is not None else [])
-        for frame in extra:
+        for frame in (tail() if tail is not None else ()):
             sink.write(frame)
             if progress is not None:
                 progress.update(sink.stats.frames)

@@ -1,0 +1,126 @@
+"""One video export of the mission scene, from checked inputs to the finished file.
+
+:class:`JobSpec` holds every choice, checked before anything heavy starts (each mistake is one line).
+:func:`run` builds the offscreen :class:`~viewer.scene.MissionScene` through :class:`SceneSource` (the adapter
+that turns the scene into the pipeline's ``render_frame(et)`` frame source, with the camera paths of
+:mod:`viewer.export.camera_paths`), burns in the overlays and hands the frames to :func:`viewer.export.video.export`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from viewer.errors import InputError
+from viewer.export import camera_paths as cp
+from viewer.export.video import (DEFAULT_CRF, DEFAULT_PRESET, ExportResult, Progress, check_fps, export,
+                                 frame_ets, parse_size, prepare_target)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    start_et: float
+    end_et: float
+    size: tuple[int, int]
+    fps: float = 30.0
+    speed: float | None = None
+    duration: float | None = None
+    phase: str | None = None
+    view: str | None = None
+    camera: str = "auto"
+    captions: str | None = "en"  # en / zh / None
+    credits_s: float = 4.0
+    aa: bool = False
+    output: Path | None = None
+    kind: str = "mp4"  # mp4 / png
+    crf: int = DEFAULT_CRF
+    preset: str = DEFAULT_PRESET
+    force: bool = False
+
+    def ets(self) -> np.ndarray:
+        return frame_ets(self.start_et, self.end_et, self.fps, speed=self.speed, duration=self.duration)
+
+    def credit_frames(self) -> int:
+        return int(round(self.credits_s * self.fps))
+
+    @classmethod
+    def from_args(cls, args) -> "JobSpec":
+        """Check the CLI's arguments in order of cost; the first mistake raises a one-line InputError."""
+        size = parse_size(args.size)
+        fps = check_fps(args.fps)
+        if bool(args.output) == bool(args.png_dir):
+            raise InputError("give an output .mp4 file or --png-dir DIR (exactly one)")
+        kind = "png" if args.png_dir else "mp4"
+        output = prepare_target(Path(args.png_dir or args.output), force=args.force, is_dir=kind == "png")
+        if not (0 <= args.credits <= 60):
+            raise InputError(f"--credits {args.credits:g} is out of range; choose 0 … 60 seconds")
+        cp.parse_spec(args.camera)
+        captions = None if args.captions == "none" else args.captions
+        if captions == "zh":
+            from viewer.export.overlays import font_files
+
+            font_files("zh")
+        if args.view is not None:
+            from viewer.scene.views import get_view
+
+            get_view(args.view)
+        from viewer.mission import load_mission
+
+        from viewer.export.cli import resolve_range
+
+        start, end, phase = resolve_range(args, load_mission())
+        spec = cls(start_et=start, end_et=end, size=size, fps=fps, speed=args.speed, duration=args.duration,
+                   phase=phase, view=args.view, camera=args.camera, captions=captions, credits_s=args.credits,
+                   aa=args.aa, output=output, kind=kind, crf=args.crf, preset=args.preset, force=args.force)
+        spec.ets()  # checks --speed/--duration
+        from viewer.export.video import ffmpeg_command
+
+        ffmpeg_command(size, fps, "x.mp4", kind=kind, crf=args.crf, preset=args.preset)  # checks crf/preset
+        return spec
+
+
+def segments_for(spec: JobSpec, mission) -> list[cp.Segment]:
+    bounds = [t for p in mission.phases for t in (p.start_et, p.end_et)]
+    return cp.plan(spec.start_et, spec.end_et, view=spec.view, camera=spec.camera, phase_at=mission.phase_at,
+                   phase_bounds=bounds)
+
+
+def run(spec: JobSpec, *, progress_fmt: str = "auto", source=None) -> ExportResult:
+    """Render and encode the clip of ``spec``; returns the result (path, frames, timings)."""
+    from viewer.export.overlays import Overlays, content_from_mission, phases_between
+    from viewer.mission import load_mission
+
+    mission = load_mission()
+    ets = spec.ets()
+    content = content_from_mission(mission, spec.captions)
+    if source is None:
+        from viewer.export.scene_source import SceneSource
+
+        source = SceneSource(spec.size, segments_for(spec, mission), ets=ets, aa=spec.aa,
+                             lang=spec.captions or "en", speed=(spec.end_et - spec.start_et) / max(
+                                 1e-9, len(ets) / spec.fps))
+    overlays = Overlays(spec.size, content)
+    n_credits = spec.credit_frames()
+    last_raw: dict[str, np.ndarray] = {}
+
+    def overlay(frame: np.ndarray, et: float, i: int) -> np.ndarray:
+        if i == len(ets) - 1 and n_credits:
+            last_raw["frame"] = frame.copy()  # credits go over the clean last picture
+        return overlays(frame, et, i)
+
+    def tail():
+        shown = phases_between(content, spec.start_et, float(ets[-1])) if spec.captions else []
+        return overlays.credits_frames(last_raw.get("frame"), n_credits, shown)
+
+    progress = Progress(len(ets) + n_credits, fmt=progress_fmt,
+                        label=os.path.basename(str(spec.output)) if spec.output else "export")
+    try:
+        return export(source, ets, spec.output, fps=spec.fps, kind=spec.kind, overlay=overlay, tail=tail,
+                      force=spec.force, crf=spec.crf, preset=spec.preset, progress=progress)
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()

@@ -1,0 +1,149 @@
+"""The adapter from :class:`~viewer.scene.scene.MissionScene` to the video pipeline's frame source.
+
+``SceneSource(size, segments, ets=...)`` builds one offscreen scene (export meshes). For each frame it switches
+view where the clip's plan says so, updates the scene to the frame's ET, puts the camera where the segment's
+camera path says (on top of the view preset's camera at that ET), renders and reads the pixels back.
+
+The scene's own clock and view title are hidden: the burnt-in overlays show the UTC clock and the phase title
+instead. Its other screen notes (spacecraft scale, assumed attitudes, Sun and Earth at the site) stay.
+
+A fly-to carries the previous view's last camera through SPICE into the new view's frame and units (its
+floating origin), then eases into the new camera, so changing from the lunar-orbit view (km, Moon-centred,
+J2000) to the landing-site view (m, site-centred, CHANGE6_TOPO) is one continuous move.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from viewer.export import camera_paths as cp
+
+HIDDEN_SCENE_TEXTS = ("clock", "title")
+
+
+class SceneSource:
+    """A :class:`viewer.export.video.FrameSource` backed by the mission scene and a camera plan."""
+
+    def __init__(self, size: tuple[int, int], segments: list[cp.Segment], *, ets: np.ndarray, aa: bool = False,
+                 lang: str = "en", speed: float = 1.0, scene=None):
+        from viewer import kernels
+
+        kernels.furnish()
+        self.segments = list(segments)
+        self.size = (int(size[0]), int(size[1]))
+        self.speed = float(speed)  # mission seconds per video second (for smoothing and fly-to lengths)
+        if scene is None:
+            from viewer.scene.scene import MissionScene
+
+            scene = MissionScene(self.segments[0].view, window_size=self.size, off_screen=True, language=lang,
+                                 quality="still" if aa else "fast")
+        self.scene = scene
+        for name in HIDDEN_SCENE_TEXTS:
+            if name in scene.actors:
+                scene.actors[name].SetVisibility(False)
+        self._ets = np.asarray(ets, float)
+        self._seg_index = -1
+        self._path: cp.CameraPath = cp.Preset()
+        self._last_pose: cp.Pose | None = None
+        self._last_view = None
+
+    # -- plan
+    def _segment_at(self, et: float) -> int:
+        for i, s in enumerate(self.segments):
+            if et < s.end_et or i == len(self.segments) - 1:
+                return i
+        return len(self.segments) - 1
+
+    def _enter(self, i: int, et: float) -> None:
+        seg = self.segments[i]
+        prev_pose, prev_view = self._last_pose, self._last_view
+        kind, arg = cp.parse_spec(seg.camera)
+        follow = arg if kind == "follow" else None
+        if self.scene.view.name != seg.view or self.scene.et is None:
+            self.scene.set_view(seg.view, et=et)
+        seg_ets = self._ets[(self._ets >= seg.start_et) & (self._ets <= seg.end_et)]
+        if kind == "orbit":
+            path: cp.CameraPath = cp.Orbit(seg.start_et, seg.end_et, float(arg) if arg else cp.DEFAULT_ORBIT_TURNS)
+        elif kind == "follow" and self.scene.view.name != "follow":
+            path = cp.Follow(self._target(follow or self._default_follow()),
+                             tau_s=cp.FOLLOW_SMOOTH_VIDEO_S * self.speed)
+            if len(seg_ets):
+                path.prepare(seg_ets)
+        else:
+            path = cp.Preset()
+        if seg.flyto and prev_pose is not None:
+            view = self.scene.view
+            carry = self._carrier(prev_pose, prev_view, view)
+            span = min(cp.FLYTO_VIDEO_S * self.speed, 0.5 * (seg.end_et - seg.start_et))
+            path = cp.FlyTo(carry, seg.start_et, seg.start_et + span, path)
+        self._path = path
+        self._seg_index = i
+
+    def _default_follow(self) -> str:
+        return self.scene.follow or "CHANGE6_ORBITER"
+
+    def _target(self, vehicle: str):
+        scene = self.scene
+
+        def positions(ets: np.ndarray) -> np.ndarray:
+            p = scene.poses(np.atleast_1d(ets)).positions[vehicle]
+            if not np.all(np.isfinite(p)):  # outside the vehicle's coverage: look at the origin instead
+                p = np.where(np.isfinite(p), p, 0.0)
+            return p
+
+        return positions
+
+    def _carrier(self, pose: cp.Pose, from_view, to_view):
+        """A function of ET giving ``pose`` (render units of ``from_view``) in ``to_view``'s units and frame."""
+        from viewer import ephemeris
+        from viewer.scene.kinematics import _rotations
+
+        def carry(et: float) -> cp.Pose:
+            ets = np.array([et])
+            rot = _rotations(from_view.frame, to_view.frame, ets)[0]
+            shift_km = ephemeris.positions(from_view.center, ets, observer=to_view.center, frame=to_view.frame)[0]
+            k_from, k_to = from_view.units_per_km, to_view.units_per_km
+
+            def point(p):
+                return (rot @ (np.asarray(p) / k_from) + shift_km) * k_to
+
+            return cp.Pose(point(pose.position), point(pose.focal_point), rot @ pose.view_up, pose.view_angle)
+
+        return carry
+
+    # -- frames
+    def _base_pose(self) -> cp.Pose:
+        c = self.scene.plotter.camera
+        return cp.Pose.of(c.position, c.focal_point, c.up, c.view_angle)
+
+    def _apply(self, pose: cp.Pose) -> None:
+        c = self.scene.plotter.camera
+        c.focal_point = tuple(pose.focal_point)
+        c.position = tuple(pose.position)
+        c.up = tuple(pose.view_up)
+        c.view_angle = pose.view_angle
+        c.OrthogonalizeViewUp()
+        place_stars = getattr(self.scene, "_place_stars", None)
+        if place_stars is not None:
+            place_stars()
+        self.scene.renderer.ResetCameraClippingRange()
+
+    def render_frame(self, et: float) -> np.ndarray:
+        i = self._segment_at(et)
+        if i != self._seg_index:
+            self._enter(i, et)
+        self.scene.update(et)
+        self.scene.reset_camera()  # the view preset's camera at this ET: the base of the path
+        pose = self._path.pose(et, self._base_pose())
+        self._apply(pose)
+        self._last_pose, self._last_view = pose, self.scene.view
+        frame = self.scene.screenshot()
+        if frame.shape[1] != self.size[0] or frame.shape[0] != self.size[1]:
+            from viewer.export.video import ExportError
+
+            raise ExportError(f"the scene rendered {frame.shape[1]}x{frame.shape[0]} instead of "
+                              f"{self.size[0]}x{self.size[1]}; frames are never rescaled")
+        return frame
+
+    def close(self) -> None:
+        self.scene.close()
