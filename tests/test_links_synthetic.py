@@ -33,8 +33,12 @@ def synthetic(tmp_path_factory):
     info["moon_frame"] = moon_frame
     yield info
     spiceypy.kclear()
-    if was_loaded:
+    try:  # back to the project's pool (the leapseconds kernel at least, which viewer.epochs expects)
         kernels.furnish()
+    except Exception:
+        if was_loaded:
+            raise
+        spiceypy.furnsh(str(kernels.leapseconds_path()))
 
 
 @pytest.fixture(scope="module")
