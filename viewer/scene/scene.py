@@ -1,0 +1,811 @@
+"""MissionScene: one PyVista scene for the web app, the kiosk and the exporter. It never imports Panel.
+
+The constructor builds every actor once, each with a stable name (``earth``, ``moon``, ``terrain``, ``orbiter``,
+``returner``, ``lander``, ``ascender``, ``queqiao2``, ``trail:<actor>``, ``trail-future:<actor>``,
+``label:<actor>``, ``link:<link id>``, ``stars``, ``indicator:earth``) plus the Sun light and the screen texts
+(``clock``, ``title``, ``note:scale``, ``badge:grade``, ``site:sun``, ``site:earth``). :meth:`update` then only
+changes transforms, visibility, point coordinates of lines, colours and text; it never adds or removes an actor.
+
+>>> scene = MissionScene("site", window_size=(640, 360))          # doctest: +SKIP
+>>> scene.update(et_from_utc("2024-06-01T22:23:16Z"))              # doctest: +SKIP
+>>> png = scene.screenshot()                                        # doctest: +SKIP
+
+Geometry is computed outside (terrain meshes from :mod:`viewer.terrain`, states from :mod:`viewer.ephemeris`
+through :mod:`viewer.scene.kinematics`); the scene only places it. Every view renders relative to its focus
+(floating origin, design rule 6): km for the Earth–Moon system, metres around the site.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+
+import numpy as np
+import pyvista as pv
+import vtk
+
+from viewer.constants import VEHICLES
+from viewer.errors import InputError
+from viewer.scene import models
+from viewer.scene.kinematics import Kinematics, Poses, frame_from_x, scene_config
+from viewer.scene.views import View, get_view, load_views
+
+BODY_ACTORS = {"EARTH": "earth", "MOON": "moon"}
+QUALITIES = ("fast", "still")
+
+
+def _rgb(hex_colour: str) -> tuple[float, float, float]:
+    h = hex_colour.lstrip("#")
+    return tuple(int(h[i:i + 2], 16) / 255.0 for i in (0, 2, 4))  # type: ignore[return-value]
+
+
+@dataclass
+class BodyMeshes:
+    """The meshes the scene places: Moon globe (km, MOON_ME), site patch (m, ENU), Earth (km, ITRF93), textures.
+
+    :func:`body_meshes` loads them from :mod:`viewer.terrain`; tests may pass their own.
+    """
+
+    moon: pv.PolyData
+    moon_texture: np.ndarray
+    terrain: pv.PolyData
+    earth: pv.PolyData
+    earth_texture: np.ndarray
+    terrain_label: str = ""
+
+
+def body_meshes(lod: str = "browser", exaggeration: float = 1.0) -> BodyMeshes:
+    """Load the Moon globe, the site patch and the Earth from :mod:`viewer.terrain` (cached on disk there)."""
+    from viewer.terrain import meshes, textures
+
+    moon = meshes.globe_mesh(lod)
+    terrain = meshes.site_patch(lod, exaggeration=exaggeration)
+    label = str(terrain.field_data["source_label"][0]) if "source_label" in terrain.field_data else ""
+    return BodyMeshes(moon=moon, moon_texture=textures.texture_image("moon"), terrain=terrain,
+                      earth=meshes.earth_mesh(lod), earth_texture=textures.texture_image("earth"),
+                      terrain_label=label)
+
+
+def _matrix(rot: np.ndarray, pos: np.ndarray, scale: float) -> vtk.vtkMatrix4x4:
+    m = vtk.vtkMatrix4x4()
+    _set_matrix(m, rot, pos, scale)
+    return m
+
+
+def _set_matrix(m: vtk.vtkMatrix4x4, rot: np.ndarray, pos: np.ndarray, scale: float) -> None:
+    a = np.eye(4)
+    a[:3, :3] = rot * scale
+    a[:3, 3] = pos
+    m.DeepCopy(a.ravel())
+
+
+class MissionScene:
+    """The mission scene. ``view`` is a preset of ``assets/views.yaml``; ``follow`` a NAIF vehicle for ``follow``.
+
+    ``web=True`` picks the light meshes (browser LOD) for ``pn.pane.VTK``; otherwise the export LOD is used.
+    ``quality``: ``"fast"`` (no anti-aliasing, no shadows) or ``"still"`` (SSAA, and shadows in the site view).
+    """
+
+    def __init__(self, view: str | None = None, *, follow: str | None = None, web: bool = False,
+                 off_screen: bool = True, window_size: tuple[int, int] = (1280, 720), plotter: pv.Plotter | None = None,
+                 language: str = "en", quality: str = "fast", bodies: BodyMeshes | None = None,
+                 et: float | None = None):
+        self.cfg = scene_config()
+        self.views = load_views()
+        from viewer.scene.views import default_view
+
+        self.view: View = get_view(view or default_view())
+        self.web = web
+        self.language = language if language in ("en", "zh") else "en"
+        if quality not in QUALITIES:
+            raise InputError(f"quality {quality!r} is unknown; choose one of {', '.join(QUALITIES)}")
+        self.quality = quality
+        self.layers = dict(self.cfg["layers"])
+        self.terrain_exaggeration = 1.0
+        self.follow = follow or self.view.follow
+        self.spacecraft_scale = self.view.spacecraft_scale
+        self._scale_override: float | None = None
+        self.bodies = bodies or body_meshes("browser" if web else "export")
+        self.et: float | None = None
+        self._names = self._load_names()
+        pv.global_theme.multi_samples = 0
+        self.plotter = plotter or pv.Plotter(off_screen=off_screen, window_size=list(window_size), lighting="none")
+        self.plotter.set_background(self.cfg["background"])
+        self.renderer = self.plotter.renderer
+        self.renderer.SetNearClippingPlaneTolerance(1e-5)  # floating origin: near objects metres, far bodies Mm
+        self.actors: dict[str, vtk.vtkProp] = {}
+        self._matrices: dict[str, vtk.vtkMatrix4x4] = {}
+        self._build()
+        self._kin = Kinematics(self.view, follow=self.follow if self.view.name == "follow" else None)
+        self._trail_cache: dict[tuple, dict] = {}
+        self._links = self._load_links()
+        self._aa = False
+        self._shadows = False
+        if et is not None:
+            self.set_view(self.view.name, follow=self.follow, et=et)
+
+    # ================================================================================================ build
+    def _load_names(self) -> dict:
+        names = {k: dict(v) for k, v in self.cfg["names"].items()}
+        try:
+            from viewer.mission import load_mission
+
+            mission = load_mission()
+            for sc in getattr(mission, "spacecraft", None) or []:
+                naif = getattr(sc, "naif_name", None) or (sc.get("naif_name") if isinstance(sc, dict) else None)
+                name = getattr(sc, "name", None) or (sc.get("name") if isinstance(sc, dict) else None)
+                if naif and isinstance(name, dict):
+                    names[naif] = {"en": str(name.get("en", naif)).split(" (")[0],
+                                   "zh": str(name.get("zh", naif))}
+        except Exception:  # the mission data names are a refinement; scene.yaml holds the fallback names
+            pass
+        return names
+
+    @staticmethod
+    def _texture(image: np.ndarray) -> pv.Texture:
+        tex = pv.Texture(image)  # row 0 is the top (north): never flipped (tech-notes §1)
+        tex.interpolate = True
+        tex.mipmap = True
+        return tex
+
+    def _display_albedo(self, image: np.ndarray) -> np.ndarray:
+        """The WAC albedo stretched for display (scene.yaml ``albedo_display``): the mare median is ~64/255."""
+        cfg = self.cfg.get("albedo_display") or {}
+        if not cfg:
+            return image
+        top = max(float(np.percentile(image[::4, ::4, 0], float(cfg["percentile"]))), 1.0)
+        x = np.clip(image.astype(np.float32) / top, 0.0, 1.0) ** float(cfg["gamma"])
+        return (x * 255.0 + 0.5).astype(np.uint8)
+
+    def _add(self, name: str, prop: vtk.vtkProp) -> vtk.vtkProp:
+        self.actors[name] = prop
+        return prop
+
+    def _build(self) -> None:
+        p = self.plotter
+        # Sun: one scene light, directional
+        self.sun = pv.Light(light_type="scene light", intensity=float(self.cfg.get("sun_intensity", 1.0)))
+        self.sun.positional = False
+        p.add_light(self.sun)
+        # stars (deterministic), drawn on a sphere around the camera
+        st = self.cfg["stars"]
+        rng = np.random.default_rng(int(st["seed"]))
+        v = rng.normal(size=(int(st["count"]), 3))
+        v /= np.linalg.norm(v, axis=1, keepdims=True)
+        stars = pv.PolyData(v)
+        b = st["min_brightness"] + (1 - st["min_brightness"]) * rng.power(4.0, len(v))[::-1] ** 3
+        stars.point_data["rgb"] = (np.clip(b, 0, 1)[:, None] * [255, 255, 255]).astype(np.uint8)
+        a = p.add_mesh(stars, scalars="rgb", rgb=True, point_size=1.6, lighting=False, name="stars",
+                       render_points_as_spheres=False, reset_camera=False)
+        self._add("stars", a)
+        # bodies
+        earth = self.bodies.earth.copy()
+        a = p.add_mesh(earth, texture=self._texture(self.bodies.earth_texture), smooth_shading=True, name="earth",
+                       ambient=0.03, diffuse=1.0, specular=0.05, reset_camera=False)
+        self._add("earth", a)
+        moon = self.bodies.moon.copy()
+        self._moon_tex = self._texture(self._display_albedo(self.bodies.moon_texture))
+        a = p.add_mesh(moon, texture=self._moon_tex, smooth_shading=True, name="moon",
+                       ambient=0.02, diffuse=1.0, specular=0.0, reset_camera=False)
+        self._add("moon", a)
+        self._terrain_mesh = self.bodies.terrain.copy()
+        self._terrain_base = np.asarray(self._terrain_mesh.points, dtype=np.float64).copy()
+        a = p.add_mesh(self._terrain_mesh, texture=self._moon_tex, smooth_shading=True,
+                       name="terrain", ambient=0.02, diffuse=1.0, specular=0.0, reset_camera=False)
+        self._add("terrain", a)
+        # spacecraft
+        self.vehicle_actor = {v: c["actor"] for v, c in self.cfg["vehicles"].items() if v in VEHICLES}
+        for v, name in self.vehicle_actor.items():
+            a = p.add_mesh(models.model(v), scalars="rgb", rgb=True, name=name, smooth_shading=False,
+                           ambient=0.22, diffuse=0.9, specular=0.3, specular_power=20, reset_camera=False)
+            self._add(name, a)
+        self._model_radius = {v: float(np.max(np.linalg.norm(models.model(v).points, axis=1))) * 0.8
+                              for v in self.vehicle_actor}
+        # trails: past (solid) and future (faint) share points
+        tcfg = self.cfg["trails"]
+        self._trail_polys: dict[str, tuple[pv.PolyData, pv.PolyData]] = {}
+        for v, name in self.vehicle_actor.items():
+            col = np.array(_rgb(self.cfg["vehicles"][v]["colour"]))
+            past = pv.PolyData(np.zeros((2, 3)), lines=np.array([2, 0, 1]))
+            fut = pv.PolyData(np.zeros((2, 3)), lines=np.array([2, 0, 1]))
+            a1 = p.add_mesh(past, color=col, line_width=tcfg["width_past"], lighting=False, name=f"trail:{name}",
+                            reset_camera=False)
+            a2 = p.add_mesh(fut, color=col * tcfg["future_dim"], line_width=tcfg["width_future"], lighting=False,
+                            name=f"trail-future:{name}", reset_camera=False)
+            self._add(f"trail:{name}", a1)
+            self._add(f"trail-future:{name}", a2)
+            self._trail_polys[v] = (past, fut)
+        # labels
+        # (2-D text anchored at a world point: unlit, always readable, offset a few pixels above the object)
+        self._labels: dict[str, vtk.vtkTextActor] = {}
+        self._label_anchor: dict[str, vtk.vtkCoordinate] = {}
+        for key in list(self.vehicle_actor) + ["EARTH", "MOON", "CHANGE6_SITE"]:
+            actor_name = self.vehicle_actor.get(key) or BODY_ACTORS.get(key) or "site"
+            lab = vtk.vtkTextActor()
+            anchor = vtk.vtkCoordinate()
+            anchor.SetCoordinateSystemToWorld()
+            pos = lab.GetPositionCoordinate()
+            pos.SetCoordinateSystemToDisplay()
+            pos.SetReferenceCoordinate(anchor)
+            pos.SetValue(0, int(self.cfg["labels"]["offset_px"]))
+            tp = lab.GetTextProperty()
+            colour = self.cfg["vehicles"].get(key, {}).get("colour", "#DDDDDD")
+            tp.SetColor(*_rgb(colour))
+            tp.SetJustificationToCentered()
+            tp.SetVerticalJustificationToBottom()
+            tp.SetShadow(True)
+            self.renderer.AddViewProp(lab)
+            self._labels[key] = lab
+            self._label_anchor[key] = anchor
+            self._add(f"label:{actor_name}", lab)
+        # Earth-below-horizon indicator for the site view: an arrow along the surface towards Earth's azimuth
+        arrow = pv.Arrow(start=(0, 0, 0), direction=(1, 0, 0), tip_length=0.2, tip_radius=0.06, shaft_radius=0.02)
+        a = p.add_mesh(arrow, color=_rgb("#56B4E9"), lighting=False, name="indicator:earth", reset_camera=False)
+        self._add("indicator:earth", a)
+        # screen texts
+        self._texts: dict[str, vtk.vtkTextActor] = {}
+        self._text_size: dict[str, float] = {}
+        for key, (x, y, just, size) in {
+            "title": (0.015, 0.965, "left", 1.25), "clock": (0.015, 0.925, "left", 1.0),
+            "note:scale": (0.015, 0.02, "left", 0.85), "badge:grade": (0.985, 0.02, "right", 0.75),
+            "site:sun": (0.985, 0.965, "right", 0.9), "site:earth": (0.985, 0.93, "right", 0.9),
+            "note:terrain": (0.015, 0.055, "left", 0.8),
+        }.items():
+            t = vtk.vtkTextActor()
+            t.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
+            t.GetPositionCoordinate().SetValue(x, y)
+            tp = t.GetTextProperty()
+            tp.SetJustificationToLeft() if just == "left" else tp.SetJustificationToRight()
+            tp.SetVerticalJustificationToTop() if y > 0.5 else tp.SetVerticalJustificationToBottom()
+            tp.SetColor(0.85, 0.85, 0.85) if key != "badge:grade" else tp.SetColor(0.6, 0.6, 0.6)
+            self._text_size[key] = size
+            self.renderer.AddViewProp(t)
+            self._texts[key] = t
+            self._add(key, t)
+        self._apply_fonts()
+        # link lines get built in _load_links
+        for name, prop in self.actors.items():
+            if isinstance(prop, vtk.vtkActor) and name not in self._matrices:
+                m = vtk.vtkMatrix4x4()
+                prop.SetUserMatrix(m)
+                self._matrices[name] = m
+
+    def _apply_fonts(self) -> None:
+        h = self.plotter.window_size[1]
+        base = int(self.cfg["labels"]["font_size"]) * max(h, 360) / 1080.0
+        cjk = self.cfg.get("cjk_font")
+        use_cjk = self.language == "zh" and cjk and os.path.exists(cjk)
+        props = [lab.GetTextProperty() for lab in self._labels.values()]
+        props += [t.GetTextProperty() for t in self._texts.values()]
+        for tp in props:
+            if use_cjk:
+                tp.SetFontFamily(vtk.VTK_FONT_FILE)
+                tp.SetFontFile(cjk)
+            else:
+                tp.SetFontFamilyToArial()
+        for lab in self._labels.values():
+            lab.GetTextProperty().SetFontSize(int(round(base)))
+        for key, t in self._texts.items():
+            t.GetTextProperty().SetFontSize(int(round(base * self._text_size[key])))
+
+    def _load_links(self) -> dict:
+        """Line actors of the relay links (``link:<id>``), where :mod:`viewer.links` and its states are available."""
+        out = {}
+        try:
+            from viewer import links as links_mod
+
+            defs = links_mod.links()
+        except Exception:  # links need the mission kernels and stations; without them the layer stays empty
+            return out
+        lcfg = self.cfg["links"]
+        n = int(lcfg["blocked"]["dashes"]) * 2
+        for lid, link in defs.items():
+            if link.kind not in ("surface", "station", "space"):
+                continue
+            poly = pv.PolyData(np.zeros((n, 3)))
+            poly.lines = np.hstack([[n], np.arange(n)])
+            a = self.plotter.add_mesh(poly, color=_rgb(lcfg["open"]["colour"]), line_width=lcfg["open"]["width"],
+                                      lighting=False, name=f"link:{lid}", reset_camera=False)
+            self._add(f"link:{lid}", a)
+            out[lid] = {"link": link, "poly": poly, "actor": a}
+        return out
+
+    # ================================================================================================ API
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the render window, for :class:`viewer.export.video.FrameSource`."""
+        w, h = self.plotter.window_size
+        return int(w), int(h)
+
+    def actor_names(self) -> list[str]:
+        return list(self.actors)
+
+    def set_language(self, language: str) -> None:
+        if language not in ("en", "zh"):
+            raise InputError(f"language {language!r} is unknown; choose en or zh")
+        self.language = language
+        self._apply_fonts()
+        if self.et is not None:
+            self.update(self.et)
+
+    def set_layer(self, name: str, visible: bool) -> None:
+        """Show or hide a layer: ``links``, ``trails``, ``labels`` or ``stars``."""
+        if name not in self.layers:
+            raise InputError(f"layer {name!r} is unknown; choose one of {', '.join(self.layers)}")
+        self.layers[name] = bool(visible)
+        if self.et is not None:
+            self.update(self.et)
+
+    def set_spacecraft_scale(self, n: float) -> None:
+        """Draw spacecraft ``n`` times their true size (the screen then says so)."""
+        n = float(n)
+        if not (np.isfinite(n) and 1 <= n <= 1e7):
+            raise InputError(f"spacecraft scale {n:g} is out of range; choose 1 … 10,000,000")
+        self._scale_override = n
+        self.spacecraft_scale = n
+        if self.et is not None:
+            self.update(self.et)
+
+    def set_terrain_exaggeration(self, x: float) -> None:
+        """Exaggerate the relief of the site patch ``x`` times (heights above the reference sphere only)."""
+        x = float(x)
+        if not (np.isfinite(x) and 0 < x <= 50):
+            raise InputError(f"terrain exaggeration {x:g} is out of range; choose 0 < x ≤ 50")
+        self.terrain_exaggeration = x
+        heights = np.asarray(self._terrain_mesh.point_data.get("height_m", np.zeros(self._terrain_mesh.n_points)),
+                             dtype=np.float64)
+        base = self._terrain_base
+        # points lie at (R + h)·û − origin; move each along its radial direction by (x − 1)·(h − h_site)
+        r0 = np.array([0.0, 0.0, -1737.4e3])
+        radial = base - r0
+        radial /= np.linalg.norm(radial, axis=1, keepdims=True)
+        h_site = float(np.interp(0.0, [0.0], [heights[np.argmin(np.linalg.norm(base, axis=1))]]))
+        self._terrain_mesh.points = base + radial * ((x - 1.0) * (heights - h_site))[:, None]
+        self._terrain_mesh.compute_normals(inplace=True, split_vertices=False)
+        if self.et is not None:
+            self.update(self.et)
+
+    def set_quality(self, quality: str) -> None:
+        """``"fast"``: no anti-aliasing, no shadows; ``"still"``: SSAA, and shadows in the site view."""
+        if quality not in QUALITIES:
+            raise InputError(f"quality {quality!r} is unknown; choose one of {', '.join(QUALITIES)}")
+        self.quality = quality
+        self._apply_quality()
+
+    def _apply_quality(self) -> None:
+        want_aa = self.quality == "still"
+        if want_aa and not self._aa:
+            self.plotter.enable_anti_aliasing("ssaa")
+            self._aa = True
+        elif not want_aa and self._aa:
+            self.plotter.disable_anti_aliasing()
+            self._aa = False
+        want_sh = self.quality == "still" and self.view.name == "site"
+        if want_sh and not self._shadows:
+            self.plotter.enable_shadows()
+            self._shadows = True
+        elif not want_sh and self._shadows:
+            self.plotter.disable_shadows()
+            self._shadows = False
+
+    def set_view(self, name: str, follow: str | None = None, et: float | None = None) -> None:
+        """Switch to the view preset ``name`` (``follow`` names the vehicle for the follow view) and reset its camera."""
+        view = get_view(name)
+        if follow is not None and follow not in self.vehicle_actor:
+            raise InputError(f"cannot follow {follow!r}; choose one of {', '.join(self.vehicle_actor)}")
+        self.view = view
+        self.follow = follow or view.follow
+        self.spacecraft_scale = self._scale_override or view.spacecraft_scale
+        et = self.et if et is None else float(et)
+        kin = Kinematics(view, follow=self.follow if view.name == "follow" else None)
+        if et is not None:
+            kin.center = kin.choose_center(et)
+        self._kin = kin
+        self._trail_cache.clear()
+        self._apply_quality()
+        if et is not None:
+            self.update(et)
+            self.reset_camera()
+
+    # ------------------------------------------------------------------------------------------ camera
+    def _basis(self, poses: Poses) -> np.ndarray:
+        """3×3 (columns x, y, z) of the camera preset's basis, in the view frame."""
+        basis = self.view.camera.basis
+        if basis == "frame":
+            return np.eye(3)
+        if basis == "sun":  # x: the Sun's direction in the frame's x-y plane (its azimuth at the site), z up
+            s = poses.sun_dir[0]
+            return frame_from_x(np.array([[s[0], s[1], 0.0]]), np.array([[0.0, 0.0, 1.0]]))[0]
+        kind, _, target = basis.partition(":")
+        if target == "FOLLOWED":
+            target = self.follow or "CHANGE6_ORBITER"
+        centre = self._kin.center
+        rel = self._kin._states_moon(target, poses.ets[:1])[0] - self._kin._states_moon(centre, poses.ets[:1])[0]
+        if not np.all(np.isfinite(rel)):
+            return np.eye(3)
+        from viewer.scene.kinematics import _rotations
+
+        rot = _rotations("J2000", self.view.frame, poses.ets[:1])[0]
+        r, v = rot @ rel[:3], rot @ rel[3:]
+        if kind == "orbit":
+            return frame_from_x(r[None], np.cross(r, v)[None])[0]
+        return frame_from_x(r[None], np.array([[0.0, 0.0, 1.0]]))[0]
+
+    def reset_camera(self) -> None:
+        """Put the camera where the view preset says, for the current time."""
+        if self.et is None:
+            return
+        cam = self.view.camera
+        poses = self._poses
+        focus = np.zeros(3)
+        name, _, frac = cam.focus.partition("*")  # "MOON*0.5": half-way from the origin to the Moon
+        if name != "origin" and name in poses.positions:
+            focus = poses.positions[name][0] * (float(frac) if frac else 1.0)
+        b = self._basis(poses)
+        d = np.asarray(cam.direction, float)
+        d = b @ (d / np.linalg.norm(d))
+        up = b @ np.asarray(cam.view_up, float)
+        c = self.plotter.camera
+        c.focal_point = tuple(focus)
+        c.position = tuple(focus + d * cam.distance)
+        c.up = tuple(up)
+        c.view_angle = cam.view_angle_deg
+        c.OrthogonalizeViewUp()
+        self.plotter.camera_set = True  # else PyVista resets the camera at the first render
+        self._place_stars()
+        self._clip()
+
+    def _clip(self) -> None:
+        """Clipping range from the visible props, with the near plane never beyond 5 % of the camera distance."""
+        self.renderer.ResetCameraClippingRange()
+        cam = self.renderer.GetActiveCamera()
+        near, far = cam.GetClippingRange()
+        cam.SetClippingRange(min(near, 0.05 * cam.GetDistance()), far)
+
+    def _place_stars(self) -> None:
+        c = self.plotter.camera
+        pos = np.asarray(c.position, float)
+        dist = np.linalg.norm(pos - np.asarray(c.focal_point, float))
+        from viewer.scene.kinematics import _rotations
+
+        rot = _rotations("J2000", self.view.frame, np.array([self.et]))[0] if self.et is not None else np.eye(3)
+        _set_matrix(self._matrices["stars"], rot, pos, dist * 8.0)
+
+    # ------------------------------------------------------------------------------------------ update
+    @property
+    def far_limit(self) -> float:
+        """Spacecraft, labels and trails farther than this from the origin (render units) are not drawn."""
+        return float(self.cfg["far_factor"]) * self.view.camera.distance
+
+    def poses(self, ets) -> Poses:
+        """Poses of every actor at ``ets`` for the current view (see :mod:`viewer.scene.kinematics`)."""
+        return self._kin.poses(ets, scale=self.spacecraft_scale)
+
+    def update(self, et: float) -> None:
+        """Move, show and hide actors for ``et`` (ET). Changes transforms, visibility, line points, colours, text."""
+        et = float(et)
+        self.et = et
+        poses = self._kin.poses(np.array([et]), scale=self.spacecraft_scale)
+        self._poses = poses
+        view = self.view
+        m_to_units = view.units_per_m * self.spacecraft_scale
+        site_view = view.frame != "J2000"
+        # bodies
+        for body, actor_name in BODY_ACTORS.items():
+            show = body in view.bodies
+            self.actors[actor_name].SetVisibility(show)
+            if show:
+                _set_matrix(self._matrices[actor_name], poses.rotations[body][0], poses.positions[body][0],
+                            view.units_per_km)
+        self.actors["terrain"].SetVisibility("TERRAIN" in view.bodies)
+        # spacecraft
+        far = self.far_limit
+        for v, name in self.vehicle_actor.items():
+            vis = bool(poses.visible[v][0]) and float(np.linalg.norm(poses.positions[v][0])) < far
+            self.actors[name].SetVisibility(vis)
+            if vis:
+                _set_matrix(self._matrices[name], poses.rotations[v][0], poses.positions[v][0], m_to_units)
+        # light: the Sun's direction
+        s = poses.sun_dir[0]
+        self.sun.position = tuple(s * 1e3)
+        self.sun.focal_point = (0.0, 0.0, 0.0)
+        self._update_trails(et)
+        self._indicator_tip = np.zeros(3)
+        self._update_indicator(poses, site_view)
+        self._update_labels(poses)
+        self._update_links(et, poses)
+        self._update_texts(et, poses)
+        self.actors["stars"].SetVisibility(self.layers.get("stars", True))
+        if hasattr(self, "_stars_placed"):
+            self._place_stars()
+        self._stars_placed = True
+        self._clip()
+
+    def _update_labels(self, poses: Poses) -> None:
+        show = self.layers.get("labels", True)
+        cam = self.plotter.camera
+        up = np.asarray(cam.up, float)
+        lift_m = self.view.units_per_m * self.spacecraft_scale
+        for key, lab in self._labels.items():
+            name = self._names.get(key, {}).get(self.language, key)
+            vis, pos = False, np.zeros(3)
+            if key == "CHANGE6_SITE":
+                if show and self.view.name == "lunar":
+                    rel = self._kin._states_moon("CHANGE6_SITE", poses.ets)[0, :3]
+                    if np.isfinite(rel).all():
+                        from viewer.scene.kinematics import _rotations
+
+                        vis = True
+                        pos = (_rotations("J2000", self.view.frame, poses.ets)[0] @ rel) * self.view.units_per_km
+            elif key == "EARTH" and self.view.frame != "J2000":
+                vis, pos = show, self._indicator_tip  # site view: at the tip of the Earth-direction arrow
+            elif key in BODY_ACTORS:
+                vis = show and key in self.view.bodies
+                radius = 6378.0 if key == "EARTH" else 1737.4
+                pos = poses.positions[key][0] + up * radius * self.view.units_per_km
+            elif key in poses.positions:
+                pos = poses.positions[key][0]
+                vis = (show and bool(poses.visible[key][0]) and not poses.stacked_on[key][0]  # one label per stack
+                       and float(np.linalg.norm(pos)) < self.far_limit)
+                pos = pos + up * self._model_radius[key] * lift_m
+                members = [self._names.get(m, {}).get(self.language, m) for m, par in poses.stacked_on.items()
+                           if par[0] and self._root(poses, m) == key]
+                if members:
+                    name = " + ".join([name] + members)
+            if vis and key not in BODY_ACTORS and self._occluded(pos, poses):
+                vis = False
+            lab.SetVisibility(bool(vis))
+            if vis:
+                lab.SetInput(name)
+                self._label_anchor[key].SetValue(*map(float, pos))
+
+    def _occluded(self, point: np.ndarray, poses: Poses) -> bool:
+        """Whether the Moon or the Earth (spheres) hides ``point`` from the camera (labels are 2-D, never hidden)."""
+        cam = np.asarray(self.plotter.camera.position, float)
+        d = point - cam
+        length = float(np.linalg.norm(d))
+        if length == 0:
+            return False
+        d /= length
+        for body, radius_km in (("MOON", 1737.4 - 10.0), ("EARTH", 6356.0)):
+            if body not in self.view.bodies:
+                continue
+            c = poses.positions[body][0] - cam
+            t = float(c @ d)
+            r = radius_km * self.view.units_per_km
+            if 0 < t < length and float(np.linalg.norm(c - t * d)) < r:
+                return True
+        return False
+
+    @staticmethod
+    def _root(poses: Poses, v: str) -> str:
+        seen = 0
+        while poses.stacked_on.get(v, [""])[0] and seen < 8:
+            v = poses.stacked_on[v][0]
+            seen += 1
+        return v
+
+    def _update_texts(self, et: float, poses: Poses) -> None:
+        from viewer.epochs import utc_label
+
+        lang = self.language
+        txt = self.cfg["text"]
+        self._texts["title"].SetInput(self.view.title.get(lang, self.view.name) +
+                                      (f": {self._names.get(self.follow, {}).get(lang, self.follow)}"
+                                       if self.view.name == "follow" else ""))
+        self._texts["clock"].SetInput(utc_label(et))
+        n = self.spacecraft_scale
+        self._texts["note:scale"].SetInput(txt["scale_note"][lang].format(n=f"{n:,.0f}") if n > 1 else "")
+        self._texts["badge:grade"].SetInput(txt["grade_badge"][lang])
+        site = self.view.frame != "J2000"
+        ex = self.terrain_exaggeration
+        self._texts["note:terrain"].SetInput(
+            (self.bodies.terrain_label + ("  " + txt["terrain_note"][lang].format(x=f"{ex:g}") if ex != 1 else ""))
+            if site else "")
+        if site:
+            az, el = _az_el(poses.sun_dir[0])
+            self._texts["site:sun"].SetInput(txt["sun"][lang].format(el=el, az=az))
+            az, el = _az_el(poses.earth_dir[0])
+            key = "earth_below" if el < 0 else "earth_above"
+            self._texts["site:earth"].SetInput(txt[key][lang].format(el=el, az=az))
+        else:
+            self._texts["site:sun"].SetInput("")
+            self._texts["site:earth"].SetInput("")
+
+    def _update_indicator(self, poses: Poses, site_view: bool) -> None:
+        a = self.actors["indicator:earth"]
+        a.SetVisibility(site_view)
+        if not site_view:
+            return
+        e = poses.earth_dir[0]
+        horiz = np.array([e[0], e[1], 0.0])
+        if np.linalg.norm(horiz) < 1e-9:
+            horiz = np.array([1.0, 0.0, 0.0])
+        length = self.view.camera.distance * 0.22
+        rot = frame_from_x(horiz[None], np.array([[0.0, 0.0, 1.0]]))[0]
+        base = np.array([0.0, 0.0, length * 0.02])
+        _set_matrix(self._matrices["indicator:earth"], rot, base, length)
+        self._indicator_tip = base + rot[:, 0] * length
+
+    # ------------------------------------------------------------------------------------------ trails
+    def _trail(self, v: str) -> dict | None:
+        """Trail samples of ``v`` for this view: ets and points (render units relative to the view's centre)."""
+        key = (self.view.name, self._kin.center, v)
+        if key in self._trail_cache:
+            return self._trail_cache[key]
+        from viewer.scene import tracks
+
+        ets = tracks.sample_ets(self._kin, v, self.view, step_deg=self.view.trail_step_deg * (3.0 if self.web else 1.0))
+        if len(ets) < 2:
+            self._trail_cache[key] = None
+            return None
+        st = self._kin._states_moon(v, ets)
+        c = self._kin._states_moon(self._kin.center, ets) if self._kin.center != "MOON" else np.zeros_like(st)
+        from viewer.scene.kinematics import _rotations
+
+        rot = _rotations("J2000", self.view.frame, ets, max_step_s=600.0)
+        pts = np.einsum("nij,nj->ni", rot, st[:, :3] - c[:, :3]) * self.view.units_per_km
+        ok = np.isfinite(pts[:, 0])
+        data = {"ets": ets[ok], "points": pts[ok]}
+        past, fut = self._trail_polys[v]
+        for poly in (past, fut):
+            poly.points = data["points"]
+        self._trail_cache[key] = data
+        return data
+
+    def _update_trails(self, et: float) -> None:
+        show = self.layers.get("trails", True)
+        for v, name in self.vehicle_actor.items():
+            past_a, fut_a = self.actors[f"trail:{name}"], self.actors[f"trail-future:{name}"]
+            data = self._trail(v) if show else None
+            if data is None:
+                past_a.SetVisibility(False)
+                fut_a.SetVisibility(False)
+                continue
+            ets = data["ets"]
+            i0 = int(np.searchsorted(ets, et - self.view.trail_past_s))
+            i1 = int(np.searchsorted(ets, et, side="right"))
+            i2 = int(np.searchsorted(ets, et + self.view.trail_future_s, side="right"))
+            past, fut = self._trail_polys[v]
+            _set_line(past, i0, i1)
+            _set_line(fut, max(i1 - 1, 0), i2)
+            past_a.SetVisibility(i1 - i0 >= 2)
+            fut_a.SetVisibility(i2 - max(i1 - 1, 0) >= 2)
+            # floating origin: trails are stored relative to the centre; shift by the origin (follow view)
+            shift = np.zeros(3)
+            if self._kin.follow:
+                shift = -self._poses.relative_km[self._kin.follow][0] * 0  # placeholder replaced below
+                shift = self._origin_shift()
+            for a in (past_a, fut_a):
+                _set_matrix(self._matrices[a is past_a and f"trail:{name}" or f"trail-future:{name}"], np.eye(3),
+                            shift, 1.0)
+
+    def _origin_shift(self) -> np.ndarray:
+        """Render-unit translation from centre-relative coordinates to origin-relative ones (follow view)."""
+        p = self._poses
+        f = self._kin.follow
+        if not f or not p.visible[f][0]:
+            return np.zeros(3)
+        # position of the centre relative to the origin (the followed vehicle), render units
+        body = self._kin.center
+        if body in p.positions:
+            return p.positions[body][0]
+        return np.zeros(3)
+
+    # ------------------------------------------------------------------------------------------ links
+    def _update_links(self, et: float, poses: Poses) -> None:
+        if not self._links:
+            return
+        show = self.layers.get("links", True)
+        try:
+            from viewer import links as links_mod
+
+            states = links_mod.link_states(np.array([et]))
+        except Exception:
+            states = {}
+        lcfg = self.cfg["links"]
+        max_len = self.view.camera.distance * 6.0
+        for lid, item in self._links.items():
+            link = item["link"]
+            a = item["actor"]
+            ends = self._link_ends(link, et, poses)
+            stacked = any(e in poses.stacked_on and poses.stacked_on[e][0] for e in (link.a, link.b))
+            if not show or ends is None or lid not in states or stacked:  # a stack shows its root's links only
+                a.SetVisibility(False)
+                continue
+            pa, pb = ends
+            d = pb - pa
+            L = np.linalg.norm(d)
+            if L > max_len:  # keep the depth range sane: a link to the far Earth is drawn as a long stub
+                pb = pa + d / L * max_len
+            open_ = bool(states[lid][0])
+            poly = item["poly"]
+            n = poly.n_points
+            poly.points = pa + np.linspace(0, 1, n)[:, None] * (pb - pa)
+            if open_:
+                poly.lines = np.hstack([[n], np.arange(n)])
+                a.GetProperty().SetColor(*_rgb(lcfg["open"]["colour"]))
+                a.GetProperty().SetLineWidth(lcfg["open"]["width"])
+            else:
+                segs = np.arange(0, n - 1, 2)
+                poly.lines = np.column_stack([np.full(len(segs), 2), segs, segs + 1]).ravel()
+                a.GetProperty().SetColor(*_rgb(lcfg["blocked"]["colour"]))
+                a.GetProperty().SetLineWidth(lcfg["blocked"]["width"])
+            a.SetVisibility(True)
+
+    def _link_ends(self, link, et: float, poses: Poses):
+        out = []
+        for end in (link.a, link.b):
+            if end in poses.positions:
+                if not poses.visible[end][0]:
+                    return None
+                out.append(poses.positions[end][0])
+            else:
+                try:
+                    from viewer import links as links_mod
+
+                    centre = self._kin.center
+                    pa, pb = links_mod.endpoint_positions(link.id, np.array([et]), observer=centre,
+                                                          frame=self.view.frame)
+                except Exception:
+                    return None
+                p = (pa if end == link.a else pb)[0] * self.view.units_per_km
+                out.append(p - (-self._origin_shift()) if self._kin.follow else p)
+        return out
+
+    # ================================================================================================ output
+    def render(self) -> None:
+        self.plotter.render()
+
+    def screenshot(self) -> np.ndarray:
+        """Render and return the frame as (H, W, 3) uint8."""
+        self.plotter.render()
+        return self.plotter.screenshot(return_img=True)[..., :3]
+
+    def render_frame(self, et: float) -> np.ndarray:
+        """The frame at ``et`` as (H, W, 3) uint8 (the :class:`viewer.export.video.FrameSource` protocol)."""
+        self.update(et)
+        return self.screenshot()
+
+    def project(self, points: np.ndarray) -> np.ndarray:
+        """Display coordinates (x right, y down, pixels) of world points (render units), (N, 2)."""
+        pts = np.atleast_2d(np.asarray(points, float))
+        ren = self.renderer
+        h = self.plotter.window_size[1]
+        out = np.empty((len(pts), 2))
+        for i, p in enumerate(pts):
+            ren.SetWorldPoint(p[0], p[1], p[2], 1.0)
+            ren.WorldToDisplay()
+            x, y, _ = ren.GetDisplayPoint()
+            out[i] = (x, h - 1 - y)
+        return out
+
+    def export_tracks(self, view: str | None = None, **kwargs) -> dict:
+        """Per-actor sample tracks for the browser (see :mod:`viewer.scene.tracks` for the format)."""
+        from viewer.scene import tracks
+
+        if view is not None and view != self.view.name:
+            self.set_view(view, et=self.et)
+        return tracks.export_tracks(self, **kwargs)
+
+    def close(self) -> None:
+        self.plotter.close()
+
+
+def _set_line(poly: pv.PolyData, i0: int, i1: int) -> None:
+    n = max(i1 - i0, 0)
+    if n >= 2:
+        poly.lines = np.hstack([[n], np.arange(i0, i1)])
+    else:
+        poly.lines = np.array([2, 0, 0])
+
+
+def _az_el(v: np.ndarray) -> tuple[float, float]:
+    """Azimuth (deg, clockwise from north) and elevation (deg) of an ENU direction."""
+    e, n, u = v
+    az = float(np.degrees(np.arctan2(e, n)) % 360.0)
+    el = float(np.degrees(np.arcsin(np.clip(u / np.linalg.norm(v), -1, 1))))
+    return az, el

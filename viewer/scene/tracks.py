@@ -1,0 +1,254 @@
+"""Sample tracks for the browser: the web app moves vtk.js actors from these, with no server round trip per frame.
+
+:func:`export_tracks` (also ``MissionScene.export_tracks(view)``) returns one JSON-serialisable dict for the scene's
+current view. Actor keys are the names of the actors in the render window, so the web app finds the vtk.js actors
+by name after syncing the render window once (design rule 4).
+
+Format ``change6-tracks/1``::
+
+    {
+      "format": "change6-tracks/1",
+      "view": "lunar", "frame": "J2000", "unit": "km", "center": "MOON", "follow": null,
+      "spacecraft_scale": 15000, "t0": <ET>, "t1": <ET>, "utc0": "...Z", "utc1": "...Z",
+      "actors": {
+        "<actor name>": {                       # earth, moon, orbiter, returner, lander, ascender, queqiao2
+          "naif": "CHANGE6_ORBITER",
+          "scale": <render units per model unit>,   # models: metres; earth/moon: km
+          "t":   <array float64 (N,)>,          # ET, strictly increasing
+          "p":   <array float32 (N,3)>,         # position, render units, relative to the view's origin
+          "v":   <array float32 (N,3)>,         # velocity, render units per second (for cubic Hermite)
+          "q":   <array int16 (N,4)>,           # orientation quaternion (w, x, y, z) × 32767, body -> view frame
+          "vis": <array uint8 (N,)>             # 1 visible, 0 hidden (hold the previous value between samples)
+        }, ...
+      },
+      "sun":    {"t": <float64 (M,)>, "d": <float32 (M,3)>},   # unit vector towards the Sun, view frame
+      "trails": {"trail:<actor>": {"t": <float64 (K,)>, "past_s": s, "future_s": s,
+                                    "shift": <"<actor name>" or null>}},
+      "links":  {"link:<id>": {"a": "<actor name or station id>", "b": "...",
+                               "t": <float64 (L,)>, "open": <uint8 (L,)>}}   # state holds until the next sample
+    }
+
+An *array* is ``{"dtype": "float32", "shape": [N, 3], "b64": "<little-endian bytes, base64>"}`` (``encoding=
+"base64"``, the default and the compact form), or a nested list (``encoding="list"``).
+
+Client rules: the actor's user matrix is ``T(p) · R(q) · S(scale)``. Interpolate ``p`` with cubic Hermite using
+``v`` (exact to well below a pixel for the sampling here), ``q`` with slerp, take ``vis`` from the sample at or before
+``t``. Trail actors hold their whole polyline (point ``i`` at time ``trails[..]["t"][i]``); draw the past
+``past_s`` solid and the next ``future_s`` faint. In the follow view the trail actors translate with the centre
+body: their translation is the position of the actor named in ``shift``. Add the Sun light on the client from
+``sun`` (Panel's VTK pane sends no vtkLight).
+
+Sampling is adaptive (:func:`sample_ets`): about the view's centre, no more than ``max_step_deg`` of arc and
+``max_step_s`` between samples, plus dense samples around every burn, powered arc, landing and docking listed in
+``kernels/change6_manoeuvres.json``. Stacked vehicles also get their parent's samples.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+
+from viewer.scene.kinematics import Kinematics, coverage, quaternions
+
+FORMAT = "change6-tracks/1"
+DENSE_EVENT_WORDS = ("land", "touchdown", "dock", "capture", "separat", "liftoff", "ascent", "entry", "impact")
+PAD_S = 120.0  # dense sampling this long either side of a burn or event
+DENSE_STEP_S = 4.0  # sample step inside those windows
+POWERED_SAMPLES = 240  # samples across a powered arc (at least 1 s apart)
+
+
+def _span(kin: Kinematics, vehicle: str, view) -> tuple[float, float] | None:
+    from viewer.epochs import et_from_utc
+
+    cov = coverage(vehicle)
+    if cov is None:
+        return None
+    t0 = et_from_utc(view.tracks_start) if view.tracks_start else cov[0]
+    t1 = et_from_utc(view.tracks_end) if view.tracks_end else cov[1]
+    t0, t1 = max(t0, cov[0]), min(t1, cov[1])
+    return (t0, t1) if t1 > t0 else None
+
+
+def view_span(kin: Kinematics, view) -> tuple[float, float] | None:
+    """The span of the view's tracks: the union of its vehicles' spans."""
+    spans = [s for s in (_span(kin, v, view) for v in kin.vehicles) if s]
+    if not spans:
+        return None
+    return min(s[0] for s in spans), max(s[1] for s in spans)
+
+
+def sample_ets(kin: Kinematics, vehicle: str, view, span: tuple[float, float] | None = None,
+               step_deg: float | None = None) -> np.ndarray:
+    """Adaptive sample epochs of ``vehicle`` for ``view`` (see the module docstring); ``step_deg`` overrides the
+    view's ``max_step_deg`` (trails are drawn as polylines and need finer steps than Hermite-interpolated tracks)."""
+    step_deg = step_deg or view.max_step_deg
+    span = span or _span(kin, vehicle, view)
+    if span is None:
+        return np.zeros(0)
+    t0, t1 = span
+    pre_step = float(np.clip(view.max_step_s / 8.0, 30.0, 600.0))
+    pre = np.append(np.arange(t0, t1, pre_step), t1)
+    st = kin._states_moon(vehicle, pre)
+    if kin.center != "MOON":
+        st = st - kin._states_moon(kin.center, pre)
+    r, v = st[:, :3], st[:, 3:]
+    rn = np.linalg.norm(r, axis=1)
+    omega = np.degrees(np.linalg.norm(np.cross(r, v), axis=1) / np.maximum(rn, 1e-3) ** 2)  # deg/s
+    omega = np.where(rn > 1e-3, np.nan_to_num(omega), 0.0)
+    rate = np.maximum(omega / step_deg, 1.0 / view.max_step_s)  # samples per second
+    phase = np.concatenate([[0.0], np.cumsum(0.5 * (rate[1:] + rate[:-1]) * np.diff(pre))])
+    n = int(np.ceil(phase[-1]))
+    base = np.interp(np.linspace(0, phase[-1], max(n, 1) + 1), phase, pre)
+    parts = [base, np.array([t0, t1])]
+    parts += _dense(kin, vehicle, t0, t1)
+    ets = np.unique(np.concatenate(parts))
+    return ets[(ets >= t0) & (ets <= t1)]
+
+
+def _dense(kin: Kinematics, vehicle: str, t0: float, t1: float) -> list[np.ndarray]:
+    """Dense samples around ``vehicle``'s burns, powered arcs, arc joints and key events (its stack's included)."""
+    out = []
+
+    def with_vehicle(other: str, et: float) -> bool:
+        if other == vehicle:
+            return True
+        if other not in kin.vehicles:
+            return False
+        a = kin._states_moon(vehicle, np.array([et]))[0, :3]
+        b = kin._states_moon(other, np.array([et]))[0, :3]
+        return bool(np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and np.linalg.norm(a - b) < kin.stack_tol_km)
+
+    for m in kin.manoeuvres:
+        et, dur = float(m["et"]), float(m.get("duration_s", 0.0))
+        if et + dur < t0 - PAD_S or et > t1 + PAD_S or not with_vehicle(m.get("vehicle", ""), et):
+            continue
+        step = DENSE_STEP_S if dur == 0 else float(np.clip(dur / POWERED_SAMPLES, 1.0, 30.0))
+        out.append(np.arange(et - PAD_S, et + dur + PAD_S, step))
+    for a in kin.arcs:
+        if vehicle not in a.get("vehicles", ()):
+            continue
+        a0, a1 = float(a["start_et"]), float(a["end_et"])
+        out.append(np.array([a0, a1]))
+        if a.get("kind") in ("powered", "atmosphere") and a1 > t0 and a0 < t1:
+            step = float(np.clip((a1 - a0) / POWERED_SAMPLES, 1.0, 30.0))
+            out.append(np.arange(a0, a1, step))
+    for e in kin.events:
+        eid = str(e.get("id", "")).lower()
+        et = float(e.get("et", np.nan))
+        if not np.isfinite(et) or et < t0 - PAD_S or et > t1 + PAD_S:
+            continue
+        if any(w in eid for w in DENSE_EVENT_WORDS) and with_vehicle(e.get("vehicle", vehicle), et):
+            out.append(np.arange(et - PAD_S, et + PAD_S, DENSE_STEP_S / 2))
+    return out
+
+
+def _array(a: np.ndarray, dtype: str, encoding: str):
+    a = np.ascontiguousarray(a, dtype=dtype)
+    if encoding == "list":
+        return a.tolist()
+    return {"dtype": dtype, "shape": list(a.shape), "b64": base64.b64encode(a.astype(a.dtype.newbyteorder("<"))
+                                                                            .tobytes()).decode("ascii")}
+
+
+def decode(item) -> np.ndarray:
+    """Inverse of the array encoding (for tests and Python clients)."""
+    if isinstance(item, list):
+        return np.asarray(item)
+    raw = base64.b64decode(item["b64"])
+    return np.frombuffer(raw, dtype=np.dtype(item["dtype"]).newbyteorder("<")).reshape(item["shape"])
+
+
+def export_tracks(scene, start_et: float | None = None, end_et: float | None = None,
+                  encoding: str = "base64") -> dict:
+    """Per-actor sample tracks of ``scene``'s current view (format in the module docstring)."""
+    from viewer.epochs import utc_from_et
+
+    view = scene.view
+    kin = scene._kin
+    span = view_span(kin, view)
+    if span is None:
+        return {"format": FORMAT, "view": view.name, "actors": {}, "sun": {}, "trails": {}, "links": {}}
+    t0 = span[0] if start_et is None else max(span[0], float(start_et))
+    t1 = span[1] if end_et is None else min(span[1], float(end_et))
+    grids = {v: sample_ets(kin, v, view, (max(t0, c[0]), min(t1, c[1])))
+             for v in kin.vehicles if (c := coverage(v)) and min(t1, c[1]) > max(t0, c[0])}
+    body_step = min(view.max_step_s, 3600.0)
+    body_grid = np.append(np.arange(t0, t1, body_step), t1)
+    if kin.follow and kin.follow in grids:
+        body_grid = np.union1d(body_grid, grids[kin.follow])
+    union = np.unique(np.concatenate([body_grid] + list(grids.values())))
+    poses = kin.poses(union, scale=scene.spacecraft_scale)
+    m_to_units = view.units_per_m * scene.spacecraft_scale
+    keep = {}
+    for v in kin.vehicles:
+        mask = np.isin(union, grids.get(v, np.zeros(0)))
+        parents = poses.stacked_on[v]
+        for parent in {p for p in parents if p}:
+            mask |= (parents == parent) & keep.get(parent, np.zeros(len(union), bool))
+        vis = poses.visible[v]
+        change = np.flatnonzero(np.diff(vis.astype(np.int8)) != 0)
+        mask[change] = True
+        mask[np.clip(change + 1, 0, len(union) - 1)] = True
+        if mask.any():
+            mask[[0, -1]] = True
+        keep[v] = mask
+    actors = {}
+    for v, mask in keep.items():
+        if not mask.any():
+            continue
+        name = scene.vehicle_actor[v]
+        actors[name] = _actor_track(v, m_to_units, union[mask], poses, mask, encoding)
+    body_mask = np.isin(union, body_grid)
+    for body, name in (("EARTH", "earth"), ("MOON", "moon")):
+        actors[name] = _actor_track(body, view.units_per_km, union[body_mask], poses, body_mask, encoding)
+    out = {
+        "format": FORMAT, "view": view.name, "frame": view.frame, "unit": view.unit, "center": kin.center,
+        "follow": kin.follow, "spacecraft_scale": scene.spacecraft_scale, "t0": t0, "t1": t1,
+        "utc0": utc_from_et(t0), "utc1": utc_from_et(t1), "actors": actors,
+        "sun": {"t": _array(union[body_mask], "float64", encoding),
+                "d": _array(poses.sun_dir[body_mask], "float32", encoding)},
+        "trails": {}, "links": {},
+    }
+    shift = {"MOON": "moon", "EARTH": "earth"}.get(kin.center) if kin.follow else None
+    for v, name in scene.vehicle_actor.items():
+        data = scene._trail(v)
+        if data is None:
+            continue
+        for key in (f"trail:{name}", f"trail-future:{name}"):
+            out["trails"][key] = {"t": _array(data["ets"], "float64", encoding), "past_s": view.trail_past_s,
+                                  "future_s": view.trail_future_s, "shift": shift}
+    out["links"] = _link_tracks(scene, body_grid, encoding)
+    return out
+
+
+def _actor_track(name: str, scale: float, ets: np.ndarray, poses, mask: np.ndarray, encoding: str) -> dict:
+    q = quaternions(poses.rotations[name][mask])
+    return {
+        "naif": name, "scale": scale,
+        "t": _array(ets, "float64", encoding),
+        "p": _array(np.nan_to_num(poses.positions[name][mask]), "float32", encoding),
+        "v": _array(np.nan_to_num(poses.velocities[name][mask]), "float32", encoding),
+        "q": _array(np.round(q * 32767), "int16", encoding),
+        "vis": _array(poses.visible[name][mask], "uint8", encoding),
+    }
+
+
+def _link_tracks(scene, grid: np.ndarray, encoding: str) -> dict:
+    if not scene._links:
+        return {}
+    try:
+        from viewer import links as links_mod
+
+        wins = {lid: links_mod.windows(lid) for lid in scene._links}
+    except Exception:  # no link model (kernels or stations missing): no link tracks
+        return {}
+    out = {}
+    for lid, item in scene._links.items():
+        link = item["link"]
+        edges = [grid[0], grid[-1]] + [t for w in wins[lid] for t in w if grid[0] <= t <= grid[-1]]
+        t = np.unique(np.asarray(edges, float))
+        open_ = links_mod.link_states(t)[lid]
+        out[f"link:{lid}"] = {"a": scene.vehicle_actor.get(link.a, link.a), "b": scene.vehicle_actor.get(link.b, link.b),
+                              "t": _array(t, "float64", encoding), "open": _array(open_, "uint8", encoding)}
+    return out
