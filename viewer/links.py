@@ -635,7 +635,9 @@ class RelayModel:
             lw = wins[self._check_id(ph["link"])]
             t0, t1 = float(ph["start_et"]), float(ph["end_et"])
             inside = [w for w in lw if w[0] <= t0 and t1 <= w[1]]
-            out.append({**ph, "fraction": covered_fraction(lw, t0, t1), "inside_one_window": bool(inside),
+            covered = any(a <= t0 and t1 <= b for a, b in self._coverage[ph["link"]])
+            out.append({**ph, "covered": covered, "fraction": covered_fraction(lw, t0, t1),
+                        "inside_one_window": bool(inside),
                         "window": list(inside[0]) if inside else None,
                         "windows": [list(w) for w in intersect(lw, [(t0, t1)])] if t1 > t0 else []})
         return out

@@ -52,9 +52,12 @@ def build_report(model, mission, link_ids=None) -> dict:
     el = model.earth_elevation_at_site(ets)
     liftoff = mission.item("ascent").start_et
     landing = mission.item("surface_operations").start_et
-    asc_end = model.coverage("ascender-queqiao2")[-1][1]
+    asc_cov = model.coverage("ascender-queqiao2")
+    asc_end = asc_cov[-1][1] if asc_cov else liftoff
     flight = []
     for role in ("ascender", "orbiter"):
+        if asc_end <= liftoff or not any(a <= liftoff and asc_end <= b for a, b in model.coverage(f"relay-{role}")):
+            continue  # the kernels do not cover the flight after liftoff
         r = model.direct_or_relay(role, liftoff, asc_end)
         flight.append({k: v for k, v in r.items() if k not in ("direct", "relay_only", "none")}
                       | {"start_utc": utc_from_et(liftoff), "end_utc": utc_from_et(asc_end),
@@ -91,13 +94,15 @@ def format_report(rep: dict) -> str:
               else "  WARNING: Earth rises above the horizontal plane at the site in this interval."]
     lines += ["", "End-to-end relay availability (vehicle → Queqiao-2 → any station)"]
     for ph in rep["phases"]:
-        verdict = "inside one window" if ph["inside_one_window"] else "NOT inside one window"
+        verdict = ("inside one window" if ph["inside_one_window"] else "NOT inside one window") if ph["covered"] \
+            else "NOT COVERED by the kernels"
         lines.append(f"  {ph['title']:<24} {ph['start_utc']} … {ph['end_utc']}  {ph['link']:<15} "
                      f"{100 * ph['fraction']:6.2f} %  {verdict}")
         if not ph["inside_one_window"]:
             for a, b in ph["windows_utc"][:12]:
                 lines.append(f"      open {a} … {b}")
-    lines += ["", "In flight after liftoff: seen directly by a station, or only through Queqiao-2"]
+    lines += ["", "In flight after liftoff: seen directly by a station, or only through Queqiao-2"
+              + ("" if rep["in_flight"] else ": the kernels do not cover the flight after liftoff")]
     for f in rep["in_flight"]:
         lines.append(f"  {f['vehicle']:<9} {f['start_utc']} … {f['end_utc']}: direct {100 * f['direct_fraction']:5.1f} %, "
                      f"only via Queqiao-2 {100 * f['relay_only_fraction']:5.1f} %, neither {100 * f['none_fraction']:5.1f} %")
