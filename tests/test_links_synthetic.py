@@ -239,3 +239,30 @@ def test_report_lists_windows_phases_and_flight_in_text_and_json(synthetic, mode
     assert [l["id"] for l in only["links"]] == ["relay-lander"]
     with pytest.raises(InputError, match="unknown link"):
         links_cli.build_report(model, mission, ["nope"])
+
+
+def test_a_window_shorter_than_the_grid_step_is_found(synthetic, horizon, model):
+    """Queqiao-2 just peeking over a raised mask at Kashi: a ~1 min window found with a 10 min grid."""
+    from links_oracle import geodetic_xyz
+
+    st = model.stations["kashi"]
+    s = geodetic_xyz(st.lat_deg, st.lon_east_deg, st.altitude_m / 1000, 6378.1366, 6356.7519)
+    lat, lon = math.radians(st.lat_deg), math.radians(st.lon_east_deg)
+    up = np.array([math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)])
+
+    def elevation(ets):
+        d = np.array(spiceypy.spkpos("SYN_RELAY", ets, "ITRF93", "NONE", "EARTH")[0]) - s
+        return np.degrees(np.arcsin(d @ up / np.linalg.norm(d, axis=1)))
+
+    coarse = np.arange(synthetic["t0"], synthetic["t0"] + 86400, 60.0)
+    tm = coarse[np.argmax(elevation(coarse))]
+    fine = np.arange(tm - 120, tm + 120, 0.5)
+    el = elevation(fine)
+    tm = fine[np.argmax(el)]
+    mask = float(max(elevation(np.array([tm - 30.0, tm + 30.0]))))  # open for about one minute around the peak
+    brief = links.RelayModel(links.mission_stations(), horizon, bodies=BODIES, cache=False, mask_deg=mask,
+                             step_s=600.0)
+    wins = [w for w in brief.windows("queqiao2-kashi") if w[0] - 600 < tm < w[1] + 600]
+    assert len(wins) == 1
+    assert wins[0][0] == pytest.approx(tm - 30.0, abs=2.0) and wins[0][1] == pytest.approx(tm + 30.0, abs=2.0)
+    assert brief.densified > 0

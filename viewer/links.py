@@ -47,10 +47,11 @@ from viewer.constants import CHANGE6_TOPO, EARTH_FIXED
 from viewer.errors import CoverageError, DataError, InputError, KernelError
 from viewer.horizon import HorizonProfile
 
-MODEL_VERSION = "links-1"  # bump when the visibility model changes: it is part of the cache key
+MODEL_VERSION = "links-2"  # bump when the visibility model changes: it is part of the cache key
 DEFAULT_MASK_DEG = 5.0
 DEFAULT_STEP_S = 60.0
 DEFAULT_TOLERANCE_S = 0.01
+DENSE_S = 2.0  # sample spacing around near-zero extrema of a link's margin (brief windows and gaps)
 DEFAULT_AT_SITE_KM = 0.1
 SITE_SPHERE_MARGIN_KM = 0.001
 
@@ -73,6 +74,26 @@ def spkpos(target: str, ets: np.ndarray, frame: str, observer: str) -> np.ndarra
         return np.asarray(pos, dtype=float).reshape(len(ets), 3)
     pos, _ = spiceypy.spkpos(target, ets, frame, "NONE", observer)
     return np.asarray(pos, dtype=float).reshape(len(ets), 3)
+
+
+def rotations(from_frame: str, to_frame: str, ets: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) rotation matrices ``from_frame`` → ``to_frame``; vectorised in C where spiceypy offers it."""
+    ets = np.ascontiguousarray(np.atleast_1d(np.asarray(ets, dtype=float)))
+    if len(ets) == 0:
+        return np.zeros((0, 3, 3))
+    if _cyice is not None:
+        return np.asarray(_cyice.pxform_v(from_frame, to_frame, ets), dtype=float).reshape(len(ets), 3, 3)
+    return np.array([spiceypy.pxform(from_frame, to_frame, float(t)) for t in ets]).reshape(len(ets), 3, 3)
+
+
+def limb_margin_deg(p: np.ndarray, q: np.ndarray, centre: np.ndarray, radius: float) -> np.ndarray:
+    """Angle (deg) between the ray p→q and the limb of the sphere seen from p: > 0 clear of the disc, < 0 on it."""
+    pc = centre - p
+    dist = np.linalg.norm(pc, axis=-1)
+    pq = q - p
+    cos_t = np.einsum("...i,...i->...", pq, pc) / (np.linalg.norm(pq, axis=-1) * dist)
+    alpha = np.arcsin(np.clip(radius / dist, -1.0, 1.0))
+    return np.degrees(np.arccos(np.clip(cos_t, -1.0, 1.0)) - alpha)
 
 
 def segment_clear_of_sphere(p: np.ndarray, q: np.ndarray, centre: np.ndarray, radius: float) -> np.ndarray:
@@ -311,6 +332,7 @@ class RelayModel:
             self._coverage[lid] = self._link_coverage(link)
         self._windows: dict[str, list[Window]] | None = None
         self.search_seconds: float | None = None
+        self.densified = 0
         self.cache_path: Path | None = None
 
     # ----------------------------------------------------------------------------------- definitions
@@ -392,53 +414,83 @@ class RelayModel:
         return link_id
 
     # ----------------------------------------------------------------------------------- visibility
-    def _keys(self, link: Link) -> list[tuple[str, str, str]]:
+    def _keys(self, link: Link) -> list[tuple[str, str]]:
+        """What a link reads: ("POS", body) = J2000 position from the Moon; ("ROT", frame) = frame → J2000."""
         b = self.bodies
         if link.kind == "station":
-            return [(link.a, b.earth_frame, b.earth), (b.moon, b.earth_frame, b.earth)]
+            return [("POS", link.a), ("POS", b.earth), ("ROT", b.earth_frame)]
         if link.kind == "surface":
-            return [(link.a, b.topo_frame, b.moon), (link.b, b.topo_frame, b.moon)]
+            return [("POS", link.a), ("POS", link.b), ("ROT", b.topo_frame)]
         if link.kind == "space":
-            return [(link.a, b.topo_frame, b.moon), (link.b, b.topo_frame, b.moon), (b.earth, b.topo_frame, b.moon)]
+            return [("POS", link.a), ("POS", link.b), ("POS", b.earth)]
         if link.kind == "site_earth":
-            return [(b.earth, b.topo_frame, b.moon)]
+            return [("POS", b.earth), ("ROT", b.topo_frame)]
         raise ValueError(link.kind)
 
-    def _evaluate(self, link: Link, pos: dict) -> np.ndarray:
-        """Elementary link state from the positions ``pos[key]`` (all at the same epochs)."""
+    def _fetch(self, key: tuple[str, str], ets: np.ndarray) -> np.ndarray:
+        kind, name = key
+        if kind == "POS":
+            return spkpos(name, ets, "J2000", self.bodies.moon)
+        return rotations(name, "J2000", ets)
+
+    def _evaluate(self, link: Link, pos: dict, margin: bool = False):
+        """Elementary link state from ``pos[key]`` (all at the same epochs), Moon-centred J2000.
+
+        With ``margin=True`` also returns a continuous margin (deg, positive where each constraint holds): the
+        smallest of elevation − mask, elevation − terrain horizon and the angle between the ray and each blocking
+        sphere's limb. It only guides the search towards brief windows or gaps between grid points.
+        """
         b = self.bodies
+        zero = np.zeros(3)
+        v = pos[("POS", link.a)] if link.kind != "site_earth" else None
         if link.kind == "station":
-            v, m = pos[(link.a, b.earth_frame, b.earth)], pos[(b.moon, b.earth_frame, b.earth)]
-            s, up = self._station_xyz[link.station], self._station_up[link.station]
+            e, rot = pos[("POS", b.earth)], pos[("ROT", b.earth_frame)]
+            s_fixed = self._station_xyz[link.station]
+            s = e + rot @ s_fixed
+            up = rot @ self._station_up[link.station]
             d = v - s
-            el = np.degrees(np.arcsin(np.clip(d @ up / np.linalg.norm(d, axis=1), -1.0, 1.0)))
-            ok = el > self.stations[link.station].elevation_mask_deg
+            el = np.degrees(np.arcsin(np.clip(np.einsum("ij,ij->i", d, up) / np.linalg.norm(d, axis=1), -1.0, 1.0)))
+            el_margin = el - self.stations[link.station].elevation_mask_deg
+            ok = el_margin > 0
+            v_fixed = np.einsum("nji,nj->ni", rot, v - e)  # Earth-fixed, for the ellipsoid
             scale = 1.0 / self.earth_radii_km
-            ok &= segment_clear_of_sphere(s * scale, v * scale, np.zeros(3), 1.0 - 1e-9)
-            ok &= segment_clear_of_sphere(s, v, m, link.moon_radius_km)
+            ok &= segment_clear_of_sphere(s_fixed * scale, v_fixed * scale, zero, 1.0 - 1e-9)
+            ok &= segment_clear_of_sphere(s, v, zero, link.moon_radius_km)
+            if margin:
+                return ok, np.minimum(el_margin, limb_margin_deg(s, v, zero, link.moon_radius_km))
             return ok
         if link.kind == "surface":
-            v, q = pos[(link.a, b.topo_frame, b.moon)], pos[(link.b, b.topo_frame, b.moon)]
-            ok = segment_clear_of_sphere(v, q, np.zeros(3), link.moon_radius_km)
-            at_site = np.linalg.norm(v - self.site_topo, axis=1) < self.at_site_km
+            q, rot = pos[("POS", link.b)], pos[("ROT", b.topo_frame)]
+            ok = segment_clear_of_sphere(v, q, zero, link.moon_radius_km)
+            m = limb_margin_deg(v, q, zero, link.moon_radius_km) if margin else None
+            site = rot @ self.site_topo
+            at_site = np.linalg.norm(v - site, axis=1) < self.at_site_km
             if at_site.any():
-                az, el = azimuth_elevation_deg(q[at_site] - v[at_site])
-                ok[at_site] &= self.horizon.is_above(az, el)
-            return ok
+                enu = np.einsum("nji,nj->ni", rot[at_site], q[at_site] - v[at_site])
+                az, el = azimuth_elevation_deg(enu)
+                above = el - self.horizon.elevation_at(az)
+                ok[at_site] &= above > 0
+                if margin:
+                    m[at_site] = np.minimum(m[at_site], above)
+            return (ok, m) if margin else ok
         if link.kind == "space":
-            v, q = pos[(link.a, b.topo_frame, b.moon)], pos[(link.b, b.topo_frame, b.moon)]
-            e = pos[(b.earth, b.topo_frame, b.moon)]
-            ok = segment_clear_of_sphere(v, q, np.zeros(3), link.moon_radius_km)
-            ok &= segment_clear_of_sphere(v, q, e, float(self.earth_radii_km[2]))
+            q, e = pos[("POS", link.b)], pos[("POS", b.earth)]
+            r_earth = float(self.earth_radii_km[2])
+            ok = segment_clear_of_sphere(v, q, zero, link.moon_radius_km)
+            ok &= segment_clear_of_sphere(v, q, e, r_earth)
+            if margin:
+                return ok, np.minimum(limb_margin_deg(v, q, zero, link.moon_radius_km),
+                                      limb_margin_deg(v, q, e, r_earth))
             return ok
         if link.kind == "site_earth":
-            rel = pos[(b.earth, b.topo_frame, b.moon)] - self.site_topo
-            az, el = azimuth_elevation_deg(rel)
-            return self.horizon.is_above(az, el) & (el > 0.0)
+            e, rot = pos[("POS", b.earth)], pos[("ROT", b.topo_frame)]
+            az, el = azimuth_elevation_deg(np.einsum("nji,nj->ni", rot, e) - self.site_topo)
+            above = np.minimum(el - self.horizon.elevation_at(az), el)
+            return (above > 0, above) if margin else above > 0
         raise ValueError(link.kind)
 
     def _evaluate_at(self, link: Link, ets: np.ndarray) -> np.ndarray:
-        pos = {key: spkpos(key[0], ets, key[1], key[2]) for key in self._keys(link)}
+        pos = {key: self._fetch(key, ets) for key in self._keys(link)}
         return self._evaluate(link, pos)
 
     def visibility(self, link_id: str, ets) -> np.ndarray:
@@ -476,6 +528,7 @@ class RelayModel:
         import time
 
         t0 = time.perf_counter()
+        self.densified = 0
         elementary = [l for l in self.links.values() if not l.composite]
         # one grid query per (target, frame, observer) over the union of the links that need it
         need: dict[tuple, list[int]] = {}
@@ -486,8 +539,7 @@ class RelayModel:
             for key in self._keys(link):
                 lo, hi = need.get(key, [rng[0], rng[1]])
                 need[key] = [min(lo, rng[0]), max(hi, rng[1])]
-        grid = {key: (k0, spkpos(key[0], np.arange(k0, k1 + 1) * self.step_s, key[1], key[2]))
-                for key, (k0, k1) in need.items()}
+        grid = {key: (k0, self._fetch(key, np.arange(k0, k1 + 1) * self.step_s)) for key, (k0, k1) in need.items()}
         found: dict[str, list[Window]] = {}
         for link in elementary:
             wins: list[Window] = []
@@ -516,14 +568,15 @@ class RelayModel:
         ends = np.array([c0, c1])
         for key in self._keys(link):
             g0, arr = grid[key]
-            body = arr[k0 - g0: k1 - g0 + 1] if k1 >= k0 else np.zeros((0, 3))
-            edge = spkpos(key[0], ends, key[1], key[2])
+            body = arr[k0 - g0: k1 - g0 + 1] if k1 >= k0 else np.zeros((0,) + arr.shape[1:])
+            edge = self._fetch(key, ends)
             pos[key] = np.concatenate([edge[:1], body, edge[1:]])
         ets = np.concatenate([[c0], inner, [c1]])
         keep = np.concatenate([[True], np.diff(ets) > 0])  # grid points that coincide with the coverage edges
         ets = ets[keep]
         pos = {key: p[keep] for key, p in pos.items()}
-        states = self._evaluate(link, pos)
+        states, margin = self._evaluate(link, pos, margin=True)
+        ets, states = self._densify(link, ets, states, margin)
         change = np.flatnonzero(states[1:] != states[:-1])
         lo, hi = ets[change].copy(), ets[change + 1].copy()
         s_lo = states[change]
@@ -545,6 +598,28 @@ class RelayModel:
         if start is not None:
             out.append((start, c1))
         return out
+
+    def _densify(self, link: Link, ets: np.ndarray, states: np.ndarray, margin: np.ndarray):
+        """Sample every ``DENSE_S`` around grid points where the margin has a local extremum close enough to zero
+        (within twice its change over one step) that a brief window or gap may hide between the grid points."""
+        if len(ets) < 3:
+            return ets, states
+        left, mid, right = margin[:-2], margin[1:-1], margin[2:]
+        reach = 2.0 * np.maximum(np.abs(mid - left), np.abs(right - mid))
+        dip = (mid < left) & (mid < right) & (mid > 0) & (mid < reach)
+        bump = (mid > left) & (mid > right) & (mid <= 0) & (-mid < reach)
+        steady = (states[:-2] == states[1:-1]) & (states[1:-1] == states[2:])
+        k = np.flatnonzero((dip | bump) & steady) + 1
+        self.densified += len(k)
+        if not len(k):
+            return ets, states
+        n = max(2, int(np.ceil(2.0 * self.step_s / DENSE_S)))
+        frac = np.arange(1, n) / n
+        extra = (ets[k - 1][:, None] + (ets[k + 1] - ets[k - 1])[:, None] * frac[None, :]).ravel()
+        extra = extra[~np.isin(extra, ets)]
+        every = np.concatenate([ets, extra])
+        order = np.argsort(every, kind="stable")
+        return every[order], np.concatenate([states, self._evaluate_at(link, extra)])[order]
 
     # ----------------------------------------------------------------------------------- cache
     def cache_key(self) -> str:
@@ -607,11 +682,7 @@ class RelayModel:
             return spkpos(name, ets, frame, observer)
         xyz = self._station_xyz[name.split(":", 1)[1]]
         earth = spkpos(self.bodies.earth, ets, frame, observer)
-        if _cyice is not None:
-            rot = np.asarray(_cyice.pxform_v(self.bodies.earth_frame, frame, np.ascontiguousarray(ets)))
-        else:
-            rot = np.array([spiceypy.pxform(self.bodies.earth_frame, frame, float(t)) for t in ets])
-        return earth + np.einsum("nij,j->ni", rot.reshape(len(ets), 3, 3), xyz)
+        return earth + rotations(self.bodies.earth_frame, frame, ets) @ xyz
 
     def direct_or_relay(self, role_id: str, t0: float, t1: float) -> dict:
         """Over [t0, t1]: when ``role_id`` (``orbiter``/``ascender``) is seen by a station directly, when only
