@@ -202,18 +202,3 @@ def j2000_to_me(et: float, state: np.ndarray) -> np.ndarray:
     """MOON_ME state (velocity relative to the surface) of an inertial Moon-centred J2000 state."""
     xf = np.asarray(spiceypy.sxform("J2000", "MOON_ME", float(et)))
     return xf @ np.asarray(state, dtype=float)
-
-
-class PointMassJ2:
-    """Lunar point mass + J2 about the MOON_ME pole: a self-contained gravity model for unit tests."""
-
-    def __init__(self, gm: float, j2: float, r_ref: float, et_pole: float):
-        self.gm, self.j2, self.r_ref = gm, j2, r_ref
-        self.pole = np.asarray(spiceypy.pxform("MOON_ME", "J2000", float(et_pole)))[:, 2]
-
-    def __call__(self, et: float, r: np.ndarray) -> np.ndarray:
-        rn = float(np.linalg.norm(r))
-        z = float(r @ self.pole)
-        k = 1.5 * self.j2 * (self.r_ref / rn) ** 2
-        zz = 5.0 * (z / rn) ** 2
-        return -self.gm / rn**3 * (r * (1.0 + k * (1.0 - zz)) + 2.0 * k * z * self.pole)
