@@ -56,11 +56,13 @@ def build_report(model, mission, link_ids=None) -> dict:
     asc_end = asc_cov[-1][1] if asc_cov else liftoff
     flight = []
     for role in ("ascender", "orbiter"):
-        if asc_end <= liftoff or not any(a <= liftoff and asc_end <= b for a, b in model.coverage(f"relay-{role}")):
-            continue  # the kernels do not cover the flight after liftoff
-        r = model.direct_or_relay(role, liftoff, asc_end)
+        cov = [w for w in model.coverage(f"relay-{role}") if w[0] <= liftoff < w[1]]
+        end = min(asc_end, cov[0][1]) if cov else liftoff
+        if end <= liftoff:
+            continue  # the kernels do not cover this vehicle's flight after liftoff
+        r = model.direct_or_relay(role, liftoff, end)
         flight.append({k: v for k, v in r.items() if k not in ("direct", "relay_only", "none")}
-                      | {"start_utc": utc_from_et(liftoff), "end_utc": utc_from_et(asc_end),
+                      | {"start_utc": utc_from_et(liftoff), "end_utc": utc_from_et(end),
                          "direct_utc": [[utc_from_et(a), utc_from_et(b)] for a, b in r["direct"]][:50]})
     return {
         **{k: v for k, v in strip.items() if k != "links"},
