@@ -45,7 +45,7 @@ def _leftovers(directory: Path) -> list[str]:
 def test_two_second_clip_checks_out(tmp_path):
     out = tmp_path / "clip.mp4"
     ets = frame_ets(1000.0, 1240.0, 30, duration=2)
-    assert len(ets) == 60 and ets[1] - ets[0] == pytest.approx(240 / 59)
+    assert len(ets) == 60 and ets[1] - ets[0] == pytest.approx(240 / 60) and ets[-1] < 1240.0
     res = export(MovingSquare(), ets, out, fps=30, crf=18)
     info = probe(out)
     assert info["codec"] == "h264" and info["pix_fmt"] == "yuv420p"
@@ -318,3 +318,18 @@ def test_follow_prepare_matches_per_frame():
     batch.prepare(ets)
     assert calls == [7 * cp.FOLLOW_SAMPLES]
     assert np.allclose([batch.pose(et, base).focal_point for et in ets], single)
+
+
+def test_follow_keeps_the_view_camera_where_the_vehicle_does_not_exist():
+    def target(ets):
+        ets = np.atleast_1d(ets)
+        p = np.stack([ets, ets, ets], axis=1).astype(float)
+        p[ets < 50] = np.nan  # the vehicle's kernels start at 50 s
+        return p
+
+    base = cp.Pose.of([0, -50, 0], [0, 0, 0], [0, 0, 1])
+    f = cp.Follow(target, tau_s=2.0)
+    f.prepare([10.0, 51.0, 80.0])
+    assert f.pose(10.0, base) is base
+    assert np.allclose(f.pose(51.0, base).focal_point, 50.5, atol=0.5)  # only the samples that exist count
+    assert np.all(np.isfinite(f.pose(80.0, base).position))

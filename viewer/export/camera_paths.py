@@ -137,16 +137,20 @@ def smooth_follow(target: Callable[[np.ndarray], np.ndarray], ets, tau_s: float,
     """Exponential moving average of ``target`` over the past ``3 tau_s`` of mission time at each of ``ets``.
 
     A pure function of ET: the same ET gives the same point whatever the frame rate. ``target`` takes an array
-    of ETs and returns (N, 3) positions in render units; it is called once, for every ET and lag together.
-    Returns (len(ets), 3).
+    of ETs and returns (N, 3) positions in render units, NaN where the vehicle does not exist (outside its
+    kernels); it is called once, for every ET and lag together. Returns (len(ets), 3), NaN where no sample of
+    the window had a position.
     """
     ets = np.atleast_1d(np.asarray(ets, float))
     if tau_s <= 0:
         return np.asarray(target(ets), float).reshape(len(ets), 3)
     lags = np.linspace(0.0, 3.0 * tau_s, samples)
-    weights = np.exp(-lags / tau_s)
     pts = np.asarray(target((ets[:, None] - lags[None, :]).ravel()), float).reshape(len(ets), samples, 3)
-    return np.einsum("k,nkd->nd", weights, pts) / weights.sum()
+    ok = np.isfinite(pts).all(axis=2)
+    weights = np.exp(-lags / tau_s)[None, :] * ok
+    total = weights.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.einsum("nk,nkd->nd", weights, np.where(ok[..., None], pts, 0.0)) / total[:, None]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -176,7 +180,8 @@ class Orbit:
 
 @dataclass
 class Follow:
-    """Smooth follow of a vehicle: ``target(ets) -> (N, 3)`` positions in the view's render units."""
+    """Smooth follow of a vehicle: ``target(ets) -> (N, 3)`` positions in the view's render units (NaN where
+    it does not exist; there the view's own camera is kept)."""
 
     target: Callable[[np.ndarray], np.ndarray]
     tau_s: float
@@ -194,6 +199,8 @@ class Follow:
         focal = self._table.get(float(et))
         if focal is None:
             focal = smooth_follow(self.target, et, self.tau_s)[0]
+        if not np.all(np.isfinite(focal)):
+            return base  # the vehicle does not exist at this time: keep the view's own camera
         direction = _unit(base.offset)
         return Pose(focal + self.distance_factor * base.distance * direction, focal, base.view_up, base.view_angle)
 

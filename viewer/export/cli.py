@@ -42,7 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     look.add_argument("--captions", default="en", choices=["en", "zh", "none"], help="caption language (default en)")
     look.add_argument("--credits", type=float, default=4.0, metavar="S",
                       help="seconds of closing credits (sources, reconstructed-trajectory note); 0 for none")
-    look.add_argument("--aa", action="store_true", help="anti-aliasing (MSAA): smoother edges, 3-4x slower")
+    look.add_argument("--aa", action="store_true",
+                      help="anti-aliasing and shadows (the scene's still quality): smoother edges, 3-4x slower")
+    look.add_argument("--detail", default="auto", choices=["auto", "light", "full"],
+                      help="mesh detail: light (fast) or full; auto = light up to 1080 lines (default)")
     enc = v.add_argument_group("encoding")
     enc.add_argument("output", nargs="?", help="output .mp4 file")
     enc.add_argument("--png-dir", metavar="DIR", help="write a lossless PNG sequence into DIR instead of an MP4")

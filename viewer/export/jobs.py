@@ -135,6 +135,7 @@ def start_phase_export(phase: str, *, lang: str | None = "en", view: str | None 
     """
     w, h = check_size(size)
     out_dir = Path(out_dir) if out_dir is not None else exports_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     output = out_dir / f"change6_{phase}_{lang or 'nocaptions'}_{w}x{h}_{stamp}_{uuid.uuid4().hex[:6]}.mp4"
     argv = ["--phase", phase, "--size", f"{w}x{h}", "--fps", f"{fps:g}", "--duration", f"{duration:g}",

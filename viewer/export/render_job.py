@@ -34,6 +34,7 @@ class JobSpec:
     captions: str | None = "en"  # en / zh / None
     credits_s: float = 4.0
     aa: bool = False
+    detail: str = "auto"
     output: Path | None = None
     kind: str = "mp4"  # mp4 / png
     crf: int = DEFAULT_CRF
@@ -58,6 +59,9 @@ class JobSpec:
         if not (0 <= args.credits <= 60):
             raise InputError(f"--credits {args.credits:g} is out of range; choose 0 … 60 seconds")
         cp.parse_spec(args.camera)
+        from viewer.export.scene_source import mesh_lod
+
+        mesh_lod(args.detail, size)
         captions = None if args.captions == "none" else args.captions
         if captions == "zh":
             from viewer.export.overlays import font_files
@@ -74,7 +78,7 @@ class JobSpec:
         start, end, phase = resolve_range(args, load_mission())
         spec = cls(start_et=start, end_et=end, size=size, fps=fps, speed=args.speed, duration=args.duration,
                    phase=phase, view=args.view, camera=args.camera, captions=captions, credits_s=args.credits,
-                   aa=args.aa, output=output, kind=kind, crf=args.crf, preset=args.preset, force=args.force)
+                   aa=args.aa, detail=args.detail, output=output, kind=kind, crf=args.crf, preset=args.preset, force=args.force)
         spec.ets()  # checks --speed/--duration
         from viewer.export.video import ffmpeg_command
 
@@ -99,7 +103,7 @@ def run(spec: JobSpec, *, progress_fmt: str = "auto", source=None) -> ExportResu
     if source is None:
         from viewer.export.scene_source import SceneSource
 
-        source = SceneSource(spec.size, segments_for(spec, mission), ets=ets, aa=spec.aa,
+        source = SceneSource(spec.size, segments_for(spec, mission), ets=ets, aa=spec.aa, detail=spec.detail,
                              lang=spec.captions or "en", speed=(spec.end_et - spec.start_et) / max(
                                  1e-9, len(ets) / spec.fps))
     overlays = Overlays(spec.size, content)

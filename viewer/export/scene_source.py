@@ -19,13 +19,30 @@ import numpy as np
 from viewer.export import camera_paths as cp
 
 HIDDEN_SCENE_TEXTS = ("clock", "title")
+DETAILS = ("auto", "light", "full")
+
+
+def mesh_lod(detail: str, size: tuple[int, int]) -> str:
+    """The terrain meshes' level of detail for an output size.
+
+    ``auto``: the light (browser) meshes up to 1080 lines, the full (export) meshes above. On llvmpipe the
+    globe's vertex count, not the pixel count, sets the frame time (517k triangles cost ~2.5x the 99k ones even at
+    640x360), and at 1080p the Moon of the lunar view is ~650 px wide, where the two look alike (docs/export.md).
+    """
+    if detail not in DETAILS:
+        from viewer.errors import InputError
+
+        raise InputError(f"--detail {detail!r}: choose auto, light or full")
+    if detail == "auto":
+        return "browser" if min(size) <= 1080 else "export"
+    return "browser" if detail == "light" else "export"
 
 
 class SceneSource:
     """A :class:`viewer.export.video.FrameSource` backed by the mission scene and a camera plan."""
 
     def __init__(self, size: tuple[int, int], segments: list[cp.Segment], *, ets: np.ndarray, aa: bool = False,
-                 lang: str = "en", speed: float = 1.0, scene=None):
+                 lang: str = "en", speed: float = 1.0, detail: str = "auto", scene=None):
         from viewer import kernels
 
         kernels.furnish()
@@ -33,10 +50,10 @@ class SceneSource:
         self.size = (int(size[0]), int(size[1]))
         self.speed = float(speed)  # mission seconds per video second (for smoothing and fly-to lengths)
         if scene is None:
-            from viewer.scene.scene import MissionScene
+            from viewer.scene.scene import MissionScene, body_meshes
 
             scene = MissionScene(self.segments[0].view, window_size=self.size, off_screen=True, language=lang,
-                                 quality="still" if aa else "fast")
+                                 quality="still" if aa else "fast", bodies=body_meshes(mesh_lod(detail, self.size)))
         self.scene = scene
         for name in HIDDEN_SCENE_TEXTS:
             if name in scene.actors:
@@ -86,10 +103,11 @@ class SceneSource:
         scene = self.scene
 
         def positions(ets: np.ndarray) -> np.ndarray:
-            p = scene.poses(np.atleast_1d(ets)).positions[vehicle]
-            if not np.all(np.isfinite(p)):  # outside the vehicle's coverage: look at the origin instead
-                p = np.where(np.isfinite(p), p, 0.0)
-            return p
+            uniq, back = np.unique(np.atleast_1d(ets), return_inverse=True)  # the scene wants ascending ETs
+            poses = scene.poses(uniq)
+            p = np.array(poses.positions[vehicle], dtype=float)
+            p[~poses.visible[vehicle]] = np.nan  # outside its kernels: Follow keeps the view's camera
+            return p[back.ravel()]
 
         return positions
 

@@ -102,8 +102,9 @@ def frame_ets(start_et: float, end_et: float, fps: float, *, speed: float | None
     """The ET of every frame from ``start_et`` to ``end_et``.
 
     Give ``speed`` (mission seconds per video second) or ``duration`` (video seconds); with neither the clip
-    lasts 10 s. The clip has ``round(duration * fps)`` frames, at least 2; frame ``i`` shows
-    ``start_et + i * speed / fps``, so the last frame is at (or just before) ``end_et``.
+    lasts 10 s. The clip has ``n = round(duration * fps)`` frames, at least 2; frame ``i`` shows
+    ``start_et + i * step`` with ``step = speed / fps`` (or ``span / n``): each frame stands for one step of
+    mission time, so the range is half-open like the phases, ``start <= et < end``.
     """
     fps = check_fps(fps)
     span = float(end_et) - float(start_et)
@@ -122,7 +123,7 @@ def frame_ets(start_et: float, end_et: float, fps: float, *, speed: float | None
     n = max(2, int(round(duration * fps)))
     if n > 120 * 60 * 60:
         raise InputError(f"the clip would have {n} frames (over an hour at {fps:g} fps); raise --speed")
-    step = span / (n - 1) if speed is None else speed / fps
+    step = span / n if speed is None else speed / fps
     return float(start_et) + step * np.arange(n, dtype=float)
 
 

@@ -1,0 +1,135 @@
+"""Export throughput of the real mission scene at 720p, 1080p and 4K (one run; prints medians and totals).
+
+For each size, over the same ETs (powered descent, site view, follow camera, anti-aliasing off):
+
+- render-only: the scene's frames with overlays, nothing encoded (the floor the pipeline can reach);
+- encode-only: the same frames, kept in RAM, piped to ffmpeg (libx264 veryfast, CRF 20, yuv420p);
+- pipeline: ``viewer.export.video.export`` - rendering overlapped with encoding through the writer thread;
+- open_movie: pyvista's ``Plotter.open_movie`` + ``write_frame`` loop with the same encoder settings (imageio's
+  quality 6 is CRF 20; preset veryfast; macro_block_size 8 so nothing is rescaled), no overlays;
+- pipeline with ``-threads 1`` for x264, to see whether giving ffmpeg both cores helps.
+
+Usage: ``python benchmarks/bench_export.py [--sizes 1280x720,1920x1080,3840x2160] [--frames 60]``
+Record the figures in docs/export.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+
+import numpy as np  # noqa: E402
+
+from viewer import kernels  # noqa: E402
+from viewer.export import camera_paths as cp  # noqa: E402
+from viewer.export.overlays import Overlays, content_from_mission  # noqa: E402
+from viewer.export.scene_source import SceneSource  # noqa: E402
+from viewer.export.video import FfmpegSink, export, frame_ets, probe  # noqa: E402
+from viewer.mission import load_mission  # noqa: E402
+
+PHASE = "powered_descent"
+VIEW, CAMERA = "site", "follow:CHANGE6_LANDER"
+FPS = 30
+
+
+def make_source(size, ets):
+    seg = [cp.Segment(float(ets[0]), float(ets[-1]) + 1, VIEW, CAMERA)]
+    speed = (ets[-1] - ets[0]) / max(1, len(ets) - 1) * FPS
+    return SceneSource(size, seg, ets=ets, speed=speed)
+
+
+def bench_size(size, n_frames: int, tmp: Path) -> dict:
+    mission = load_mission()
+    phase = mission.item(PHASE)
+    ets = frame_ets(phase.start_et, phase.end_et, FPS, duration=n_frames / FPS)
+    overlays = Overlays(size, content_from_mission(mission, "en"))
+    out: dict = {"size": f"{size[0]}x{size[1]}", "frames": len(ets)}
+
+    src = make_source(size, ets)
+    t0 = time.perf_counter()
+    src.render_frame(float(ets[0]))
+    out["first_frame_s"] = time.perf_counter() - t0
+
+    # render-only (keep the frames for encode-only)
+    frames, per = [], []
+    t0 = time.perf_counter()
+    for i, et in enumerate(ets):
+        a = time.perf_counter()
+        frames.append(overlays(src.render_frame(float(et)), float(et), i))
+        per.append(time.perf_counter() - a)
+    out["render_s"] = time.perf_counter() - t0
+    out["render_ms_median"] = 1000 * statistics.median(per)
+
+    # encode-only
+    target = tmp / f"enc_{out['size']}.mp4"
+    t0 = time.perf_counter()
+    with FfmpegSink(target, size, FPS, force=True) as sink:
+        for f in frames:
+            sink.write(f)
+        sink.commit()
+    out["encode_s"] = time.perf_counter() - t0
+    del frames
+
+    # pipeline (x264 threads auto, then 1)
+    for label, threads in (("pipeline", None), ("pipeline_x264_1thread", 1)):
+        target = tmp / f"{label}_{out['size']}.mp4"
+        res = export(src, ets, target, fps=FPS, overlay=overlays, force=True, threads=threads)
+        out[f"{label}_s"] = res.seconds
+        out[f"{label}_blocked_s"] = res.sink.blocked_s
+        out[f"{label}_drain_s"] = res.sink.drain_s
+        if label == "pipeline":
+            info = probe(target)
+            assert info["frames"] == len(ets) and info["size"] == tuple(size), info
+
+    # plain open_movie / write_frame
+    target = tmp / f"movie_{out['size']}.mp4"
+    plotter = src.scene.plotter
+    t0 = time.perf_counter()
+    plotter.open_movie(str(target), framerate=FPS, quality=6, macro_block_size=8,
+                       ffmpeg_params=["-preset", "veryfast"])
+    for et in ets:
+        src.scene.update(float(et))
+        src.scene.reset_camera()
+        src._apply(src._path.pose(float(et), src._base_pose()))
+        plotter.write_frame()
+    plotter.mwriter.close()
+    out["open_movie_s"] = time.perf_counter() - t0
+    src.close()
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="1280x720,1920x1080,3840x2160")
+    ap.add_argument("--frames", type=int, default=60, help="frames per size (4K uses a third)")
+    args = ap.parse_args(argv)
+    kernels.furnish()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench_export_") as d:
+        for s in args.sizes.split(","):
+            w, h = (int(v) for v in s.split("x"))
+            n = args.frames if w * h <= 1920 * 1080 else max(10, args.frames // 3)
+            r = bench_size((w, h), n, Path(d))
+            rows.append(r)
+            print(r, file=sys.stderr)
+    print(f"machine: {os.cpu_count()} CPUs; fps = frames / wall seconds; ratio = pipeline / render-only")
+    print(f"{'size':>10} {'frames':>6} {'render-only':>12} {'encode-only':>12} {'pipeline':>10} "
+          f"{'ratio':>6} {'x264 1 thr':>11} {'open_movie':>11} {'ms/frame':>9}")
+    for r in rows:
+        n = r["frames"]
+        print(f"{r['size']:>10} {n:>6} {n / r['render_s']:>10.1f}/s {n / r['encode_s']:>10.1f}/s "
+              f"{n / r['pipeline_s']:>8.1f}/s {r['pipeline_s'] / r['render_s']:>6.2f} "
+              f"{n / r['pipeline_x264_1thread_s']:>9.1f}/s {n / r['open_movie_s']:>9.1f}/s "
+              f"{r['render_ms_median']:>9.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
