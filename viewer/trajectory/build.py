@@ -204,8 +204,8 @@ def _convert(state, et, center0, frame0, center1, frame1) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------- build
 
 
-def run_phases(ctx: BuildContext, allow_missing: bool = False) -> None:
-    for name in PHASES:
+def run_phases(ctx: BuildContext, allow_missing: bool = False, phases: list[str] | None = None) -> None:
+    for name in phases or PHASES:
         module_name = f"viewer.trajectory.{name}"
         try:
             module = importlib.import_module(module_name)
@@ -219,14 +219,14 @@ def run_phases(ctx: BuildContext, allow_missing: bool = False) -> None:
         ctx.timings[name] = time.perf_counter() - t0
 
 
-def build(out_dir: Path | None = None, allow_missing: bool = False) -> dict:
+def build(out_dir: Path | None = None, allow_missing: bool = False, phases: list[str] | None = None) -> dict:
     """Run every phase and write the kernels into ``out_dir`` (default ``kernels/``); return a summary."""
     from viewer.trajectory import kernel_files
 
     out_dir = Path(out_dir or paths.KERNELS_DIR)
     t0 = time.perf_counter()
     ctx = BuildContext()
-    run_phases(ctx, allow_missing=allow_missing)
+    run_phases(ctx, allow_missing=allow_missing, phases=phases)
     t1 = time.perf_counter()
     written = kernel_files.write_all(ctx, out_dir, _code_version())
     return {"out_dir": str(out_dir), "files": written, "phases_s": ctx.timings, "write_s": time.perf_counter() - t1,

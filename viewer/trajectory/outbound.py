@@ -104,16 +104,22 @@ def solve_transfer(ctx, geo: LaunchGeometry, t_peri: float, rp_moon: float, plan
     def stage1(x):
         return (end(x, 1e-9)[:3] - mst[:3] - aim) / 1000.0
 
-    x1 = engine.solve(stage1, [math.radians(105.0), theta0, 10.92], what="transfer aim (stage 1)",
-                      x_scale=[0.01, 0.01, 0.001], max_nfev=40, tol=1e-3)
-
     def stage2(x):
-        rel = end(x, 1e-10) - mst
+        rel = end(x, 1e-9) - mst
         r = np.linalg.norm(rel[:3])
         return np.array([(r - rp_moon) / 10.0, rel[:3] @ rel[3:] / r / 1e-3,
                          rel[:3] @ plane_normal / 10.0])
 
-    x2 = engine.solve(stage2, x1, what="transfer periselene", x_scale=[1e-3, 1e-3, 1e-4], max_nfev=60, tol=1e-3)
+    guess = [math.radians(float(g)) for g in _v(ctx, "separation.solver_start")[:2]]
+    guess.append(float(_v(ctx, "separation.solver_start")[2]))
+    try:  # from the recorded start values (fast), else from an aim point near the Moon (robust)
+        x2 = engine.solve(stage2, guess, what="transfer periselene", x_scale=[1e-3, 1e-3, 1e-4], max_nfev=12,
+                          tol=1e-3)
+    except TargetingError:
+        x1 = engine.solve(stage1, [math.radians(105.0), theta0, 10.92], what="transfer aim (stage 1)",
+                          x_scale=[0.01, 0.01, 0.001], max_nfev=40, tol=1e-3)
+        x2 = engine.solve(stage2, x1, what="transfer periselene", x_scale=[1e-3, 1e-3, 1e-4], max_nfev=60,
+                          tol=1e-3)
     theta = math.degrees(x2[1])
     if not 60.0 < theta < 200.0:
         raise TargetingError(f"transfer solution puts injection {theta:.0f} deg downrange of Wenchang (implausible);"
@@ -147,7 +153,7 @@ def build_tli(ctx, geo, s_inj):
     mu = forces.gm("EARTH")
 
     def before(dur):
-        return engine.propagate(s_end, t_end, t_end - dur, center="EARTH", thrust=accel, rtol=1e-10)
+        return engine.propagate(s_end, t_end, t_end - dur, center="EARTH", thrust=accel, rtol=1e-9)
 
     def ecc(dur):
         return engine.elements(before(float(dur[0])).states[0], mu)["e"] * 100.0
@@ -231,7 +237,7 @@ def ascent_arc(ctx, geo, state_end, t_end) -> Arc:
 
 def correction(state, et, t_peri, target_pos, what, centre="EARTH"):
     """Impulsive Δv at (state, et) so that the position at t_peri (relative to the Moon) hits target_pos."""
-    def miss(dv, rtol=1e-10):
+    def miss(dv, rtol=1e-9):
         s = engine.impulse(state, dv)
         end = engine.propagate(s, et, t_peri, center=centre, rtol=rtol).states[-1]
         return (rel_moon(end, t_peri)[:3] - target_pos)
@@ -324,7 +330,12 @@ def build_phase(ctx) -> None:
     t_hat = v / np.linalg.norm(v)
     w_hat = np.cross(r, v) / np.linalg.norm(np.cross(r, v))
     r_hat = np.cross(t_hat, w_hat)
-    s = engine.impulse(s_inj, err[0] * t_hat + err[1] * r_hat + err[2] * w_hat)
+    dv_err = err[0] * t_hat + err[1] * r_hat + err[2] * w_hat
+    s = engine.impulse(s_inj, dv_err)
+    grade, reason = _g(ctx, "tcm.injection_error_m_s")
+    ctx.add_manoeuvre(Manoeuvre("separation (injection error)", "CHANGE6_ORBITER", geo.t_sep, 0.0,
+                                tuple(float(c) for c in dv_err), "separation springs / upper-stage cutoff", grade,
+                                reason))
     t_prev = geo.t_sep
     engine_name = str(_v(ctx, "tcm.engine"))
     exec_err = float(_v(ctx, "tcm.tcm1_execution_error"))
@@ -349,7 +360,7 @@ def build_phase(ctx) -> None:
     ra_target = 1737.4 + float(_v(ctx, "loi.aposelene_alt_km"))
 
     def apo_miss(d):
-        a = engine.propagate(s_loi, t_loi, t_loi + d, center="MOON", thrust=thrust, rtol=1e-10)
+        a = engine.propagate(s_loi, t_loi, t_loi + d, center="MOON", thrust=thrust, rtol=1e-9)
         return (engine.elements(a.states[-1], mu_m)["ra"] - ra_target) / 100.0
 
     from scipy.optimize import brentq
@@ -380,7 +391,7 @@ def build_phase(ctx) -> None:
     s_apo = cap.state_at(t_apo)
 
     # node change at aposelene: next periselene (at its unperturbed time) in the ghost plane at rp
-    def after(dv, rtol=1e-10):
+    def after(dv, rtol=1e-9):
         return engine.propagate(engine.impulse(s_apo, dv), t_apo, t_c_guess, center="MOON", rtol=rtol).states[-1]
 
     def pc_res(dv):
@@ -389,7 +400,7 @@ def build_phase(ctx) -> None:
         r = np.linalg.norm(st[:3])
         return np.array([st[:3] @ h / 10.0, st[3:] @ h / 1e-3, (r - rp_moon) / 10.0])
 
-    dv_pc = engine.solve(pc_res, np.zeros(3), what="node change at aposelene", x_scale=1e-3, max_nfev=40, tol=2.0)
+    dv_pc = engine.solve(pc_res, np.zeros(3), what="node change at aposelene", x_scale=1e-3, max_nfev=16, tol=2.0)
     s1 = engine.impulse(s_apo, dv_pc)
     ctx.add_manoeuvre(Manoeuvre("node change", "CHANGE6_ORBITER", t_apo, 0.0, tuple(float(c) for c in dv_pc),
                                 "orbiter 3000 N", *_g(ctx, "lunar_orbit.plane_change_revs")))
@@ -417,21 +428,13 @@ def build_phase(ctx) -> None:
     s_t = work.states[-1]
     target_d = ghost_d[:3]
 
-    def miss(dv, rtol=1e-10):
-        return engine.propagate(engine.impulse(s_t, dv), t_trim, t_d, center="MOON", rtol=rtol).states[-1][:3] \
-            - target_d
-
-    # Jacobian from two-body propagation (cheap), residuals from the force model
-    def kep(dv):
-        return np.asarray(spiceypy.prop2b(mu_m, engine.impulse(s_t, dv), t_d - t_trim))[:3]
-
     # 1) along-track: the secular phase drift sets the semi-major axis change (secant on the phase error)
     t_dir = s_t[3:] / np.linalg.norm(s_t[3:])
     r_t = np.linalg.norm(s_t[:3])
     n_t = math.sqrt(mu_m / r_t**3)
 
     def phase_err(dvt):
-        end = engine.propagate(engine.impulse(s_t, dvt * t_dir), t_trim, t_d, center="MOON", rtol=1e-10).states[-1]
+        end = engine.propagate(engine.impulse(s_t, dvt * t_dir), t_trim, t_d, center="MOON", rtol=1e-9).states[-1]
         hh = np.cross(end[:3], end[3:])
         ang = math.atan2(np.cross(end[:3], target_d) @ hh / np.linalg.norm(hh), end[:3] @ target_d)
         return ang  # > 0: the target is ahead
@@ -444,16 +447,28 @@ def build_phase(ctx) -> None:
         if abs(f1) < 1e-5:
             break
         x0, f0, x1 = x1, f1, x1 - f1 * (x1 - x0) / (f1 - f0)
-    # 2) 3-D correction in the linear regime (Jacobian from two-body propagation)
-    hstep = 1e-6
-    base = x1 * t_dir
-    jac = np.column_stack([(kep(base + hstep * np.eye(3)[j]) - kep(base)) / hstep for j in range(3)])
-    dv_t = base
-    for _ in range(12):
-        f = miss(dv_t)
-        if np.linalg.norm(f) < 0.2:
+    # 2) along-track and cross-track miss at t_d, minimum-norm Newton on the 3-D Δv (force-model Jacobian)
+    def miss2(dv):
+        end = engine.propagate(engine.impulse(s_t, dv), t_trim, t_d, center="MOON", rtol=1e-9).states[-1]
+        hh = np.cross(end[:3], end[3:])
+        hh /= np.linalg.norm(hh)
+        along = math.atan2(np.cross(end[:3], target_d) @ hh, end[:3] @ target_d) * np.linalg.norm(end[:3])
+        return np.array([along, target_d @ hh])
+
+    dv_t = x1 * t_dir
+    f = miss2(dv_t)
+    jac = None
+    for _ in range(10):
+        if np.linalg.norm(f) < 0.1:
             break
-        dv_t = dv_t - np.linalg.lstsq(jac, f, rcond=None)[0]
+        if jac is None:
+            hstep = 1e-5
+            jac = np.column_stack([(miss2(dv_t + hstep * np.eye(3)[j]) - f) / hstep for j in range(3)])
+        step = -np.linalg.lstsq(jac, f, rcond=None)[0]
+        f_new = miss2(dv_t + step)
+        if np.linalg.norm(f_new) > 0.3 * np.linalg.norm(f):
+            jac = None  # refresh the Jacobian next time
+        dv_t, f = dv_t + step, f_new
     else:
         raise TargetingError(f"phasing trim did not converge (miss {np.linalg.norm(f):.2f} km); check "
                              "lunar_orbit.trim_utc in outbound.yaml")
