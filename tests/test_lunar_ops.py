@@ -98,8 +98,8 @@ def test_descent_acceleration_within_the_7500_N_engine_for_the_mass_flown():
     from viewer.trajectory import forces
 
     fm = forces.model("MOON")
-    h = 0.25
-    ets = np.arange(DESCENT_START + 1.0, TOUCHDOWN - 2.5, 0.5)
+    h = 0.05
+    ets = np.arange(DESCENT_START + 1.0, TOUCHDOWN - 2.5, 0.5) + 0.25  # mid-samples: inside one guidance step
     plus, minus = _states(LAN, ets + h), _states(LAN, ets - h)
     acc = (plus[:, 3:] - minus[:, 3:]) / (2 * h)
     pos = _states(LAN, ets)[:, :3]
@@ -113,7 +113,7 @@ def test_descent_acceleration_within_the_7500_N_engine_for_the_mass_flown():
     spent = np.concatenate([[0.0], np.cumsum((thrust_acc[1:] + thrust_acc[:-1]) / 2 * np.diff(ets))])
     mass = m0 * np.exp(-spent / (isp * G0))
     force = thrust_acc * mass
-    assert force.max() < 7500.0 * 1.02, f"peak thrust {force.max():.0f} N"
+    assert force.max() < 7500.0 * 1.02, f"peak thrust {force.max():.0f} N at {ets[np.argmax(force)] - DESCENT_START:.1f} s"
     assert force[: int(300 / 0.5)].mean() > 0.8 * 7500.0  # the main braking is near full thrust
     assert mass[-1] > cfg["masses"]["lander_dry_kg"]["value"] + cfg["masses"]["ascender_liftoff_kg"]["value"]
 

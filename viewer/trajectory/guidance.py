@@ -78,15 +78,6 @@ class Flight:
     def end(self) -> tuple[np.ndarray, float]:
         return self.states[-1].copy(), float(self.mass[-1])
 
-    def join(self, other: "Flight") -> "Flight":
-        """Concatenate a flight that starts where this one ends (the shared sample is kept once)."""
-        if abs(other.ets[0] - self.ets[-1]) > 1e-6:
-            raise ValueError("flights do not join")
-        thr = self.thrust_n.copy()
-        thr[-1] = other.thrust_n[0]
-        return Flight(np.r_[self.ets, other.ets[1:]], np.vstack([self.states, other.states[1:]]),
-                      np.r_[self.mass, other.mass[1:]], np.vstack([thr, other.thrust_n[1:]]))
-
 
 def fly(et0: float, state0: np.ndarray, mass0: float, et1: float, steer: Steering | None, engine: Engine | None,
         gravity: Gravity, dt: float = 0.5, stop: Callable[[float, np.ndarray], bool] | None = None) -> Flight:

@@ -18,7 +18,7 @@ is written in MOON_ME with zero velocity, so its speed relative to the surface i
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq
@@ -125,7 +125,6 @@ class Stage:
     engine: str
     reason: str
     grade: str = "derived"
-    extra: dict = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------- the phase
