@@ -1,6 +1,6 @@
 """Export throughput of the real mission scene at 720p, 1080p and 4K (one run; prints medians and totals).
 
-For each size, over the same ETs (powered descent, site view, follow camera, anti-aliasing off):
+For each scene and size, over the same ETs (anti-aliasing off, mesh detail "auto"):
 
 - render-only: the scene's frames with overlays, nothing encoded (the floor the pipeline can reach);
 - encode-only: the same frames, kept in RAM, piped to ffmpeg (libx264 veryfast, CRF 20, yuv420p);
@@ -34,25 +34,28 @@ from viewer.export.scene_source import SceneSource  # noqa: E402
 from viewer.export.video import FfmpegSink, export, frame_ets, probe  # noqa: E402
 from viewer.mission import load_mission  # noqa: E402
 
-PHASE = "powered_descent"
-VIEW, CAMERA = "site", "follow:CHANGE6_LANDER"
+# name: (phase, view, camera, speed in mission s per video s)
+SCENES = {
+    "lunar": ("lunar_orbit", "lunar", "follow:CHANGE6_ORBITER", 600.0),  # Moon globe, orbiter, trails, Earth
+    "site": ("powered_descent", "site", "follow:CHANGE6_LANDER", 30.0),  # site terrain patch, lander
+}
 FPS = 30
 
 
-def make_source(size, ets):
-    seg = [cp.Segment(float(ets[0]), float(ets[-1]) + 1, VIEW, CAMERA)]
-    speed = (ets[-1] - ets[0]) / max(1, len(ets) - 1) * FPS
+def make_source(size, ets, view, camera, speed):
+    seg = [cp.Segment(float(ets[0]), float(ets[-1]) + 1, view, camera)]
     return SceneSource(size, seg, ets=ets, speed=speed)
 
 
-def bench_size(size, n_frames: int, tmp: Path) -> dict:
+def bench_size(scene: str, size, n_frames: int, tmp: Path) -> dict:
     mission = load_mission()
-    phase = mission.item(PHASE)
-    ets = frame_ets(phase.start_et, phase.end_et, FPS, duration=n_frames / FPS)
+    phase_id, view, camera, speed = SCENES[scene]
+    phase = mission.item(phase_id)
+    ets = frame_ets(phase.start_et, phase.end_et, FPS, speed=speed)[:n_frames]
     overlays = Overlays(size, content_from_mission(mission, "en"))
-    out: dict = {"size": f"{size[0]}x{size[1]}", "frames": len(ets)}
+    out: dict = {"scene": scene, "size": f"{size[0]}x{size[1]}", "frames": len(ets), "load": os.getloadavg()[0]}
 
-    src = make_source(size, ets)
+    src = make_source(size, ets, view, camera, speed)
     t0 = time.perf_counter()
     src.render_frame(float(ets[0]))
     out["first_frame_s"] = time.perf_counter() - t0
@@ -109,25 +112,28 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1280x720,1920x1080,3840x2160")
     ap.add_argument("--frames", type=int, default=60, help="frames per size (4K uses a third)")
+    ap.add_argument("--scenes", default="lunar,site", help=f"some of {', '.join(SCENES)}")
     args = ap.parse_args(argv)
     kernels.furnish()
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_export_") as d:
-        for s in args.sizes.split(","):
-            w, h = (int(v) for v in s.split("x"))
-            n = args.frames if w * h <= 1920 * 1080 else max(10, args.frames // 3)
-            r = bench_size((w, h), n, Path(d))
-            rows.append(r)
-            print(r, file=sys.stderr)
-    print(f"machine: {os.cpu_count()} CPUs; fps = frames / wall seconds; ratio = pipeline / render-only")
-    print(f"{'size':>10} {'frames':>6} {'render-only':>12} {'encode-only':>12} {'pipeline':>10} "
-          f"{'ratio':>6} {'x264 1 thr':>11} {'open_movie':>11} {'ms/frame':>9}")
+        for scene in args.scenes.split(","):
+            for s in args.sizes.split(","):
+                w, h = (int(v) for v in s.split("x"))
+                n = args.frames if w * h <= 1920 * 1080 else max(10, args.frames // 3)
+                r = bench_size(scene, (w, h), n, Path(d))
+                rows.append(r)
+                print(r, file=sys.stderr)
+    print(f"machine: {os.cpu_count()} CPUs; fps = frames / wall seconds; ratio = pipeline / render-only; "
+          "load = 1-min load average at the start of the row")
+    print(f"{'scene':>6} {'size':>10} {'frames':>6} {'render-only':>12} {'encode-only':>12} {'pipeline':>10} "
+          f"{'ratio':>6} {'x264 1 thr':>11} {'open_movie':>11} {'ms/frame':>9} {'load':>5}")
     for r in rows:
         n = r["frames"]
-        print(f"{r['size']:>10} {n:>6} {n / r['render_s']:>10.1f}/s {n / r['encode_s']:>10.1f}/s "
+        print(f"{r['scene']:>6} {r['size']:>10} {n:>6} {n / r['render_s']:>10.1f}/s {n / r['encode_s']:>10.1f}/s "
               f"{n / r['pipeline_s']:>8.1f}/s {r['pipeline_s'] / r['render_s']:>6.2f} "
               f"{n / r['pipeline_x264_1thread_s']:>9.1f}/s {n / r['open_movie_s']:>9.1f}/s "
-              f"{r['render_ms_median']:>9.1f}")
+              f"{r['render_ms_median']:>9.1f} {r['load']:>5.1f}")
     return 0
 
 

@@ -333,3 +333,13 @@ def test_follow_keeps_the_view_camera_where_the_vehicle_does_not_exist():
     assert f.pose(10.0, base) is base
     assert np.allclose(f.pose(51.0, base).focal_point, 50.5, atol=0.5)  # only the samples that exist count
     assert np.all(np.isfinite(f.pose(80.0, base).position))
+
+
+def test_flyto_without_a_start_cuts():
+    base = cp.Pose.of([0, -50, 0], [0, 0, 0], [0, 0, 1])
+    f = cp.FlyTo(lambda et: None, 0.0, 10.0, cp.Preset())
+    assert f.pose(1.0, base) is base
+    g = cp.FlyTo(lambda et: cp.Pose.of([0, -500, 0], [0, 0, 0], [0, 0, 1]), 0.0, 10.0, cp.Preset())
+    assert g.pose(0.0, base).distance == pytest.approx(500)
+    assert g.pose(5.0, base).distance == pytest.approx(math.sqrt(500 * 50))
+    assert g.pose(10.0, base) is base

@@ -144,3 +144,33 @@ def test_4k_screenshot(tmp_path):
     assert img.size == (3840, 2160)
     arr = np.asarray(img.convert("RGB"))
     assert arr.std() > 5  # not blank
+
+
+def test_flyto_carries_the_lunar_camera_into_the_site_frame(kernels_loaded):
+    """The first frame after a lunar -> site cut starts where the lunar camera was, in metres in CHANGE6_TOPO."""
+    import spiceypy
+
+    from viewer.epochs import et_from_utc
+    from viewer.export import camera_paths as cp
+    from viewer.export.scene_source import SceneSource
+
+    t0 = et_from_utc("2024-06-01T21:00:00Z")
+    cut = t0 + 600.0
+    segs = [cp.Segment(t0, cut, "lunar", "preset"), cp.Segment(cut, t0 + 1200.0, "site", "preset", flyto=True)]
+    ets = np.array([t0, cut - 60.0, cut, cut + 60.0])
+    src = SceneSource((160, 90), segs, ets=ets, speed=600.0)
+    try:
+        src.render_frame(float(ets[1]))
+        cam = src.scene.plotter.camera
+        lunar_km = np.array(cam.position)  # Moon-centred J2000 km (lunar view)
+        src.render_frame(float(ets[2]))
+        site_m = np.array(src.scene.plotter.camera.position)
+        rot = np.array(spiceypy.pxform("J2000", "CHANGE6_TOPO", float(ets[2])))
+        moon_from_site, _ = spiceypy.spkpos("MOON", float(ets[2]), "CHANGE6_TOPO", "NONE", "CHANGE6_SITE")
+        expect = (rot @ lunar_km + np.array(moon_from_site)) * 1000.0
+        assert np.allclose(site_m, expect, rtol=1e-6, atol=1.0)
+        assert np.linalg.norm(site_m) > 1e6  # thousands of km away from the site, not the site preset's 60 km
+        src.render_frame(float(ets[3]))
+        assert np.linalg.norm(src.scene.plotter.camera.position) < 0.9 * np.linalg.norm(site_m)  # flying in
+    finally:
+        src.close()

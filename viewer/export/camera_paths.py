@@ -207,9 +207,9 @@ class Follow:
 
 @dataclass
 class FlyTo:
-    """Ease from ``start(et)`` (the previous view's camera, in this view's units) into ``then``'s pose."""
+    """Ease from ``start(et)`` (the previous view's camera, in this view's units; None: cut) into ``then``'s pose."""
 
-    start: Callable[[float], Pose]
+    start: Callable[[float], Pose | None]
     start_et: float
     end_et: float
     then: CameraPath
@@ -218,9 +218,8 @@ class FlyTo:
         target = self.then.pose(et, base)
         span = max(self.end_et - self.start_et, 1e-9)
         u = ease((et - self.start_et) / span)
-        if u >= 1.0:
-            return target
-        return interpolate(self.start(et), target, u)
+        start = self.start(et) if u < 1.0 else None
+        return target if start is None else interpolate(start, target, u)
 
 
 def parse_spec(spec: str) -> tuple[str, str | None]:

@@ -76,8 +76,8 @@ class SceneSource:
         prev_pose, prev_view = self._last_pose, self._last_view
         kind, arg = cp.parse_spec(seg.camera)
         follow = arg if kind == "follow" else None
-        if self.scene.view.name != seg.view or self.scene.et is None:
-            self.scene.set_view(seg.view, et=et)
+        if self.scene.view.name != seg.view or self.scene.et is None or seg.view == "follow":
+            self.scene.set_view(seg.view, follow=follow if seg.view == "follow" else None, et=et)
         seg_ets = self._ets[(self._ets >= seg.start_et) & (self._ets <= seg.end_et)]
         if kind == "orbit":
             path: cp.CameraPath = cp.Orbit(seg.start_et, seg.end_et, float(arg) if arg else cp.DEFAULT_ORBIT_TURNS)
@@ -89,8 +89,7 @@ class SceneSource:
         else:
             path = cp.Preset()
         if seg.flyto and prev_pose is not None:
-            view = self.scene.view
-            carry = self._carrier(prev_pose, prev_view, view)
+            carry = self._carrier(prev_pose, prev_view, self._origin(), self.scene.view)
             span = min(cp.FLYTO_VIDEO_S * self.speed, 0.5 * (seg.end_et - seg.start_et))
             path = cp.FlyTo(carry, seg.start_et, seg.start_et + span, path)
         self._path = path
@@ -111,15 +110,26 @@ class SceneSource:
 
         return positions
 
-    def _carrier(self, pose: cp.Pose, from_view, to_view):
-        """A function of ET giving ``pose`` (render units of ``from_view``) in ``to_view``'s units and frame."""
+    def _origin(self) -> str:
+        """The body or vehicle at the render origin of the current view (the followed one in the follow view)."""
+        view = self.scene.view
+        return (self.scene.follow or "CHANGE6_ORBITER") if view.name == "follow" else view.center
+
+    def _carrier(self, pose: cp.Pose, from_view: tuple, to_origin: str, to_view):
+        """A function of ET giving ``pose`` (render units of ``from_view`` = (view, origin)) in ``to_view``'s
+        units and frame, or None where SPICE cannot relate the two origins (then the new view just cuts in)."""
         from viewer import ephemeris
         from viewer.scene.kinematics import _rotations
 
-        def carry(et: float) -> cp.Pose:
+        from_view, from_origin = from_view
+
+        def carry(et: float) -> cp.Pose | None:
             ets = np.array([et])
-            rot = _rotations(from_view.frame, to_view.frame, ets)[0]
-            shift_km = ephemeris.positions(from_view.center, ets, observer=to_view.center, frame=to_view.frame)[0]
+            try:
+                rot = _rotations(from_view.frame, to_view.frame, ets)[0]
+                shift_km = ephemeris.positions(from_origin, ets, observer=to_origin, frame=to_view.frame)[0]
+            except Exception:  # an origin outside its kernels at this time
+                return None
             k_from, k_to = from_view.units_per_km, to_view.units_per_km
 
             def point(p):
@@ -154,7 +164,7 @@ class SceneSource:
         self.scene.reset_camera()  # the view preset's camera at this ET: the base of the path
         pose = self._path.pose(et, self._base_pose())
         self._apply(pose)
-        self._last_pose, self._last_view = pose, self.scene.view
+        self._last_pose, self._last_view = pose, (self.scene.view, self._origin())
         frame = self.scene.screenshot()
         if frame.shape[1] != self.size[0] or frame.shape[0] != self.size[1]:
             from viewer.export.video import ExportError
