@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -176,7 +177,7 @@ def complement(wins: Sequence[Window], t0: float, t1: float) -> list[Window]:
 def states_from_windows(wins: Sequence[Window], ets) -> np.ndarray:
     """Boolean array: is each epoch inside one of the (sorted, disjoint) windows? Vectorised (searchsorted)."""
     ets = np.asarray(ets, dtype=float)
-    if not wins:
+    if len(wins) == 0:
         return np.zeros(ets.shape, dtype=bool)
     w = np.asarray(wins, dtype=float)
     k = np.searchsorted(w[:, 0], ets, side="right") - 1
@@ -331,6 +332,7 @@ class RelayModel:
         for lid, link in self.links.items():  # parts are defined before the composites that use them
             self._coverage[lid] = self._link_coverage(link)
         self._windows: dict[str, list[Window]] | None = None
+        self._window_arrays: dict[str, np.ndarray] | None = None
         self.search_seconds: float | None = None
         self.densified = 0
         self.cache_path: Path | None = None
@@ -667,9 +669,10 @@ class RelayModel:
     def link_states(self, ets, link_ids: Iterable[str] | None = None) -> dict[str, np.ndarray]:
         """{link id: bool array} at ``ets`` from the windows (vectorised, microseconds per thousand epochs)."""
         ets = np.atleast_1d(np.asarray(ets, dtype=float))
-        wins = self.all_windows()
+        if self._window_arrays is None:
+            self._window_arrays = {lid: np.asarray(w, dtype=float).reshape(-1, 2) for lid, w in self.all_windows().items()}
         ids = list(self.links) if link_ids is None else [self._check_id(i) for i in link_ids]
-        return {lid: states_from_windows(wins[lid], ets) for lid in ids}
+        return {lid: states_from_windows(self._window_arrays[lid], ets) for lid in ids}
 
     def endpoint_positions(self, link_id: str, ets, observer: str = "MOON", frame: str = "J2000"):
         """Positions (N, 3) km of the link's two endpoints relative to ``observer`` in ``frame``."""
@@ -784,13 +787,25 @@ def _dem_in_use():
     return select_dem()
 
 
-@lru_cache(maxsize=4)
 def default_model(mask_deg: float | None = None) -> RelayModel:
-    """The project's model: mission kernels, stations from ``assets/mission.yaml``, horizon from the DEM in use."""
+    """The project's model: mission kernels, stations from ``assets/mission.yaml``, horizon from the DEM in use.
+
+    One model per mask and per state of the loaded kernels: after a rebuild (``kernels.reload()``) the next call
+    builds a new model, whose windows come from the disk cache or a new search.
+    """
+    from viewer import kernels
+
+    meta = kernels.furnish()
+    with os.scandir(paths.KERNELS_DIR) as it:  # cheap (one directory read): this runs on every call
+        mission_files = tuple(sorted((e.name, e.stat().st_mtime_ns) for e in it if e.name.endswith((".bsp", ".tf"))))
+    return _model_for(None if mask_deg is None else float(mask_deg), (str(meta), mission_files))
+
+
+@lru_cache(maxsize=4)
+def _model_for(mask_deg: float | None, _kernels_state: tuple) -> RelayModel:
     from viewer import kernels
     from viewer.mission import load_mission
 
-    kernels.furnish()
     mission = load_mission()
     return RelayModel(mission_stations(mission), site_horizon(), mask_deg=mask_deg, ensure_kernels=kernels.furnish,
                       names=vehicle_names(mission))
