@@ -20,8 +20,11 @@ module answers, as functions of time (the shape of Skyfield's almanac functions,
 
 Positions are geometric (``abcorr='NONE'``); light time (≈1.3 s Earth–Moon) would move window edges by about that.
 
-Windows are found by sampling each link on a grid (``step_s``, default 60 s: every window and gap in this mission
-lasts many minutes) and bisecting each change of state down to ``tolerance_s`` (0.01 s). They are cached on disk in
+Windows are found by sampling each link on a grid (``step_s``, default 60 s), sampling every 2 s around grid points
+where a continuous margin (elevation above the mask or horizon, angle of the ray from a blocking limb) has a local
+extremum close to zero, so that windows and gaps shorter than a step are not missed, and bisecting each change of
+state down to ``tolerance_s`` (0.01 s). All positions are read Moon-centred in J2000, one SPICE query per body over
+the grid, with the Earth-fixed and topocentric rotations read once per epoch. The windows are cached on disk in
 ``viewer.paths.cache_dir()/links``, keyed by the loaded kernel files (path, size, mtime), the horizon profile, the
 stations and the parameters; the file is written atomically.
 
