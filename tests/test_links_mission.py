@@ -58,6 +58,10 @@ def test_descent_and_ascent_lie_inside_an_end_to_end_relay_window(model, mission
     for pid, link_id in (("powered_descent", "relay-lander"), ("ascent", "relay-ascender")):
         ph = mission.item(pid)
         wins = model.windows(link_id)
+        cov = model.coverage(link_id)
+        assert any(a <= ph.start_et and ph.end_et <= b for a, b in cov), (
+            f"the kernels do not cover {pid} for {link_id} (coverage {[(utc_from_et(a), utc_from_et(b)) for a, b in cov]}); "
+            "rebuild all phases with `python -m viewer kernels build`")
         inside = [w for w in wins if w[0] <= ph.start_et and ph.end_et <= w[1]]
         assert inside, f"{pid} {ph.start}…{ph.end} is not inside one {link_id} window"
     liftoff = et_from_utc("2024-06-03T23:38:10Z")
