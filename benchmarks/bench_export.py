@@ -2,11 +2,12 @@
 
 For each scene and size, over the same ETs (anti-aliasing off, mesh detail "auto"):
 
-- render-only: the scene's frames with overlays, nothing encoded (the floor the pipeline can reach);
+- render-only: the scene's frames rendered and read back, no overlays, nothing encoded (the floor);
 - encode-only: the same frames, kept in RAM, piped to ffmpeg (libx264 veryfast, CRF 20, yuv420p);
 - pipeline: ``viewer.export.video.export`` - rendering overlapped with encoding through the writer thread;
 - open_movie: pyvista's ``Plotter.open_movie`` + ``write_frame`` loop with the same encoder settings (imageio's
   quality 6 is CRF 20; preset veryfast; macro_block_size 8 so nothing is rescaled), no overlays;
+- pipeline with the overlays burnt in on the main thread instead of the writer thread;
 - pipeline with ``-threads 1`` for x264, to see whether giving ffmpeg both cores helps.
 
 Usage: ``python benchmarks/bench_export.py [--sizes 1280x720,1920x1080,3840x2160] [--frames 60]``
@@ -60,14 +61,14 @@ def bench_size(scene: str, size, n_frames: int, tmp: Path) -> dict:
     src.render_frame(float(ets[0]))
     out["first_frame_s"] = time.perf_counter() - t0
 
-    # render-only (keep the frames for encode-only)
+    # render-only: the scene's frames, read back, nothing else (keep them, with overlays, for encode-only)
     frames, per = [], []
-    t0 = time.perf_counter()
     for i, et in enumerate(ets):
         a = time.perf_counter()
-        frames.append(overlays(src.render_frame(float(et)), float(et), i))
+        frame = src.render_frame(float(et))
         per.append(time.perf_counter() - a)
-    out["render_s"] = time.perf_counter() - t0
+        frames.append(overlays(np.array(frame), float(et), i))
+    out["render_s"] = sum(per)
     out["render_ms_median"] = 1000 * statistics.median(per)
 
     # encode-only
@@ -80,10 +81,12 @@ def bench_size(scene: str, size, n_frames: int, tmp: Path) -> dict:
     out["encode_s"] = time.perf_counter() - t0
     del frames
 
-    # pipeline (x264 threads auto, then 1)
-    for label, threads in (("pipeline", None), ("pipeline_x264_1thread", 1)):
+    # pipeline (overlays in the writer thread, x264 threads auto), then the variants
+    for label, threads, in_writer in (("pipeline", None, True), ("pipeline_overlay_main", None, False),
+                                      ("pipeline_x264_1thread", 1, True)):
         target = tmp / f"{label}_{out['size']}.mp4"
-        res = export(src, ets, target, fps=FPS, overlay=overlays, force=True, threads=threads)
+        res = export(src, ets, target, fps=FPS, overlay=overlays, force=True, threads=threads,
+                     overlay_in_writer=in_writer)
         out[f"{label}_s"] = res.seconds
         out[f"{label}_blocked_s"] = res.sink.blocked_s
         out[f"{label}_drain_s"] = res.sink.drain_s
@@ -127,7 +130,7 @@ def main(argv=None) -> int:
     print(f"machine: {os.cpu_count()} CPUs; fps = frames / wall seconds; ratio = pipeline / render-only; "
           "load = 1-min load average at the start of the row")
     print(f"{'scene':>6} {'size':>10} {'frames':>6} {'render-only':>12} {'encode-only':>12} {'pipeline':>10} "
-          f"{'ratio':>6} {'x264 1 thr':>11} {'open_movie':>11} {'ms/frame':>9} {'load':>5}")
+          f"{'ratio':>6} {'ovl main':>9} {'x264 1 thr':>11} {'open_movie':>11} {'ms/frame':>9} {'load':>5}")
     for r in rows:
         n = r["frames"]
         print(f"{r['scene']:>6} {r['size']:>10} {n:>6} {n / r['render_s']:>10.1f}/s {n / r['encode_s']:>10.1f}/s "

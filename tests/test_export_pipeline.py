@@ -343,3 +343,27 @@ def test_flyto_without_a_start_cuts():
     assert g.pose(0.0, base).distance == pytest.approx(500)
     assert g.pose(5.0, base).distance == pytest.approx(math.sqrt(500 * 50))
     assert g.pose(10.0, base) is base
+
+
+@pytest.mark.parametrize("in_writer", [True, False])
+def test_overlays_and_tail_reach_the_file(tmp_path, in_writer):
+    import threading
+
+    threads = set()
+
+    def mark(frame, et, i):
+        threads.add(threading.current_thread().name)
+        frame[:8, :8] = (0, 255, 0)  # a green corner on every clip frame
+        return frame
+
+    def tail():
+        yield np.full((64, 96, 3), 255, np.uint8)
+
+    out = tmp_path / "o.mp4"
+    export(MovingSquare((96, 64)), frame_ets(0, 10, 10, duration=0.5), out, fps=10, overlay=mark, tail=tail,
+           overlay_in_writer=in_writer, crf=0)
+    frames = _decode(out)
+    assert len(frames) == 6
+    assert all(f[:8, :8, 1].mean() > 200 and f[:8, :8, 0].mean() < 60 for f in frames[:5])
+    assert frames[5].mean() > 250
+    assert threads == ({"ffmpeg-writer"} if in_writer else {threading.main_thread().name})

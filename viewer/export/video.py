@@ -19,6 +19,7 @@ into ``KeyboardInterrupt``) ffmpeg is killed and the temp is removed. An existin
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import queue
@@ -225,6 +226,7 @@ class SinkStats:
     frames: int = 0
     blocked_s: float = 0.0  # main thread waiting for room in the queue
     write_s: float = 0.0  # writer thread inside pipe writes (ffmpeg not keeping up shows here)
+    hook_s: float = 0.0  # writer thread burning in overlays
     drain_s: float = 0.0  # ffmpeg finishing after the last frame
 
 
@@ -252,7 +254,7 @@ class FfmpegSink:
         self._error: BaseException | None = None
         self._stderr = None
         self._committed = False
-        self._frame_bytes = self.size[0] * self.size[1] * 3
+        self._written = 0
 
     # -- lifecycle
     def __enter__(self) -> "FfmpegSink":
@@ -283,12 +285,18 @@ class FfmpegSink:
         stdin = self._proc.stdin
         try:
             while True:
-                frame = self._queue.get()
-                if frame is None:
+                item = self._queue.get()
+                if item is None:
                     break
+                frame, hook = item
+                if hook is not None:  # overlays, burnt in here while the main thread renders the next frame
+                    t0 = time.perf_counter()
+                    frame = hook(frame)
+                    self.stats.hook_s += time.perf_counter() - t0
                 t0 = time.perf_counter()
                 stdin.write(memoryview(frame).cast("B"))
                 self.stats.write_s += time.perf_counter() - t0
+                self._written += 1
         except BaseException as exc:  # BrokenPipe when ffmpeg died; reported by write()/commit()
             self._error = exc
             # keep draining so the producer never blocks on a dead pipe
@@ -313,24 +321,35 @@ class FfmpegSink:
         raise ExportError(f"ffmpeg stopped (exit {rc}) while writing {self.target.name}: {msg}")
 
     # -- frames
-    def write(self, frame: np.ndarray) -> None:
-        """Queue one (H, W, 3) uint8 frame; blocks while the queue is full (ffmpeg is the bottleneck)."""
+    def write(self, frame: np.ndarray, hook: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+        """Queue one (H, W, 3) uint8 frame; blocks while the queue is full (ffmpeg is the bottleneck).
+
+        The frame is copied first (the renderer may reuse its buffer); ``hook(copy)``, if given, runs in the
+        writer thread and returns the frame to encode.
+        """
         h, w = frame.shape[:2]
         if (w, h) != self.size or frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise ExportError(f"a frame is {w}x{h}x{frame.shape[2] if frame.ndim == 3 else 1} {frame.dtype}, "
                               f"expected {self.size[0]}x{self.size[1]}x3 uint8; frames are never rescaled")
-        frame = np.ascontiguousarray(frame)
+        frame = np.array(frame, dtype=np.uint8, order="C", copy=True)
         t0 = time.perf_counter()
         while True:
             if self._error is not None or (self._proc is not None and self._proc.poll() is not None):
                 self._raise_encoder_failure()
             try:
-                self._queue.put(frame, timeout=0.25)
+                self._queue.put((frame, hook), timeout=0.25)
                 break
             except queue.Full:
                 continue
         self.stats.blocked_s += time.perf_counter() - t0
         self.stats.frames += 1
+
+    def flush(self) -> None:
+        """Wait until the writer thread has taken every queued frame and written it."""
+        while self._written < self.stats.frames:
+            if self._error is not None or (self._proc is not None and self._proc.poll() is not None):
+                self._raise_encoder_failure()
+            time.sleep(0.005)
 
     def commit(self) -> Path:
         """Finish the encode and rename the temp output onto the target; returns the target."""
@@ -493,12 +512,13 @@ FrameHook = Callable[[np.ndarray, float, int], np.ndarray]
 def export(source: FrameSource, ets: Iterable[float], target: Path, *, fps: float, kind: str = "mp4",
            overlay: FrameHook | None = None, tail: Callable[[], Iterable[np.ndarray]] | None = None,
            force: bool = False, crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET, threads: int | None = None,
-           progress: Progress | None = None) -> ExportResult:
+           progress: Progress | None = None, overlay_in_writer: bool = True) -> ExportResult:
     """Render ``source`` at every ET and encode it to ``target`` (``kind`` "mp4" or "png").
 
-    ``overlay(frame, et, index)`` burns text into each frame and returns it. ``tail()`` yields extra frames
-    after the last ET (the closing credits). Either the whole clip lands at ``target`` or nothing
-    does.
+    ``overlay(frame, et, index)`` burns text into each frame and returns it; with ``overlay_in_writer`` it runs
+    in the writer thread, overlapping the next render (VTK releases the GIL while it renders). ``tail()`` yields
+    extra frames after the last ET (the closing credits); it runs after every overlay. Either the whole clip
+    lands at ``target`` or nothing does.
     """
     ets = np.asarray(list(ets) if not isinstance(ets, np.ndarray) else ets, dtype=float)
     t_start = time.perf_counter()
@@ -508,21 +528,30 @@ def export(source: FrameSource, ets: Iterable[float], target: Path, *, fps: floa
         for i, et in enumerate(ets):
             t0 = time.perf_counter()
             frame = source.render_frame(float(et))
-            t1 = time.perf_counter()
-            if overlay is not None:
-                frame = overlay(frame, float(et), i)
-            t2 = time.perf_counter()
-            render_s += t1 - t0
-            overlay_s += t2 - t1
-            sink.write(frame)
+            render_s += time.perf_counter() - t0
+            hook = None
+            if overlay is not None and overlay_in_writer:
+                hook = functools.partial(_apply_overlay, overlay, float(et), i)
+            elif overlay is not None:
+                t1 = time.perf_counter()
+                frame = overlay(np.array(frame, dtype=np.uint8, order="C", copy=True), float(et), i)
+                overlay_s += time.perf_counter() - t1
+            sink.write(frame, hook)
             if progress is not None:
                 progress.update(sink.stats.frames)
-        for frame in (tail() if tail is not None else ()):
-            sink.write(frame)
-            if progress is not None:
-                progress.update(sink.stats.frames)
+        if tail is not None:
+            sink.flush()  # the credits may use what the overlays saw
+            for frame in tail():
+                sink.write(frame)
+                if progress is not None:
+                    progress.update(sink.stats.frames)
         path = sink.commit()
-    return ExportResult(path, sink.stats.frames, time.perf_counter() - t_start, render_s, overlay_s, sink.stats)
+    return ExportResult(path, sink.stats.frames, time.perf_counter() - t_start, render_s,
+                        overlay_s + sink.stats.hook_s, sink.stats)
+
+
+def _apply_overlay(overlay: FrameHook, et: float, index: int, frame: np.ndarray) -> np.ndarray:
+    return overlay(frame, et, index)
 
 
 class sigterm_as_interrupt:
