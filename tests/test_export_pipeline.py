@@ -232,6 +232,9 @@ def test_plan_per_phase_with_flyto():
     assert len(one) == 1 and one[0].camera == "orbit:0.5"
     with pytest.raises(InputError, match="choose auto"):
         cp.parse_spec("zoom")
+    with pytest.raises(InputError, match="cannot follow 'CHANGE7'"):
+        cp.parse_spec("follow:CHANGE7")
+    assert cp.parse_spec("follow:QUEQIAO_2") == ("follow", "QUEQIAO_2")
 
 
 # ---------------------------------------------------------------------------------------------------------------

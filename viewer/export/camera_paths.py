@@ -233,6 +233,12 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
             float(arg)
         except ValueError:
             raise InputError(f"--camera {spec!r}: TURNS must be a number, e.g. orbit:0.5") from None
+    if kind == "follow" and arg:
+        from viewer.constants import VEHICLES
+
+        craft = [v for v in VEHICLES if v != "CHANGE6_SITE"]
+        if arg not in craft:
+            raise InputError(f"--camera {spec!r}: cannot follow {arg!r}; choose one of {', '.join(craft)}")
     return kind, (arg or None)
 
 
