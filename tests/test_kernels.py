@@ -133,3 +133,16 @@ def test_furnish_and_unload_are_a_pair():
     assert spiceypy.ktotal("ALL") < n
     kernels.furnish()
     assert spiceypy.ktotal("ALL") == n
+
+
+def test_furnish_reloads_after_someone_clears_the_pool():
+    kernels.furnish()
+    spiceypy.kclear()
+    kernels.furnish()
+    assert spiceypy.ktotal("ALL") > 5
+    assert spiceypy.bodvrd("MOON", "RADII", 3)[1][0] == pytest.approx(1737.4)
+    from viewer import epochs
+
+    spiceypy.kclear()
+    assert epochs.utc_from_et(epochs.et_from_utc("2024-06-01T22:23:16Z")) == "2024-06-01T22:23:16Z"
+    kernels.furnish()

@@ -18,18 +18,14 @@ import spiceypy
 from viewer.errors import InputError
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?Z?$")
-_lsk_loaded = False
 
 
 def _ensure_lsk() -> None:
-    global _lsk_loaded
-    if _lsk_loaded:
-        return
+    # Checked on every call (a pool lookup costs about a microsecond): tests and tools may kclear() the pool.
     if not spiceypy.expool("DELTET/DELTA_AT"):
         from viewer import kernels
 
         spiceypy.furnsh(str(kernels.leapseconds_path()))
-    _lsk_loaded = True
 
 
 def et_from_utc(utc: str) -> float:

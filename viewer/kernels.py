@@ -207,7 +207,7 @@ _loaded: Path | None = None
 def furnish() -> Path:
     """Load the whole kernel set once per process (idempotent); return the meta-kernel's path."""
     global _loaded
-    if _loaded is not None:
+    if _loaded is not None and _is_loaded(_loaded):
         return _loaded
     path = meta_kernel_path(check=True)
     try:
@@ -220,6 +220,12 @@ def furnish() -> Path:
     _loaded = path
     coverage.cache_clear()
     return path
+
+
+def _is_loaded(path: Path) -> bool:
+    """True if ``path`` is still in the kernel pool (someone may have called kclear())."""
+    with spiceypy.no_found_check():
+        return bool(spiceypy.kinfo(str(path))[3])
 
 
 def unload() -> None:

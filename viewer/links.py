@@ -46,7 +46,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import spiceypy
 
-from viewer import paths
+from viewer import ephemeris, paths
 from viewer.constants import CHANGE6_TOPO, EARTH_FIXED
 from viewer.errors import CoverageError, DataError, InputError, KernelError
 from viewer.horizon import HorizonProfile
@@ -61,33 +61,15 @@ SITE_SPHERE_MARGIN_KM = 0.001
 
 Window = tuple[float, float]
 
-try:  # spiceypy's Cython layer loops in C: ~3 µs per epoch instead of ~10 µs for spiceypy.spkpos
-    from spiceypy import cyice as _cyice
-except ImportError:  # pragma: no cover - older spiceypy
-    _cyice = None
-
-
 # ------------------------------------------------------------------------------------------------ geometry
 def spkpos(target: str, ets: np.ndarray, frame: str, observer: str) -> np.ndarray:
-    """(N, 3) geometric positions, km; vectorised in C where spiceypy offers it."""
-    ets = np.ascontiguousarray(np.atleast_1d(np.asarray(ets, dtype=float)))
-    if len(ets) == 0:
-        return np.zeros((0, 3))
-    if _cyice is not None:
-        pos, _ = _cyice.spkpos_v(target, ets, frame, "NONE", observer)
-        return np.asarray(pos, dtype=float).reshape(len(ets), 3)
-    pos, _ = spiceypy.spkpos(target, ets, frame, "NONE", observer)
-    return np.asarray(pos, dtype=float).reshape(len(ets), 3)
+    """(N, 3) geometric positions, km, through :mod:`viewer.ephemeris` (the one way to SPICE states)."""
+    return ephemeris.positions(target, ets, observer=observer, frame=frame, check=False)
 
 
 def rotations(from_frame: str, to_frame: str, ets: np.ndarray) -> np.ndarray:
-    """(N, 3, 3) rotation matrices ``from_frame`` → ``to_frame``; vectorised in C where spiceypy offers it."""
-    ets = np.ascontiguousarray(np.atleast_1d(np.asarray(ets, dtype=float)))
-    if len(ets) == 0:
-        return np.zeros((0, 3, 3))
-    if _cyice is not None:
-        return np.asarray(_cyice.pxform_v(from_frame, to_frame, ets), dtype=float).reshape(len(ets), 3, 3)
-    return np.array([spiceypy.pxform(from_frame, to_frame, float(t)) for t in ets]).reshape(len(ets), 3, 3)
+    """(N, 3, 3) rotation matrices ``from_frame`` → ``to_frame``."""
+    return ephemeris.rotation(from_frame, to_frame, ets)
 
 
 def limb_margin_deg(p: np.ndarray, q: np.ndarray, centre: np.ndarray, radius: float) -> np.ndarray:
