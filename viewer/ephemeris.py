@@ -37,17 +37,22 @@ def _epochs(ets, target: str, observer: str, check: bool) -> np.ndarray:
     return arr
 
 
+def _query(width: int, target: str, ets, observer: str, frame: str, abcorr: str, check: bool) -> np.ndarray:
+    arr = _epochs(ets, target, observer, check)
+    if len(arr) == 0:
+        return np.zeros((0, width))
+    name = "spkezr" if width == 6 else "spkpos"
+    if _cyice is not None:
+        out, _ = getattr(_cyice, name + "_v")(target, arr, frame, abcorr, observer)
+    else:
+        out, _ = getattr(spiceypy, name)(target, arr, frame, abcorr, observer)
+    return np.asarray(out, dtype=float).reshape(len(arr), width)
+
+
 def states(target: str, ets, observer: str = "MOON", frame: str = "J2000", abcorr: str = "NONE",
            *, check: bool = True) -> np.ndarray:
     """Return (N, 6) states of ``target`` relative to ``observer`` in ``frame``, km and km/s."""
-    arr = _epochs(ets, target, observer, check)
-    if len(arr) == 0:
-        return np.zeros((0, 6))
-    if _cyice is not None:
-        out, _ = _cyice.spkezr_v(target, arr, frame, abcorr, observer)
-    else:
-        out, _ = spiceypy.spkezr(target, arr, frame, abcorr, observer)
-    return np.asarray(out, dtype=float).reshape(len(arr), 6)
+    return _query(6, target, ets, observer, frame, abcorr, check)
 
 
 def positions(target: str, ets, observer: str = "MOON", frame: str = "J2000", abcorr: str = "NONE",
@@ -56,14 +61,7 @@ def positions(target: str, ets, observer: str = "MOON", frame: str = "J2000", ab
 
     ``check=False`` skips the coverage check (for callers that already clipped ``ets`` to the coverage).
     """
-    arr = _epochs(ets, target, observer, check)
-    if len(arr) == 0:
-        return np.zeros((0, 3))
-    if _cyice is not None:
-        out, _ = _cyice.spkpos_v(target, arr, frame, abcorr, observer)
-    else:
-        out, _ = spiceypy.spkpos(target, arr, frame, abcorr, observer)
-    return np.asarray(out, dtype=float).reshape(len(arr), 3)
+    return _query(3, target, ets, observer, frame, abcorr, check)
 
 
 def rotation(from_frame: str, to_frame: str, ets) -> np.ndarray:
