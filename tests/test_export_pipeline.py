@@ -370,3 +370,14 @@ def test_overlays_and_tail_reach_the_file(tmp_path, in_writer):
     assert all(f[:8, :8, 1].mean() > 200 and f[:8, :8, 0].mean() < 60 for f in frames[:5])
     assert frames[5].mean() > 250
     assert threads == ({"ffmpeg-writer"} if in_writer else {threading.main_thread().name})
+
+
+def test_an_overlay_error_in_the_writer_is_reported_as_itself(tmp_path):
+    def broken(frame, et, i):
+        if i == 3:
+            raise InputError("overlay font missing")
+        return frame
+
+    with pytest.raises(InputError, match="overlay font missing"):
+        export(MovingSquare((64, 64)), frame_ets(0, 10, 10, duration=2), tmp_path / "o.mp4", fps=10, overlay=broken)
+    assert _leftovers(tmp_path) == []

@@ -316,6 +316,8 @@ class FfmpegSink:
         return text[-1] if text else ""
 
     def _raise_encoder_failure(self) -> None:
+        if self._error is not None and not isinstance(self._error, OSError):
+            raise self._error  # an overlay failed in the writer thread: report it as it is
         rc = self._proc.poll() if self._proc else None
         msg = self._ffmpeg_message() or (repr(self._error) if self._error else "no message")
         raise ExportError(f"ffmpeg stopped (exit {rc}) while writing {self.target.name}: {msg}")
