@@ -90,10 +90,10 @@ class ExportJob:
             state = "done"
         else:
             state = "failed"
-            if rc != 0:
-                self._reader.join(timeout=2)
-                with self._lock:
-                    error = self._error or f"the exporter exited with status {rc}"
+            self._reader.join(timeout=2)
+            with self._lock:
+                error = self._error or (f"the exporter exited with status {rc}" if rc else
+                                        f"the exporter finished but {self.output} is missing")
         return JobStatus(state=state, done=int(p["done"] or 0), total=int(p["total"] or 0),
                          fps=float(p["fps"] or 0.0), eta_s=p["eta_s"], path=self.output if state == "done" else None,
                          error=error if state == "failed" else None)
