@@ -8,8 +8,9 @@ Pure functions and small classes, no build context: the lunar-operations phase (
   always ``F_max / m(t)`` for the mass flown so far.
 - :class:`PolyGuidance` is explicit (E-type) guidance: at each call it fits the kinematic acceleration
   ``a(τ) = c0 + c1 τ + c2 τ²`` that reaches a target position, velocity (and acceleration) at a fixed time,
-  and commands ``thrust/m = a(0) − g(r)``. In the last ``freeze_s`` seconds it flies the last fitted polynomial
-  open-loop (as flight software does when the time-to-go gets small).
+  and commands ``thrust/m = a(0) − g(r)``. In the last ``freeze_s`` seconds it flies the polynomial fitted at
+  the first integration step inside that window open-loop (as flight software does when the time-to-go gets
+  small); the fit is taken from the step's true state, so the command stays continuous.
 - :class:`LinearTangent` is the ascent steering: vertical rise, then a pitch (and yaw) law
   ``tan θ = a + b t`` in a local frame fixed at liftoff.
 
@@ -105,8 +106,11 @@ def fly(et0: float, state0: np.ndarray, mass0: float, et1: float, steer: Steerin
         f = engine.clip(steer(t, r, v, m), m)
         return np.r_[v, acc + f / m * 1e-3, -np.linalg.norm(f) / isp_g0], f
 
+    begin = getattr(steer, "begin_step", None)
     for i in range(n):
         t = ets[i]
+        if begin is not None:
+            begin(t, y[:3], y[3:6], y[6])
         k1, f1 = deriv(t, y)
         k2, _ = deriv(t + h / 2, y + h / 2 * k1)
         k3, _ = deriv(t + h / 2, y + h / 2 * k2)
@@ -151,13 +155,16 @@ class PolyGuidance:
         m = np.array([[tg, tg**2 / 2, tg**3 / 3], [tg**2 / 2, tg**3 / 6, tg**4 / 12], [1.0, tg, tg**2]])
         return np.linalg.solve(m, np.vstack([dv, dr, self.a_f]))
 
-    def kinematic(self, et: float, r: np.ndarray, v: np.ndarray) -> np.ndarray:
-        tg = self.et_f - et
-        if tg > self.freeze_s:
-            self._frozen = None
-            return self.coefficients(et, r, v)[0]
-        if self._frozen is None:
+    def begin_step(self, et: float, r: np.ndarray, v: np.ndarray, m: float) -> None:
+        """Called by :func:`fly` at each step start (true state): freeze the plan once the time-to-go is short."""
+        if self._frozen is None and self.et_f - et <= self.freeze_s + 1e-9:
             self._frozen = (et, self.coefficients(et, r, v))
+
+    def kinematic(self, et: float, r: np.ndarray, v: np.ndarray) -> np.ndarray:
+        if self._frozen is None:
+            if self.et_f - et > 1e-6:
+                return self.coefficients(et, r, v)[0]
+            self._frozen = (et, self.coefficients(et - 1e-3, r, v))
         t0, c = self._frozen
         tau = et - t0
         return sum(ci * tau**k for k, ci in enumerate(c))

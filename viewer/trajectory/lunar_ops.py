@@ -266,13 +266,13 @@ class LunarOps:
         # point at the descent time with zero radial velocity
         period = 2 * math.pi * math.sqrt(((r1 + r_pdi) / 2) ** 3 / self.mu)
         et_b2_nom = et_pdi - self.v("lowering.revs_before_descent") * period
-        arc_b = engine.propagate(s1b, et_b1, et_b2_nom + 1800.0, label="LA lowered orbit")
+        arc_b = engine.propagate(s1b, et_b1, et_pdi - 1200.0, label="LA lowered orbit")
         n_b = unit(np.cross(arc_b.state_at(et_b2_nom)[:3], arc_b.state_at(et_b2_nom)[3:]))
         frame, n_plane, u_pdi = self.descent_frame(n_b)
         target = u_pdi * r_pdi
 
         def shoot(x):
-            et_b2 = et_b2_nom + x[3] * 600.0
+            et_b2 = min(max(et_b2_nom + x[3] * 600.0, et_b1 + 600.0), et_pdi - 1200.0)
             st = engine.impulse(arc_b.state_at(et_b2), x[:3] * 1e-3)
             end = engine.propagate(st, et_b2, et_pdi).states[-1]
             return end, et_b2, st
@@ -298,13 +298,15 @@ class LunarOps:
         self.ctx.add_event("la_lowering_2", et_b2, LAN, f"orbit lowering 2, {np.linalg.norm(dv2) * 1e3:.1f} m/s")
 
     # ------------------------------------------------------------------------------------------ descent
-    def descent_targets(self):
-        """[(label, et_end, r, v, a, reason)] of the powered-descent phases (J2000 targets) and the free fall."""
+    def descent_targets(self, et_brake_end: float):
+        """[(label, et_end, r, v, a)] of the powered-descent phases (MOON_ME targets), given the braking end."""
         fr = self.frame
         d = "descent."
         out = []
+        ends = {"main_braking": et_brake_end,
+                "attitude_adjustment": et_brake_end + self.v(d + "attitude_adjustment.duration_s")}
         for key, label in (("main_braking", "main braking"), ("attitude_adjustment", "rapid attitude adjustment")):
-            et = et_from_utc(str(self.ctx.value(SECTION, d + key + ".end_utc")))
+            et = ends[key]
             pos = fr.point(self.v(d + key + ".downrange_m"), 0.0, self.v(d + key + ".height_m"))
             vel = fr.vector(self.v(d + key + ".v_downrange_m_s"), 0.0, self.v(d + key + ".v_up_m_s"))
             acc = fr.vector(self.v(d + key + ".a_downrange_m_s2")) if key == "main_braking" else np.zeros(3)
@@ -327,11 +329,54 @@ class LunarOps:
         out.append(("slow vertical descent", et_cut, fr.point(0, 0, h_cut), fr.vector(up=-v_slow), np.zeros(3)))
         return out
 
+    def braking_peak(self, state0: np.ndarray, mass0: float, et_end: float) -> float:
+        """Largest thrust the braking guidance asks for (before clipping, outside its final open-loop seconds),
+        as a fraction of the engine's maximum, for a braking that ends at ``et_end``."""
+        label, _, pos_me, vel_me, acc_me = self.descent_targets(et_end)[0]
+        tgt = me_to_j2000(et_end, pos_me, vel_me)
+        guide = PolyGuidance(et_end, tgt[:3], tgt[3:], self.g, a_f=me_to_j2000(et_end, acc_me)[:3], freeze_s=4.0)
+        peak = [0.0]
+
+        class Recorder:
+            begin_step = staticmethod(guide.begin_step)
+
+            def __call__(self, et, r, v, m):
+                a = guide(et, r, v, m)
+                if et < et_end - guide.freeze_s and float(np.linalg.norm(a)) * 1e3 * m > peak[0]:
+                    peak[0] = float(np.linalg.norm(a)) * 1e3 * m
+                    self.peak_et = et
+                return a
+
+        rec = Recorder()
+        fly(self.t["powered_descent_start_utc"], state0, mass0, et_end, rec, self.lander_engine, self.g,
+            dt=2.0 * self.v("descent.time_step_s"))
+        self.peak_at = getattr(rec, "peak_et", 0.0) - self.t["powered_descent_start_utc"]
+        return peak[0] / self.lander_engine.thrust_max_n
+
+    def braking_end(self, state0: np.ndarray, mass0: float) -> float:
+        """The earliest braking end (bisection, 0.25 s) in the allowed window whose guidance keeps the margin."""
+        mb = "descent.main_braking."
+        lo, hi = self.et(mb + "earliest_end_utc"), self.et(mb + "latest_end_utc")
+        margin = self.v(mb + "throttle_margin")
+        if self.braking_peak(state0, mass0, lo) <= margin:
+            return lo
+        if self.braking_peak(state0, mass0, hi) > margin:
+            raise TargetingError("main braking needs more than the 7,500 N engine even at its latest end; check "
+                                 "descent.pdi_downrange_km and the masses in assets/trajectory/lunar_ops.yaml")
+        while hi - lo > 0.25:
+            mid = 0.5 * (lo + hi)
+            if self.braking_peak(state0, mass0, mid) <= margin:
+                hi = mid
+            else:
+                lo = mid
+        return hi
+
     def fly_descent(self, state0: np.ndarray, mass0: float) -> list[Stage]:
         et = self.t["powered_descent_start_utc"]
         dt = self.v("descent.time_step_s")
         stages = []
         state, mass = state0, mass0
+        et_brake_end = self.braking_end(state0, mass0)
         reasons = {
             "main braking": "7,500 N engine near full thrust kills most of the ~1.7 km/s orbital speed "
                             "(E-guidance to the end-of-braking state; phase times assumed)",
@@ -341,7 +386,7 @@ class LunarOps:
             "obstacle avoidance": "sideways move to the chosen spot while descending to ~30 m",
             "slow vertical descent": "constant-speed vertical descent to engine cut ~2 m above the surface",
         }
-        for label, et_end, pos_me, vel_me, acc_me in self.descent_targets():
+        for label, et_end, pos_me, vel_me, acc_me in self.descent_targets(et_brake_end):
             tgt = me_to_j2000(et_end, pos_me, vel_me)
             acc = me_to_j2000(et_end, acc_me)[:3]
             guide = PolyGuidance(et_end, tgt[:3], tgt[3:], self.g, a_f=acc, freeze_s=4.0)
