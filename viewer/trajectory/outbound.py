@@ -34,12 +34,12 @@ G0 = 9.80665
 LIFTOFF_NET_ACCEL_KM_S2 = 0.2 * G0 / 1000.0  # Long March 5 liftoff thrust/weight ~1.2
 
 
-def _v(ctx, key):
-    return ctx.value(SEC, key)
+def _v(ctx, key, sec=SEC):
+    return ctx.value(sec, key)
 
 
-def _g(ctx, key):
-    e = ctx.entry(SEC, key)
+def _g(ctx, key, sec=SEC):
+    e = ctx.entry(sec, key)
     return e["grade"], e["reason"]
 
 
@@ -62,13 +62,14 @@ def inclination_to_moon(state, et) -> float:
 
 
 class LaunchGeometry:
-    def __init__(self, ctx):
-        self.t_launch = ctx.et(SEC, "launch.utc")
-        self.t_sep = ctx.et(SEC, "separation.utc")
+    def __init__(self, ctx, sec=SEC):
+        self.sec = sec
+        self.t_launch = ctx.et(sec, "launch.utc")
+        self.t_sep = ctx.et(sec, "separation.utc")
         radii = spiceypy.bodvrd("EARTH", "RADII", 3)[1]
         self.re, flat = radii[0], (radii[0] - radii[2]) / radii[0]
-        fixed = spiceypy.georec(math.radians(_v(ctx, "launch.lon_deg")), math.radians(_v(ctx, "launch.lat_deg")),
-                                float(_v(ctx, "launch.height_km")), radii[0], flat)
+        fixed = spiceypy.georec(math.radians(_v(ctx, "launch.lon_deg", sec)), math.radians(_v(ctx, "launch.lat_deg", sec)),
+                                float(_v(ctx, "launch.height_km", sec)), radii[0], flat)
         self.earth_frame = forces.pole_frame("EARTH")
         xf = np.asarray(spiceypy.sxform(self.earth_frame, "J2000", self.t_launch))
         self.pad = xf @ np.concatenate([fixed, np.zeros(3)])  # inertial state of the pad at liftoff
@@ -76,7 +77,7 @@ class LaunchGeometry:
         east = np.cross([0.0, 0.0, 1.0], s)
         east /= np.linalg.norm(east)
         self.s, self.east, self.north = s, east, np.cross(s, east)
-        self.rp = self.re + float(_v(ctx, "separation.perigee_alt_km"))
+        self.rp = self.re + float(_v(ctx, "separation.perigee_alt_km", sec))
 
     def basis(self, az):
         u = math.cos(az) * self.north + math.sin(az) * self.east
@@ -89,13 +90,14 @@ class LaunchGeometry:
         return np.concatenate([self.rp * rh, vp * np.cross(h, rh)])
 
 
-def solve_transfer(ctx, geo: LaunchGeometry, t_peri: float, rp_moon: float, plane_normal: np.ndarray):
-    """(azimuth, downrange, perigee speed) of the nominal ballistic transfer."""
+def solve_transfer(ctx, geo: LaunchGeometry, t_peri: float, rp_moon: float, third) -> np.ndarray:
+    """(azimuth, downrange, perigee speed) of the ballistic transfer to periselene ``rp_moon`` at ``t_peri``;
+    ``third(state relative to the Moon at t_peri) -> float`` is the third condition (zero when met)."""
     mst = np.asarray(spiceypy.spkezr("MOON", t_peri, "J2000", "NONE", "EARTH")[0])
     pole = moon_eq(t_peri)[2]
     aim = np.cross(mst[3:], pole)
     aim *= 3000.0 / np.linalg.norm(aim)
-    theta0 = math.radians(float(_v(ctx, "separation.downrange_deg")))
+    theta0 = math.radians(float(_v(ctx, "separation.downrange_deg", geo.sec)))
 
     def end(x, rtol):
         return engine.propagate(geo.injection(x[0], x[1], x[2]), geo.t_sep, t_peri, center="EARTH",
@@ -108,10 +110,10 @@ def solve_transfer(ctx, geo: LaunchGeometry, t_peri: float, rp_moon: float, plan
         rel = end(x, 1e-9) - mst
         r = np.linalg.norm(rel[:3])
         return np.array([(r - rp_moon) / 10.0, rel[:3] @ rel[3:] / r / 1e-3,
-                         rel[:3] @ plane_normal / 10.0])
+                         third(rel)])
 
-    guess = [math.radians(float(g)) for g in _v(ctx, "separation.solver_start")[:2]]
-    guess.append(float(_v(ctx, "separation.solver_start")[2]))
+    guess = [math.radians(float(g)) for g in _v(ctx, "separation.solver_start", geo.sec)[:2]]
+    guess.append(float(_v(ctx, "separation.solver_start", geo.sec)[2]))
     try:  # from the recorded start values (fast), else from an aim point near the Moon (robust)
         x2 = engine.solve(stage2, guess, what="transfer periselene", x_scale=[1e-3, 1e-3, 1e-4], max_nfev=12,
                           tol=1e-3)
@@ -127,10 +129,10 @@ def solve_transfer(ctx, geo: LaunchGeometry, t_peri: float, rp_moon: float, plan
     return x2
 
 
-def upper_stage_thrust(ctx, t_end, direction_sign=1.0):
-    f = float(_v(ctx, "launch.upper_stage_thrust_n"))
-    isp = float(_v(ctx, "launch.upper_stage_isp_s"))
-    m_end = float(_v(ctx, "launch.upper_stage_burnout_mass_kg"))
+def upper_stage_thrust(ctx, t_end, sec=SEC):
+    f = float(_v(ctx, "launch.upper_stage_thrust_n", sec))
+    isp = float(_v(ctx, "launch.upper_stage_isp_s", sec))
+    m_end = float(_v(ctx, "launch.upper_stage_burnout_mass_kg", sec))
     mdot = f / (isp * G0)
 
     def accel(et, state):  # mass grows backwards from burnout
@@ -146,10 +148,10 @@ def upper_stage_thrust(ctx, t_end, direction_sign=1.0):
 def build_tli(ctx, geo, s_inj):
     """Backwards from the injection: post-burn coast, finite TLI burn (duration solved for a circular parking
     orbit), parking coast to the end of the ascent. Returns (parking arc, burn arc, post-burn arc, burn duration)."""
-    t_end = geo.t_sep - float(_v(ctx, "launch.tli_end_before_separation_s"))
+    t_end = geo.t_sep - float(_v(ctx, "launch.tli_end_before_separation_s", geo.sec))
     post = engine.propagate(s_inj, geo.t_sep, t_end, center="EARTH", label="TLI to separation")
     s_end = post.states[0]
-    accel, mdot, m_end, isp = upper_stage_thrust(ctx, t_end)
+    accel, mdot, m_end, isp = upper_stage_thrust(ctx, t_end, geo.sec)
     mu = forces.gm("EARTH")
 
     def before(dur):
@@ -210,7 +212,7 @@ def ascent_arc(ctx, geo, state_end, t_end) -> Arc:
         r, th, ph = (sum(c[j] * u**j for j in range(6)) for c in coefs)
         return r * (math.cos(ph) * (math.cos(th) * x_ + math.sin(th) * y_) + math.sin(ph) * h)
 
-    n = int(_v(ctx, "launch.ascent_duration_s") // 4) + 1
+    n = int(_v(ctx, "launch.ascent_duration_s", geo.sec) // 4) + 1
     ets = np.linspace(t0, t_end, n)
     dt = 0.01
     states = []
@@ -230,6 +232,26 @@ def ascent_arc(ctx, geo, state_end, t_end) -> Arc:
                              f"{alt.min():.1f} km); check launch.ascent_duration_s in outbound.yaml")
     arc.max_thrust_g = float(thrust_g.max())
     return arc
+
+
+def fly_launch(ctx, geo, s_inj, vehicles, vehicle, az, theta) -> None:
+    """Add liftoff -> ascent -> parking orbit -> TLI burn -> separation arcs, the TLI manoeuvre and the events."""
+    sec = geo.sec
+    burn, post, dur = build_tli(ctx, geo, s_inj)
+    t_ins = geo.t_launch + float(_v(ctx, "launch.ascent_duration_s", sec))
+    parking = engine.propagate(burn.states[0], burn.start_et, t_ins, center="EARTH", label="parking orbit")
+    ascent = ascent_arc(ctx, geo, parking.states[0], t_ins)
+    for arc in (ascent, parking, burn, post):
+        ctx.add_arc(vehicles, arc)
+    tli_dv = tuple(float(c) for c in -burn.dv_km_s)  # integrated backwards
+    ctx.add_manoeuvre(Manoeuvre("TLI (upper stage)" if vehicle != "QUEQIAO_2" else "Q2 TLI (upper stage)", vehicle,
+                                burn.start_et, dur, tli_dv, str(_v(ctx, "launch.upper_stage", sec)), "assumed",
+                                "finite burn solved backwards from the sourced 200 km perigee injection at separation"))
+    ctx.add_event(f"liftoff_{vehicle.lower()}", geo.t_launch, vehicle, str(_v(ctx, "launch.vehicle", sec)))
+    ctx.add_event(f"separation_{vehicle.lower()}", geo.t_sep, vehicle,
+                  f"injection: perigee {float(_v(ctx, 'separation.perigee_alt_km', sec)):.0f} km, "
+                  f"azimuth {math.degrees(az):.1f} deg, downrange {math.degrees(theta):.1f} deg; "
+                  f"ascent max thrust {ascent.max_thrust_g:.1f} g, TLI {dur:.0f} s")
 
 
 # ---------------------------------------------------------------------------------------------- cruise
@@ -303,26 +325,13 @@ def build_phase(ctx) -> None:
         return h / np.linalg.norm(h)
 
     # the capture periselene lies in the ghost plane, so the node change at aposelene can rotate onto it
-    az, theta, vp = solve_transfer(ctx, geo, t_peri, rp_moon, plane(t_peri))
+    normal = plane(t_peri)
+    az, theta, vp = solve_transfer(ctx, geo, t_peri, rp_moon, lambda rel: rel[:3] @ normal / 10.0)
     s_inj = geo.injection(az, theta, vp)
     nominal = engine.propagate(s_inj, geo.t_sep, t_peri, center="EARTH")
     target = rel_moon(nominal.states[-1], t_peri)[:3]
 
-    # launch, ascent, parking orbit, TLI (backwards from injection)
-    burn, post, dur = build_tli(ctx, geo, s_inj)
-    t_ins = geo.t_launch + float(_v(ctx, "launch.ascent_duration_s"))
-    parking = engine.propagate(burn.states[0], burn.start_et, t_ins, center="EARTH", label="parking orbit")
-    ascent = ascent_arc(ctx, geo, parking.states[0], t_ins)
-    for arc in (ascent, parking, burn, post):
-        ctx.add_arc(STACK, arc)
-    tli_dv = tuple(float(c) for c in -burn.dv_km_s)  # integrated backwards
-    ctx.add_manoeuvre(Manoeuvre("TLI (upper stage)", "CHANGE6_ORBITER", burn.start_et, dur, tli_dv,
-                                "H5-2 upper stage 2 x YF-75D", "assumed",
-                                "finite burn solved backwards from the sourced 200 km perigee injection at separation"))
-    ctx.add_event("liftoff", geo.t_launch, "CHANGE6_ORBITER", "Long March 5 Y8 liftoff, Wenchang")
-    ctx.add_event("separation", geo.t_sep, "CHANGE6_ORBITER",
-                  f"injection: perigee {float(_v(ctx, 'separation.perigee_alt_km')):.0f} km, "
-                  f"azimuth {math.degrees(az):.1f} deg, downrange {math.degrees(theta):.1f} deg")
+    fly_launch(ctx, geo, s_inj, STACK, "CHANGE6_ORBITER", az, theta)
 
     # cruise with an assumed injection error, TCM-1 and TCM-2
     err = np.asarray(_v(ctx, "tcm.injection_error_m_s"), dtype=float) / 1000.0
@@ -481,5 +490,4 @@ def build_phase(ctx) -> None:
     ctx.add_event("overflight_target", t_d, "CHANGE6_SITE",
                   f"the stack's orbit, continued without burns, passes over the site (miss {np.linalg.norm(f):.2f} km)")
     ctx.outbound_info = {"azimuth_deg": math.degrees(az), "downrange_deg": math.degrees(theta), "vp_km_s": vp,
-                         "tli_s": dur, "loi_s": d_loi, "ascent_max_g": ascent.max_thrust_g,
-                         "trim_miss_km": float(np.linalg.norm(f)), "utc_c": utc_from_et(t_c)}
+                         "loi_s": d_loi, "trim_miss_km": float(np.linalg.norm(f)), "utc_c": utc_from_et(t_c)}

@@ -82,56 +82,63 @@ def _apsis(arc, lo, hi, sign):
     return float(round(t, 3))
 
 
-def _next_periselene_radius(state, t, sign, period):
-    arc = engine.propagate(state, t, t + sign * 0.75 * period, center="MOON", rtol=1e-9, max_step_s=None)
-    lo, hi = sorted((t, t + sign * 0.75 * period))
-    return np.linalg.norm(arc.state_at(_apsis(arc, lo, hi, -1))[:3])
+def _next_apsis_radius(state, t, period, which):
+    """Radius of the next periselene (which -1) or aposelene (+1) after (t, state), force model."""
+    arc = engine.propagate(state, t, t + 0.75 * period, center="MOON", rtol=1e-9)
+    return np.linalg.norm(arc.state_at(_apsis(arc, t + 0.05 * period, arc.end_et, which))[:3])
 
 
-def _kept(ctx, s0, t0, t1, burn_times, rp, mu, period):
-    """Integrate from t0 towards t1 (either way). At the aposelene before each of ``burn_times`` (in the direction
-    of integration) a tangential burn makes the periselene on the far side of it exactly ``rp`` (force model).
-    Returns the arcs in time order."""
-    sign = 1.0 if t1 > t0 else -1.0
-    arcs, s, t = [], np.asarray(s0, dtype=float), t0
-    grade = ctx.entry(SEC, "station_keeping.interval_days")
-    for k, tb in enumerate(list(burn_times) + [None]):
-        t_next = t1 if tb is None else tb
-        arc = engine.propagate(s, t, t_next, center="MOON", label=f"mission orbit {'+' if sign > 0 else '-'}{k}")
-        if tb is None:
-            arcs.append(arc)
+def _apsis_burn(ctx, st, t, target, which, mu, period, name):
+    """Tangential Δv at an apsis (t, st) that puts the next opposite apsis at radius ``target`` (Newton with the
+    two-body slope: r_other = r q / (2 - q), q = r v^2 / mu). Returns the new state and records the burn."""
+    t_hat = st[3:] / np.linalg.norm(st[3:])
+    r, v = np.linalg.norm(st[:3]), np.linalg.norm(st[3:])
+    q = r * v**2 / mu
+    slope = r * 4.0 * r * v / mu / (2.0 - q) ** 2 / 10.0
+
+    def miss(x):
+        return (_next_apsis_radius(engine.impulse(st, x * t_hat), t, period, which) - target) / 10.0
+
+    x = 0.0
+    for _ in range(8):
+        f = miss(x)
+        if abs(f) < 1e-3:  # 10 m
             break
-        lo, hi = sorted((t_next, t_next - sign * 0.9 * period))
-        ta = _apsis(arc, lo, hi, +1)
-        arcs.append(arc.sub(min(t, ta), max(t, ta)))
-        st = arc.state_at(ta)
-        t_hat = st[3:] / np.linalg.norm(st[3:])
+        x -= f / slope
+    else:
+        raise TargetingError("Queqiao-2 station keeping did not converge; check station_keeping.* in "
+                             "assets/trajectory/queqiao2.yaml")
+    grade = ctx.entry(SEC, "station_keeping.interval_days")
+    ctx.add_manoeuvre(engine.Manoeuvre(name, "QUEQIAO_2", t, 0.0, tuple(float(c) for c in x * t_hat),
+                                       "Queqiao-2 thrusters", grade["grade"], grade["reason"]))
+    return engine.impulse(st, x * t_hat)
 
-        def miss(x):
-            # forward: after = st + x t_hat, next periselene ahead; backward: before = st - x t_hat, periselene behind
-            probe = engine.impulse(st, sign * x * t_hat)
-            return (_next_periselene_radius(probe, ta, sign, period) - rp) / 10.0
 
-        # Newton with the two-body slope d(rp)/d(v) at aposelene: rp = r q / (2 - q), q = r v^2 / mu
-        r_a, v_a = np.linalg.norm(st[:3]), np.linalg.norm(st[3:])
-        q = r_a * v_a**2 / mu
-        slope = sign * r_a * 4.0 * r_a * v_a / mu / (2.0 - q) ** 2 / 10.0  # d(miss)/dx
-        x1 = 0.0
-        for _ in range(8):
-            f1 = miss(x1)
-            if abs(f1) < 1e-3:  # 10 m
-                break
-            x1 -= f1 / slope
+def _kept(ctx, s0, t0, t1, burn_times, rp, ra, mu, period):
+    """Integrate from t0 to t1. Before each of ``burn_times``: a tangential burn at a periselene restores the next
+    aposelene to ``ra``, then one at that aposelene restores the next periselene to ``rp`` (force model), so the
+    revolution after it has the chosen size and period. Returns the arcs in time order."""
+    arcs, s, t = [], np.asarray(s0, dtype=float), t0
+    for k, entry in enumerate(list(burn_times) + [None]):
+        if entry is None:
+            arcs.append(engine.propagate(s, t, t1, center="MOON", label=f"Q2 mission orbit {k}"))
+            break
+        kind, tb = entry
+        arc = engine.propagate(s, t, tb, center="MOON", label=f"Q2 mission orbit {k}")
+        if kind == "window":  # the pair goes on the revolution before the one holding the window
+            tp_w = _apsis(arc, tb - 1.05 * period, tb, -1)
+            ta = _apsis(arc, tp_w - 0.75 * period, tp_w - 0.25 * period, +1)
         else:
-            raise TargetingError("Queqiao-2 station keeping did not converge; check station_keeping.* in "
-                                 "assets/trajectory/queqiao2.yaml")
-        dv = x1 * t_hat  # forward-time Δv (after minus before) in both directions
-        s = engine.impulse(st, sign * x1 * t_hat)
-        ctx.add_manoeuvre(engine.Manoeuvre(f"Q2 station keeping {'+' if sign > 0 else '-'}{k}", "QUEQIAO_2", ta,
-                                           0.0, tuple(float(c) for c in dv), "Queqiao-2 thrusters",
-                                           grade["grade"], grade["reason"]))
-        t = ta
-    return arcs if sign > 0 else arcs[::-1]
+            ta = _apsis(arc, tb - 0.9 * period, tb, +1)
+        tp = _apsis(arc, max(t + 60.0, ta - 0.75 * period), ta - 0.25 * period, -1)
+        arcs.append(arc.sub(t, tp))
+        s_p = _apsis_burn(ctx, arc.state_at(tp), tp, ra, +1, mu, period, f"Q2 station keeping {k}a")
+        arc2 = engine.propagate(s_p, tp, tp + 0.75 * period, center="MOON", label=f"Q2 mission orbit {k}b")
+        ta2 = _apsis(arc2, tp + 0.25 * period, arc2.end_et, +1)
+        arcs.append(arc2.sub(tp, ta2))
+        s = _apsis_burn(ctx, arc2.state_at(ta2), ta2, rp, -1, mu, period, f"Q2 station keeping {k}p")
+        t = ta2
+    return arcs
 
 
 def orbit_plane_frame(et):
@@ -144,69 +151,161 @@ def orbit_plane_frame(et):
     return np.vstack([x, np.cross(z, x), z])
 
 
+def _periselene_near(arc, t, period):
+    return _apsis(arc, max(arc.start_et, t - 0.6 * period), min(arc.end_et, t + 0.6 * period), -1)
+
+
 def build_phase(ctx) -> None:
+    from scipy.optimize import brentq
+
+    from viewer.trajectory import outbound
+
     mu = forces.gm("MOON")
     t_ep = ctx.et(SEC, "mission_orbit.epoch_utc")
     rp = 1737.4 + float(ctx.value(SEC, "mission_orbit.periselene_alt_km"))
     ra = 1737.4 + float(ctx.value(SEC, "mission_orbit.aposelene_alt_km"))
-    e = (ra - rp) / (ra + rp)
     inc = math.radians(float(ctx.value(SEC, "mission_orbit.inclination_deg")))
-    argp = math.radians(float(ctx.value(SEC, "mission_orbit.argp_deg")))
-    m_eq = orbit_plane_frame(t_ep) if ctx.value(SEC, "mission_orbit.reference_plane") == "moon_orbit" \
-        else moon_eq(t_ep)
+    period = 2 * math.pi * math.sqrt((0.5 * (rp + ra)) ** 3 / mu)
     ets = window_ets(ctx)
     geom = Geometry(ctx, ets)
     site_mask = float(ctx.value(SEC, "windows.site_mask_deg"))
     mask = float(ctx.value(SEC, "windows.mask_deg"))
+    Q2 = ["QUEQIAO_2"]
 
-    a_sm = 0.5 * (rp + ra)
-    period = 2 * math.pi * math.sqrt(a_sm**3 / mu)
+    # 1. launch and transfer: periselene (rp) at the LOI time, at the assumed latitude in the Moon-orbit frame
+    #    (the highest the approach allows), so that after a plane change about the apse line to i 62.4 deg the
+    #    aposelene lies far south
+    geo = outbound.LaunchGeometry(ctx, SEC)
+    t_loi = ctx.et(SEC, "loi.start_utc")
+    t_peri = t_loi + float(ctx.value(SEC, "loi.periselene_offset_s"))
+    rp_moon = 1737.4 + float(ctx.value(SEC, "loi.periselene_alt_km"))
+    z_orb = orbit_plane_frame(t_peri)[2]
+    lat_p = math.radians(float(ctx.value(SEC, "loi.periselene_lat_deg")))
+    az, theta, vp = outbound.solve_transfer(
+        ctx, geo, t_peri, rp_moon, lambda rel: (rel[:3] @ z_orb / np.linalg.norm(rel[:3]) - math.sin(lat_p)) * 100.0)
+    s_inj = geo.injection(az, theta, vp)
+    outbound.fly_launch(ctx, geo, s_inj, Q2, "QUEQIAO_2", az, theta)
+    cruise = engine.propagate(s_inj, geo.t_sep, t_loi, center="EARTH", label="Q2 cruise")
+    ctx.add_arc(Q2, cruise)
 
-    def state0(raan, m0):
-        """Periselene state at t_p0 = t_ep - m0 / n (the descent falls m0 of mean anomaly after periselene)."""
-        s = engine.state_from_elements(rp, e, inc, raan, argp, 0.0, mu, 0.0)
-        return np.concatenate([m_eq.T @ s[:3], m_eq.T @ s[3:]]), t_ep - m0 / (2 * math.pi) * period
+    # 2. LOI: sourced start and duration; thrust level solved for the capture aposelene
+    s_loi = outbound.rel_moon(cruise.states[-1], t_loi)
+    dur = float(ctx.value(SEC, "loi.duration_s"))
+    isp, m0 = float(ctx.value(SEC, "loi.isp_s")), float(ctx.value(SEC, "loi.mass_kg"))
+    ra_cap = 1737.4 + float(ctx.value(SEC, "loi.aposelene_alt_km"))
 
-    def margin(s0t):
-        s0, tp0 = s0t
-        sat = np.array([spiceypy.prop2b(mu, s0, float(t - tp0))[:3] for t in ets])
+    def burn(f_n, rtol=1e-9, label=""):
+        thrust = engine.constant_thrust(f_n, m0, isp, t_loi, engine.antivelocity)
+        return engine.propagate(s_loi, t_loi, t_loi + dur, center="MOON", thrust=thrust, rtol=rtol, label=label,
+                                kind="powered")
+
+    def apo_miss(f_n):
+        el = engine.elements(burn(f_n).states[-1], mu)
+        return (el["ra"] if el["e"] < 1 else 1e7) - ra_cap
+
+    f_n = brentq(apo_miss, 100.0, 600.0, xtol=1e-3, maxiter=60)
+    loi = burn(f_n, rtol=engine.RTOL, label="Q2 LOI burn")
+    ctx.add_arc(Q2, loi)
+    ctx.add_manoeuvre(engine.Manoeuvre("Q2 LOI", "QUEQIAO_2", t_loi, dur, tuple(float(c) for c in loi.dv_km_s),
+                                       f"{ctx.value(SEC, 'loi.engine')} (~{f_n:.0f} N effective)", "derived",
+                                       "sourced start and duration (19 min); thrust solved for the assumed capture "
+                                       "orbit"))
+    ctx.add_event("queqiao2_loi", t_loi, "QUEQIAO_2", f"LOI burn {dur:.0f} s, effective thrust {f_n:.0f} N")
+
+    # 3. plane change at the first aposelene, about the apse line, to the mission inclination
+    cap_p = engine.elements(loi.states[-1], mu)["period"]
+    cap = engine.propagate(loi.states[-1], loi.end_et, loi.end_et + 0.8 * cap_p, center="MOON")
+    t_a1 = _apsis(cap, loi.end_et, cap.end_et, +1)
+    ctx.add_arc(Q2, cap.sub(loi.end_et, t_a1, "Q2 capture orbit"))
+    s_a = cap.state_at(t_a1)
+    p_hat = -s_a[:3] / np.linalg.norm(s_a[:3])
+    z = orbit_plane_frame(t_a1)[2]
+    e1 = np.cross(z, p_hat)
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(p_hat, e1)
+    b = math.cos(inc) / (e2 @ z)
+    if abs(b) > 1:
+        raise TargetingError("Queqiao-2: the periselene latitude exceeds the inclination; check loi.periselene_lat_deg")
+    h_old = np.cross(s_a[:3], s_a[3:])
+    h_new = max((a * e1 + b * e2 for a in (math.sqrt(1 - b * b), -math.sqrt(1 - b * b))), key=lambda h: h @ h_old)
+    r_hat = s_a[:3] / np.linalg.norm(s_a[:3])
+    v_r = s_a[3:] @ r_hat
+    v_t = np.linalg.norm(s_a[3:] - v_r * r_hat)
+    v_new = v_r * r_hat + v_t * np.cross(h_new, r_hat)
+    grade = ctx.entry(SEC, "mission_insertion.phasing_revs")
+    eng = str(ctx.value(SEC, "mission_insertion.engine"))
+    ctx.add_manoeuvre(engine.Manoeuvre("Q2 plane change", "QUEQIAO_2", t_a1, 0.0,
+                                       tuple(float(c) for c in v_new - s_a[3:]), eng, "assumed",
+                                       "rotate the capture orbit about its apse line to the mission inclination, at "
+                                       "aposelene where it is cheapest"))
+    s1 = np.concatenate([s_a[:3], v_new])
+
+    # 4. natural phase: where would the periselene fall near the descent? grid the wanted phase for the windows
+    t_start = ctx.et(SEC, "mission_orbit.start_utc")
+    nat = engine.propagate(s1, t_a1, t_ep + 0.6 * period, center="MOON", rtol=1e-8)
+    t_nat = _periselene_near(nat, t_ep - 0.5 * period, period)
+    s_nat = nat.state_at(t_nat)
+
+    def margin(tp0):
+        sat = np.array([spiceypy.prop2b(mu, s_nat, float(t - tp0))[:3] for t in ets])
         site_el, st_el = geom.elevations(sat)
         return min((site_el - site_mask).min(), (st_el - mask).min())
 
-    g0, g1, gs = ctx.value(SEC, "mission_orbit.raan_grid_deg")
     p0, p1, ps = ctx.value(SEC, "mission_orbit.phase_grid_deg")
-    best = None
-    for raan in np.arange(g0, g1, gs):
-        for m0 in np.arange(p0, p1, ps):
-            s0 = state0(math.radians(raan), math.radians(m0))
-            mg = margin(s0)
-            if best is None or mg > best[0]:
-                best = (mg, raan, m0, s0)
-    if best is None or best[0] <= 0:
-        raise TargetingError("no Queqiao-2 node/phase on the grid sees the site and a station in both windows; "
-                             "widen the grids in assets/trajectory/queqiao2.yaml")
-    s0, t_p0 = best[3]
-    t_p0 = float(round(t_p0, 3))
-    t_start = ctx.et(SEC, "mission_orbit.start_utc")
+    cands = [(margin(t_ep - m / 360.0 * period), m) for m in np.arange(p0, p1, ps)]
+    best_margin, m_best = max(cands)
+    if best_margin <= 0:
+        raise TargetingError("no Queqiao-2 phase sees the site and a station in both windows; check "
+                             "assets/trajectory/queqiao2.yaml (windows, stations, orbit)")
+    shift = (t_ep - m_best / 360.0 * period) - t_nat
+    shift = (shift + 0.5 * period) % period - 0.5 * period
+
+    # 5. phasing: from the first periselene after the plane change to the last one before start_utc, run on a
+    #    period longer/shorter by shift / N, then restore (tangential burns at periselene)
+    ph = engine.propagate(s1, t_a1, t_a1 + 0.7 * period, center="MOON")
+    t_p1 = _apsis(ph, t_a1, ph.end_et, -1)
+    ctx.add_arc(Q2, ph.sub(t_a1, t_p1, "Q2 orbit after plane change"))
+    s_p1 = ph.state_at(t_p1)
+    n_rev = max(1, int((t_start - t_p1) // period))
+    p_new = period + shift / n_rev
+    a_new = (mu * (p_new / (2 * math.pi)) ** 2) ** (1.0 / 3.0)
+    r1 = np.linalg.norm(s_p1[:3])
+    v_need = math.sqrt(mu * (2.0 / r1 - 1.0 / a_new))
+    t_hat = s_p1[3:] / np.linalg.norm(s_p1[3:])
+    dv1 = (v_need - np.linalg.norm(s_p1[3:])) * t_hat
+    ctx.add_manoeuvre(engine.Manoeuvre("Q2 phasing", "QUEQIAO_2", t_p1, 0.0, tuple(float(c) for c in dv1), eng,
+                                       grade["grade"], grade["reason"]))
+    s2 = engine.impulse(s_p1, dv1)
+    t_guess = t_p1 + n_rev * p_new
+    pa = engine.propagate(s2, t_p1, t_guess + 0.3 * period, center="MOON", label="Q2 phasing orbit")
+    t_pn = _periselene_near(pa, t_guess, period)
+    ctx.add_arc(Q2, pa.sub(t_p1, t_pn))
+    s_pn = pa.state_at(t_pn)
+    r_n = np.linalg.norm(s_pn[:3])
+    v_back = math.sqrt(mu * (2.0 / r_n - 2.0 / (rp + ra) * 0 - 1.0 / (0.5 * (r_n + ra))))
+    t_hat = s_pn[3:] / np.linalg.norm(s_pn[3:])
+    dv2 = (v_back - np.linalg.norm(s_pn[3:])) * t_hat
+    ctx.add_manoeuvre(engine.Manoeuvre("Q2 mission orbit insertion", "QUEQIAO_2", t_pn, 0.0,
+                                       tuple(float(c) for c in dv2), eng, grade["grade"], grade["reason"]))
+    s_m = engine.impulse(s_pn, dv2)
+    ctx.add_event("queqiao2_mission_orbit", t_pn, "QUEQIAO_2", "24 h frozen mission orbit (200 x 16,000 km)")
+
+    # 6. mission orbit with station keeping: before the descent and ascent revolutions, and every interval
     t_end = ctx.et(SEC, "mission_orbit.end_utc")
     step = float(ctx.value(SEC, "station_keeping.interval_days")) * 86400.0
     t_asc = ctx.et(SEC, "windows.ascent_start_utc")
-    # forward: trim on the revolution before the ascent, then every interval; backward: every interval
-    fwd_b = [t_asc - 0.5 * period]
-    while fwd_b[-1] + step < t_end - 2 * 86400.0:
-        fwd_b.append(fwd_b[-1] + step)
-    back_b = []
-    while (back_b[-1] if back_b else t_p0) - step > t_start + 2 * 86400.0:
-        back_b.append((back_b[-1] if back_b else t_p0) - step)
-    back_arcs = _kept(ctx, s0, t_p0, t_start, back_b, rp, mu, period)
-    fwd_arcs = _kept(ctx, s0, t_p0, t_end, fwd_b, rp, mu, period)
-    for arc in back_arcs + fwd_arcs:
-        ctx.add_arc(["QUEQIAO_2"], arc)
-    sat = []
-    for t in ets:
-        arc = ctx.arc_at("QUEQIAO_2", t)
-        sat.append(arc.state_at(t)[:3])
-    site_el, st_el = geom.elevations(np.array(sat))
-    ctx.queqiao2_info = {"raan_deg": best[1], "m0_deg": best[2], "grid_margin_deg": best[0],
+    t_ds = ctx.et(SEC, "windows.descent_start_utc")
+    must = [t_ds, t_asc]
+    regular = list(np.arange(t_pn + step, t_end - 1.5 * 86400.0, step))
+    times = sorted([("window", t) for t in must] +
+                   [("regular", t) for t in regular if all(not -2.5 * 86400.0 < t - m < 1.0 * 86400.0 for m in must)],
+                   key=lambda e: e[1])
+    for arc in _kept(ctx, s_m, t_pn, t_end, times, rp, ra, mu, period):
+        ctx.add_arc(Q2, arc)
+
+    sat = np.array([ctx.arc_at("QUEQIAO_2", t).state_at(t)[:3] for t in ets])
+    site_el, st_el = geom.elevations(sat)
+    if min((site_el - site_mask).min(), (st_el - mask).min()) <= 0:
+        raise TargetingError("Queqiao-2 misses a relay window after phasing; check assets/trajectory/queqiao2.yaml")
+    ctx.queqiao2_info = {"phase_deg": float(m_best), "grid_margin_deg": best_margin, "shift_s": shift,
                          "min_site_el_deg": float(site_el.min()), "min_station_el_deg": float(st_el.min())}
-    ctx.add_event("queqiao2_mission_orbit", t_start, "QUEQIAO_2", "24 h frozen mission orbit (200 x 16,000 km)")
