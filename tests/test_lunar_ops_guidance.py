@@ -64,3 +64,23 @@ def test_linear_e_guidance_without_target_acceleration():
     f = fly(0.0, state0, 3000.0, 30.0, guide, eng, point_mass, dt=0.5)
     assert np.linalg.norm(f.states[-1, :3] - target) * 1e3 < 1.0
     assert np.linalg.norm(f.states[-1, 3:] - [0.0, 1.55, 0.0]) * 1e3 < 0.05
+
+
+def test_slew_limit_keeps_the_thrust_direction_continuous_across_phases():
+    from viewer.trajectory.guidance import SlewLimited
+
+    eng = Engine("test", 7500.0, 1500.0, 315.0)
+    slew = SlewLimited(8.0, 0.5)
+    r0 = np.array([1735.0, 0.0, 0.0])
+    state0 = np.r_[r0 + [2.5, -6.0, 0.0], [-0.06, 0.1, 0.0]]
+    # phase 1 wants to brake along -y, phase 2 wants near-vertical thrust: the limiter turns it at <= 8 deg/s
+    g1 = PolyGuidance(20.0, r0 + [1.6, -4.4, 0.0], np.array([-0.04, 0.06, 0.0]), point_mass,
+                      a_f=np.array([0.0, -2.4e-3, 0.0]))
+    f1 = fly(0.0, state0, 2100.0, 20.0, slew.wrap(g1), eng, point_mass, dt=0.5)
+    g2 = PolyGuidance(40.0, r0 + [1.0, -3.0, 0.0], np.array([-0.03, 0.05, 0.0]), point_mass, a_f=np.zeros(3))
+    f2 = fly(20.0, f1.states[-1], f1.mass[-1], 40.0, slew.wrap(g2), eng, point_mass, dt=0.5)
+    thrust = np.vstack([f1.thrust_n[:-1], f2.thrust_n[:-1]])
+    u = thrust / np.linalg.norm(thrust, axis=1)[:, None]
+    rate = np.degrees(np.arccos(np.clip(np.sum(u[1:] * u[:-1], axis=1), -1, 1))) / 0.5
+    assert rate.max() <= 8.0 + 1e-6
+    assert rate.max() > 7.0  # the change of phase really asks for a fast turn

@@ -19,6 +19,7 @@ Units inside: km, km/s, kg, N (thrust), s. ``1 N / 1 kg = 1e-3 km/s²``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -171,6 +172,52 @@ class PolyGuidance:
 
     def __call__(self, et: float, r: np.ndarray, v: np.ndarray, m: float) -> np.ndarray:
         return self.kinematic(et, r, v) - self.gravity(et, r)
+
+
+class SlewLimited:
+    """Limit how fast the thrust direction turns (the attitude control's slew rate).
+
+    One limiter spans several phases (:meth:`wrap` each phase's guidance), so the direction stays continuous
+    across phase changes. At each integration step start (:func:`fly` calls ``begin_step``) the direction for
+    the step end is turned towards the guidance's wish by at most ``rate × step``; within the step the direction
+    moves along the great circle between the two, so the thrust vector is continuous in time.
+    """
+
+    def __init__(self, rate_deg_s: float, step_s: float):
+        self.max_turn = math.radians(rate_deg_s) * step_s
+        self.step = step_s
+        self._seg: tuple[float, np.ndarray, np.ndarray] | None = None
+
+    def direction(self, et: float) -> np.ndarray:
+        t0, d0, d1 = self._seg
+        return _slerp(d0, d1, min(max((et - t0) / self.step, 0.0), 1.0))
+
+    def wrap(self, guide: Steering) -> Steering:
+        limiter = self
+
+        class Limited:
+            def begin_step(self, et, r, v, m):
+                if hasattr(guide, "begin_step"):
+                    guide.begin_step(et, r, v, m)
+                want = np.asarray(guide(et, r, v, m), dtype=float)
+                want = want / float(np.linalg.norm(want))
+                d0 = want if limiter._seg is None else limiter.direction(et)
+                ang = math.acos(min(1.0, max(-1.0, float(d0 @ want))))
+                d1 = want if ang <= limiter.max_turn else _slerp(d0, want, limiter.max_turn / ang)
+                limiter._seg = (et, d0, d1)
+
+            def __call__(self, et, r, v, m):
+                a = np.asarray(guide(et, r, v, m), dtype=float)
+                return limiter.direction(et) * float(np.linalg.norm(a))
+
+        return Limited()
+
+
+def _slerp(a: np.ndarray, b: np.ndarray, s: float) -> np.ndarray:
+    ang = math.acos(min(1.0, max(-1.0, float(a @ b))))
+    if ang < 1e-12:
+        return b.copy()
+    return (math.sin((1 - s) * ang) * a + math.sin(s * ang) * b) / math.sin(ang)
 
 
 # ---------------------------------------------------------------------------------------------- geometry

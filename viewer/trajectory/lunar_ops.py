@@ -26,7 +26,7 @@ from scipy.optimize import brentq
 from viewer.epochs import et_from_utc, utc_from_et
 from viewer.trajectory import engine, forces
 from viewer.trajectory.engine import Arc, Manoeuvre, TargetingError
-from viewer.trajectory.guidance import (G0, Engine, Flight, PolyGuidance, enu_basis, fly, j2000_to_me,
+from viewer.trajectory.guidance import (G0, Engine, Flight, PolyGuidance, SlewLimited, enu_basis, fly, j2000_to_me,
                                         me_to_j2000)
 
 SECTION = "lunar_ops"
@@ -377,6 +377,7 @@ class LunarOps:
         stages = []
         state, mass = state0, mass0
         et_brake_end = self.braking_end(state0, mass0)
+        slew = SlewLimited(self.v("descent.slew_rate_deg_s"), dt)
         reasons = {
             "main braking": "7,500 N engine near full thrust kills most of the ~1.7 km/s orbital speed "
                             "(E-guidance to the end-of-braking state; phase times assumed)",
@@ -390,7 +391,7 @@ class LunarOps:
             tgt = me_to_j2000(et_end, pos_me, vel_me)
             acc = me_to_j2000(et_end, acc_me)[:3]
             guide = PolyGuidance(et_end, tgt[:3], tgt[3:], self.g, a_f=acc, freeze_s=4.0)
-            f = fly(et, state, mass, et_end, guide, self.lander_engine, self.g, dt=dt)
+            f = fly(et, state, mass, et_end, slew.wrap(guide), self.lander_engine, self.g, dt=dt)
             stages.append(Stage(f"powered descent: {label}", f, LANDER_ENGINE, reasons[label]))
             state, mass, et = *f.end(), float(f.ets[-1])
         f = fly(et, state, mass, self.t["touchdown_utc"], None, None, self.g, dt=min(dt, 0.25))
