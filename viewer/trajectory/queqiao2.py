@@ -84,7 +84,7 @@ def _apsis(arc, lo, hi, sign):
 
 def _next_apsis_radius(state, t, period, which):
     """Radius of the next periselene (which -1) or aposelene (+1) after (t, state), force model."""
-    arc = engine.propagate(state, t, t + 0.75 * period, center="MOON", rtol=1e-9)
+    arc = engine.propagate(state, t, t + 0.75 * period, center="MOON", rtol=1e-8)
     return np.linalg.norm(arc.state_at(_apsis(arc, t + 0.05 * period, arc.end_et, which))[:3])
 
 
@@ -102,7 +102,7 @@ def _apsis_burn(ctx, st, t, target, which, mu, period, name):
     x = 0.0
     for _ in range(8):
         f = miss(x)
-        if abs(f) < 1e-3:  # 10 m
+        if abs(f) < 5e-3:  # 50 m
             break
         x -= f / slope
     else:
