@@ -41,6 +41,7 @@ SPK_FILES = {
     "CHANGE6_SITE": "change6_site.bsp",
 }
 GRADES = {"sourced", "derived", "assumed"}
+LOI_SEQUENCE = ("LOI", "node change", "circularisation")  # capture burn .. 200 km working orbit
 CONFIG_DIR = paths.ASSETS_DIR / "trajectory"
 
 
@@ -281,4 +282,8 @@ def format_report(rows: list[dict]) -> str:
                      f"{r['duration_s']:>7.0f}  {r['engine']:<26} {r['grade']}")
     total = sum(r["dv_m_s"] for r in rows)
     lines.append(f"{len(rows)} manoeuvres, total {total:.1f} m/s")
+    insertion = [r for r in rows if r["name"] in LOI_SEQUENCE]
+    if insertion:
+        lines.append(f"Chang'e-6 lunar-orbit insertion total ({' + '.join(r['name'] for r in insertion)}): "
+                     f"{sum(r['dv_m_s'] for r in insertion):.1f} m/s")
     return "\n".join(lines)
