@@ -69,6 +69,16 @@ def rocket_mass(m0: float, dv_m_s: float, isp_s: float) -> float:
     return m0 * math.exp(-dv_m_s / (isp_s * G0))
 
 
+def apsis_dv(state: np.ndarray, r_other: float, mu: float) -> np.ndarray:
+    """Δv (km/s) that makes the current point an apsis of a conic whose other apsis radius is ``r_other``: the
+    velocity becomes horizontal with the vis-viva speed of that ellipse."""
+    r = float(np.linalg.norm(state[:3]))
+    up = unit(state[:3])
+    radial = up * float(up @ state[3:])
+    v_new = math.sqrt(mu * 2.0 * r_other / (r * (r + r_other)))
+    return unit(state[3:] - radial) * v_new - (state[3:] - radial)
+
+
 def phase_angle(r_ref: np.ndarray, r: np.ndarray, h_ref: np.ndarray) -> float:
     """Angle (rad, -π..π) from ``r_ref`` to ``r`` about the angular momentum ``h_ref`` (positive = ahead)."""
     n = unit(h_ref)
@@ -253,9 +263,7 @@ class LunarOps:
         self.ctx.add_arc([LAN, ASC], probe.sub(et_sep, et_b1, "LA coast after separation"))
         s1 = self.ctx.state(LAN, et_b1)
         r1 = float(np.linalg.norm(s1[:3]))
-        v_new = math.sqrt(self.mu * 2.0 * r_pdi / (r1 * (r1 + r_pdi)))
-        vt = unit(s1[3:] - unit(s1[:3]) * (unit(s1[:3]) @ s1[3:]))
-        dv1 = vt * v_new - s1[3:] + unit(s1[:3]) * (unit(s1[:3]) @ s1[3:])
+        dv1 = apsis_dv(s1, r_pdi, self.mu)
         isp = self.v("engines.lander_isp_s")
         reason1 = (f"first orbit lowering (CE-5 pattern): perilune to ~{r_pdi - self.r_ref:.0f} km opposite the "
                    "descent start; time assumed")
@@ -535,9 +543,7 @@ class LunarOps:
                                  "needed; move times.phasing2_utc in assets/trajectory/lunar_ops.yaml")
         a1 = (mu * corr**2 / (rate + n_or) ** 2) ** (1 / 3)
         rp1 = 2 * a1 - r_a1
-        v_new = math.sqrt(mu * 2 * rp1 / (r_a1 * (r_a1 + rp1)))
-        vt = unit(s1[3:] - unit(s1[:3]) * (unit(s1[:3]) @ s1[3:]))
-        dv1 = vt * v_new - s1[3:] + unit(s1[:3]) * (unit(s1[:3]) @ s1[3:])
+        dv1 = apsis_dv(s1, rp1, mu)
         self.asc_mass = self.impulse("ascender phasing 1", ASC, et_p1, dv1, ASCENDER_ENGINE,
                                      f"raise perilune to {rp1 - self.r_ref:.0f} km for the drift towards the orbiter",
                                      "derived", isp_a, self.asc_mass)
@@ -639,11 +645,7 @@ class LunarOps:
         self.ctx.add_event("undocking", et_u, ASC, "ascender released (time assumed)")
         arc = self.add_coast([ASC], engine.impulse(s, dv), et_u, et_d, "ascender after release")
         s = arc.states[-1]
-        r = float(np.linalg.norm(s[:3]))
-        rp = self.v("disposal.deorbit_perilune_radius_km")
-        v_new = math.sqrt(self.mu * 2 * rp / (r * (r + rp)))
-        vt = unit(s[3:] - unit(s[:3]) * (unit(s[:3]) @ s[3:]))
-        dv = vt * v_new - s[3:] + unit(s[:3]) * (unit(s[:3]) @ s[3:])
+        dv = apsis_dv(s, self.v("disposal.deorbit_perilune_radius_km"), self.mu)
         self.asc_mass = self.impulse("ascender deorbit", ASC, et_d, dv, ASCENDER_ENGINE,
                                      self.entry("times.deorbit_utc")["reason"], "assumed",
                                      self.v("engines.ascender_isp_s"), self.asc_mass)
