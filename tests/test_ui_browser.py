@@ -1,0 +1,241 @@
+"""The web app in headless Chromium (Debian's, launched by path): issue 9's acceptance list.
+
+One server (``python app.py`` in a subprocess on a free 127.0.0.1 port) and one browser serve the whole module.
+These tests also pin Panel's VTK-pane internals the browser animation relies on (``renderer_el``,
+``getActors(ptr)``): if a Panel upgrade changes them, the scene stops moving and these tests fail.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.request import urlopen
+
+import numpy as np
+import pytest
+
+from conftest import CHROMIUM_ARGS, _missing
+
+REPO = Path(__file__).resolve().parents[1]
+READY_JS = "() => !!(window.__ce6 && window.__ce6.bound)"
+BOOT_TIMEOUT_S = 150
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def mission_kernels():
+    from viewer import kernels
+
+    if not kernels.mission_kernels():
+        _missing("the mission kernels are not built (python -m viewer kernels build)")
+
+
+@pytest.fixture(scope="module")
+def server(mission_kernels):
+    port = _free_port()
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"viewer-ui-test-{port}.log", "w+")
+    proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--port", str(port)], cwd=REPO, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + BOOT_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"the server exited with {proc.returncode}:\n{log.read()[-3000:]}")
+            try:
+                with urlopen(url, timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the server did not answer within {BOOT_TIMEOUT_S} s")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Page:
+    """A loaded app page with its console errors and every request URL."""
+
+    def __init__(self, browser, url: str):
+        self.page = browser.new_page(viewport={"width": 1400, "height": 900})
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.goto(url)
+        self.page.wait_for_function(READY_JS, timeout=90_000)
+        self.settle()
+
+    def settle(self, ms: int = 600) -> None:
+        self.page.wait_for_timeout(ms)
+
+    def canvas(self) -> np.ndarray:
+        """Pixels of the 3D view (a clip screenshot: vtk.js may replace its canvas element)."""
+        from PIL import Image
+        import io
+
+        box = self.page.locator(".mv-stage").bounding_box()
+        png = self.page.screenshot(clip=box)
+        return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16)
+
+    def utc(self) -> str:
+        return self.page.locator(".mv-utc").inner_text()
+
+    def wait_utc(self, predicate, timeout_ms: int = 15_000) -> str:
+        deadline = time.monotonic() + timeout_ms / 1000
+        while time.monotonic() < deadline:
+            text = self.utc()
+            if predicate(text):
+                return text
+            self.page.wait_for_timeout(100)
+        return self.utc()
+
+    def close(self) -> None:
+        self.page.close()
+
+
+@pytest.fixture
+def app_page(browser, server):
+    pages = []
+
+    def open_(query: str = "") -> Page:
+        p = Page(browser, server + query)
+        pages.append(p)
+        return p
+
+    yield open_
+    for p in pages:
+        p.close()
+
+
+def _changed_fraction(a: np.ndarray, b: np.ndarray) -> float:
+    return float((np.abs(a - b).sum(axis=2) > 24).mean())
+
+
+def test_page_loads_offline_without_errors_and_draws(app_page, server):
+    p = app_page()
+    assert p.errors == []
+    host = server.split("/")[2]
+    outside = [u for u in p.requests if not u.startswith(("data:", "blob:")) and u.split("/")[2] != host]
+    assert outside == [], f"requests left {host}: {outside[:5]}"
+    img = p.canvas()
+    lit = (img.sum(axis=2) > 60).mean()  # the default view is mostly space: stars, trails, two small bodies
+    assert lit > 0.002 and len(np.unique(img.reshape(-1, 3), axis=0)) > 200, (lit, img.std())
+    # the visible mission note and the grade badges
+    assert "no public ephemeris" in p.page.locator(".ce6-note").inner_text()
+    assert p.page.locator(".ce6-badge").count() >= 1
+
+
+def test_slider_drag_moves_the_scene_and_the_utc_readout(app_page):
+    p = app_page("?t=2024-06-05T00:00:00Z&view=lunar")
+    before_img, before_utc = p.canvas(), p.utc()
+    slider = p.page.locator(".mv-slider")
+    box = slider.bounding_box()
+    y = box["y"] + box["height"] / 2
+    x0 = box["x"] + box["width"] * 0.80
+    p.page.mouse.move(x0, y)
+    p.page.mouse.down()
+    p.page.mouse.move(x0 + 12, y, steps=4)
+    p.page.mouse.up()
+    after_utc = p.wait_utc(lambda s: s != before_utc)
+    p.settle(400)
+    assert after_utc != before_utc
+    assert _changed_fraction(before_img, p.canvas()) > 0.001
+
+
+def test_relay_toggle_hides_and_shows_link_lines(app_page):
+    # the surface phase: the lander-Queqiao-2 link and Queqiao-2's station links exist in the lunar view
+    p = app_page("?t=2024-06-02T03:00:00Z&view=lunar")
+    shown = p.canvas()
+    visible = p.page.evaluate("() => Object.entries(window.__ce6.bound.actors).filter(([n, l]) => "
+                              "n.startsWith('link:') && l[0].getVisibility()).length")
+    assert visible >= 1
+    switch = p.page.locator(".bk-Checkbox").filter(has_text="Relay links").locator("input")
+    switch.click()
+    p.page.wait_for_function("() => Object.entries(window.__ce6.bound.actors).every(([n, l]) => "
+                             "!n.startsWith('link:') || !l[0].getVisibility())", timeout=10_000)
+    p.settle(300)
+    hidden = p.canvas()
+    assert _changed_fraction(shown, hidden) > 0.0005
+    switch.click()
+    p.page.wait_for_function("() => Object.entries(window.__ce6.bound.actors).some(([n, l]) => "
+                             "n.startsWith('link:') && l[0].getVisibility())", timeout=10_000)
+    p.settle(300)
+    assert _changed_fraction(shown, p.canvas()) < _changed_fraction(shown, hidden)
+
+
+def test_phase_buttons_jump_to_the_phase_start(app_page):
+    from viewer.epochs import utc_label
+    from viewer.mission import load_mission
+
+    p = app_page()
+    for phase_id in ("powered_descent", "ascent", "cruise"):
+        phase = load_mission().item(phase_id)
+        want = utc_label(phase.start_et)
+        p.page.get_by_role("button", name=phase.title.en, exact=True).click()
+        assert p.wait_utc(lambda s: s == want) == want
+
+
+def test_language_switch_turns_captions_chinese(app_page):
+    p = app_page("?t=2024-06-02T03:00:00Z")
+    cap = p.page.locator(".ce6-phase-title")
+    assert not re.search(r"[\u4e00-\u9fff]", cap.inner_text())
+    p.page.get_by_text("中文", exact=True).click()
+    p.page.wait_for_function("() => true")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not re.search(r"[\u4e00-\u9fff]", cap.inner_text()):
+        p.settle(100)
+    assert re.search(r"[\u4e00-\u9fff]", cap.inner_text())
+    assert re.search(r"[\u4e00-\u9fff]", p.page.locator(".mv-phase-name").inner_text())
+
+
+def test_url_with_time_and_view_opens_there_and_keys_drive_time(app_page):
+    p = app_page("?t=2024-06-04T12:00:00Z&view=lunar&lang=zh")
+    assert p.utc() == "2024-06-04 12:00:00 UTC"
+    assert p.page.evaluate("() => window.__ce6.tracks.raw.view") == "lunar"
+    assert re.search(r"[\u4e00-\u9fff]", p.page.locator(".ce6-phase-title").inner_text())
+    # keyboard: an arrow steps one playback second (x1,000 by default), space plays and pauses
+    p.page.locator(".mv-stage").click()
+    p.page.keyboard.press("ArrowRight")
+    assert p.wait_utc(lambda s: s != "2024-06-04 12:00:00 UTC") == "2024-06-04 12:16:40 UTC"
+    # the URL follows the state (shareable)
+    p.page.wait_for_function("() => /t=2024-06-04T12(%3A|:)16(%3A|:)40Z/.test(location.search)", timeout=10_000)
+    p.page.keyboard.press(" ")
+    p.page.wait_for_timeout(800)
+    p.page.keyboard.press(" ")
+    assert not p.page.evaluate("() => window.__ce6.clock.playing")
+    assert p.utc() > "2024-06-04 12:16:40 UTC"

@@ -1,0 +1,1 @@
+"""The web app (Panel): state, layout, browser-side animation, serving. The only package that imports Panel."""

@@ -1,0 +1,421 @@
+"""MissionApp: the web app people meet first (issue 9). One :class:`AppState` per session; widgets from its params.
+
+The 3D scene is the shared server scene's cached vtk.js serialisation (:mod:`viewer.ui.shared`); the browser
+animates it from sample tracks (:class:`viewer.ui.components.MissionView`). Python acts on real state changes
+(view, relief, layers, language, phase) and learns the time throttled, for captions and the URL.
+
+``kiosk=True`` builds the same app without file, export and settings controls (issue 11 adds the kiosk itself).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import logging
+import time
+
+import panel as pn
+import param
+
+from viewer.epochs import utc_from_et
+from viewer.errors import ViewerError
+from viewer.ui import shared
+from viewer.ui.components import HorizonPanel, MissionView, TemplateVTK, notify
+from viewer.ui.i18n import TEXT, t
+from viewer.ui.state import SPEEDS, AppState
+
+log = logging.getLogger("viewer.ui")
+
+GRADE_COLOURS = {"sourced": "#3a9d6e", "derived": "#3f7fbf", "assumed": "#b07a2a"}
+APP_CSS = """
+body, .bk-root { background: #05070d; }
+:root { --ce6-fg: #e8eaf0; --ce6-dim: #9aa6bd; }
+.ce6-header { display: flex; align-items: baseline; gap: 18px; padding: 10px 18px 6px; color: var(--ce6-fg);
+  font-family: "Noto Sans", "Noto Sans CJK SC", "DejaVu Sans", sans-serif; }
+.ce6-title { font-size: 26px; font-weight: 600; letter-spacing: 0.01em; }
+.ce6-sub { font-size: 15px; color: var(--ce6-dim); }
+.ce6-note { font-size: 13px; color: #c9b27a; border: 1px solid #4a3f24; border-radius: 12px; padding: 2px 10px; }
+.ce6-card { color: var(--ce6-fg); font-family: "Noto Sans", "Noto Sans CJK SC", "DejaVu Sans", sans-serif; }
+.ce6-card h2 { font-size: 24px; margin: 2px 0 6px; font-weight: 600; }
+.ce6-card h3 { font-size: 17px; margin: 14px 0 4px; font-weight: 600; color: #f3d27a; }
+.ce6-card p { font-size: 16px; line-height: 1.5; margin: 4px 0; color: #d5dae5; }
+.ce6-kicker { font-size: 12px; text-transform: uppercase; letter-spacing: 0.12em; color: var(--ce6-dim); }
+.ce6-badge { display: inline-block; font-size: 12px; padding: 1px 8px; border-radius: 10px; margin-left: 6px;
+  vertical-align: middle; color: #fff; opacity: 0.85; font-weight: 500; letter-spacing: 0.03em; }
+.ce6-src { font-size: 13px; color: var(--ce6-dim); margin: 2px 0; }
+.ce6-src a { color: #8fb8e8; }
+.ce6-section { font-size: 12px; text-transform: uppercase; letter-spacing: 0.12em; color: var(--ce6-dim);
+  margin: 10px 0 2px; font-family: "Noto Sans", "Noto Sans CJK SC", sans-serif; }
+"""
+
+PHASE_BTN_CSS = ".bk-btn { font-size: 13px; padding: 4px 10px; white-space: nowrap; }"
+
+
+def badge(grade: str, lang: str) -> str:
+    colour = GRADE_COLOURS.get(grade, "#666")
+    return f'<span class="ce6-badge ce6-grade-{grade}" style="background:{colour}">{html.escape(t(grade, lang))}</span>'
+
+
+def source_html(src) -> str:
+    title = html.escape(f"{src.outlet}, {src.title}")
+    if src.url:
+        return f'<div class="ce6-src">{title} <a href="{html.escape(src.url)}" target="_blank" rel="noopener">↗</a></div>'
+    return f'<div class="ce6-src">{title}</div>'
+
+
+class MissionApp(pn.viewable.Viewer):
+    """The Chang'e-6 mission viewer for one browser session."""
+
+    state = param.ClassSelector(class_=AppState)
+
+    def __init__(self, *, kiosk: bool = False, query: dict | None = None, **params):
+        shared.furnish()
+        state = params.pop("state", None) or AppState.for_mission(kiosk=kiosk)
+        super().__init__(state=state, **params)
+        self._shared = shared.shared_scene()
+        self._mission = state.mission
+        self._export_job = None
+        self._export_cb = None
+        self._closed = False
+        self._shown_items: tuple = ()
+        problems = state.apply_query(query or {})
+        self._build()
+        for p in problems:
+            pn.state.onload(lambda p=p: notify(p)) if pn.state.curdoc else log.warning(p)
+
+    # ------------------------------------------------------------------------------------------ build
+    def _build(self) -> None:
+        s = self.state
+        m = self._mission
+        lo, hi = s.param.et.bounds
+        self.vtk = TemplateVTK(self._shared, (s.view, float(s.terrain_exaggeration)), sizing_mode="stretch_both",
+                               orientation_widget=False, enable_keybindings=False,
+                               camera=self._shared.camera(s.view, s.et))
+        rows = shared.relay_strip()["rows"]
+        names = {}
+        cfg = self._shared.scene.cfg
+        for naif, v in cfg["vehicles"].items():
+            names[v["actor"]] = {**self._shared.scene._names.get(naif, {"en": naif}), "colour": v["colour"]}
+        for naif, v in cfg["bodies"].items():
+            names[v["actor"]] = {**cfg["names"].get(naif, {"en": naif}), "colour": "#c9d2e3"}
+        self.view3d = MissionView(
+            on_jump=self._safe(self.jump), vtk=self.vtk, tracks=self._shared.tracks(s.view), et=s.et,
+            playing=s.playing, speed=float(s.speed), speeds=list(SPEEDS), t0=lo, t1=hi, launch_et=m.launch_et,
+            et_minus_unix=_et_minus_unix(lo, hi), language=s.language, names=names,
+            phases=[{"id": p.id, "start": p.start_et, "end": p.end_et, "parent": p.parent,
+                     "title": {"en": p.title.en, "zh": p.title.zh}} for p in m.phases],
+            events=[{"id": e.id, "et": e.et, "title": {"en": e.title.en, "zh": e.title.zh}} for e in m.events],
+            relay={"rows": rows}, i18n=TEXT, show_links=s.show_links, show_trails=s.show_trails,
+            show_labels=s.show_labels, enlarge=s.enlarge_spacecraft, sizing_mode="stretch_both", min_height=480)
+        self.horizon = HorizonPanel(data=shared.horizon_data(), et=s.et, language=s.language,
+                                    labels=TEXT["earth_el"], sizing_mode="stretch_width", height=190)
+        # widgets from the parameters
+        view_titles = {shared.views()[k].title.get("en", k): k for k in shared.web_views()}
+        self.w_view = pn.widgets.RadioButtonGroup.from_param(s.param.view, options=view_titles, button_type="primary",
+                                                             button_style="outline", orientation="vertical",
+                                                             sizing_mode="stretch_width")
+        self.w_lang = pn.widgets.RadioButtonGroup.from_param(s.param.language, options={"English": "en", "中文": "zh"},
+                                                             button_type="primary", button_style="outline", width=150)
+        self.w_layers = pn.Param(s, parameters=["show_links", "show_trails", "show_labels", "enlarge_spacecraft",
+                                                "auto_view"],
+                                 widgets={k: pn.widgets.Switch for k in ()}, show_name=False, default_layout=pn.Column,
+                                 sizing_mode="stretch_width")
+        self.w_relief = pn.widgets.RadioButtonGroup.from_param(s.param.terrain_exaggeration, button_type="primary",
+                                                               button_style="outline", sizing_mode="stretch_width")
+        self.w_phase = pn.widgets.Select(name="", options=self._jump_options(), sizing_mode="stretch_width")
+        self.w_phase.param.watch(self._safe(lambda e: e.new and self.jump(e.new)), "value")
+        self.w_reset = pn.widgets.Button(name=t("reset_camera", s.language), button_type="light", button_style="outline")
+        self.w_reset.on_click(self._safe(lambda e: self._reset_camera()))
+        self.w_shot = pn.widgets.FileDownload(callback=self._safe(self._screenshot, default=None), filename="change6.png",
+                                             label=t("screenshot", s.language), button_type="primary",
+                                             sizing_mode="stretch_width", embed=False)
+        self.w_export = pn.widgets.Button(name=t("export_phase", s.language), button_type="light",
+                                          button_style="outline", sizing_mode="stretch_width")
+        self.w_export.on_click(self._safe(lambda e: self._start_export()))
+        self.w_export_status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["ce6-card"],
+                                            stylesheets=[APP_CSS])
+        self.w_export_file = pn.widgets.FileDownload(file=None, visible=False, sizing_mode="stretch_width",
+                                                     button_type="success")
+        self.phase_buttons = pn.FlexBox(*self._phase_buttons(), sizing_mode="stretch_width")
+        self.header = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=[APP_CSS])
+        self.caption = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["ce6-card"], stylesheets=[APP_CSS])
+        self.sources = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["ce6-card"], stylesheets=[APP_CSS])
+        self.bibliography = pn.Card(pn.pane.HTML(self._bibliography(), sizing_mode="stretch_width",
+                                                 stylesheets=[APP_CSS]),
+                                    title=t("all_sources", s.language), collapsed=True, sizing_mode="stretch_width")
+        self.labels = {k: pn.pane.HTML("", margin=(10, 10, 0, 10), stylesheets=[APP_CSS])
+                       for k in ("view", "layers", "relief", "jump", "horizon", "files", "sources")}
+        # state <-> browser clock; the rest of the state -> scene
+        self.view3d.param.watch(self._safe(self._from_client), ["et", "playing", "speed"])
+        s.param.watch(self._safe(self._to_client), ["et", "playing", "speed"])
+        s.param.watch(self._safe(self._on_view), ["view", "terrain_exaggeration"])
+        s.param.watch(self._safe(self._on_layers), ["show_links", "show_trails", "show_labels", "enlarge_spacecraft"])
+        s.param.watch(self._safe(self._on_language), ["language"])
+        s.param.watch(self._safe(self._on_words), ["et", "phase", "language"])
+        s.param.watch(self._safe(self._on_url), ["et", "view", "language"])
+        self._on_language()
+        self._on_words()
+        self._layout = self._make_layout()
+
+    def _make_layout(self):
+        s = self.state
+        if s.kiosk:  # issue 11: the museum kiosk is a layout of this same app (viewer/ui/kiosk.py)
+            from viewer.ui import kiosk
+
+            return kiosk.build_layout(self)
+        L = self.labels
+        side = [self.caption, self.sources]
+        if not s.kiosk:
+            side += [L["jump"], self.phase_buttons, self.w_phase,
+                     L["view"], self.w_view, self.w_reset,
+                     L["layers"], self.w_layers, L["relief"], self.w_relief,
+                     L["horizon"], self.horizon,
+                     L["files"], self.w_shot, self.w_export, self.w_export_status, self.w_export_file,
+                     L["sources"], self.bibliography]
+        else:
+            side += [L["horizon"], self.horizon]
+        sidebar = pn.Column(*side, width=400, scroll=True, sizing_mode="stretch_height",
+                            styles={"background": "#0a0e17", "border-left": "1px solid #1d2433"})
+        top = pn.Row(self.header, pn.Spacer(), self.w_lang, sizing_mode="stretch_width",
+                     styles={"background": "#070a12", "border-bottom": "1px solid #1d2433"})
+        body = pn.Row(self.view3d, sidebar, sizing_mode="stretch_both")
+        return pn.Column(top, body, sizing_mode="stretch_both", styles={"background": "#05070d"},
+                         stylesheets=[APP_CSS])
+
+    def __panel__(self):
+        return self._layout
+
+    # ------------------------------------------------------------------------------------------ helpers
+    def _safe(self, fn, default=None):
+        """Wrap a callback: a ViewerError or any bug becomes one notification line, never a traceback."""
+
+        def wrapped(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except ViewerError as exc:
+                notify(str(exc))
+            except Exception as exc:  # a bug: log it in full for us, one line for the visitor
+                log.exception("callback %s failed", getattr(fn, "__name__", fn))
+                notify(f"Something went wrong ({exc.__class__.__name__}); the view keeps running.", "error")
+            return default
+
+        return wrapped
+
+    def _jump_options(self) -> dict:
+        lang = self.state.language
+        opts = {t("jump_to_event", lang): ""}
+        for e in self._mission.events:
+            opts[f"{utc_from_et(e.et)[:16].replace('T', ' ')}  {e.title[lang]}"] = e.id
+        return opts
+
+    def _phase_buttons(self) -> list:
+        lang = self.state.language
+        out = []
+        for p in self._mission.phases:
+            if p.parent:
+                continue
+            b = pn.widgets.Button(name=p.title[lang], button_type="default", button_style="outline",
+                                  css_classes=["ce6-phase-btn", f"ce6-phase-{p.id}"], margin=(2, 3),
+                                  sizing_mode=None, width=None, stylesheets=[PHASE_BTN_CSS])
+            b.on_click(self._safe(lambda e, pid=p.id: self.jump(pid)))
+            out.append(b)
+        return out
+
+    # ------------------------------------------------------------------------------------------ actions
+    def jump(self, item_id: str) -> None:
+        self.state.jump(item_id)
+        self.w_phase.value = ""
+
+    def _reset_camera(self) -> None:
+        self.vtk.camera = self._shared.camera(self.state.view, self.state.et)
+
+    def _from_client(self, *events) -> None:
+        s = self.state
+        for e in events:
+            if e.name == "et" and abs(e.new - s.et) > 1e-6:
+                s.set_time(e.new)
+            elif e.name == "playing" and e.new != s.playing:
+                s.playing = e.new
+            elif e.name == "speed" and e.new != s.speed:
+                s.speed = min(SPEEDS, key=lambda v: abs(v - e.new))
+
+    def _to_client(self, *events) -> None:
+        v = self.view3d
+        for e in events:
+            if e.name == "et" and abs(e.new - v.et) > 1e-6:
+                v.et = e.new
+            elif e.name == "playing" and e.new != v.playing:
+                v.playing = e.new
+            elif e.name == "speed" and float(e.new) != v.speed:
+                v.speed = float(e.new)
+
+    def _on_view(self, *events) -> None:
+        s = self.state
+        self.view3d.tracks = self._shared.tracks(s.view)
+        self.vtk.set_key((s.view, float(s.terrain_exaggeration)))
+        if any(e.name == "view" for e in events):
+            self._reset_camera()
+
+    def _on_layers(self, *events) -> None:
+        s = self.state
+        self.view3d.param.update(show_links=s.show_links, show_trails=s.show_trails, show_labels=s.show_labels,
+                                 enlarge=s.enlarge_spacecraft)
+
+    def _on_language(self, *events) -> None:
+        s = self.state
+        lang = s.language
+        m = self._mission
+        self.view3d.language = lang
+        self.horizon.language = lang
+        note = html.escape(m.note[lang])
+        self.header.object = (f'<div class="ce6-header"><span class="ce6-title">{html.escape(t("title", lang))}</span>'
+                              f'<span class="ce6-sub">{html.escape(t("subtitle", lang))}</span>'
+                              f'<span class="ce6-note" title="{html.escape(t("note_tip", lang))}">{note}</span></div>')
+        for key, pane in self.labels.items():
+            pane.object = f'<div class="ce6-section">{html.escape(t("section_" + key, lang))}</div>'
+        for b, p in zip(self.phase_buttons.objects, [p for p in m.phases if not p.parent]):
+            b.name = p.title[lang]
+        self.w_phase.options = self._jump_options()
+        self.w_reset.name = t("reset_camera", lang)
+        self.w_shot.label = t("screenshot", lang)
+        self.w_export.name = t("export_phase", lang)
+        self.bibliography.title = t("all_sources", lang)
+        for name, w in zip(self.w_layers._widgets.keys(), self.w_layers._widgets.values()):
+            if name in TEXT:
+                w.name = t(name, lang)
+        self._shown_items = ()
+        self._on_words()
+
+    def _on_words(self, *events) -> None:
+        s = self.state
+        lang = s.language
+        phase, event = s.current_items()
+        key = (phase.id if phase else None, event.id if event else None, lang)
+        if key == self._shown_items:
+            return
+        self._shown_items = key
+        parts = []
+        if phase is not None:
+            parts.append(f'<div class="ce6-kicker">{html.escape(t("phase", lang))}</div>'
+                         f'<h2 class="ce6-phase-title">{html.escape(phase.title[lang])}{badge(phase.grade, lang)}</h2>'
+                         f'<p class="ce6-caption">{html.escape(phase.caption[lang])}</p>')
+        if event is not None:
+            parts.append(f'<h3 class="ce6-event-title">{html.escape(event.title[lang])}{badge(event.grade, lang)}</h3>'
+                         f'<p class="ce6-caption">{html.escape(event.caption[lang])}</p>')
+        if not parts:
+            parts.append(f'<p>{html.escape(t("no_phase", lang))}</p>')
+        self.caption.object = "".join(parts)
+        srcs = []
+        for item in (phase, event):
+            if item is None:
+                continue
+            note = f'<div class="ce6-src"><i>{html.escape(item.grade_note)}</i></div>' if item.grade_note else ""
+            srcs.append(note + "".join(source_html(m) for m in (self._mission.source(x) for x in item.sources)))
+        self.sources.object = (f'<div class="ce6-section" style="margin:0">{html.escape(t("section_cited", lang))}</div>'
+                               + "".join(srcs))
+
+    def _on_url(self, *events) -> None:
+        if pn.state.location is None or self._closed:
+            return
+        q = self.state.to_query()
+        pn.state.location.update_query(**q)
+
+    def _bibliography(self) -> str:
+        return "".join(source_html(src) for src in self._mission.sources)
+
+    # ------------------------------------------------------------------------------------------ files
+    def _screenshot(self):
+        s = self.state
+        png = shared.screenshot_png(s.view, s.et, language=s.language, camera=self.vtk.camera)
+        self.w_shot.filename = f"change6_{s.view}_{s.utc.replace(':', '').replace('-', '')}.png"
+        return io.BytesIO(png)
+
+    def _start_export(self) -> None:
+        from viewer.export.jobs import start_phase_export
+
+        s = self.state
+        if not s.phase:
+            notify(t("export_no_phase", s.language))
+            return
+        if self._export_job is not None and self._export_job.status().state == "running":
+            notify(t("export_busy", s.language))
+            return
+        self._export_job = start_phase_export(s.phase, lang=s.language, view=s.view, size=(1280, 720))
+        self.w_export_file.visible = False
+        if self._export_cb is None:
+            self._export_cb = pn.state.add_periodic_callback(self._safe(self._poll_export), period=1000)
+
+    def _poll_export(self) -> None:
+        job = self._export_job
+        if job is None:
+            return
+        st = job.status()
+        lang = self.state.language
+        if st.state == "running":
+            pct = 100 * st.fraction
+            eta = f", {st.eta_s:.0f} s" if st.eta_s else ""
+            self.w_export_status.object = f'<p>{html.escape(t("exporting", lang))} {pct:.0f} %{eta}</p>'
+            return
+        if self._export_cb is not None:
+            self._export_cb.stop()
+            self._export_cb = None
+        if st.state == "done":
+            self.w_export_status.object = f'<p>{html.escape(t("export_done", lang))}</p>'
+            self.w_export_file.file = str(st.path)
+            self.w_export_file.filename = st.path.name
+            self.w_export_file.visible = True
+        else:
+            self.w_export_status.object = f'<p>{html.escape(st.error or st.state)}</p>'
+
+    def close(self) -> None:
+        """Stop this session's periodic callback and any running export (called when the session ends)."""
+        self._closed = True
+        if self._export_cb is not None:
+            self._export_cb.stop()
+            self._export_cb = None
+        if self._export_job is not None and self._export_job.status().state == "running":
+            self._export_job.cancel()
+
+
+def _et_minus_unix(lo: float, hi: float) -> float:
+    """ET minus Unix seconds (UTC) over the span, from :mod:`viewer.epochs`; one constant (no leap second)."""
+    from datetime import datetime
+
+    def offset(et):
+        utc = utc_from_et(et, 3)
+        unix = datetime.fromisoformat(utc.replace("Z", "+00:00")).timestamp()
+        return et - unix
+
+    a, b = offset(lo), offset(hi)
+    if abs(a - b) > 0.01:
+        log.warning("a leap second inside the mission span: the browser clock may be 1 s off near its end")
+    return a
+
+
+def create_app(kiosk: bool | None = None) -> MissionApp:
+    """One session's app, with the URL's ``t``, ``view``, ``lang`` (and ``kiosk``) applied."""
+    args = dict(pn.state.session_args or {}) if pn.state.curdoc else {}
+    query = {k: v for k, v in args.items() if k in ("t", "view", "lang")}
+    if kiosk is None:
+        kiosk = (args.get("kiosk", [b"0"])[0] in (b"1", b"true", "1")) if "kiosk" in args else False
+    t0 = time.perf_counter()
+    app = MissionApp(kiosk=kiosk, query=query)
+    log.info("session app built in %.2f s", time.perf_counter() - t0)
+
+    def _cleanup(session_context, app=app, log=log):
+        try:
+            app.close()
+        except Exception as exc:  # noqa: BLE001 - globals may be gone; never raise from teardown
+            log.warning("session cleanup: %s", exc)
+
+    if pn.state.curdoc:
+        pn.state.on_session_destroyed(_cleanup)
+    return app
+
+
+def servable_app():
+    """For ``panel serve app.py``: the app, marked servable (assets are served by the local server)."""
+    from viewer.ui.serve import configure
+
+    configure()
+    return create_app().servable(title="Chang'e-6 mission viewer")

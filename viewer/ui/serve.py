@@ -1,0 +1,125 @@
+"""``python app.py``: serve the mission viewer on 127.0.0.1 (offline: every file comes from this server).
+
+Binding to another address needs ``--allow-remote`` and at least one ``--allow-origin HOST:PORT`` (the websocket
+origin allowlist), so the app is never opened to a network by accident.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import os
+import sys
+
+os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+
+DEFAULT_PORT = 5006
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_configured = False
+
+
+def configure() -> None:
+    """Panel settings shared by ``python app.py`` and ``panel serve app.py``: local resources, notifications."""
+    global _configured
+    if _configured:
+        return
+    import panel as pn
+    from panel.io import resources
+
+    resources.set_resource_mode("server")  # bokeh, panel and vtk.js from this server, never a CDN
+    pn.extension("vtk", notifications=True, design="native", theme="dark", sizing_mode="stretch_width",
+                 disconnect_notification="Connection to the viewer was lost; reload the page.")
+    pn.config.throttled = False
+    _configured = True
+
+
+def _is_loopback(address: str) -> bool:
+    if address in LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python app.py", description="Serve the Chang'e-6 mission viewer.")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT}; 0 picks one)")
+    p.add_argument("--address", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="required to bind an address other than the loopback")
+    p.add_argument("--allow-origin", action="append", default=[], metavar="HOST:PORT",
+                   help="a browser origin allowed to connect (repeatable; required with --allow-remote)")
+    p.add_argument("--kiosk", action="store_true", help="kiosk mode: no file, export or settings controls")
+    p.add_argument("--show", action="store_true", help="open the page in a browser")
+    p.add_argument("--no-warm", action="store_true", help="do not prepare the scene before the first visitor")
+    return p
+
+
+def free_port(address: str = "127.0.0.1") -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as sock:
+        sock.bind((address, 0))
+        return sock.getsockname()[1]
+
+
+def check_args(args) -> list[str]:
+    """Websocket origins to allow, or raise SystemExit with one line when the binding is not allowed."""
+    if not (0 <= args.port <= 65535):
+        raise SystemExit(f"error: --port {args.port} is not a TCP port; choose 1024-65535 (or 0 for any free one)")
+    if _is_loopback(args.address):
+        origins = [f"{h}:{args.port}" for h in ("127.0.0.1", "localhost")]
+        return origins + list(args.allow_origin)
+    if not args.allow_remote:
+        raise SystemExit(f"error: --address {args.address} would open the viewer to the network; "
+                         "add --allow-remote and --allow-origin HOST:PORT if you mean it")
+    if not args.allow_origin:
+        raise SystemExit("error: --allow-remote needs at least one --allow-origin HOST:PORT "
+                         "(the address browsers use to reach this server)")
+    return list(args.allow_origin)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    origins = check_args(args)
+    if args.port == 0:
+        args.port = free_port(args.address)
+        origins = check_args(args)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from viewer.errors import ViewerError
+
+    try:
+        import panel as pn
+
+        configure()
+        from viewer.ui import app as app_mod
+        from viewer.ui import shared
+
+        if args.kiosk:  # issue 11: check assets/kiosk.yaml before serving (viewer/ui/kiosk.py)
+            from viewer.ui import kiosk
+
+            kiosk.prepare()
+        if not args.no_warm:
+            print("preparing the scene (once per server)…", flush=True)
+            shared.warm(lambda msg: print(msg, flush=True))
+
+        def factory():
+            return app_mod.create_app(kiosk=True if args.kiosk else None)
+
+        port = args.port
+        server = pn.serve({"/": factory}, port=port, address=args.address, websocket_origin=origins,
+                          show=args.show, start=False, title="Chang'e-6 mission viewer", verbose=False,
+                          websocket_max_message_size=50 * 1024 * 1024,
+                          check_unused_sessions_milliseconds=5000, unused_session_lifetime_milliseconds=5000)
+        actual = server.port
+        host = args.address if ":" not in args.address else f"[{args.address}]"
+        print(f"Chang'e-6 mission viewer: http://{host}:{actual}/  (Ctrl+C stops it)", flush=True)
+        server.io_loop.start()
+    except ViewerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    return 0

@@ -1,0 +1,467 @@
+// Mission view: the vtk.js scene animated in the browser from sample tracks sent once (design rule 4),
+// plus the time bar (slider, play/pause, steps, speed, UTC and mission time, phase strip with relay windows).
+//
+// Relies on Panel 1.9.4's VTK pane internals (pinned; covered by tests/test_ui_browser.py):
+//   vtkModel.renderer_el  -> vtk.js FullScreenRenderWindow of the pane
+//   vtkModel.getActors(ptr) -> the vtk.js actors whose synchronizer id ends with the VTK pointer `ptr`
+// The server learns the time throttled (model.et at most every SYNC_MS), never per frame.
+
+const SYNC_MS = 700;
+const GROUP_PX = 16;
+
+function decode(item) {
+  if (item == null) return null;
+  if (Array.isArray(item)) return Float64Array.from(item.flat ? item.flat() : item);
+  const bin = atob(item.b64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  const T = {float64: Float64Array, float32: Float32Array, int16: Int16Array, uint8: Uint8Array,
+             int32: Int32Array, uint32: Uint32Array}[item.dtype];
+  return new T(bytes.buffer);
+}
+
+function upper(t, x) {  // first index with t[i] > x
+  let lo = 0, hi = t.length;
+  while (lo < hi) { const m = (lo + hi) >> 1; if (t[m] <= x) lo = m + 1; else hi = m; }
+  return lo;
+}
+
+function lower(t, x) {  // first index with t[i] >= x
+  let lo = 0, hi = t.length;
+  while (lo < hi) { const m = (lo + hi) >> 1; if (t[m] < x) lo = m + 1; else hi = m; }
+  return lo;
+}
+
+function prepare(raw) {
+  const tr = {raw, actors: {}, trails: {}, links: {}, sun: null};
+  if (!raw || !raw.actors) return tr;
+  for (const [name, a] of Object.entries(raw.actors)) {
+    tr.actors[name] = {naif: a.naif, scale: a.scale, t: decode(a.t), p: decode(a.p), v: decode(a.v),
+                       q: decode(a.q), vis: decode(a.vis)};
+  }
+  if (raw.sun && raw.sun.t) tr.sun = {t: decode(raw.sun.t), d: decode(raw.sun.d)};
+  for (const [name, a] of Object.entries(raw.trails || {})) {
+    tr.trails[name] = {t: decode(a.t), past: a.past_s, future: a.future_s, future_part: name.startsWith("trail-future:")};
+  }
+  for (const [name, a] of Object.entries(raw.links || {})) {
+    tr.links[name] = {a: a.a, b: a.b, t: decode(a.t), open: decode(a.open)};
+  }
+  return tr;
+}
+
+// pose of a track at et: {p:[3], q:[4], vis} (Hermite position, normalised-lerp quaternion)
+function pose(a, et) {
+  const t = a.t, n = t.length;
+  if (!n || et < t[0] || et > t[n - 1]) return null;
+  let i = upper(t, et) - 1;
+  if (i >= n - 1) i = n - 2;
+  if (i < 0) i = 0;
+  const vis = a.vis[Math.min(upper(t, et) - 1, n - 1)];
+  if (n === 1) return {p: [a.p[0], a.p[1], a.p[2]], q: [a.q[0], a.q[1], a.q[2], a.q[3]].map(x => x / 32767), vis};
+  const t0 = t[i], t1 = t[i + 1], dt = t1 - t0;
+  const s = dt > 0 ? (et - t0) / dt : 0;
+  const s2 = s * s, s3 = s2 * s;
+  const h00 = 2 * s3 - 3 * s2 + 1, h10 = s3 - 2 * s2 + s, h01 = -2 * s3 + 3 * s2, h11 = s3 - s2;
+  const p = [0, 0, 0];
+  for (let k = 0; k < 3; k++) {
+    p[k] = h00 * a.p[3 * i + k] + h10 * dt * a.v[3 * i + k] + h01 * a.p[3 * i + 3 + k] + h11 * dt * a.v[3 * i + 3 + k];
+  }
+  const q0 = [0, 1, 2, 3].map(k => a.q[4 * i + k]), q1 = [0, 1, 2, 3].map(k => a.q[4 * i + 4 + k]);
+  const dot = q0[0] * q1[0] + q0[1] * q1[1] + q0[2] * q1[2] + q0[3] * q1[3];
+  const sg = dot < 0 ? -1 : 1;
+  const q = q0.map((x, k) => (1 - s) * x + s * sg * q1[k]);
+  const qn = Math.hypot(q[0], q[1], q[2], q[3]) || 1;
+  return {p, q: q.map(x => x / qn), vis};
+}
+
+function rot(q) {  // (w, x, y, z) -> row-major 3x3
+  const [w, x, y, z] = q;
+  return [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+          2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+          2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)];
+}
+
+function userMatrix(p, R, s) {  // T(p) R S(s), column-major (gl-matrix, as vtk.js setUserMatrix expects)
+  const m = new Float64Array(16);
+  for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) m[c * 4 + r] = R[r * 3 + c] * s;
+  m[12] = p[0]; m[13] = p[1]; m[14] = p[2]; m[15] = 1;
+  return m;
+}
+
+function hexRGB(h) {
+  const x = h.replace("#", "");
+  return [0, 2, 4].map(i => parseInt(x.slice(i, i + 2), 16) / 255);
+}
+
+const svgIcon = (d) => `<svg viewBox="0 0 24 24" width="20" height="20" fill="currentColor" aria-hidden="true"><path d="${d}"/></svg>`;
+const ICON = {
+  play: svgIcon("M7 4.5v15l13-7.5z"),
+  pause: svgIcon("M6 4.5h4.5v15H6zM13.5 4.5H18v15h-4.5z"),
+  back: svgIcon("M6 5h2.5v14H6zM20 5v14L9 12z"),
+  fwd: svgIcon("M15.5 5H18v14h-2.5zM4 5v14l11-7z"),
+};
+
+function pad(n, w = 2) { return String(n).padStart(w, "0"); }
+
+export function render({model, el}) {
+  const root = document.createElement("div");
+  root.className = "mv-root";
+  const stage = document.createElement("div");
+  stage.className = "mv-stage";
+  const labelLayer = document.createElement("div");
+  labelLayer.className = "mv-labels";
+  const vtkEl = model.get_child("vtk");
+  stage.append(vtkEl, labelLayer);
+
+  // ---- time bar
+  const bar = document.createElement("div");
+  bar.className = "mv-bar";
+  bar.innerHTML = `
+    <div class="mv-row">
+      <button class="mv-btn" data-act="back" title="Step back (←)" aria-label="Step back">${ICON.back}</button>
+      <button class="mv-btn mv-play" data-act="play" title="Play / pause (space)" aria-label="Play">${ICON.play}</button>
+      <button class="mv-btn" data-act="fwd" title="Step forward (→)" aria-label="Step forward">${ICON.fwd}</button>
+      <select class="mv-speed" title="Speed" aria-label="Speed"></select>
+      <div class="mv-readout"><span class="mv-utc"></span><span class="mv-met"></span></div>
+      <div class="mv-phase-name"></div>
+    </div>
+    <input class="mv-slider" type="range" step="any" aria-label="Mission time">
+    <div class="mv-strip"><svg class="mv-svg" preserveAspectRatio="none"></svg></div>`;
+  root.append(stage, bar);
+  el.append(root);
+
+  const $ = (s) => bar.querySelector(s);
+  const slider = $(".mv-slider"), utcEl = $(".mv-utc"), metEl = $(".mv-met"), playBtn = $(".mv-play");
+  const speedSel = $(".mv-speed"), phaseName = $(".mv-phase-name"), svg = $(".mv-svg");
+
+  const clock = {et: model.et, playing: model.playing, speed: model.speed, dirty: true, lastWall: null,
+                 lastSent: model.et, lastSentWall: 0, scrubbing: false};
+  let tracks = prepare(model.tracks);
+  let bound = null;          // {renWin, actors: name -> [vtk actors], light}
+  let lastLabels = "";
+  let raf = null;
+  let alive = true;
+  const stats = {renders: 0, lastRender: 0};
+
+  const t0 = () => model.t0, t1 = () => model.t1;
+  slider.min = t0(); slider.max = t1(); slider.value = clock.et;
+
+  function text(key) { const d = model.i18n[key] || {}; return d[model.language] || d.en || key; }
+
+  function utcString(et) {
+    const d = new Date(Math.round(et - model.et_minus_unix) * 1000);  // whole seconds, rounded like utc_label
+    return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ` +
+           `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} UTC`;
+  }
+
+  function metString(et) {
+    const dt = et - model.launch_et, sign = dt >= 0 ? "+" : "-";
+    let s = Math.round(Math.abs(dt));
+    const d = Math.floor(s / 86400); s -= d * 86400;
+    const h = Math.floor(s / 3600); s -= h * 3600;
+    const m = Math.floor(s / 60); s -= m * 60;
+    return `T${sign}${d}d ${pad(h)}:${pad(m)}:${pad(s)}`;
+  }
+
+  function phaseAt(et) {
+    let best = null;
+    for (const p of model.phases) {
+      if (p.start <= et && et < p.end && (!best || p.end - p.start < best.end - best.start)) best = p;
+    }
+    return best;
+  }
+
+  function fillSpeeds() {
+    speedSel.innerHTML = "";
+    for (const s of model.speeds) {
+      const o = document.createElement("option");
+      o.value = s; o.textContent = s === 1 ? `×1 (${text("realtime")})` : `×${s.toLocaleString("en-US")}`;
+      if (s === clock.speed) o.selected = true;
+      speedSel.append(o);
+    }
+  }
+
+  function drawStrip() {
+    const W = 1000, lo = t0(), hi = t1(), x = (et) => (et - lo) / (hi - lo) * W;
+    let out = "";
+    const top = model.phases.filter(p => !p.parent);
+    top.forEach((p, k) => {
+      const x0 = x(p.start), x1 = Math.max(x(p.end), x0 + 0.6);
+      out += `<rect class="mv-ph mv-ph${k % 2}${p.relay ? " mv-ph-relay" : ""}" data-id="${p.id}" x="${x0}" y="0" ` +
+             `width="${x1 - x0}" height="14"><title>${p.title[model.language] || p.title.en}</title></rect>`;
+    });
+    (model.relay.rows || []).forEach((row, r) => {
+      for (const [a, b] of row.windows) {
+        const x0 = x(a), x1 = Math.max(x(b), x0 + 0.3);
+        out += `<rect class="mv-win" x="${x0}" y="${17 + r * 5}" width="${x1 - x0}" height="4"><title>${row.label}</title></rect>`;
+      }
+    });
+    for (const e of model.events) {
+      out += `<line class="mv-ev" data-id="${e.id}" x1="${x(e.et)}" x2="${x(e.et)}" y1="0" y2="14"><title>${e.title[model.language] || e.title.en}</title></line>`;
+    }
+    out += `<line class="mv-now" x1="0" x2="0" y1="0" y2="40"></line>`;
+    svg.setAttribute("viewBox", `0 0 ${W} ${17 + 5 * (model.relay.rows || []).length + 1}`);
+    svg.innerHTML = out;
+  }
+
+  function updateReadouts() {
+    utcEl.textContent = utcString(clock.et);
+    metEl.textContent = metString(clock.et);
+    const p = phaseAt(clock.et);
+    phaseName.textContent = p ? (p.title[model.language] || p.title.en) : "";
+    if (!clock.scrubbing) slider.value = clock.et;
+    const now = svg.querySelector(".mv-now");
+    if (now) { const xx = (clock.et - t0()) / (t1() - t0()) * 1000; now.setAttribute("x1", xx); now.setAttribute("x2", xx); }
+    const want = clock.playing ? "pause" : "play";
+    if (playBtn.dataset.icon !== want) { playBtn.innerHTML = ICON[want]; playBtn.dataset.icon = want; }
+    playBtn.setAttribute("aria-label", clock.playing ? "Pause" : "Play");
+  }
+
+  // ---- binding to the vtk.js scene (again after every re-synchronisation of the pane)
+  function bind() {
+    const vm = model.vtk;
+    if (!vm || !vm.renderer_el) return null;
+    const renWin = vm.renderer_el;
+    if (bound && bound.renWin === renWin && bound.tracks === tracks) return bound;
+    const ren = renWin.getRenderer && renWin.getRenderer();
+    if (!ren || ren.getActors().length < 4) return null;
+    const ptr = (tracks.raw && tracks.raw.ptr) || {};
+    const actors = {};
+    for (const [name, p] of Object.entries(ptr)) {
+      const found = vm.getActors(p);
+      if (found && found.length) actors[name] = found;
+    }
+    if (!Object.keys(actors).length) return null;
+    let light = bound && bound.renWin === renWin ? bound.light : null;
+    if (!light) {
+      ren.setAutomaticLightCreation(false);
+      ren.removeAllLights();
+      light = ren.makeLight();
+      light.setLightTypeToSceneLight();
+      light.setPositional(false);
+      light.setIntensity(1.0);
+      ren.addLight(light);
+    }
+    bound = {renWin, ren, actors, light, tracks, trailIdx: {}, linkState: {}};
+    clock.dirty = true;
+    el.dataset.ready = "1";
+    return bound;
+  }
+
+  function setVis(list, v) { for (const a of list || []) if (a.getVisibility() !== v) a.setVisibility(v); }
+
+  function apply(b) {
+    const et = clock.et;
+    const raw = tracks.raw || {};
+    const scaleF = model.enlarge ? 1 : 1 / (raw.spacecraft_scale || 1);
+    const poses = {};
+    for (const [name, a] of Object.entries(tracks.actors)) {
+      const ps = pose(a, et);
+      poses[name] = ps;
+      const list = b.actors[name];
+      if (!list) continue;
+      if (!ps || !ps.vis) { setVis(list, false); continue; }
+      const body = name === "earth" || name === "moon";
+      const m = userMatrix(ps.p, rot(ps.q), a.scale * (body ? 1 : scaleF));
+      for (const act of list) { act.setUserMatrix(m); if (!act.getVisibility()) act.setVisibility(true); }
+    }
+    // Sun light
+    if (tracks.sun && tracks.sun.t.length) {
+      const t = tracks.sun.t, i = Math.max(0, Math.min(t.length - 1, upper(t, et) - 1));
+      const d = tracks.sun.d;
+      b.light.setPosition(d[3 * i] * 1e3, d[3 * i + 1] * 1e3, d[3 * i + 2] * 1e3);
+      b.light.setFocalPoint(0, 0, 0);
+    }
+    // trails: which points of the full polyline are drawn
+    for (const [name, tr] of Object.entries(tracks.trails)) {
+      const list = b.actors[name];
+      if (!list) continue;
+      const actorName = name.split(":")[1];
+      const alive = poses[actorName] && poses[actorName].vis;
+      if (!model.show_trails || !alive) { setVis(list, false); continue; }
+      const i0 = lower(tr.t, et - tr.past), i1 = upper(tr.t, et), i2 = upper(tr.t, et + tr.future);
+      const [a0, a1] = tr.future_part ? [Math.max(i1 - 1, 0), i2] : [i0, i1];
+      const key = a0 + ":" + a1;
+      if (a1 - a0 < 2) { setVis(list, false); continue; }
+      if (b.trailIdx[name] !== key) {
+        b.trailIdx[name] = key;
+        const cells = new Uint32Array(a1 - a0 + 1);
+        cells[0] = a1 - a0;
+        for (let k = a0; k < a1; k++) cells[k - a0 + 1] = k;
+        for (const act of list) {
+          const pd = act.getMapper().getInputData();
+          pd.getLines().setData(cells, 1);
+          pd.modified();
+        }
+      }
+      setVis(list, true);
+    }
+    // relay links: endpoints from the tracks (stations ride on the Earth), state from the sampled windows
+    const style = raw.link_style || {};
+    const maxLen = (raw.camera_distance || 1e9) * 6;
+    for (const [name, lk] of Object.entries(tracks.links)) {
+      const list = b.actors[name];
+      if (!list) continue;
+      const pa = endpoint(lk.a, poses), pb = endpoint(lk.b, poses);
+      if (!model.show_links || !pa || !pb) { setVis(list, false); continue; }
+      const j = Math.max(0, Math.min(lk.t.length - 1, upper(lk.t, et) - 1));
+      const open = lk.open[j] === 1;
+      let d = [pb[0] - pa[0], pb[1] - pa[1], pb[2] - pa[2]];
+      const L = Math.hypot(d[0], d[1], d[2]);
+      if (L > maxLen) d = d.map(x => x / L * maxLen);
+      for (const act of list) {
+        const pd = act.getMapper().getInputData();
+        const n = pd.getPoints().getNumberOfPoints();
+        const pts = new Float32Array(3 * n);
+        for (let k = 0; k < n; k++) { const u = n > 1 ? k / (n - 1) : 0; for (let c = 0; c < 3; c++) pts[3 * k + c] = pa[c] + u * d[c]; }
+        pd.getPoints().setData(pts, 3);
+        if (b.linkState[name] !== open) {
+          let cells;
+          if (open) { cells = new Uint32Array(n + 1); cells[0] = n; for (let k = 0; k < n; k++) cells[k + 1] = k; }
+          else { const segs = Math.floor(n / 2); cells = new Uint32Array(3 * segs); for (let s = 0; s < segs; s++) { cells[3 * s] = 2; cells[3 * s + 1] = 2 * s; cells[3 * s + 2] = 2 * s + 1; } }
+          pd.getLines().setData(cells, 1);
+          const st = open ? style.open : style.blocked;
+          if (st) { act.getProperty().setColor(...hexRGB(st.colour)); act.getProperty().setLineWidth(st.width); }
+        }
+        pd.modified();
+        if (!act.getVisibility()) act.setVisibility(true);
+      }
+      b.linkState[name] = open;
+    }
+    labels(b, poses);
+  }
+
+  function endpoint(name, poses) {
+    const raw = tracks.raw || {};
+    if (poses[name]) return poses[name].vis ? poses[name].p : null;
+    const s = (raw.stations_km || {})[String(name).replace(/^STATION:/, "")];
+    const e = poses.earth;
+    if (!s || !e) return null;
+    const R = rot(e.q), k = raw.units_per_km || 1;
+    return [0, 1, 2].map(r => e.p[r] + k * (R[3 * r] * s[0] + R[3 * r + 1] * s[1] + R[3 * r + 2] * s[2]));
+  }
+
+  function labels(b, poses) {
+    if (!model.show_labels) { if (lastLabels) { labelLayer.innerHTML = ""; lastLabels = ""; } return; }
+    const ren = b.ren, rect = labelLayer.getBoundingClientRect();
+    const W = rect.width, H = rect.height;
+    if (!W || !H) return;
+    const items = [];
+    for (const [name, ps] of Object.entries(poses)) {
+      if (!ps || !ps.vis || !model.names[name]) continue;
+      const bodies = (tracks.raw && tracks.raw.bodies) || [];
+      if ((name === "earth" || name === "moon") && !bodies.includes(name)) continue;
+      const nd = ren.worldToNormalizedDisplay(ps.p[0], ps.p[1], ps.p[2], W / H);
+      if (!(nd[2] > 0 && nd[2] < 1) || nd[0] < -0.05 || nd[0] > 1.05 || nd[1] < -0.05 || nd[1] > 1.05) continue;
+      const nm = model.names[name];
+      items.push({x: nd[0] * W, y: (1 - nd[1]) * H, text: nm[model.language] || nm.en, colour: nm.colour || "#ddd"});
+    }
+    const groups = [];
+    for (const it of items) {
+      const g = groups.find(g => Math.hypot(g.x - it.x, g.y - it.y) < GROUP_PX);
+      if (g) g.text.push(it.text); else groups.push({x: it.x, y: it.y, text: [it.text], colour: it.colour});
+    }
+    const html = groups.map(g => `<div class="mv-label" style="left:${g.x.toFixed(0)}px;top:${g.y.toFixed(0)}px;color:${g.colour}">${g.text.join(" + ")}</div>`).join("");
+    if (html !== lastLabels) { labelLayer.innerHTML = html; lastLabels = html; }
+  }
+
+  // ---- clock
+  function sendTime(force) {
+    const now = performance.now();
+    if (clock.et === clock.lastSent) return;
+    if (force || now - clock.lastSentWall > SYNC_MS) {
+      clock.lastSent = clock.et;
+      clock.lastSentWall = now;
+      model.et = clock.et;
+    }
+  }
+
+  function setTime(et, send) {
+    clock.et = Math.min(Math.max(et, t0()), t1());
+    clock.dirty = true;
+    if (send) sendTime(true);
+  }
+
+  function setPlaying(on) {
+    if (on && clock.et >= t1()) clock.et = t0();
+    clock.playing = on;
+    clock.lastWall = null;
+    model.playing = on;
+    if (!on) sendTime(true);
+    clock.dirty = true;
+  }
+
+  function frame(wall) {
+    if (!alive) return;
+    raf = requestAnimationFrame(frame);
+    if (clock.playing) {
+      if (clock.lastWall != null) {
+        const dt = Math.min((wall - clock.lastWall) / 1000, 0.25);
+        clock.et += dt * clock.speed;
+        if (clock.et >= t1()) { clock.et = t1(); setPlaying(false); }
+        clock.dirty = true;
+      }
+      clock.lastWall = wall;
+      sendTime(false);
+    }
+    const b = bind();
+    if (!clock.dirty) return;
+    updateReadouts();
+    if (!b) return;
+    clock.dirty = false;
+    try {
+      apply(b);
+      b.renWin.getRenderWindow().render();
+      stats.renders += 1;
+      stats.lastRender = performance.now();
+      el.dataset.renderedEt = String(clock.et);
+      window.dispatchEvent(new CustomEvent("ce6:time", {detail: {et: clock.et}}));
+    } catch (err) {
+      console.warn("mission view: frame failed", err);
+    }
+  }
+
+  // ---- events
+  slider.addEventListener("input", () => { clock.scrubbing = true; setTime(parseFloat(slider.value), false); sendTime(false); });
+  slider.addEventListener("change", () => { clock.scrubbing = false; setTime(parseFloat(slider.value), true); });
+  slider.addEventListener("keydown", (e) => { if (["ArrowLeft", "ArrowRight", " "].includes(e.key)) e.preventDefault(); });
+  bar.addEventListener("click", (e) => {
+    const btn = e.target.closest("[data-act]");
+    if (btn) {
+      const act = btn.dataset.act;
+      if (act === "play") setPlaying(!clock.playing);
+      if (act === "back") setTime(clock.et - clock.speed, true);
+      if (act === "fwd") setTime(clock.et + clock.speed, true);
+      return;
+    }
+    const ph = e.target.closest("[data-id]");
+    if (ph) model.send_msg({jump: ph.dataset.id});
+  });
+  speedSel.addEventListener("change", () => { clock.speed = parseFloat(speedSel.value); model.speed = clock.speed; });
+
+  function onKey(e) {
+    const tag = (e.composedPath()[0] || {}).tagName || "";
+    if (["INPUT", "TEXTAREA", "SELECT"].includes(tag) && !(e.composedPath()[0] === slider)) return;
+    if (e.key === " " || e.code === "Space") { e.preventDefault(); setPlaying(!clock.playing); }
+    else if (e.key === "ArrowRight") { e.preventDefault(); setTime(clock.et + clock.speed * (e.shiftKey ? 10 : 1), true); }
+    else if (e.key === "ArrowLeft") { e.preventDefault(); setTime(clock.et - clock.speed * (e.shiftKey ? 10 : 1), true); }
+  }
+  document.addEventListener("keydown", onKey);
+
+  model.on("et", () => { if (Math.abs(model.et - clock.et) > 1e-6) { clock.et = model.et; clock.lastSent = model.et; clock.dirty = true; } });
+  model.on("playing", () => { if (model.playing !== clock.playing) { clock.playing = model.playing; clock.lastWall = null; clock.dirty = true; } });
+  model.on("speed", () => { clock.speed = model.speed; fillSpeeds(); });
+  model.on("tracks", () => { tracks = prepare(model.tracks); bound = null; clock.dirty = true; });
+  model.on(["show_links", "show_trails", "show_labels", "enlarge"], () => { clock.dirty = true; });
+  model.on(["language", "phases", "relay", "events"], () => { fillSpeeds(); drawStrip(); clock.dirty = true; });
+  model.on("remove", () => { alive = false; if (raf) cancelAnimationFrame(raf); document.removeEventListener("keydown", onKey); });
+
+  // for tests and benchmarks: read-only access to the clock and the bound scene
+  window.__ce6 = {clock, model, stats, get tracks() { return tracks; }, get bound() { return bound; }, pose,
+                  setTime: (et) => setTime(et, true), setPlaying};
+
+  fillSpeeds();
+  drawStrip();
+  updateReadouts();
+  raf = requestAnimationFrame(frame);
+}
