@@ -152,18 +152,18 @@ def _gm(body: str) -> float:
 
 
 def _rotations(from_frame: str, to_frame: str, ets: np.ndarray, max_step_s: float | None = None) -> np.ndarray:
-    """(N,3,3) rotations; frames that turn slowly can be sampled every ``max_step_s`` and interpolated."""
+    """(N,3,3) rotations. Long arrays use SPICE at knots ``max_step_s`` apart and slerp between them: the frames
+    here turn steadily about a nearly fixed axis, so slerp is exact to far below a pixel."""
     if from_frame == to_frame:
         return np.broadcast_to(np.eye(3), (len(ets), 3, 3)).copy()
-    if max_step_s is None or len(ets) < 64:
+    if max_step_s is None or len(ets) < 64 or ets[-1] - ets[0] < 2 * max_step_s:
         return ephemeris.rotation(from_frame, to_frame, ets)
-    knots = np.arange(ets[0], ets[-1] + max_step_s, max_step_s)
+    from scipy.spatial.transform import Rotation, Slerp
+
+    n = int(np.ceil((ets[-1] - ets[0]) / max_step_s))
+    knots = np.linspace(ets[0], ets[-1], n + 1)
     rk = ephemeris.rotation(from_frame, to_frame, knots)
-    idx = np.clip(np.searchsorted(knots, ets) - 1, 0, len(knots) - 2)
-    w = ((ets - knots[idx]) / max_step_s)[:, None, None]
-    r = rk[idx] * (1 - w) + rk[idx + 1] * w  # slow frames: the chord error is far below a pixel
-    u, _, vt = np.linalg.svd(r)
-    return u @ vt
+    return Slerp(knots, Rotation.from_matrix(rk))(np.clip(ets, knots[0], knots[-1])).as_matrix()
 
 
 @dataclass
@@ -258,7 +258,7 @@ class Kinematics:
     # ---------------------------------------------------------------------------------------------- poses
     def poses(self, ets, scale: float | None = None, need: tuple[str, ...] | None = None) -> Poses:
         """Poses of every vehicle and body at ``ets`` in this view's render units (see module docstring)."""
-        ets = np.atleast_1d(np.asarray(ets, dtype=float))
+        ets = np.array(np.atleast_1d(ets), dtype=float)  # a writable copy (SPICE's vector calls need one)
         n = len(ets)
         k = self.view.units_per_km
         scale = self.view.spacecraft_scale if scale is None else scale
@@ -268,7 +268,7 @@ class Kinematics:
         center = self.center if self.center != "AUTO" else "MOON"
         c_state = self._states_moon(center, ets) if center not in ("MOON", "EARTH") else (
             np.zeros((n, 6)) if center == "MOON" else earth)
-        to_view = _rotations("J2000", self.frame, ets, max_step_s=600.0)
+        to_view = _rotations("J2000", self.frame, ets, max_step_s=3600.0)
         # vehicles: states relative to the Moon, J2000
         st = {v: self._states_moon(v, ets) for v in self.vehicles}
         vis = {v: np.isfinite(st[v][:, 0]) for v in self.vehicles}
@@ -276,7 +276,7 @@ class Kinematics:
         if self.follow:
             origin = np.where(vis[self.follow][:, None], st[self.follow], c_state)
         out = Poses(ets=ets, units_per_km=k)
-        moon_me = _rotations("MOON_ME", "J2000", ets, max_step_s=600.0)
+        moon_me = _rotations("MOON_ME", "J2000", ets, max_step_s=3600.0)
         sun_dir = _unit(sun[:, :3])
         # attitudes (body -> J2000)
         rot_j = {}
@@ -315,7 +315,7 @@ class Kinematics:
             out.stacked_on[v] = parent_of[v]
             out.offsets_m[v] = offset_of[v]
         # bodies
-        itrf = _rotations("ITRF93", "J2000", ets, max_step_s=None if n < 64 else 60.0)
+        itrf = _rotations("ITRF93", "J2000", ets, max_step_s=900.0)  # 3.75° of Earth rotation between knots
         for body, state, rot in (("EARTH", earth, itrf), ("MOON", np.zeros((n, 6)), moon_me)):
             rel = state[:, :3] - origin[:, :3]
             out.relative_km[body] = np.einsum("nij,nj->ni", to_view, rel)

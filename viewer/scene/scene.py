@@ -35,6 +35,9 @@ from viewer.scene.views import View, get_view, load_views
 
 BODY_ACTORS = {"EARTH": "earth", "MOON": "moon"}
 QUALITIES = ("fast", "still")
+# Self-lit look (lines, stars, the indicator): lit with ambient only. Truly unlit actors (lighting=False) break the
+# shadow-map shaders of VTK 9.7 ("vertexVC undeclared"), so shadows would fail in the site view.
+FLAT = {"lighting": True, "ambient": 1.0, "diffuse": 0.0, "specular": 0.0}
 
 
 def _rgb(hex_colour: str) -> tuple[float, float, float]:
@@ -120,7 +123,8 @@ class MissionScene:
         self._matrices: dict[str, vtk.vtkMatrix4x4] = {}
         self._build()
         self._kin = Kinematics(self.view, follow=self.follow if self.view.name == "follow" else None)
-        self._trail_cache: dict[tuple, dict] = {}
+        self._trail_cache: dict[tuple, dict | None] = {}
+        self._trail_key: dict[str, tuple] = {}
         self._links = self._load_links()
         self._aa = False
         self._shadows = False
@@ -175,10 +179,10 @@ class MissionScene:
         rng = np.random.default_rng(int(st["seed"]))
         v = rng.normal(size=(int(st["count"]), 3))
         v /= np.linalg.norm(v, axis=1, keepdims=True)
-        stars = pv.PolyData(v)
+        stars = _with_normals(pv.PolyData(v))
         b = st["min_brightness"] + (1 - st["min_brightness"]) * rng.power(4.0, len(v))[::-1] ** 3
         stars.point_data["rgb"] = (np.clip(b, 0, 1)[:, None] * [255, 255, 255]).astype(np.uint8)
-        a = p.add_mesh(stars, scalars="rgb", rgb=True, point_size=1.6, lighting=False, name="stars",
+        a = p.add_mesh(stars, scalars="rgb", rgb=True, point_size=1.6, **FLAT, name="stars",
                        render_points_as_spheres=False, reset_camera=False)
         self._add("stars", a)
         # bodies
@@ -209,11 +213,11 @@ class MissionScene:
         self._trail_polys: dict[str, tuple[pv.PolyData, pv.PolyData]] = {}
         for v, name in self.vehicle_actor.items():
             col = np.array(_rgb(self.cfg["vehicles"][v]["colour"]))
-            past = pv.PolyData(np.zeros((2, 3)), lines=np.array([2, 0, 1]))
-            fut = pv.PolyData(np.zeros((2, 3)), lines=np.array([2, 0, 1]))
-            a1 = p.add_mesh(past, color=col, line_width=tcfg["width_past"], lighting=False, name=f"trail:{name}",
+            past = _with_normals(pv.PolyData(np.zeros((2, 3)), lines=np.array([2, 0, 1])))
+            fut = _with_normals(pv.PolyData(np.zeros((2, 3)), lines=np.array([2, 0, 1])))
+            a1 = p.add_mesh(past, color=col, line_width=tcfg["width_past"], **FLAT, name=f"trail:{name}",
                             reset_camera=False)
-            a2 = p.add_mesh(fut, color=col * tcfg["future_dim"], line_width=tcfg["width_future"], lighting=False,
+            a2 = p.add_mesh(fut, color=col * tcfg["future_dim"], line_width=tcfg["width_future"], **FLAT,
                             name=f"trail-future:{name}", reset_camera=False)
             self._add(f"trail:{name}", a1)
             self._add(f"trail-future:{name}", a2)
@@ -243,7 +247,7 @@ class MissionScene:
             self._add(f"label:{actor_name}", lab)
         # Earth-below-horizon indicator for the site view: an arrow along the surface towards Earth's azimuth
         arrow = pv.Arrow(start=(0, 0, 0), direction=(1, 0, 0), tip_length=0.2, tip_radius=0.06, shaft_radius=0.02)
-        a = p.add_mesh(arrow, color=_rgb("#56B4E9"), lighting=False, name="indicator:earth", reset_camera=False)
+        a = p.add_mesh(arrow, color=_rgb("#56B4E9"), **FLAT, name="indicator:earth", reset_camera=False)
         self._add("indicator:earth", a)
         # screen texts
         self._texts: dict[str, vtk.vtkTextActor] = {}
@@ -305,10 +309,10 @@ class MissionScene:
         for lid, link in defs.items():
             if link.kind not in ("surface", "station", "space"):
                 continue
-            poly = pv.PolyData(np.zeros((n, 3)))
+            poly = _with_normals(pv.PolyData(np.zeros((n, 3))))
             poly.lines = np.hstack([[n], np.arange(n)])
             a = self.plotter.add_mesh(poly, color=_rgb(lcfg["open"]["colour"]), line_width=lcfg["open"]["width"],
-                                      lighting=False, name=f"link:{lid}", reset_camera=False)
+                                      **FLAT, name=f"link:{lid}", reset_camera=False)
             self._add(f"link:{lid}", a)
             out[lid] = {"link": link, "poly": poly, "actor": a}
         return out
@@ -384,12 +388,15 @@ class MissionScene:
             self.plotter.disable_anti_aliasing()
             self._aa = False
         want_sh = self.quality == "still" and self.view.name == "site"
-        if want_sh and not self._shadows:
-            self.plotter.enable_shadows()
-            self._shadows = True
-        elif not want_sh and self._shadows:
-            self.plotter.disable_shadows()
-            self._shadows = False
+        if want_sh != self._shadows:
+            # VTK 9.7's shadow-map shaders fail on plain lines and points ("vertexVC undeclared"); as tubes and
+            # sphere impostors they are lit and work, so lines and points switch with the shadows.
+            for name, prop in self.actors.items():
+                if name.startswith(("trail", "link:")) or name == "stars":
+                    prop.GetProperty().SetRenderLinesAsTubes(want_sh)
+                    prop.GetProperty().SetRenderPointsAsSpheres(want_sh)
+            self.plotter.enable_shadows() if want_sh else self.plotter.disable_shadows()
+            self._shadows = want_sh
 
     def set_view(self, name: str, follow: str | None = None, et: float | None = None) -> None:
         """Switch to the view preset ``name`` (``follow`` names the vehicle for the follow view) and reset its camera."""
@@ -404,11 +411,11 @@ class MissionScene:
         if et is not None:
             kin.center = kin.choose_center(et)
         self._kin = kin
-        self._trail_cache.clear()
         self._apply_quality()
         if et is not None:
             self.update(et)
             self.reset_camera()
+            self._update_labels(self._poses)  # labels sit above objects along the new camera's up
 
     # ------------------------------------------------------------------------------------------ camera
     def _basis(self, poses: Poses) -> np.ndarray:
@@ -510,7 +517,7 @@ class MissionScene:
                 _set_matrix(self._matrices[name], poses.rotations[v][0], poses.positions[v][0], m_to_units)
         # light: the Sun's direction
         s = poses.sun_dir[0]
-        self.sun.position = tuple(s * 1e3)
+        self.sun.position = tuple(s * self.view.camera.distance * 10.0)  # the shadow map frames the scene from here
         self.sun.focal_point = (0.0, 0.0, 0.0)
         self._update_trails(et)
         self._indicator_tip = np.zeros(3)
@@ -633,14 +640,23 @@ class MissionScene:
     # ------------------------------------------------------------------------------------------ trails
     def _trail(self, v: str) -> dict | None:
         """Trail samples of ``v`` for this view: ets and points (render units relative to the view's centre)."""
-        key = (self.view.name, self._kin.center, v)
-        if key in self._trail_cache:
-            return self._trail_cache[key]
+        key = (self.view.name, self._kin.center, v, self.web)
+        if key not in self._trail_cache:
+            self._trail_cache[key] = self._sample_trail(v)
+        data = self._trail_cache[key]
+        if data is not None and self._trail_key.get(v) != key:  # the polylines hold another view's trail
+            for poly in self._trail_polys[v]:
+                poly.points = data["points"]
+                _with_normals(poly)
+            self._trail_key[v] = key
+        return data
+
+    def _sample_trail(self, v: str) -> dict | None:
         from viewer.scene import tracks
 
-        ets = tracks.sample_ets(self._kin, v, self.view, step_deg=self.view.trail_step_deg * (3.0 if self.web else 1.0))
+        tol = self.view.trail_tolerance_px * (float(self.cfg["trails"]["web_tolerance_factor"]) if self.web else 1.0)
+        ets = tracks.sample_ets(self._kin, v, self.view, tolerance_px=tol, hermite=False)
         if len(ets) < 2:
-            self._trail_cache[key] = None
             return None
         st = self._kin._states_moon(v, ets)
         c = self._kin._states_moon(self._kin.center, ets) if self._kin.center != "MOON" else np.zeros_like(st)
@@ -649,39 +665,31 @@ class MissionScene:
         rot = _rotations("J2000", self.view.frame, ets, max_step_s=600.0)
         pts = np.einsum("nij,nj->ni", rot, st[:, :3] - c[:, :3]) * self.view.units_per_km
         ok = np.isfinite(pts[:, 0])
-        data = {"ets": ets[ok], "points": pts[ok]}
-        past, fut = self._trail_polys[v]
-        for poly in (past, fut):
-            poly.points = data["points"]
-        self._trail_cache[key] = data
-        return data
+        return {"ets": ets[ok], "points": pts[ok]}
 
     def _update_trails(self, et: float) -> None:
         show = self.layers.get("trails", True)
+        shift = self._origin_shift() if self._kin.follow else np.zeros(3)
+        far = self.far_limit
         for v, name in self.vehicle_actor.items():
-            past_a, fut_a = self.actors[f"trail:{name}"], self.actors[f"trail-future:{name}"]
-            data = self._trail(v) if show else None
+            names = (f"trail:{name}", f"trail-future:{name}")
+            riding = bool(self._poses.stacked_on[v][0])  # its parent's trail is the same curve
+            data = self._trail(v) if show and not riding else None
             if data is None:
-                past_a.SetVisibility(False)
-                fut_a.SetVisibility(False)
+                for n in names:
+                    self.actors[n].SetVisibility(False)
                 continue
-            ets = data["ets"]
+            ets, pts = data["ets"], data["points"]
             i0 = int(np.searchsorted(ets, et - self.view.trail_past_s))
             i1 = int(np.searchsorted(ets, et, side="right"))
             i2 = int(np.searchsorted(ets, et + self.view.trail_future_s, side="right"))
-            past, fut = self._trail_polys[v]
-            _set_line(past, i0, i1)
-            _set_line(fut, max(i1 - 1, 0), i2)
-            past_a.SetVisibility(i1 - i0 >= 2)
-            fut_a.SetVisibility(i2 - max(i1 - 1, 0) >= 2)
-            # floating origin: trails are stored relative to the centre; shift by the origin (follow view)
-            shift = np.zeros(3)
-            if self._kin.follow:
-                shift = -self._poses.relative_km[self._kin.follow][0] * 0  # placeholder replaced below
-                shift = self._origin_shift()
-            for a in (past_a, fut_a):
-                _set_matrix(self._matrices[a is past_a and f"trail:{name}" or f"trail-future:{name}"], np.eye(3),
-                            shift, 1.0)
+            for n, poly, lo, hi in zip(names, self._trail_polys[v], (i0, max(i1 - 1, 0)), (i1, i2)):
+                idx = np.arange(lo, hi)
+                near = np.linalg.norm(pts[lo:hi] + shift, axis=1) < far  # far arcs would only stretch the depth
+                drawn = _set_line(poly, idx[near])
+                self.actors[n].SetVisibility(drawn >= 2)
+                # floating origin: trails are stored relative to the centre; the follow view shifts them
+                _set_matrix(self._matrices[n], np.eye(3), shift, 1.0)
 
     def _origin_shift(self) -> np.ndarray:
         """Render-unit translation from centre-relative coordinates to origin-relative ones (follow view)."""
@@ -753,7 +761,7 @@ class MissionScene:
                 except Exception:
                     return None
                 p = (pa if end == link.a else pb)[0] * self.view.units_per_km
-                out.append(p - (-self._origin_shift()) if self._kin.follow else p)
+                out.append(p + self._origin_shift() if self._kin.follow else p)
         return out
 
     # ================================================================================================ output
@@ -795,12 +803,30 @@ class MissionScene:
         self.plotter.close()
 
 
-def _set_line(poly: pv.PolyData, i0: int, i1: int) -> None:
-    n = max(i1 - i0, 0)
-    if n >= 2:
-        poly.lines = np.hstack([[n], np.arange(i0, i1)])
-    else:
+def _with_normals(poly: pv.PolyData) -> pv.PolyData:
+    """Give points/lines a (dummy) normal: VTK's shadow pass needs every actor lit, and points or lines without
+    normals are drawn unlit. With ``FLAT`` (ambient only) the normal changes nothing on screen."""
+    if poly.n_points == 0:
+        return poly
+    normals = np.zeros((poly.n_points, 3), np.float32)
+    normals[:, 2] = 1.0
+    poly.point_data["Normals"] = normals
+    poly.point_data.active_normals_name = "Normals"
+    return poly
+
+
+def _set_line(poly: pv.PolyData, idx: np.ndarray) -> int:
+    """Make ``poly``'s lines the polylines through the point indices ``idx`` (split where they skip); return the
+    number of points drawn."""
+    if len(idx) < 2:
         poly.lines = np.array([2, 0, 0])
+        return 0
+    pieces = [p for p in np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1) if len(p) >= 2]
+    if not pieces:
+        poly.lines = np.array([2, 0, 0])
+        return 0
+    poly.lines = np.concatenate([np.concatenate([[len(p)], p]) for p in pieces])
+    return int(sum(len(p) for p in pieces))
 
 
 def _az_el(v: np.ndarray) -> tuple[float, float]:

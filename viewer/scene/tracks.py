@@ -18,12 +18,14 @@ Format ``change6-tracks/1``::
           "p":   <array float32 (N,3)>,         # position, render units, relative to the view's origin
           "v":   <array float32 (N,3)>,         # velocity, render units per second (for cubic Hermite)
           "q":   <array int16 (N,4)>,           # orientation quaternion (w, x, y, z) × 32767, body -> view frame
-          "vis": <array uint8 (N,)>             # 1 visible, 0 hidden (hold the previous value between samples)
-        }, ...
+          "vis": <array uint8 (N,)>,            # 1 visible, 0 hidden (hold the previous value between samples)
+          "stack": {"t": <float64 (R,)>, "parent": ["<actor name>" or "", ...], "offset_m": <float32 (R,3)>}
+        }, ...                                  # vehicles only: stack runs, each holding until the next ``t``
       },
       "sun":    {"t": <float64 (M,)>, "d": <float32 (M,3)>},   # unit vector towards the Sun, view frame
-      "trails": {"trail:<actor>": {"t": <float64 (K,)>, "past_s": s, "future_s": s,
-                                    "shift": <"<actor name>" or null>}},
+      "trails": {"trail:<actor>": {"future": "trail-future:<actor>", "t0": <ET>,
+                                    "t": <float32 (K,)>,   # seconds after t0 of each polyline point
+                                    "past_s": s, "future_s": s, "shift": <"<actor name>" or null>}},
       "links":  {"link:<id>": {"a": "<actor name or station id>", "b": "...",
                                "t": <float64 (L,)>, "open": <uint8 (L,)>}}   # state holds until the next sample
     }
@@ -31,16 +33,20 @@ Format ``change6-tracks/1``::
 An *array* is ``{"dtype": "float32", "shape": [N, 3], "b64": "<little-endian bytes, base64>"}`` (``encoding=
 "base64"``, the default and the compact form), or a nested list (``encoding="list"``).
 
-Client rules: the actor's user matrix is ``T(p) · R(q) · S(scale)``. Interpolate ``p`` with cubic Hermite using
+Client rules: the actor's user matrix is ``T(p) · R(q) · S(scale)``. While a vehicle rides in a stack (its
+``stack`` run names a parent) its own samples pause: draw it at the parent's pose, translated by
+``R_parent · offset_m · scale`` (the parent's ``scale``, metres to render units). Interpolate ``p`` with cubic Hermite using
 ``v`` (exact to well below a pixel for the sampling here), ``q`` with slerp, take ``vis`` from the sample at or before
-``t``. Trail actors hold their whole polyline (point ``i`` at time ``trails[..]["t"][i]``); draw the past
-``past_s`` solid and the next ``future_s`` faint. In the follow view the trail actors translate with the centre
+``t``. Trail actors hold their whole polyline (point ``i`` at time ``t0 + t[i]``); the past ``past_s`` is
+drawn by ``trail:<actor>`` (solid) and the next ``future_s`` by ``trail-future:<actor>`` (faint), which holds
+the same points: set each one's line cells to its index range. The server hides the trails of a vehicle while
+it rides in a stack (its parent's trail is the same curve). In the follow view the trail actors translate with the centre
 body: their translation is the position of the actor named in ``shift``. Add the Sun light on the client from
 ``sun`` (Panel's VTK pane sends no vtkLight).
 
-Sampling is adaptive (:func:`sample_ets`): about the view's centre, no more than ``max_step_deg`` of arc and
-``max_step_s`` between samples, plus dense samples around every burn, powered arc, landing and docking listed in
-``kernels/change6_manoeuvres.json``. Stacked vehicles also get their parent's samples.
+Sampling is adaptive (:func:`sample_ets`): the chord's sagitta stays under ``tolerance_px`` pixels of the view
+preset and the step under ``max_step_s``, plus dense samples around every burn, powered arc, landing and docking
+listed in ``kernels/change6_manoeuvres.json``. Stacked vehicles also get their parent's samples.
 """
 
 from __future__ import annotations
@@ -78,35 +84,60 @@ def view_span(kin: Kinematics, view) -> tuple[float, float] | None:
     return min(s[0] for s in spans), max(s[1] for s in spans)
 
 
+def pixel_km(view, lines: int = 1080) -> float:
+    """Size of one pixel at the view preset's focus, km (for a picture ``lines`` pixels high)."""
+    cam = view.camera
+    return cam.distance / view.units_per_km * 2.0 * np.tan(np.radians(cam.view_angle_deg) / 2.0) / lines
+
+
 def sample_ets(kin: Kinematics, vehicle: str, view, span: tuple[float, float] | None = None,
-               step_deg: float | None = None) -> np.ndarray:
-    """Adaptive sample epochs of ``vehicle`` for ``view`` (see the module docstring); ``step_deg`` overrides the
-    view's ``max_step_deg`` (trails are drawn as polylines and need finer steps than Hermite-interpolated tracks)."""
-    step_deg = step_deg or view.max_step_deg
+               tolerance_px: float | None = None, hermite: bool = True) -> np.ndarray:
+    """Adaptive sample epochs of ``vehicle`` for ``view``.
+
+    The error of the curve through the samples stays under ``tolerance_px`` pixels of the view preset (scaled up
+    with the distance from the view's origin, as perspective does) and the step under ``max_step_s``:
+
+    - ``hermite=True`` (browser tracks, interpolated with cubic Hermite): ``r·(ωh)⁴/384`` with ``ω = 2|a|/|v|``;
+    - ``hermite=False`` (trails, drawn as polylines): the chord's sagitta ``|a|·h²/8``.
+
+    ``a`` is the acceleration from SPICE velocities. Dense samples are added around burns, powered arcs and key
+    events (the manifest of the trajectory build).
+    """
     span = span or _span(kin, vehicle, view)
     if span is None:
         return np.zeros(0)
+    tol_km = (view.tolerance_px if tolerance_px is None else tolerance_px) * pixel_km(view)
     t0, t1 = span
-    pre_step = float(np.clip(view.max_step_s / 8.0, 30.0, 600.0))
+    pre_step = float(np.clip(view.max_step_s / 16.0, 30.0, 240.0))  # fine enough to catch a periapsis
     pre = np.append(np.arange(t0, t1, pre_step), t1)
-    st = kin._states_moon(vehicle, pre)
+    st = np.nan_to_num(kin._states_moon(vehicle, pre))
     if kin.center != "MOON":
-        st = st - kin._states_moon(kin.center, pre)
-    r, v = st[:, :3], st[:, 3:]
-    rn = np.linalg.norm(r, axis=1)
-    omega = np.degrees(np.linalg.norm(np.cross(r, v), axis=1) / np.maximum(rn, 1e-3) ** 2)  # deg/s
-    omega = np.where(rn > 1e-3, np.nan_to_num(omega), 0.0)
-    rate = np.maximum(omega / step_deg, 1.0 / view.max_step_s)  # samples per second
+        st = st - np.nan_to_num(kin._states_moon(kin.center, pre))
+    acc = np.zeros(len(pre))
+    if len(pre) > 2:
+        dv = np.linalg.norm(np.diff(st[:, 3:], axis=0), axis=1) / np.diff(pre)
+        acc[1:-1] = np.maximum(dv[1:], dv[:-1])
+        acc[0], acc[-1] = dv[0], dv[-1]
+    far = np.linalg.norm(st[:, :3], axis=1) / (view.camera.distance / view.units_per_km)
+    tol = tol_km * np.maximum(1.0, far if not kin.follow else 1.0)
+    if hermite:
+        speed = np.maximum(np.linalg.norm(st[:, 3:], axis=1), 1e-9)
+        omega = 2.0 * acc / speed  # ×2: on eccentric arcs the circular estimate falls short by up to ~8× (tested)
+        radius = speed / np.maximum(omega, 1e-12)
+        rate = omega / (384.0 * tol / radius) ** 0.25
+    else:
+        rate = np.sqrt(acc / (8.0 * tol))
+    rate = np.maximum(np.nan_to_num(rate), 1.0 / view.max_step_s)  # samples per second
     phase = np.concatenate([[0.0], np.cumsum(0.5 * (rate[1:] + rate[:-1]) * np.diff(pre))])
     n = int(np.ceil(phase[-1]))
     base = np.interp(np.linspace(0, phase[-1], max(n, 1) + 1), phase, pre)
     parts = [base, np.array([t0, t1])]
-    parts += _dense(kin, vehicle, t0, t1)
+    parts += _dense(kin, vehicle, t0, t1, view.dense_step_s)
     ets = np.unique(np.concatenate(parts))
     return ets[(ets >= t0) & (ets <= t1)]
 
 
-def _dense(kin: Kinematics, vehicle: str, t0: float, t1: float) -> list[np.ndarray]:
+def _dense(kin: Kinematics, vehicle: str, t0: float, t1: float, step_s: float = DENSE_STEP_S) -> list[np.ndarray]:
     """Dense samples around ``vehicle``'s burns, powered arcs, arc joints and key events (its stack's included)."""
     out = []
 
@@ -123,7 +154,7 @@ def _dense(kin: Kinematics, vehicle: str, t0: float, t1: float) -> list[np.ndarr
         et, dur = float(m["et"]), float(m.get("duration_s", 0.0))
         if et + dur < t0 - PAD_S or et > t1 + PAD_S or not with_vehicle(m.get("vehicle", ""), et):
             continue
-        step = DENSE_STEP_S if dur == 0 else float(np.clip(dur / POWERED_SAMPLES, 1.0, 30.0))
+        step = step_s if dur == 0 else float(np.clip(dur / POWERED_SAMPLES, step_s, max(step_s, 30.0)))
         out.append(np.arange(et - PAD_S, et + dur + PAD_S, step))
     for a in kin.arcs:
         if vehicle not in a.get("vehicles", ()):
@@ -131,7 +162,7 @@ def _dense(kin: Kinematics, vehicle: str, t0: float, t1: float) -> list[np.ndarr
         a0, a1 = float(a["start_et"]), float(a["end_et"])
         out.append(np.array([a0, a1]))
         if a.get("kind") in ("powered", "atmosphere") and a1 > t0 and a0 < t1:
-            step = float(np.clip((a1 - a0) / POWERED_SAMPLES, 1.0, 30.0))
+            step = float(np.clip((a1 - a0) / POWERED_SAMPLES, step_s, max(step_s, 30.0)))
             out.append(np.arange(a0, a1, step))
     for e in kin.events:
         eid = str(e.get("id", "")).lower()
@@ -139,7 +170,7 @@ def _dense(kin: Kinematics, vehicle: str, t0: float, t1: float) -> list[np.ndarr
         if not np.isfinite(et) or et < t0 - PAD_S or et > t1 + PAD_S:
             continue
         if any(w in eid for w in DENSE_EVENT_WORDS) and with_vehicle(e.get("vehicle", vehicle), et):
-            out.append(np.arange(et - PAD_S, et + PAD_S, DENSE_STEP_S / 2))
+            out.append(np.arange(et - PAD_S, et + PAD_S, step_s / 2))
     return out
 
 
@@ -180,25 +211,29 @@ def export_tracks(scene, start_et: float | None = None, end_et: float | None = N
     union = np.unique(np.concatenate([body_grid] + list(grids.values())))
     poses = kin.poses(union, scale=scene.spacecraft_scale)
     m_to_units = view.units_per_m * scene.spacecraft_scale
-    keep = {}
+    keep, stacks = {}, {}
     for v in kin.vehicles:
-        mask = np.isin(union, grids.get(v, np.zeros(0)))
         parents = poses.stacked_on[v]
-        for parent in {p for p in parents if p}:
-            mask |= (parents == parent) & keep.get(parent, np.zeros(len(union), bool))
-        vis = poses.visible[v]
-        change = np.flatnonzero(np.diff(vis.astype(np.int8)) != 0)
+        riding = parents != ""
+        # own samples while free; while riding in a stack the client composes the parent's pose and the offset
+        mask = np.isin(union, grids.get(v, np.zeros(0))) & ~riding
+        change = np.flatnonzero((np.diff(poses.visible[v].astype(np.int8)) != 0) | (parents[1:] != parents[:-1]))
         mask[change] = True
         mask[np.clip(change + 1, 0, len(union) - 1)] = True
-        if mask.any():
+        if poses.visible[v].any():
             mask[[0, -1]] = True
         keep[v] = mask
+        runs = np.concatenate([[0], change + 1]) if len(union) else np.zeros(0, int)
+        stacks[v] = {"t": _array(union[runs], "float64", encoding),
+                     "parent": [scene.vehicle_actor.get(p, "") for p in parents[runs]],
+                     "offset_m": _array(poses.offsets_m[v][runs], "float32", encoding)}
     actors = {}
     for v, mask in keep.items():
         if not mask.any():
             continue
         name = scene.vehicle_actor[v]
         actors[name] = _actor_track(v, m_to_units, union[mask], poses, mask, encoding)
+        actors[name]["stack"] = stacks[v]
     body_mask = np.isin(union, body_grid)
     for body, name in (("EARTH", "earth"), ("MOON", "moon")):
         actors[name] = _actor_track(body, view.units_per_km, union[body_mask], poses, body_mask, encoding)
@@ -213,11 +248,12 @@ def export_tracks(scene, start_et: float | None = None, end_et: float | None = N
     shift = {"MOON": "moon", "EARTH": "earth"}.get(kin.center) if kin.follow else None
     for v, name in scene.vehicle_actor.items():
         data = scene._trail(v)
-        if data is None:
+        if data is None or len(data["ets"]) < 2:
             continue
-        for key in (f"trail:{name}", f"trail-future:{name}"):
-            out["trails"][key] = {"t": _array(data["ets"], "float64", encoding), "past_s": view.trail_past_s,
-                                  "future_s": view.trail_future_s, "shift": shift}
+        out["trails"][f"trail:{name}"] = {
+            "future": f"trail-future:{name}", "t0": float(data["ets"][0]),
+            "t": _array(data["ets"] - data["ets"][0], "float32", encoding),
+            "past_s": view.trail_past_s, "future_s": view.trail_future_s, "shift": shift}
     out["links"] = _link_tracks(scene, body_grid, encoding)
     return out
 

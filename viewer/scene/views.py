@@ -49,10 +49,11 @@ class View:
     camera: Camera
     trail_past_s: float
     trail_future_s: float
-    trail_step_deg: float
+    trail_tolerance_px: float
     tracks_start: str | None
     tracks_end: str | None
-    max_step_deg: float
+    tolerance_px: float
+    dense_step_s: float
     max_step_s: float
     bodies: tuple[str, ...]
     follow: str | None = None
@@ -108,10 +109,11 @@ def _parse(name: str, node: dict, path: Path) -> View:
             camera=camera,
             trail_past_s=float(trail.get("past_s", 3600.0)),
             trail_future_s=float(trail.get("future_s", 0.0)),
-            trail_step_deg=float(trail.get("step_deg", 2.0)),
+            trail_tolerance_px=float(trail.get("tolerance_px", 0.5)),
             tracks_start=tracks.get("start"),
             tracks_end=tracks.get("end"),
-            max_step_deg=float(tracks.get("max_step_deg", 5.0)),
+            tolerance_px=float(tracks.get("tolerance_px", 1.0)),
+            dense_step_s=float(tracks.get("dense_step_s", 4.0)),
             max_step_s=float(tracks.get("max_step_s", 3600.0)),
             bodies=tuple(node.get("bodies", ())),
             follow=node.get("follow"),

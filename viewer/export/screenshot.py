@@ -1,0 +1,107 @@
+"""One offscreen still of the mission scene: ``screenshot(path, et, view=...)`` -> PNG, written atomically.
+
+Full VTK lighting from the true Sun direction (the scene light), shadows on the terrain patch in the site view and
+anti-aliasing (SSAA) when ``quality="still"`` (the default for stills); ``quality="fast"`` turns both off.
+
+>>> from viewer.epochs import et_from_utc
+>>> screenshot("site.png", et_from_utc("2024-06-01T22:23:16Z"), view="site", size=(1920, 1080))  # doctest: +SKIP
+PosixPath('site.png')
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+
+from viewer.errors import CoverageError, InputError, KernelError
+
+MAX_W, MAX_H = 3840, 2160
+MIN_SIDE = 16
+_SIZE = re.compile(r"^\s*(\d+)\s*[x×X]\s*(\d+)\s*$")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"1920x1080"`` -> ``(1920, 1080)``: even sides, 16 px … 3840×2160 (either orientation)."""
+    m = _SIZE.match(str(text))
+    if not m:
+        raise InputError(f"size {text!r} is not WIDTHxHEIGHT; write it like 1920x1080")
+    return check_still_size((int(m.group(1)), int(m.group(2))))
+
+
+def check_still_size(size) -> tuple[int, int]:
+    """Check a (width, height) for a still; odd sides are refused (video frames and most displays want even)."""
+    w, h = int(size[0]), int(size[1])
+    if min(w, h) < MIN_SIDE:
+        raise InputError(f"size {w}x{h} is too small; both sides must be at least {MIN_SIDE} px")
+    if max(w, h) > MAX_W or min(w, h) > MAX_H:
+        raise InputError(f"size {w}x{h} is larger than {MAX_W}x{MAX_H}; choose a smaller size")
+    if w % 2 or h % 2:
+        raise InputError(f"size {w}x{h} has an odd side; use even sides, e.g. {w + w % 2}x{h + h % 2}")
+    return w, h
+
+
+def mission_coverage() -> tuple[float, float]:
+    """(start_et, end_et) covered by the mission kernels (the union over the vehicles)."""
+    from viewer.scene.kinematics import VEHICLE_ORDER, coverage
+
+    spans = [c for c in (coverage(v) for v in VEHICLE_ORDER) if c]
+    if not spans:
+        raise KernelError("no mission kernel is loaded; build them with `python -m viewer kernels build`")
+    return min(s[0] for s in spans), max(s[1] for s in spans)
+
+
+def check_time(et: float) -> float:
+    """Raise :class:`CoverageError` (one line, with the covered interval) for a time outside the mission kernels."""
+    start, end = mission_coverage()
+    if not (start <= float(et) <= end):
+        raise CoverageError("the mission kernels", float(et), start, end)
+    return float(et)
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image[..., :3])).save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
+
+
+def screenshot(path, et: float, *, view: str = "system", size: tuple[int, int] = (1920, 1080),
+               follow: str | None = None, quality: str = "still", language: str = "en", scene=None) -> Path:
+    """Render the scene at ``et`` in ``view`` and write a PNG to ``path`` atomically; return the path.
+
+    A ``scene`` (a :class:`~viewer.scene.scene.MissionScene`) can be passed to render several stills without
+    rebuilding it; its window size must then equal ``size``.
+    """
+    from viewer import paths
+    from viewer.scene.views import get_view
+
+    size = check_still_size(size)
+    get_view(view)
+    et = check_time(et)
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise InputError(f"output {path} must end in .png")
+    if path.parent and not path.parent.exists():
+        raise InputError(f"output directory {path.parent} does not exist; create it first")
+    own = scene is None
+    if own:
+        from viewer.scene.scene import MissionScene
+
+        scene = MissionScene(view, follow=follow, window_size=size, quality=quality, language=language)
+    try:
+        if tuple(scene.size) != tuple(size):
+            raise InputError(f"the scene renders {scene.size[0]}x{scene.size[1]}, not {size[0]}x{size[1]}")
+        scene.set_quality(quality)
+        if language != scene.language:
+            scene.set_language(language)
+        scene.set_view(view, follow=follow, et=et)
+        image = scene.screenshot()
+    finally:
+        if own:
+            scene.close()
+    paths.atomic_write_bytes(path, png_bytes(image))
+    return path
