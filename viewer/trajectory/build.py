@@ -23,7 +23,7 @@ import yaml
 
 import viewer
 from viewer import paths
-from viewer.constants import CHANGE6_TOPO, CHANGE6_TOPO_ID, VEHICLES
+from viewer.constants import VEHICLES
 from viewer.epochs import et_from_utc, utc_from_et
 from viewer.errors import DataError, ViewerError
 from viewer.trajectory import forces

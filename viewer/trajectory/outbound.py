@@ -3,17 +3,17 @@
 The flight is built from the published events (assets/trajectory/outbound.yaml) with the force model:
 
 1. Transfer: the injection state at separation (200 km perigee, flight-path angle 0) lies in the plane through
-   Wenchang at liftoff; launch azimuth, downrange angle and perigee speed are solved so that the free-return-less
-   ballistic transfer reaches periselene (200 km) at LOI + the burn half-duration with i = 137 deg to the lunar
-   equator (the working-orbit inclination, so no later inclination change is needed).
+   Wenchang at liftoff; launch azimuth, downrange angle and perigee speed are solved so that the ballistic transfer
+   reaches periselene (200 km) at LOI + the burn half-duration, with the periselene in the plane of the working
+   orbit (a "ghost" working orbit integrated backwards from the descent time, passing over the site), so that a
+   small node change at the first aposelene puts the capture orbit into that plane.
 2. Ascent and TLI (powered arcs): integrated backwards from the injection state through the upper stage's finite
    TLI burn and the parking-orbit coast; the ascent from the pad to the parking orbit is a smooth powered arc
    (quintic in radius, downrange and cross-range angles), graded assumed.
 3. Cruise: an assumed injection error is corrected by TCM-1 (L+17.5 h, CE-5 pattern) and TCM-1's execution error
    by TCM-2 (L+41.5 h); both are solved to hit the nominal periselene position.
 4. LOI: finite 3,000 N anti-velocity burn from 02:12, its duration solved for the 8,600 km aposelene.
-5. Node change at the first aposelene: Δv solved so that the next periselene lies in the working-orbit plane,
-   which is the plane through the landing site at the descent time propagated backwards (a "ghost" orbit);
+5. Node change at the first aposelene: Δv solved so that the next periselene lies in the ghost plane at 200 km;
    circularisation there; a phasing trim on 28 May (Δv solved so the orbit passes over the site on 1 June 22:09).
 """
 
@@ -50,44 +50,6 @@ def moon_eq(et: float) -> np.ndarray:
 
 def rel_moon(state_earth, et):
     return np.asarray(state_earth) - np.asarray(spiceypy.spkezr("MOON", float(et), "J2000", "NONE", "EARTH")[0])
-
-
-def inclination_to_moon(state, et) -> float:
-    m = moon_eq(et)
-    h = m @ np.cross(state[:3], state[3:6])
-    return math.degrees(math.acos(h[2] / np.linalg.norm(h)))
-
-
-# ---------------------------------------------------------------------------------------------- Earth side
-
-
-class LaunchGeometry:
-    def __init__(self, ctx, sec=SEC):
-        self.sec = sec
-        self.t_launch = ctx.et(sec, "launch.utc")
-        self.t_sep = ctx.et(sec, "separation.utc")
-        radii = spiceypy.bodvrd("EARTH", "RADII", 3)[1]
-        self.re, flat = radii[0], (radii[0] - radii[2]) / radii[0]
-        fixed = spiceypy.georec(math.radians(_v(ctx, "launch.lon_deg", sec)), math.radians(_v(ctx, "launch.lat_deg", sec)),
-                                float(_v(ctx, "launch.height_km", sec)), radii[0], flat)
-        self.earth_frame = forces.pole_frame("EARTH")
-        xf = np.asarray(spiceypy.sxform(self.earth_frame, "J2000", self.t_launch))
-        self.pad = xf @ np.concatenate([fixed, np.zeros(3)])  # inertial state of the pad at liftoff
-        s = self.pad[:3] / np.linalg.norm(self.pad[:3])
-        east = np.cross([0.0, 0.0, 1.0], s)
-        east /= np.linalg.norm(east)
-        self.s, self.east, self.north = s, east, np.cross(s, east)
-        self.rp = self.re + float(_v(ctx, "separation.perigee_alt_km", sec))
-
-    def basis(self, az):
-        u = math.cos(az) * self.north + math.sin(az) * self.east
-        h = np.cross(self.s, u)
-        return u, h / np.linalg.norm(h)
-
-    def injection(self, az, theta, vp):
-        u, h = self.basis(az)
-        rh = math.cos(theta) * self.s + math.sin(theta) * u
-        return np.concatenate([self.rp * rh, vp * np.cross(h, rh)])
 
 
 def solve_transfer(ctx, geo: LaunchGeometry, t_peri: float, rp_moon: float, third) -> np.ndarray:
@@ -312,7 +274,6 @@ def build_phase(ctx) -> None:
     t_loi = ctx.et(SEC, "loi.start_utc")
     t_peri = t_loi + float(_v(ctx, "loi.periselene_offset_s"))
     rp_moon = 1737.4 + float(_v(ctx, "loi.periselene_alt_km"))
-    inc = float(_v(ctx, "lunar_orbit.inclination_deg"))
 
     # ghost working orbit: backwards from the descent time, for its plane at capture and circularisation
     t_d = ctx.et(SEC, "lunar_orbit.descent_start_utc")

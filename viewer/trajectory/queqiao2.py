@@ -1,9 +1,16 @@
-"""Queqiao-2: the 24 h frozen relay orbit (200 x 16,000 km, i 62.4 deg, aposelene south), phased for the windows.
+"""Queqiao-2 from launch to July: the 24 h relay orbit (200 x 16,000 km, i 62.4 deg), phased for the CE-6 windows.
 
-The orbit elements (to the lunar equator) are set at the descent epoch; the node and mean anomaly are searched on
-a grid (two-body propagation over the two windows, cheap) for the largest margin of: relay above the site's
-horizon and above the mask at one of the Earth stations, through the descent and the ascent. The chosen orbit is
-then integrated with the force model backwards to 2 April and forwards to 1 July.
+1. Launch (Long March 8, Wenchang) and transfer: the same machinery as Chang'e-6 (outbound.py): a powered ascent,
+   the upper stage's finite TLI solved backwards from the sourced 200 km perigee injection, and a ballistic transfer
+   to a 200 km periselene at the sourced LOI time, with the periselene at an assumed latitude in the Moon-orbit frame.
+2. LOI: the sourced start (16:46Z) and duration (19 min); the thrust level is solved for the capture orbit.
+3. Plane change at the first aposelene, about the apse line, to the mission inclination (to the Moon's orbit plane,
+   the plane the Earth perturbation acts in).
+4. Phase for the relay windows: a grid over the mean anomaly at the descent start (two-body over the windows) gives
+   the phase with the largest margin (relay above the site's horizon and above the mask at one Earth station
+   through the descent and the ascent); a phasing burn and a second burn on 2 April put it there.
+5. Mission orbit to July with paired station keeping (see queqiao2.yaml station_keeping) and a pair on the
+   revolution before each window, so those revolutions are 200 x 16,000 km, 24 h.
 """
 
 from __future__ import annotations
@@ -15,7 +22,6 @@ import spiceypy
 
 from viewer.trajectory import engine, forces
 from viewer.trajectory.engine import TargetingError
-from viewer.trajectory.outbound import moon_eq
 
 SEC = "queqiao2"
 
