@@ -1,7 +1,7 @@
 """The force model of the reconstructed trajectories: point masses of Earth, Moon and Sun plus the J2 of Earth and Moon.
 
-- Positions of the bodies come from DE440 through SPICE (tabulated every 30 min, cubic Hermite), the GMs from the kernel pool
-  (``BODY10_GM``, ``BODY399_GM``, ``BODY301_GM`` in ``kernels/viewer_bodies.tpc``, DE440 values).
+- Positions of the bodies come from DE440 through SPICE (tabulated every 30 min, cubic Hermite), the GMs from
+  the kernel pool (``BODY10_GM``, ``BODY399_GM``, ``BODY301_GM`` in ``kernels/viewer_bodies.tpc``, DE440 values).
 - J2 acts along each body's pole: Earth's from ITRF93 (EOP binary PCK), the Moon's from MOON_ME (lunar PA
   binary PCK), with IAU_EARTH / IAU_MOON as fallbacks. The poles move slowly (precession, physical libration),
   so they are tabulated every 6 h and interpolated linearly (error < 1e-7 rad, far below what J2 can feel).

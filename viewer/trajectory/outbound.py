@@ -52,6 +52,40 @@ def rel_moon(state_earth, et):
     return np.asarray(state_earth) - np.asarray(spiceypy.spkezr("MOON", float(et), "J2000", "NONE", "EARTH")[0])
 
 
+# ---------------------------------------------------------------------------------------------- Earth side
+
+
+class LaunchGeometry:
+    """The launch site at liftoff (inertial) and injection states in planes through it, for section ``sec``."""
+
+    def __init__(self, ctx, sec=SEC):
+        self.sec = sec
+        self.t_launch = ctx.et(sec, "launch.utc")
+        self.t_sep = ctx.et(sec, "separation.utc")
+        radii = spiceypy.bodvrd("EARTH", "RADII", 3)[1]
+        self.re, flat = radii[0], (radii[0] - radii[2]) / radii[0]
+        lon, lat = math.radians(_v(ctx, "launch.lon_deg", sec)), math.radians(_v(ctx, "launch.lat_deg", sec))
+        fixed = spiceypy.georec(lon, lat, float(_v(ctx, "launch.height_km", sec)), radii[0], flat)
+        self.earth_frame = forces.pole_frame("EARTH")
+        xf = np.asarray(spiceypy.sxform(self.earth_frame, "J2000", self.t_launch))
+        self.pad = xf @ np.concatenate([fixed, np.zeros(3)])  # inertial state of the pad at liftoff
+        s = self.pad[:3] / np.linalg.norm(self.pad[:3])
+        east = np.cross([0.0, 0.0, 1.0], s)
+        east /= np.linalg.norm(east)
+        self.s, self.east, self.north = s, east, np.cross(s, east)
+        self.rp = self.re + float(_v(ctx, "separation.perigee_alt_km", sec))
+
+    def basis(self, az):
+        u = math.cos(az) * self.north + math.sin(az) * self.east
+        h = np.cross(self.s, u)
+        return u, h / np.linalg.norm(h)
+
+    def injection(self, az, theta, vp):
+        u, h = self.basis(az)
+        rh = math.cos(theta) * self.s + math.sin(theta) * u
+        return np.concatenate([self.rp * rh, vp * np.cross(h, rh)])
+
+
 def solve_transfer(ctx, geo: LaunchGeometry, t_peri: float, rp_moon: float, third) -> np.ndarray:
     """(azimuth, downrange, perigee speed) of the ballistic transfer to periselene ``rp_moon`` at ``t_peri``;
     ``third(state relative to the Moon at t_peri) -> float`` is the third condition (zero when met)."""
