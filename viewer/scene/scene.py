@@ -669,6 +669,9 @@ class MissionScene:
 
     def _update_trails(self, et: float) -> None:
         show = self.layers.get("trails", True)
+        if self._kin.follow:
+            self._update_live_trail(et, show)
+            return
         shift = self._origin_shift() if self._kin.follow else np.zeros(3)
         far = self.far_limit
         for v, name in self.vehicle_actor.items():
@@ -690,6 +693,36 @@ class MissionScene:
                 self.actors[n].SetVisibility(drawn >= 2)
                 # floating origin: trails are stored relative to the centre; the follow view shifts them
                 _set_matrix(self._matrices[n], np.eye(3), shift, 1.0)
+
+    def _update_live_trail(self, et: float, show: bool) -> None:
+        """Follow view: the followed vehicle's trail, sampled around ``et`` (denser near now), relative to it."""
+        f = self._kin.follow
+        n = int(self.cfg["trails"]["live_points"])
+        s = np.linspace(0.0, 1.0, n) ** 2
+        for v, name in self.vehicle_actor.items():
+            for n_, span, sign, poly in zip((f"trail:{name}", f"trail-future:{name}"),
+                                            (self.view.trail_past_s, self.view.trail_future_s), (-1.0, 1.0),
+                                            self._trail_polys[v]):
+                actor = self.actors[n_]
+                if v != f or not show or span <= 0:
+                    actor.SetVisibility(False)
+                    continue
+                ets = et + sign * span * s
+                st = self._kin._states_moon(v, ets)[:, :3]
+                ok = np.isfinite(st[:, 0])
+                if ok.sum() < 2:
+                    actor.SetVisibility(False)
+                    continue
+                from viewer.scene.kinematics import _rotations
+
+                rot = _rotations("J2000", self.view.frame, ets[ok])
+                pts = np.einsum("nij,nj->ni", rot, st[ok] - st[0]) * self.view.units_per_km
+                poly.points = pts
+                _with_normals(poly)
+                _set_line(poly, np.arange(len(pts)))
+                self._trail_key[v] = None
+                _set_matrix(self._matrices[n_], np.eye(3), np.zeros(3), 1.0)
+                actor.SetVisibility(True)
 
     def _origin_shift(self) -> np.ndarray:
         """Render-unit translation from centre-relative coordinates to origin-relative ones (follow view)."""

@@ -40,8 +40,9 @@ Client rules: the actor's user matrix is ``T(p) · R(q) · S(scale)``. While a v
 ``t``. Trail actors hold their whole polyline (point ``i`` at time ``t0 + t[i]``); the past ``past_s`` is
 drawn by ``trail:<actor>`` (solid) and the next ``future_s`` by ``trail-future:<actor>`` (faint), which holds
 the same points: set each one's line cells to its index range. The server hides the trails of a vehicle while
-it rides in a stack (its parent's trail is the same curve). In the follow view the trail actors translate with the centre
-body: their translation is the position of the actor named in ``shift``. Add the Sun light on the client from
+it rides in a stack (its parent's trail is the same curve). The follow view has no ``trails``; its
+``live_trail`` names the followed actor and the centre body's actor; the trail point for time ``t`` is
+``p_body(now) − p_body(t)`` from the body's track, ``past_s`` back and ``future_s`` ahead. Add the Sun light on the client from
 ``sun`` (Panel's VTK pane sends no vtkLight).
 
 Sampling is adaptive (:func:`sample_ets`): the chord's sagitta stays under ``tolerance_px`` pixels of the view
@@ -87,7 +88,8 @@ def view_span(kin: Kinematics, view) -> tuple[float, float] | None:
 def pixel_km(view, lines: int = 1080) -> float:
     """Size of one pixel at the view preset's focus, km (for a picture ``lines`` pixels high)."""
     cam = view.camera
-    return cam.distance / view.units_per_km * 2.0 * np.tan(np.radians(cam.view_angle_deg) / 2.0) / lines
+    distance_km = view.scale_km or cam.distance / view.units_per_km
+    return distance_km * 2.0 * np.tan(np.radians(cam.view_angle_deg) / 2.0) / lines
 
 
 def sample_ets(kin: Kinematics, vehicle: str, view, span: tuple[float, float] | None = None,
@@ -118,7 +120,7 @@ def sample_ets(kin: Kinematics, vehicle: str, view, span: tuple[float, float] | 
         dv = np.linalg.norm(np.diff(st[:, 3:], axis=0), axis=1) / np.diff(pre)
         acc[1:-1] = np.maximum(dv[1:], dv[:-1])
         acc[0], acc[-1] = dv[0], dv[-1]
-    far = np.linalg.norm(st[:, :3], axis=1) / (view.camera.distance / view.units_per_km)
+    far = np.linalg.norm(st[:, :3], axis=1) / (view.scale_km or view.camera.distance / view.units_per_km)
     tol = tol_km * np.maximum(1.0, far if not kin.follow else 1.0)
     if hermite:
         speed = np.maximum(np.linalg.norm(st[:, 3:], axis=1), 1e-9)
@@ -245,8 +247,12 @@ def export_tracks(scene, start_et: float | None = None, end_et: float | None = N
                 "d": _array(poses.sun_dir[body_mask], "float32", encoding)},
         "trails": {}, "links": {},
     }
-    shift = {"MOON": "moon", "EARTH": "earth"}.get(kin.center) if kin.follow else None
-    for v, name in scene.vehicle_actor.items():
+    shift = None
+    if kin.follow:  # the follow view's trail is live: the client draws the followed actor's own track around now
+        out["live_trail"] = {"actor": scene.vehicle_actor[kin.follow], "body": {"MOON": "moon"}.get(kin.center, "earth"),
+                             "past_s": view.trail_past_s,
+                             "future_s": view.trail_future_s}
+    for v, name in ([] if kin.follow else scene.vehicle_actor.items()):
         data = scene._trail(v)
         if data is None or len(data["ets"]) < 2:
             continue

@@ -54,6 +54,7 @@ class View:
     tracks_end: str | None
     tolerance_px: float
     dense_step_s: float
+    scale_km: float | None
     max_step_s: float
     bodies: tuple[str, ...]
     follow: str | None = None
@@ -114,6 +115,7 @@ def _parse(name: str, node: dict, path: Path) -> View:
             tracks_end=tracks.get("end"),
             tolerance_px=float(tracks.get("tolerance_px", 1.0)),
             dense_step_s=float(tracks.get("dense_step_s", 4.0)),
+            scale_km=float(tracks["scale_km"]) if tracks.get("scale_km") else None,
             max_step_s=float(tracks.get("max_step_s", 3600.0)),
             bodies=tuple(node.get("bodies", ())),
             follow=node.get("follow"),
