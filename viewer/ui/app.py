@@ -10,9 +10,9 @@ animates it from sample tracks (:class:`viewer.ui.components.MissionView`). Pyth
 from __future__ import annotations
 
 import html
-import io
 import logging
 import time
+from pathlib import Path
 
 import panel as pn
 import param
@@ -76,6 +76,7 @@ class MissionApp(pn.viewable.Viewer):
         self._mission = state.mission
         self._export_job = None
         self._export_cb = None
+        self._shot = None  # (Popen, path) of a running offscreen screenshot
         self._closed = False
         self._shown_items: tuple = ()
         problems = state.apply_query(query or {})
@@ -126,9 +127,11 @@ class MissionApp(pn.viewable.Viewer):
         self.w_phase.param.watch(self._safe(lambda e: e.new and self.jump(e.new)), "value")
         self.w_reset = pn.widgets.Button(name=t("reset_camera", s.language), button_type="light", button_style="outline")
         self.w_reset.on_click(self._safe(lambda e: self._reset_camera()))
-        self.w_shot = pn.widgets.FileDownload(callback=self._safe(self._screenshot, default=None), filename="change6.png",
-                                             label=t("screenshot", s.language), button_type="primary",
-                                             sizing_mode="stretch_width", embed=False)
+        self.w_shot = pn.widgets.Button(name=t("screenshot", s.language), button_type="primary",
+                                        sizing_mode="stretch_width")
+        self.w_shot.on_click(self._safe(lambda e: self._start_screenshot()))
+        self.w_shot_file = pn.widgets.FileDownload(file=None, visible=False, sizing_mode="stretch_width",
+                                                  button_type="success")
         self.w_export = pn.widgets.Button(name=t("export_phase", s.language), button_type="light",
                                           button_style="outline", sizing_mode="stretch_width")
         self.w_export.on_click(self._safe(lambda e: self._start_export()))
@@ -170,7 +173,7 @@ class MissionApp(pn.viewable.Viewer):
                      L["view"], self.w_view, self.w_reset,
                      L["layers"], self.w_layers, L["relief"], self.w_relief,
                      L["horizon"], self.horizon,
-                     L["files"], self.w_shot, self.w_export, self.w_export_status, self.w_export_file,
+                     L["files"], self.w_shot, self.w_shot_file, self.w_export, self.w_export_status, self.w_export_file,
                      L["sources"], self.bibliography]
         else:
             side += [L["horizon"], self.horizon]
@@ -277,7 +280,7 @@ class MissionApp(pn.viewable.Viewer):
             b.name = p.title[lang]
         self.w_phase.options = self._jump_options()
         self.w_reset.name = t("reset_camera", lang)
-        self.w_shot.label = t("screenshot", lang)
+        self.w_shot.name = t("screenshot", lang)
         self.w_export.name = t("export_phase", lang)
         self.bibliography.title = t("all_sources", lang)
         for name, w in zip(self.w_layers._widgets.keys(), self.w_layers._widgets.values()):
@@ -324,11 +327,58 @@ class MissionApp(pn.viewable.Viewer):
         return "".join(source_html(src) for src in self._mission.sources)
 
     # ------------------------------------------------------------------------------------------ files
-    def _screenshot(self):
+    def _start_screenshot(self) -> None:
+        """Render the current view at the current time with the offscreen exporter, in a child process (the
+        server keeps serving meanwhile); the download button appears when the PNG is ready."""
+        import subprocess
+        import sys
+        import tempfile
+
         s = self.state
-        png = shared.screenshot_png(s.view, s.et, language=s.language, camera=self.vtk.camera)
-        self.w_shot.filename = f"change6_{s.view}_{s.utc.replace(':', '').replace('-', '')}.png"
-        return io.BytesIO(png)
+        if self._shot is not None and self._shot[0].poll() is None:
+            return
+        out_dir = Path(tempfile.mkdtemp(prefix="change6-shot-"))
+        path = out_dir / f"change6_{s.view}_{s.utc.replace(':', '').replace('-', '')}.png"
+        argv = [sys.executable, "-m", "viewer", "screenshot", str(path), "--time", s.utc, "--view", s.view,
+                "--size", "1920x1080", "--lang", s.language]
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True)
+        self._shot = (proc, path)
+        self.w_shot_file.visible = False
+        self.w_shot.name = t("rendering", s.language)
+        self.w_shot.disabled = True
+        self._ensure_poll()
+
+    def _ensure_poll(self) -> None:
+        if self._export_cb is None:
+            self._export_cb = pn.state.add_periodic_callback(self._safe(self._poll_jobs), period=700)
+
+    def _poll_jobs(self) -> None:
+        busy = self._poll_shot()
+        busy = self._poll_export() or busy
+        if not busy and self._export_cb is not None:
+            self._export_cb.stop()
+            self._export_cb = None
+
+    def _poll_shot(self) -> bool:
+        if self._shot is None:
+            return False
+        proc, path = self._shot
+        if proc.poll() is None:
+            return True
+        lang = self.state.language
+        self.w_shot.name = t("screenshot", lang)
+        self.w_shot.disabled = False
+        err = proc.stderr.read().strip().splitlines() if proc.stderr else []
+        self._shot = None
+        if proc.returncode == 0 and path.exists():
+            self.w_shot_file.file = str(path)
+            self.w_shot_file.filename = path.name
+            self.w_shot_file.label = f"{t('download', lang)} {path.name}"
+            self.w_shot_file.visible = True
+        else:
+            notify(err[-1] if err else f"the screenshot failed (status {proc.returncode})")
+        return False
 
     def _start_export(self) -> None:
         from viewer.export.jobs import start_phase_export
@@ -342,23 +392,20 @@ class MissionApp(pn.viewable.Viewer):
             return
         self._export_job = start_phase_export(s.phase, lang=s.language, view=s.view, size=(1280, 720))
         self.w_export_file.visible = False
-        if self._export_cb is None:
-            self._export_cb = pn.state.add_periodic_callback(self._safe(self._poll_export), period=1000)
+        self._ensure_poll()
 
-    def _poll_export(self) -> None:
+    def _poll_export(self) -> bool:
         job = self._export_job
         if job is None:
-            return
+            return False
         st = job.status()
         lang = self.state.language
         if st.state == "running":
             pct = 100 * st.fraction
             eta = f", {st.eta_s:.0f} s" if st.eta_s else ""
             self.w_export_status.object = f'<p>{html.escape(t("exporting", lang))} {pct:.0f} %{eta}</p>'
-            return
-        if self._export_cb is not None:
-            self._export_cb.stop()
-            self._export_cb = None
+            return True
+        self._export_job = None
         if st.state == "done":
             self.w_export_status.object = f'<p>{html.escape(t("export_done", lang))}</p>'
             self.w_export_file.file = str(st.path)
@@ -366,6 +413,7 @@ class MissionApp(pn.viewable.Viewer):
             self.w_export_file.visible = True
         else:
             self.w_export_status.object = f'<p>{html.escape(st.error or st.state)}</p>'
+        return False
 
     def close(self) -> None:
         """Stop this session's periodic callback and any running export (called when the session ends)."""
@@ -375,6 +423,8 @@ class MissionApp(pn.viewable.Viewer):
             self._export_cb = None
         if self._export_job is not None and self._export_job.status().state == "running":
             self._export_job.cancel()
+        if self._shot is not None and self._shot[0].poll() is None:
+            self._shot[0].kill()
 
 
 def _et_minus_unix(lo: float, hi: float) -> float:

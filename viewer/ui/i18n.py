@@ -30,6 +30,8 @@ TEXT: dict[str, dict[str, str]] = {
     "export_busy": {"en": "An export is already running; wait for it to finish.", "zh": "已有导出正在进行，请稍候。"},
     "exporting": {"en": "Exporting…", "zh": "正在导出…"},
     "export_done": {"en": "Video ready.", "zh": "视频已完成。"},
+    "rendering": {"en": "Rendering the screenshot…", "zh": "正在渲染截图…"},
+    "download": {"en": "Download", "zh": "下载"},
     "realtime": {"en": "real time", "zh": "实时"},
     "show_links": {"en": "Relay links", "zh": "中继链路"},
     "show_trails": {"en": "Trails", "zh": "轨迹"},

@@ -32,6 +32,10 @@ ID_ROOT = "ce6"
 SERVER_WINDOW = (300, 300)
 EARTH_SAMPLE_S = 1800.0
 TEXTURE_WIDTH = {"moon": 1024, "earth": 512}  # browser textures, pixels across
+# Bodies farther than FAR_RATIO radii from a view's preset camera, or hidden in it, are sent as light meshes
+LOD_CELLS = {"low": 8000, "tiny": 200}
+LOD_TEXTURE_WIDTH = {"low": 256, "tiny": 16}
+FAR_RATIO = 60.0
 
 
 @functools.cache
@@ -215,6 +219,7 @@ class SharedScene:
         self._serialised: dict[tuple, tuple] = {}
         self._tracks: dict[str, dict] = {}
         self._arrays: dict[str, bytes] = {}  # content hash -> bytes, shared by every cached serialisation
+        self._variants: dict[tuple, tuple] = {}
 
     @property
     def pointers(self) -> dict[str, str]:
@@ -272,6 +277,7 @@ class SharedScene:
                 for layer in ("links", "trails", "labels"):
                     sc.layers[layer] = True
                 sc.set_view(view, et=et)
+                restore = self._lighten_bodies()
                 ren_win = sc.plotter.ren_win
                 context = rws.SynchronizationContext(id_root=ID_ROOT)
                 ren_win.OffScreenRenderingOn()
@@ -279,12 +285,67 @@ class SharedScene:
                 ren_win.Render()
                 scene = rws.serializeInstance(None, ren_win, context.getReferenceId(ren_win), context, 0)
                 scene["properties"]["numberOfLayers"] = 2
+                _trim_unused_colour_maps(scene)
                 arrays = {}
                 for name in context.dataArrayCache:
                     data = context.getCachedDataArray(name, binary=True, compression=False)
                     arrays[name] = self._arrays.setdefault(name, data)
+                restore()
                 self._serialised[key] = (scene, arrays, context.getAnnotations())
             return self._serialised[key]
+
+    # per-view level of detail of the three big bodies (the first-payload budget, design rule 7)
+    def _variant(self, name: str, level: str):
+        """(mesh, texture or None) of body actor ``name`` at ``level`` ("low" or "tiny"), built once."""
+        import pyvista as pv
+
+        key = (name, level)
+        if key not in self._variants:
+            b = self.scene.bodies
+            mesh = {"moon": b.moon, "earth": b.earth, "terrain": b.terrain}[name]
+            img = {"moon": b.moon_texture, "earth": b.earth_texture, "terrain": b.moon_texture}[name]
+            keep = LOD_CELLS[level]
+            reduction = max(0.0, 1.0 - keep / max(mesh.n_cells, 1))
+            low = mesh.decimate(reduction, enable_all_attribute_error=True) if reduction > 0 else mesh.copy()
+            tex = pv.Texture(_downscale(img, LOD_TEXTURE_WIDTH[level]))
+            self._variants[key] = (low, tex)
+        return self._variants[key]
+
+    def _lighten_bodies(self):
+        """Swap hidden or far bodies for light meshes and textures while serialising; returns the undo."""
+        import numpy as np
+
+        sc = self.scene
+        cam = np.asarray(sc.plotter.camera.position, float)
+        undo = []
+        for name in ("moon", "earth", "terrain"):
+            actor = sc.actors.get(name)
+            if actor is None:
+                continue
+            if not actor.GetVisibility():
+                level = "tiny"
+            else:
+                m = actor.GetUserMatrix()
+                pos = np.array([m.GetElement(i, 3) for i in range(3)]) if m is not None else np.zeros(3)
+                scale = np.linalg.norm([m.GetElement(i, 0) for i in range(3)]) if m is not None else 1.0
+                b = actor.GetMapper().GetInput().GetBounds()
+                radius = 0.5 * max(b[1] - b[0], b[3] - b[2], b[5] - b[4]) * scale
+                far = np.linalg.norm(pos - cam) / max(radius, 1e-9) > FAR_RATIO
+                level = "low" if far else None
+            if level is None:
+                continue
+            mesh, tex = self._variant(name, level)
+            mapper = actor.GetMapper()
+            undo.append((actor, mapper.GetInput(), actor.GetTexture()))
+            mapper.SetInputData(mesh)
+            actor.SetTexture(tex)
+
+        def restore():
+            for actor, mesh, tex in undo:
+                actor.GetMapper().SetInputData(mesh)
+                actor.SetTexture(tex)
+
+        return restore
 
     def camera(self, view: str, et: float | None = None) -> dict:
         """The view's preset camera at ``et`` as vtk.js camera properties (position, focalPoint, viewUp, viewAngle)."""
@@ -296,49 +357,20 @@ class SharedScene:
             return {"position": list(cam.position), "focalPoint": list(cam.focal_point), "viewUp": list(cam.up),
                     "viewAngle": float(cam.view_angle)}
 
-    def screenshot_png(self, view: str, et: float, *, language: str = "en", camera: dict | None = None,
-                       size: tuple[int, int] = (1280, 720)) -> bytes:
-        """A PNG of ``view`` at ``et`` rendered offscreen (see :func:`screenshot_png`)."""
-        return screenshot_png(view, et, language=language, camera=camera, size=size)
+
+def _trim_unused_colour_maps(node) -> None:
+    """Drop all but two nodes of colour maps that no scalars use (about 23 kB of JSON per actor)."""
+    if isinstance(node, dict):
+        props = node.get("properties", {})
+        if str(node.get("type", "")).endswith("Mapper") and not props.get("scalarVisibility", 1):
+            for dep in node.get("dependencies", []):
+                nodes = dep.get("properties", {}).get("nodes")
+                if str(dep.get("type", "")) == "vtkColorTransferFunction" and isinstance(nodes, list) and len(nodes) > 2:
+                    dep["properties"]["nodes"] = [nodes[0], nodes[-1]]
+        for dep in node.get("dependencies", []):
+            _trim_unused_colour_maps(dep)
 
 
 @functools.cache
 def shared_scene() -> SharedScene:
     return SharedScene()
-
-
-def screenshot_png(view: str, et: float, *, language: str = "en", camera: dict | None = None,
-                   size: tuple[int, int] = (1280, 720)) -> bytes:
-    """Render ``view`` at ``et`` with the offscreen exporter and return PNG bytes.
-
-    Uses :mod:`viewer.export.screenshot` where it exists; otherwise an offscreen :class:`MissionScene` at still
-    quality. ``camera`` (vtk.js camera properties from the browser) replaces the preset when given.
-    """
-    import io
-
-    try:
-        from viewer.export import screenshot as shot  # helper S's exporter
-    except ImportError:
-        shot = None
-    if shot is not None and hasattr(shot, "screenshot_png"):
-        return shot.screenshot_png(view=view, et=et, language=language, camera=camera, size=size)
-    from PIL import Image
-
-    from viewer.scene.scene import MissionScene
-
-    sc = MissionScene(view, window_size=size, language=language, quality="still", et=et)
-    try:
-        if camera:
-            c = sc.plotter.camera
-            c.position = tuple(camera["position"])
-            c.focal_point = tuple(camera["focalPoint"])
-            c.up = tuple(camera["viewUp"])
-            if "viewAngle" in camera:
-                c.view_angle = float(camera["viewAngle"])
-            sc.renderer.ResetCameraClippingRange()
-        img = sc.screenshot()
-    finally:
-        sc.close()
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="PNG")
-    return buf.getvalue()
