@@ -111,6 +111,8 @@ def test_background_job_finishes_and_cancels(tmp_path):
     (["--phase", "landing_on_mars", "--size", "640x360"], "unknown phase 'landing_on_mars'"),
     (["--from", "2024-06-01T22:00:00Z", "--to", "2024-06-01T21:00:00Z"], "is not after"),
     (["--phase", "ascent", "--captions", "fr"], "invalid choice"),
+    (["--from", "2019-01-03T02:26:00Z", "--to", "2019-01-03T03:00:00Z"], "the kernels cover"),
+    (["--phase", "ascent", "--camera", "follow:CHANGE7"], "cannot follow 'CHANGE7'"),
 ])
 def test_cli_mistakes_are_one_line(tmp_path, args, expect):
     r = _cli("export", "video", *args, str(tmp_path / "x.mp4"), timeout=60)

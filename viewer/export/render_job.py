@@ -76,6 +76,11 @@ class JobSpec:
         from viewer.export.cli import resolve_range
 
         start, end, phase = resolve_range(args, load_mission())
+        if phase is None:  # a free range must lie inside the mission kernels (a phase is there by construction)
+            from viewer.export.screenshot import check_time
+
+            check_time(start)
+            check_time(end)
         spec = cls(start_et=start, end_et=end, size=size, fps=fps, speed=args.speed, duration=args.duration,
                    phase=phase, view=args.view, camera=args.camera, captions=captions, credits_s=args.credits,
                    aa=args.aa, detail=args.detail, output=output, kind=kind, crf=args.crf, preset=args.preset, force=args.force)
