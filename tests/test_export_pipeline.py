@@ -381,3 +381,8 @@ def test_an_overlay_error_in_the_writer_is_reported_as_itself(tmp_path):
     with pytest.raises(InputError, match="overlay font missing"):
         export(MovingSquare((64, 64)), frame_ets(0, 10, 10, duration=2), tmp_path / "o.mp4", fps=10, overlay=broken)
     assert _leftovers(tmp_path) == []
+
+
+def test_follow_smoothing_is_capped_in_mission_time():
+    assert cp.follow_tau(10.0) == pytest.approx(5.0)  # half a video second at 10 mission s per video s
+    assert cp.follow_tau(3600.0) == cp.FOLLOW_MAX_TAU_S  # not half an hour: that would average a whole orbit

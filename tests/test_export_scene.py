@@ -176,3 +176,27 @@ def test_flyto_carries_the_lunar_camera_into_the_site_frame(kernels_loaded):
         assert np.linalg.norm(src.scene.plotter.camera.position) < 0.9 * np.linalg.norm(site_m)  # flying in
     finally:
         src.close()
+
+
+def test_follow_keeps_the_vehicle_near_the_centre(kernels_loaded):
+    """A fast clip (an hour per video second) following the orbiter keeps it near the middle of the frame."""
+    from viewer.epochs import et_from_utc
+    from viewer.export import camera_paths as cp
+    from viewer.export.scene_source import SceneSource
+    from viewer.scene.kinematics import coverage
+
+    t0 = et_from_utc("2024-05-20T20:00:00Z")
+    cov = coverage("CHANGE6_ORBITER")
+    if cov is None or not (cov[0] <= t0 - 600 and t0 + 3600 <= cov[1]):
+        pytest.fail("the orbiter's kernels do not cover 2024-05-20; run `python -m viewer kernels build`")
+    ets = t0 + np.array([0.0, 1800.0, 3600.0])
+    src = SceneSource((320, 180), [cp.Segment(t0, t0 + 3601, "lunar", "follow:CHANGE6_ORBITER")], ets=ets,
+                      speed=3600.0)
+    try:
+        for et in ets:
+            src.render_frame(float(et))
+            p = src.scene.poses(np.array([et])).positions["CHANGE6_ORBITER"][0]
+            x, y = src.scene.project(p[None])[0]
+            assert abs(x - 160) < 0.08 * 320 and abs(y - 90) < 0.08 * 180, (et, x, y)
+    finally:
+        src.close()

@@ -8,8 +8,9 @@ the scene sets for its view at that ET (the *base* pose). Poses are in the rende
 - ``orbit[:TURNS]``: the base pose turned about the focal point, around the view-up axis, ``TURNS`` turns
   (default 0.25) over the segment, at a constant rate.
 - ``follow[:NAME]``: the focal point rides on the vehicle NAME, smoothed by an exponential moving average over
-  the past half video-second of mission time (so burns and SPK segment joins do not jerk the picture); the camera
-  keeps the base pose's direction at a fraction of its distance.
+  the past half video-second of mission time, at most 30 s (so burns and SPK segment joins do not jerk the
+  picture, and a fast clip does not average a whole orbit into the Moon's centre); the camera keeps the base
+  pose's direction at a fraction of its distance.
 - fly-to: when a clip changes view (a phase boundary in ``auto``), the first ~1.5 video seconds of the new view
   start from the old view's camera, carried through SPICE into the new view's frame and units, and ease into
   the new view's camera (log-distance, slerped direction).
@@ -49,7 +50,8 @@ PHASE_CAMERA: dict[str, tuple[str, str]] = {
 }
 DEFAULT_ORBIT_TURNS = 0.25
 FOLLOW_DISTANCE = 0.35  # follow camera distance, fraction of the view preset's distance
-FOLLOW_SMOOTH_VIDEO_S = 0.5  # smoothing time constant, video seconds
+FOLLOW_SMOOTH_VIDEO_S = 0.5  # smoothing time constant, video seconds ...
+FOLLOW_MAX_TAU_S = 30.0  # ... but at most this much mission time, so a fast clip does not average over an orbit
 FOLLOW_SAMPLES = 12
 FLYTO_VIDEO_S = 1.5  # length of a fly-to, video seconds
 
@@ -130,6 +132,11 @@ def orbit(pose: Pose, angle: float, axis: np.ndarray | None = None) -> Pose:
     axis = pose.view_up if axis is None else axis
     return replace(pose, position=pose.focal_point + rotate(pose.offset, axis, angle),
                    view_up=rotate(pose.view_up, axis, angle))
+
+
+def follow_tau(speed: float) -> float:
+    """The follow smoothing time constant (mission seconds) for a clip at ``speed`` mission s per video s."""
+    return min(FOLLOW_SMOOTH_VIDEO_S * float(speed), FOLLOW_MAX_TAU_S)
 
 
 def smooth_follow(target: Callable[[np.ndarray], np.ndarray], ets, tau_s: float,

@@ -83,7 +83,7 @@ class SceneSource:
             path: cp.CameraPath = cp.Orbit(seg.start_et, seg.end_et, float(arg) if arg else cp.DEFAULT_ORBIT_TURNS)
         elif kind == "follow" and self.scene.view.name != "follow":
             path = cp.Follow(self._target(follow or self._default_follow()),
-                             tau_s=cp.FOLLOW_SMOOTH_VIDEO_S * self.speed)
+                             tau_s=cp.follow_tau(self.speed))
             if len(seg_ets):
                 path.prepare(seg_ets)
         else:
