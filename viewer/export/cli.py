@@ -27,7 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     v = sub.add_parser("video", help="render a clip (MP4, or a PNG sequence with --png-dir)",
                        description="Render a clip of the mission scene, stepped by mission time (ET).")
     when = v.add_argument_group("time range (one of --phase or --from/--to)")
-    when.add_argument("--phase", metavar="ID", help="a mission phase id, e.g. powered_descent (see assets/mission.yaml)")
+    when.add_argument("--phase", metavar="ID",
+                      help="a mission phase id, e.g. powered_descent, or a chapter id, e.g. landing "
+                           "(see assets/mission.yaml)")
     when.add_argument("--from", dest="from_utc", metavar="UTC", help="start, e.g. 2024-06-01T22:09:00Z")
     when.add_argument("--to", dest="to_utc", metavar="UTC", help="end, e.g. 2024-06-01T22:23:16Z")
     pace = v.add_argument_group("pace")
@@ -64,8 +66,15 @@ def resolve_range(args, mission) -> tuple[float, float, str | None]:
         raise InputError("give either --phase or --from/--to, not both")
     if args.phase:
         ids = [p.id for p in mission.phases]
+        chapters = [c.id for c in mission.chapters]
+        if args.phase in chapters and args.phase not in ids:  # a chapter runs to the next chapter's start
+            i = chapters.index(args.phase)
+            end = (mission.chapters[i + 1].start_et if i + 1 < len(chapters)
+                   else max(p.end_et for p in mission.phases))
+            return mission.chapters[i].start_et, end, None
         if args.phase not in ids:
-            raise InputError(f"unknown phase {args.phase!r}; choose one of: {', '.join(ids)}")
+            raise InputError(f"unknown phase {args.phase!r}; choose one of: {', '.join(ids)} "
+                             f"(or a chapter: {', '.join(chapters)})")
         p = mission.item(args.phase)
         return p.start_et, p.end_et, p.id
     if not (args.from_utc and args.to_utc):

@@ -76,7 +76,7 @@ class JobSpec:
         from viewer.export.cli import resolve_range
 
         start, end, phase = resolve_range(args, load_mission())
-        if phase is None:  # a free range must lie inside the mission kernels (a phase is there by construction)
+        if phase is None and not args.phase:  # a free range must lie inside the mission kernels
             from viewer.export.screenshot import check_time
 
             check_time(start)
