@@ -255,6 +255,20 @@ def test_link_lines_follow_the_link_states(scene, times):
     assert checked >= 1
 
 
+def test_terrain_exaggeration_scales_relief_about_the_site(scene, times):
+    scene.set_view("site", et=times["LOI"])
+    z0 = np.asarray(scene._terrain_mesh.points)[:, 2].copy()
+    near = np.linalg.norm(np.asarray(scene._terrain_mesh.points)[:, :2], axis=1) < 20_000  # 20 km: curvature small
+    scene.set_terrain_exaggeration(3.0)
+    try:
+        z3 = np.asarray(scene._terrain_mesh.points)[:, 2]
+        assert np.ptp(z3[near]) == pytest.approx(3 * np.ptp(z0[near]), rel=0.1)
+        assert abs(z3[np.argmin(np.linalg.norm(np.asarray(scene._terrain_mesh.points), axis=1))]) < 1.0
+        assert "×3" in scene._texts["note:terrain"].GetInput()
+    finally:
+        scene.set_terrain_exaggeration(1.0)
+
+
 def test_spacecraft_scale_note(scene, times):
     scene.set_view("lunar", et=times["LOI"])
     assert "40,000" in scene._texts["note:scale"].GetInput()

@@ -88,8 +88,9 @@ def _set_matrix(m: vtk.vtkMatrix4x4, rot: np.ndarray, pos: np.ndarray, scale: fl
 class MissionScene:
     """The mission scene. ``view`` is a preset of ``assets/views.yaml``; ``follow`` a NAIF vehicle for ``follow``.
 
-    ``web=True`` picks the light meshes (browser LOD) for ``pn.pane.VTK``; otherwise the export LOD is used.
-    ``quality``: ``"fast"`` (no anti-aliasing, no shadows) or ``"still"`` (SSAA, and shadows in the site view).
+    ``web=True`` always uses the light meshes (browser LOD) for ``pn.pane.VTK``. Otherwise ``quality`` chooses:
+    ``"fast"`` (browser LOD, no anti-aliasing, no shadows: video frames) or ``"still"`` (export LOD, SSAA, and
+    shadows in the site view).
     """
 
     def __init__(self, view: str | None = None, *, follow: str | None = None, web: bool = False,
@@ -111,7 +112,10 @@ class MissionScene:
         self.follow = follow or self.view.follow
         self.spacecraft_scale = self.view.spacecraft_scale
         self._scale_override: float | None = None
-        self.bodies = bodies or body_meshes("browser" if web else "export")
+        # Body meshes: the light LOD for the web and for fast frames, the export LOD for stills (set_quality swaps)
+        self._fixed_bodies = bodies is not None
+        self._lod = "browser" if (web or quality == "fast") else "export"
+        self.bodies = bodies or body_meshes(self._lod)
         self.et: float | None = None
         self._names = self._load_names()
         pv.global_theme.multi_samples = 0
@@ -125,6 +129,8 @@ class MissionScene:
         self._kin = Kinematics(self.view, follow=self.follow if self.view.name == "follow" else None)
         self._trail_cache: dict[tuple, dict | None] = {}
         self._trail_key: dict[str, tuple] = {}
+        self._trail_range: dict[str, tuple] = {}
+        self._trail_drawn: dict[str, int] = {}
         self._links = self._load_links()
         self._aa = False
         self._shadows = False
@@ -314,7 +320,11 @@ class MissionScene:
             a = self.plotter.add_mesh(poly, color=_rgb(lcfg["open"]["colour"]), line_width=lcfg["open"]["width"],
                                       **FLAT, name=f"link:{lid}", reset_camera=False)
             self._add(f"link:{lid}", a)
-            out[lid] = {"link": link, "poly": poly, "actor": a}
+            segs = np.arange(0, n - 1, 2)
+            cells = {"open": np.hstack([[n], np.arange(n)]),
+                     "blocked": np.column_stack([np.full(len(segs), 2), segs, segs + 1]).ravel()}
+            out[lid] = {"link": link, "poly": poly, "actor": a, "cells": cells,
+                        "ramp": np.linspace(0.0, 1.0, n)[:, None]}
         return out
 
     # ================================================================================================ API
@@ -366,7 +376,7 @@ class MissionScene:
         r0 = np.array([0.0, 0.0, -1737.4e3])
         radial = base - r0
         radial /= np.linalg.norm(radial, axis=1, keepdims=True)
-        h_site = float(np.interp(0.0, [0.0], [heights[np.argmin(np.linalg.norm(base, axis=1))]]))
+        h_site = float(heights[np.argmin(np.linalg.norm(base, axis=1))])  # the site stays at the origin
         self._terrain_mesh.points = base + radial * ((x - 1.0) * (heights - h_site))[:, None]
         self._terrain_mesh.compute_normals(inplace=True, split_vertices=False)
         if self.et is not None:
@@ -379,7 +389,23 @@ class MissionScene:
         self.quality = quality
         self._apply_quality()
 
+    def _use_lod(self, lod: str) -> None:
+        """Swap the Moon, Earth and terrain meshes to ``lod`` (same actors; a structural change for the web)."""
+        if self._fixed_bodies or self.web or lod == self._lod:
+            return
+        bodies = body_meshes(lod)
+        self.actors["moon"].GetMapper().SetInputData(bodies.moon)
+        self.actors["earth"].GetMapper().SetInputData(bodies.earth)
+        self._terrain_mesh = bodies.terrain.copy()
+        self._terrain_base = np.asarray(self._terrain_mesh.points, dtype=np.float64).copy()
+        self.actors["terrain"].GetMapper().SetInputData(self._terrain_mesh)
+        self.bodies, self._lod = bodies, lod
+        if self.terrain_exaggeration != 1.0:
+            x, self.terrain_exaggeration = self.terrain_exaggeration, 1.0
+            self.set_terrain_exaggeration(x)
+
     def _apply_quality(self) -> None:
+        self._use_lod("export" if self.quality == "still" else "browser")
         want_aa = self.quality == "still"
         if want_aa and not self._aa:
             self.plotter.enable_anti_aliasing("ssaa")
@@ -687,10 +713,13 @@ class MissionScene:
             i1 = int(np.searchsorted(ets, et, side="right"))
             i2 = int(np.searchsorted(ets, et + self.view.trail_future_s, side="right"))
             for n, poly, lo, hi in zip(names, self._trail_polys[v], (i0, max(i1 - 1, 0)), (i1, i2)):
-                idx = np.arange(lo, hi)
-                near = np.linalg.norm(pts[lo:hi] + shift, axis=1) < far  # far arcs would only stretch the depth
-                drawn = _set_line(poly, idx[near])
-                self.actors[n].SetVisibility(drawn >= 2)
+                key = (self._trail_key.get(v), lo, hi, tuple(np.round(shift, 6)))
+                if self._trail_range.get(n) != key:  # unchanged between most frames: keep the cells
+                    idx = np.arange(lo, hi)
+                    near = np.linalg.norm(pts[lo:hi] + shift, axis=1) < far  # far arcs only stretch the depth
+                    self._trail_drawn[n] = _set_line(poly, idx[near])
+                    self._trail_range[n] = key
+                self.actors[n].SetVisibility(self._trail_drawn[n] >= 2)
                 # floating origin: trails are stored relative to the centre; the follow view shifts them
                 _set_matrix(self._matrices[n], np.eye(3), shift, 1.0)
 
@@ -741,60 +770,62 @@ class MissionScene:
         if not self._links:
             return
         show = self.layers.get("links", True)
-        try:
-            from viewer import links as links_mod
+        states = {}
+        if show:
+            try:
+                from viewer import links as links_mod
 
-            states = links_mod.link_states(np.array([et]))
-        except Exception:
-            states = {}
-        lcfg = self.cfg["links"]
+                states = links_mod.link_states(np.array([et]))
+            except Exception:  # no link model (kernels or stations missing): the layer stays hidden
+                states = {}
         max_len = self.view.camera.distance * 6.0
+        ends_cache: dict[str, np.ndarray | None] = {}
         for lid, item in self._links.items():
-            link = item["link"]
-            a = item["actor"]
-            ends = self._link_ends(link, et, poses)
+            link, a = item["link"], item["actor"]
             stacked = any(e in poses.stacked_on and poses.stacked_on[e][0] for e in (link.a, link.b))
-            if not show or ends is None or lid not in states or stacked:  # a stack shows its root's links only
+            ends = None if (not show or lid not in states or stacked) else self._link_ends(link, et, poses,
+                                                                                              ends_cache)
+            if ends is None:  # a stack shows its root's links only
                 a.SetVisibility(False)
                 continue
             pa, pb = ends
             d = pb - pa
-            L = np.linalg.norm(d)
-            if L > max_len:  # keep the depth range sane: a link to the far Earth is drawn as a long stub
-                pb = pa + d / L * max_len
-            open_ = bool(states[lid][0])
+            length = np.linalg.norm(d)
+            if length > max_len:  # keep the depth range sane: a link to the far Earth is drawn as a long stub
+                pb = pa + d / length * max_len
             poly = item["poly"]
-            n = poly.n_points
-            poly.points = pa + np.linspace(0, 1, n)[:, None] * (pb - pa)
-            if open_:
-                poly.lines = np.hstack([[n], np.arange(n)])
-                a.GetProperty().SetColor(*_rgb(lcfg["open"]["colour"]))
-                a.GetProperty().SetLineWidth(lcfg["open"]["width"])
-            else:
-                segs = np.arange(0, n - 1, 2)
-                poly.lines = np.column_stack([np.full(len(segs), 2), segs, segs + 1]).ravel()
-                a.GetProperty().SetColor(*_rgb(lcfg["blocked"]["colour"]))
-                a.GetProperty().SetLineWidth(lcfg["blocked"]["width"])
+            pts = poly.points  # a view on the VTK array: update in place
+            pts[:] = pa + item["ramp"] * (pb - pa)
+            poly.GetPoints().Modified()
+            state = "open" if bool(states[lid][0]) else "blocked"
+            if item.get("state") != state:
+                poly.lines = item["cells"][state]
+                a.GetProperty().SetColor(*_rgb(self.cfg["links"][state]["colour"]))
+                a.GetProperty().SetLineWidth(self.cfg["links"][state]["width"])
+                item["state"] = state
             a.SetVisibility(True)
 
-    def _link_ends(self, link, et: float, poses: Poses):
+    def _link_ends(self, link, et: float, poses: Poses, cache: dict):
         out = []
         for end in (link.a, link.b):
             if end in poses.positions:
                 if not poses.visible[end][0]:
                     return None
                 out.append(poses.positions[end][0])
-            else:
+                continue
+            if end not in cache:  # a ground station: ask the link model once per update
                 try:
                     from viewer import links as links_mod
 
-                    centre = self._kin.center
-                    pa, pb = links_mod.endpoint_positions(link.id, np.array([et]), observer=centre,
+                    pa, pb = links_mod.endpoint_positions(link.id, np.array([et]), observer=self._kin.center,
                                                           frame=self.view.frame)
+                    p = (pa if end == link.a else pb)[0] * self.view.units_per_km
+                    cache[end] = p + self._origin_shift() if self._kin.follow else p
                 except Exception:
-                    return None
-                p = (pa if end == link.a else pb)[0] * self.view.units_per_km
-                out.append(p + self._origin_shift() if self._kin.follow else p)
+                    cache[end] = None
+            if cache[end] is None:
+                return None
+            out.append(cache[end])
         return out
 
     # ================================================================================================ output

@@ -63,6 +63,7 @@ DENSE_EVENT_WORDS = ("land", "touchdown", "dock", "capture", "separat", "liftoff
 PAD_S = 120.0  # dense sampling this long either side of a burn or event
 DENSE_STEP_S = 4.0  # sample step inside those windows
 POWERED_SAMPLES = 240  # samples across a powered arc (at least 1 s apart)
+MAX_SAMPLES = 6000  # per vehicle and view, before the dense windows: keeps one view's tracks near 1 MB of JSON
 
 
 def _span(kin: Kinematics, vehicle: str, view) -> tuple[float, float] | None:
@@ -102,8 +103,9 @@ def sample_ets(kin: Kinematics, vehicle: str, view, span: tuple[float, float] | 
     - ``hermite=True`` (browser tracks, interpolated with cubic Hermite): ``r·(ωh)⁴/384`` with ``ω = 2|a|/|v|``;
     - ``hermite=False`` (trails, drawn as polylines): the chord's sagitta ``|a|·h²/8``.
 
-    ``a`` is the acceleration from SPICE velocities. Dense samples are added around burns, powered arcs and key
-    events (the manifest of the trajectory build).
+    ``a`` is the acceleration from SPICE velocities. Steps are never shorter than ``dense_step_s``, and at most
+    ``MAX_SAMPLES`` come from this rule (the tolerance is relaxed if it asks for more). Dense samples are added
+    around burns, powered arcs and key events (the manifest of the trajectory build).
     """
     span = span or _span(kin, vehicle, view)
     if span is None:
@@ -129,8 +131,10 @@ def sample_ets(kin: Kinematics, vehicle: str, view, span: tuple[float, float] | 
         rate = omega / (384.0 * tol / radius) ** 0.25
     else:
         rate = np.sqrt(acc / (8.0 * tol))
-    rate = np.maximum(np.nan_to_num(rate), 1.0 / view.max_step_s)  # samples per second
+    rate = np.clip(np.nan_to_num(rate), 1.0 / view.max_step_s, 1.0 / view.dense_step_s)  # samples per second
     phase = np.concatenate([[0.0], np.cumsum(0.5 * (rate[1:] + rate[:-1]) * np.diff(pre))])
+    if phase[-1] > MAX_SAMPLES:  # the budget wins over the tolerance (said in the docstring)
+        phase *= MAX_SAMPLES / phase[-1]
     n = int(np.ceil(phase[-1]))
     base = np.interp(np.linspace(0, phase[-1], max(n, 1) + 1), phase, pre)
     parts = [base, np.array([t0, t1])]
