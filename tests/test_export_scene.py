@@ -85,7 +85,7 @@ def test_killing_an_export_leaves_no_file(tmp_path, sig):
 def test_background_job_finishes_and_cancels(tmp_path):
     from viewer.export.jobs import start_phase_export
 
-    job = start_phase_export("ascent", size=(320, 180), fps=10, duration=1.0, out_dir=tmp_path,
+    job = start_phase_export("landing", size=(320, 180), fps=10, duration=1.0, out_dir=tmp_path,  # a chapter
                              extra_args=["--credits", "0"])
     status = job.wait(timeout=120)
     assert status.state == "done", status
