@@ -177,7 +177,7 @@ def probe(path: Path) -> dict:
     import imageio_ffmpeg
 
     out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
-    m = re.search(r"Video: (\w+)[^,]*, (\w+)[^,]*(?:\([^)]*\))?, (\d+)x(\d+)", out)
+    m = re.search(r"Video: (\w+)(?: \([^)]*\))*, (\w+)(?:\([^)]*\))?, (\d+)x(\d+)", out)
     if not m:
         raise ExportError(f"{path}: ffmpeg finds no video stream ({out.strip().splitlines()[-1:]})")
     fps = re.search(r"([\d.]+) fps", out)
