@@ -150,6 +150,29 @@ def test_focus_object_pixels_lie_where_spice_puts_it(scene, times, view):
         assert mask[int(round(y)), int(round(x))]
 
 
+def _matrix(actor) -> np.ndarray:
+    m = actor.GetUserMatrix()
+    return np.array([[m.GetElement(i, j) for j in range(4)] for i in range(4)])
+
+
+def test_bodies_turn_with_their_spice_frames_and_the_sun_lights_the_scene(scene, times):
+    from viewer import ephemeris
+
+    et = times["LOI"]
+    scene.set_view("system", et=et)
+    earth = _matrix(scene.actors["earth"])
+    assert np.allclose(earth[:3, :3], ephemeris.rotation("ITRF93", "J2000", [et])[0], atol=1e-6)
+    moon = _matrix(scene.actors["moon"])
+    assert np.allclose(moon[:3, :3], ephemeris.rotation("MOON_ME", "J2000", [et])[0], atol=1e-6)
+    # the near side (MOON_ME +x, longitude 0) faces the Earth within the libration (< 10°)
+    to_earth = ephemeris.positions("EARTH", [et], observer="MOON")[0]
+    assert float(moon[:3, 0] @ to_earth / np.linalg.norm(to_earth)) > np.cos(np.radians(10))
+    sun = ephemeris.positions("SUN", [et], observer="EARTH")[0]
+    light = np.asarray(scene.sun.position) - np.asarray(scene.sun.focal_point)
+    assert float(light @ sun / np.linalg.norm(light) / np.linalg.norm(sun)) > 0.99999
+    assert not scene.sun.positional
+
+
 # ------------------------------------------------------------------------------------------------ sunlight
 def test_site_terrain_is_brighter_on_slopes_facing_the_sun(scene, times):
     from viewer import ephemeris

@@ -208,6 +208,8 @@ def export_tracks(scene, start_et: float | None = None, end_et: float | None = N
         return {"format": FORMAT, "view": view.name, "actors": {}, "sun": {}, "trails": {}, "links": {}}
     t0 = span[0] if start_et is None else max(span[0], float(start_et))
     t1 = span[1] if end_et is None else min(span[1], float(end_et))
+    if view.window_s and scene.et is not None and start_et is None and end_et is None:
+        t0, t1 = max(t0, scene.et - view.window_s / 2), min(t1, scene.et + view.window_s / 2)
     grids = {v: sample_ets(kin, v, view, (max(t0, c[0]), min(t1, c[1])))
              for v in kin.vehicles if (c := coverage(v)) and min(t1, c[1]) > max(t0, c[0])}
     body_step = min(view.max_step_s, 3600.0)

@@ -55,6 +55,7 @@ class View:
     tolerance_px: float
     dense_step_s: float
     scale_km: float | None
+    window_s: float | None
     max_step_s: float
     bodies: tuple[str, ...]
     follow: str | None = None
@@ -116,6 +117,7 @@ def _parse(name: str, node: dict, path: Path) -> View:
             tolerance_px=float(tracks.get("tolerance_px", 1.0)),
             dense_step_s=float(tracks.get("dense_step_s", 4.0)),
             scale_km=float(tracks["scale_km"]) if tracks.get("scale_km") else None,
+            window_s=float(tracks["window_s"]) if tracks.get("window_s") else None,
             max_step_s=float(tracks.get("max_step_s", 3600.0)),
             bodies=tuple(node.get("bodies", ())),
             follow=node.get("follow"),
