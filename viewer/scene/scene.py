@@ -413,7 +413,7 @@ class MissionScene:
         elif not want_aa and self._aa:
             self.plotter.disable_anti_aliasing()
             self._aa = False
-        want_sh = self.quality == "still" and self.view.name == "site"
+        want_sh = self.quality == "still" and self.view.name == "site" and bool(self.cfg.get("shadows", False))
         if want_sh != self._shadows:
             # VTK 9.7's shadow-map shaders fail on plain lines and points ("vertexVC undeclared"); as tubes and
             # sphere impostors they are lit and work, so lines and points switch with the shadows.
@@ -543,7 +543,7 @@ class MissionScene:
                 _set_matrix(self._matrices[name], poses.rotations[v][0], poses.positions[v][0], m_to_units)
         # light: the Sun's direction
         s = poses.sun_dir[0]
-        self.sun.position = tuple(s * self.view.camera.distance * 10.0)  # the shadow map frames the scene from here
+        self.sun.position = tuple(s * self.view.camera.distance * float(self.cfg["sun_distance_factor"]))
         self.sun.focal_point = (0.0, 0.0, 0.0)
         self._update_trails(et)
         self._indicator_tip = np.zeros(3)
