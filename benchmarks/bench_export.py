@@ -148,13 +148,52 @@ def bench_size(scene: str, size, n_frames: int, tmp: Path) -> dict:
     return out
 
 
+def ab(scene: str, size, n_frames: int, reps: int, tmp: Path) -> dict:
+    """Interleaved A/B/C runs (default pipeline, overlays on the main thread, x264 -threads 1), so that the
+    machine's drifting load hits each variant alike; returns the median fps of each."""
+    mission = load_mission()
+    phase_id, view, camera, speed = SCENES[scene]
+    phase = mission.item(phase_id)
+    ets = frame_ets(phase.start_et, phase.end_et, FPS, speed=speed)[:n_frames]
+    overlays = Overlays(size, content_from_mission(mission, "en"))
+    src = make_source(size, ets, view, camera, speed)
+    src.render_frame(float(ets[0]))
+    variants = {"default": (None, True), "overlays_main": (None, False), "x264_1thread": (1, True)}
+    fps: dict[str, list[float]] = {k: [] for k in variants}
+    render: list[float] = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        for et in ets:
+            src.render_frame(float(et))
+        render.append(len(ets) / (time.perf_counter() - t0))
+        for name, (threads, in_writer) in variants.items():
+            res = export(src, ets, tmp / f"ab_{name}.mp4", fps=FPS, overlay=overlays, force=True, threads=threads,
+                         overlay_in_writer=in_writer)
+            fps[name].append(res.fps)
+    src.close()
+    out = {k: statistics.median(v) for k, v in fps.items()}
+    out["render_only"] = statistics.median(render)
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1280x720,1920x1080,3840x2160")
     ap.add_argument("--frames", type=int, default=60, help="frames per size (4K uses a third)")
     ap.add_argument("--scenes", default="ref,lunar,site", help=f"some of {', '.join(SCENES)}")
+    ap.add_argument("--ab", type=int, metavar="REPS", help="only the interleaved A/B/C comparison, REPS rounds")
     args = ap.parse_args(argv)
     kernels.furnish()
+    if args.ab:
+        print(f"interleaved, {args.ab} rounds, median frames/s; load {os.getloadavg()[0]:.1f}")
+        with tempfile.TemporaryDirectory(prefix="bench_export_") as d:
+            for scene in args.scenes.split(","):
+                for s in args.sizes.split(","):
+                    w, h = (int(v) for v in s.split("x"))
+                    r = ab(scene, (w, h), args.frames, args.ab, Path(d))
+                    print(f"{scene:>6} {s:>10} " + "  ".join(f"{k} {v:.2f}" for k, v in r.items()), flush=True)
+        print(f"load at the end {os.getloadavg()[0]:.1f}")
+        return 0
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_export_") as d:
         for scene in args.scenes.split(","):
