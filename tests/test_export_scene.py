@@ -137,8 +137,8 @@ def test_4k_screenshot(tmp_path):
     from PIL import Image
 
     out = tmp_path / "still.png"
-    r = _cli("screenshot", "--time", "2024-06-01T22:23:16Z", "--view", "site", "--size", "3840x2160", str(out),
-             timeout=300)
+    r = _cli("screenshot", "--time", "2024-06-01T22:23:16Z", "--view", "site", "--size", "3840x2160",
+             "--quality", "fast", str(out), timeout=300)
     if r.returncode != 0 and "unrecognized arguments" in r.stderr:
         pytest.fail(f"screenshot CLI changed its options: {r.stderr.strip()}")
     assert r.returncode == 0, r.stderr
