@@ -211,7 +211,8 @@ def main(argv=None) -> int:
         n = r["frames"]
         print(f"{r['scene']:>6} {r['size']:>10} {n:>6} {n / r['render_s']:>10.1f}/s {n / r['encode_s']:>10.1f}/s "
               f"{n / r['pipeline_s']:>8.1f}/s {r['pipeline_s'] / r['render_s']:>6.2f} "
-              f"{n / r['pipeline_overlay_main_s']:>7.1f}/s {n / r['pipeline_x264_1thread_s']:>9.1f}/s {n / r['open_movie_s']:>9.1f}/s "
+              f"{n / r['pipeline_overlay_main_s']:>7.1f}/s {n / r['pipeline_x264_1thread_s']:>9.1f}/s "
+              f"{n / r['open_movie_s']:>9.1f}/s "
               f"{r['render_ms_median']:>9.1f} {r['load']:>5.1f}")
     return 0
 

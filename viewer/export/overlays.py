@@ -44,8 +44,9 @@ LABELS = {
            "tools": "SPICE (NAIF), PyVista/VTK, ffmpeg", "sources": "sources", "sep": ": ", "grades":
            "Grades: sourced = a public source states it; derived = computed from sourced values; "
            "assumed = a reconstruction choice"},
-    "zh": {"data": "数据", "captions": "字幕及其出处", "made": "制作工具", "tools": "SPICE (NAIF)、PyVista/VTK、ffmpeg",
-           "sources": "出处", "sep": "：", "grades": "等级：有出处＝公开资料明确给出；推算＝由有出处的数值计算得出；假设＝重建时的选择"},
+    "zh": {"data": "数据", "captions": "字幕及其出处", "made": "制作工具",
+           "tools": "SPICE (NAIF)、PyVista/VTK、ffmpeg", "sources": "出处", "sep": "：",
+           "grades": "等级：有出处＝公开资料明确给出；推算＝由有出处的数值计算得出；假设＝重建时的选择"},
 }
 
 # Debian/Ubuntu/Fedora/Homebrew paths of Noto Sans CJK (regular, bold), with the SC face index in the .ttc.

@@ -83,7 +83,8 @@ class JobSpec:
             check_time(end)
         spec = cls(start_et=start, end_et=end, size=size, fps=fps, speed=args.speed, duration=args.duration,
                    phase=phase, view=args.view, camera=args.camera, captions=captions, credits_s=args.credits,
-                   aa=args.aa, detail=args.detail, output=output, kind=kind, crf=args.crf, preset=args.preset, force=args.force)
+                   aa=args.aa, detail=args.detail, output=output, kind=kind, crf=args.crf, preset=args.preset,
+                   force=args.force)
         spec.ets()  # checks --speed/--duration
         from viewer.export.video import ffmpeg_command
 
