@@ -690,8 +690,22 @@ class MissionScene:
 
         rot = _rotations("J2000", self.view.frame, ets, max_step_s=600.0)
         pts = np.einsum("nij,nj->ni", rot, st[:, :3] - c[:, :3]) * self.view.units_per_km
-        ok = np.isfinite(pts[:, 0])
+        ok = np.isfinite(pts[:, 0]) & self._free_or_near_free(v, ets, st)
         return {"ets": ets[ok], "points": pts[ok]}
+
+    def _free_or_near_free(self, v: str, ets: np.ndarray, st: np.ndarray) -> np.ndarray:
+        """Trail points worth keeping: where ``v`` flies free, or within a trail's length of such a time (while it
+        rides in a stack its parent draws the same curve, and its own trail is hidden)."""
+        riding = np.zeros(len(ets), bool)
+        for parent, _off in self._kin.parents.get(v, []):
+            sp = self._kin._states_moon(parent, ets)
+            riding |= np.linalg.norm(np.nan_to_num(st[:, :3] - sp[:, :3], nan=1e9), axis=1) < self._kin.stack_tol_km
+        free_t = ets[~riding]
+        if len(free_t) == 0:
+            return np.zeros(len(ets), bool)
+        i = np.clip(np.searchsorted(free_t, ets), 1, len(free_t) - 1) if len(free_t) > 1 else np.zeros(len(ets), int)
+        gap = np.minimum(np.abs(ets - free_t[i]), np.abs(ets - free_t[np.maximum(i - 1, 0)]))
+        return ~riding | (gap <= self.view.trail_past_s + self.view.trail_future_s)
 
     def _update_trails(self, et: float) -> None:
         show = self.layers.get("trails", True)
@@ -856,7 +870,8 @@ class MissionScene:
         return out
 
     def export_tracks(self, view: str | None = None, **kwargs) -> dict:
-        """Per-actor sample tracks for the browser (see :mod:`viewer.scene.tracks` for the format)."""
+        """Per-actor sample tracks for the browser (see :mod:`viewer.scene.tracks` for the format; ``compact=True``
+        for the smaller form)."""
         from viewer.scene import tracks
 
         if view is not None and view != self.view.name:

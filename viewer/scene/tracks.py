@@ -23,9 +23,9 @@ Format ``change6-tracks/1``::
         }, ...                                  # vehicles only: stack runs, each holding until the next ``t``
       },
       "sun":    {"t": <float64 (M,)>, "d": <float32 (M,3)>},   # unit vector towards the Sun, view frame
-      "trails": {"trail:<actor>": {"future": "trail-future:<actor>", "t0": <ET>,
-                                    "t": <float32 (K,)>,   # seconds after t0 of each polyline point
-                                    "past_s": s, "future_s": s, "shift": <"<actor name>" or null>}},
+      "trails": {"trail:<actor>": {"t": <float64 (K,)>,   # ET of each polyline point
+                                    "past_s": s, "future_s": s, "shift": <"<actor name>" or null>},
+                 "trail-future:<actor>": {... the same ...}},
       "links":  {"link:<id>": {"a": "<actor name or station id>", "b": "...",
                                "t": <float64 (L,)>, "open": <uint8 (L,)>}}   # state holds until the next sample
     }
@@ -33,13 +33,18 @@ Format ``change6-tracks/1``::
 An *array* is ``{"dtype": "float32", "shape": [N, 3], "b64": "<little-endian bytes, base64>"}`` (``encoding=
 "base64"``, the default and the compact form), or a nested list (``encoding="list"``).
 
-Client rules: the actor's user matrix is ``T(p) · R(q) · S(scale)``. While a vehicle rides in a stack (its
-``stack`` run names a parent) its own samples pause: draw it at the parent's pose, translated by
-``R_parent · offset_m · scale`` (the parent's ``scale``, metres to render units). Interpolate ``p`` with cubic Hermite using
+Client rules: the actor's user matrix is ``T(p) · R(q) · S(scale)``. A vehicle riding in a stack (its ``stack``
+run names a parent) is sampled wherever its parent is, at its place in the stack, so ``p``/``q`` are always
+complete; ``stack`` says which vehicles form one (for one label per stack, say).
+
+``compact=True`` (about half the size): a riding vehicle keeps only the samples where its stack changes, and the
+client draws it at the parent's pose translated by ``R_parent · offset_m · scale``; each vehicle has one trail
+entry ``trail:<actor>`` with ``"future": "trail-future:<actor>"``, ``"t0": <ET>`` and float32 ``t`` (seconds
+after ``t0``). Interpolate ``p`` with cubic Hermite using
 ``v`` (exact to well below a pixel for the sampling here), ``q`` with slerp, take ``vis`` from the sample at or before
-``t``. Trail actors hold their whole polyline (point ``i`` at time ``t0 + t[i]``); the past ``past_s`` is
-drawn by ``trail:<actor>`` (solid) and the next ``future_s`` by ``trail-future:<actor>`` (faint), which holds
-the same points: set each one's line cells to its index range. The server hides the trails of a vehicle while
+``t``. Trail actors hold their whole polyline (point ``i`` at time ``t[i]``); the past ``past_s`` is drawn by
+``trail:<actor>`` (solid) and the next ``future_s`` by ``trail-future:<actor>`` (faint), which holds the same
+points: set each one's line cells to its index range. The server hides the trails of a vehicle while
 it rides in a stack (its parent's trail is the same curve). The follow view has no ``trails``; its
 ``live_trail`` names the followed actor and the centre body's actor; the trail point for time ``t`` is
 ``p_body(now) − p_body(t)`` from the body's track, ``past_s`` back and ``future_s`` ahead. Add the Sun light on the client from
@@ -197,8 +202,12 @@ def decode(item) -> np.ndarray:
 
 
 def export_tracks(scene, start_et: float | None = None, end_et: float | None = None,
-                  encoding: str = "base64") -> dict:
-    """Per-actor sample tracks of ``scene``'s current view (format in the module docstring)."""
+                  encoding: str = "base64", compact: bool = False) -> dict:
+    """Per-actor sample tracks of ``scene``'s current view (format in the module docstring).
+
+    ``compact=True`` drops a riding vehicle's samples (the client composes them from ``stack``) and sends each
+    trail's times once (``trail:<actor>`` only, float32 seconds after ``t0``): about half the JSON.
+    """
     from viewer.epochs import utc_from_et
 
     view = scene.view
@@ -208,8 +217,9 @@ def export_tracks(scene, start_et: float | None = None, end_et: float | None = N
         return {"format": FORMAT, "view": view.name, "actors": {}, "sun": {}, "trails": {}, "links": {}}
     t0 = span[0] if start_et is None else max(span[0], float(start_et))
     t1 = span[1] if end_et is None else min(span[1], float(end_et))
-    if view.window_s and scene.et is not None and start_et is None and end_et is None:
-        t0, t1 = max(t0, scene.et - view.window_s / 2), min(t1, scene.et + view.window_s / 2)
+    if view.window_s and start_et is None and end_et is None:
+        mid = scene.et if scene.et is not None else t0 + view.window_s / 2
+        t0, t1 = max(t0, mid - view.window_s / 2), min(t1, mid + view.window_s / 2)
     grids = {v: sample_ets(kin, v, view, (max(t0, c[0]), min(t1, c[1])))
              for v in kin.vehicles if (c := coverage(v)) and min(t1, c[1]) > max(t0, c[0])}
     body_step = min(view.max_step_s, 3600.0)
@@ -223,8 +233,10 @@ def export_tracks(scene, start_et: float | None = None, end_et: float | None = N
     for v in kin.vehicles:
         parents = poses.stacked_on[v]
         riding = parents != ""
-        # own samples while free; while riding in a stack the client composes the parent's pose and the offset
+        # own samples while free, the parent's while riding (so a client may ignore the stack runs)
         mask = np.isin(union, grids.get(v, np.zeros(0))) & ~riding
+        for parent in ({p for p in parents if p} if not compact else ()):
+            mask |= (parents == parent) & keep.get(parent, np.zeros(len(union), bool))
         change = np.flatnonzero((np.diff(poses.visible[v].astype(np.int8)) != 0) | (parents[1:] != parents[:-1]))
         mask[change] = True
         mask[np.clip(change + 1, 0, len(union) - 1)] = True
@@ -262,10 +274,16 @@ def export_tracks(scene, start_et: float | None = None, end_et: float | None = N
         data = scene._trail(v)
         if data is None or len(data["ets"]) < 2:
             continue
-        out["trails"][f"trail:{name}"] = {
-            "future": f"trail-future:{name}", "t0": float(data["ets"][0]),
-            "t": _array(data["ets"] - data["ets"][0], "float32", encoding),
-            "past_s": view.trail_past_s, "future_s": view.trail_future_s, "shift": shift}
+        if compact:
+            out["trails"][f"trail:{name}"] = {
+                "future": f"trail-future:{name}", "t0": float(data["ets"][0]),
+                "t": _array(data["ets"] - data["ets"][0], "float32", encoding),
+                "past_s": view.trail_past_s, "future_s": view.trail_future_s, "shift": shift}
+            continue
+        t = _array(data["ets"], "float64", encoding)
+        for key in (f"trail:{name}", f"trail-future:{name}"):
+            out["trails"][key] = {"t": t, "past_s": view.trail_past_s, "future_s": view.trail_future_s,
+                                  "shift": shift}
     out["links"] = _link_tracks(scene, body_grid, encoding)
     return out
 
