@@ -78,14 +78,15 @@ def main() -> None:
     import json
 
     web = MissionScene("system", web=True, window_size=(640, 360))
-    print(f"\n{'view':<8} {'tracks s':>9} {'JSON KB':>8}  (web scene; trails cached, as after the first frame)")
+    print(f"\n{'view':<8} {'tracks s':>9} {'JSON KB':>8} {'compact KB':>11}  (web scene; trails cached)")
     for view in VIEWS:
         et = _when(view, events)
         web.set_view(view, et=et)
         web.export_tracks()  # warms the trail polylines, which the scene builds once per view anyway
         ms = _median_ms(web.export_tracks, 3)
         size = len(json.dumps(web.export_tracks())) / 1024
-        print(f"{view:<8} {ms / 1000:>9.2f} {size:>8.0f}")
+        small = len(json.dumps(web.export_tracks(compact=True))) / 1024
+        print(f"{view:<8} {ms / 1000:>9.2f} {size:>8.0f} {small:>11.0f}")
     tris = sum(a.GetMapper().GetInput().GetNumberOfCells() for n, a in web.actors.items()
                if hasattr(a, "GetMapper") and a.GetMapper() and not n.startswith(("trail", "link:", "stars")))
     print(f"\nweb scene meshes: {tris:,} cells")

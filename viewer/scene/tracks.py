@@ -25,7 +25,7 @@ Format ``change6-tracks/1``::
       "sun":    {"t": <float64 (M,)>, "d": <float32 (M,3)>},   # unit vector towards the Sun, view frame
       "trails": {"trail:<actor>": {"t": <float64 (K,)>,   # ET of each polyline point
                                     "past_s": s, "future_s": s, "shift": <"<actor name>" or null>},
-                 "trail-future:<actor>": {... the same ...}},
+                 "trail-future:<actor>": {... the same ...}},      # compact=True: see the client rules
       "links":  {"link:<id>": {"a": "<actor name or station id>", "b": "...",
                                "t": <float64 (L,)>, "open": <uint8 (L,)>}}   # state holds until the next sample
     }
@@ -33,26 +33,26 @@ Format ``change6-tracks/1``::
 An *array* is ``{"dtype": "float32", "shape": [N, 3], "b64": "<little-endian bytes, base64>"}`` (``encoding=
 "base64"``, the default and the compact form), or a nested list (``encoding="list"``).
 
-Client rules: the actor's user matrix is ``T(p) · R(q) · S(scale)``. A vehicle riding in a stack (its ``stack``
-run names a parent) is sampled wherever its parent is, at its place in the stack, so ``p``/``q`` are always
-complete; ``stack`` says which vehicles form one (for one label per stack, say).
+Client rules:
 
-``compact=True`` (about half the size): a riding vehicle keeps only the samples where its stack changes, and the
-client draws it at the parent's pose translated by ``R_parent · offset_m · scale``; each vehicle has one trail
-entry ``trail:<actor>`` with ``"future": "trail-future:<actor>"``, ``"t0": <ET>`` and float32 ``t`` (seconds
-after ``t0``). Interpolate ``p`` with cubic Hermite using
-``v`` (exact to well below a pixel for the sampling here), ``q`` with slerp, take ``vis`` from the sample at or before
-``t``. Trail actors hold their whole polyline (point ``i`` at time ``t[i]``); the past ``past_s`` is drawn by
-``trail:<actor>`` (solid) and the next ``future_s`` by ``trail-future:<actor>`` (faint), which holds the same
-points: set each one's line cells to its index range. The server hides the trails of a vehicle while
-it rides in a stack (its parent's trail is the same curve). The follow view has no ``trails``; its
-``live_trail`` names the followed actor and the centre body's actor; the trail point for time ``t`` is
-``p_body(now) − p_body(t)`` from the body's track, ``past_s`` back and ``future_s`` ahead. Add the Sun light on the client from
-``sun`` (Panel's VTK pane sends no vtkLight).
+- An actor's user matrix is ``T(p) · R(q) · S(scale)``. Interpolate ``p`` with cubic Hermite using ``v`` (within
+  a pixel of the preset for the sampling here), ``q`` with slerp; take ``vis`` from the sample at or before ``t``.
+- ``compact=True``: while a vehicle rides in a stack (its ``stack`` run names a parent) its track keeps only the
+  samples where its stack changes: draw it at the parent's pose, translated by ``R_parent · offset_m · scale``
+  and turned like the parent. The default (``compact=False``) samples riders fully, so ``p``/``q`` are complete.
+- Trail actors hold their whole polyline. ``trail:<actor>`` draws the past ``past_s`` (solid) and
+  ``trail-future:<actor>`` (same points) the next ``future_s`` (faint): set each one's line cells to its index
+  range. Default: both trail actors have an entry whose float64 ``t`` is the ET of each point; ``compact=True``:
+  one entry ``trail:<actor>`` with ``"future": "trail-future:<actor>"``, ``"t0"`` and float32 ``t`` (seconds
+  after ``t0``). The server hides a vehicle's trails while it rides in a stack (the parent's is the same curve).
+- The follow view has no ``trails``: ``live_trail`` names the followed actor and the centre body's actor, and the
+  trail point for time ``t`` is ``p_body(now) − p_body(t)`` from the body's track.
+- Add the Sun light on the client from ``sun`` (Panel's VTK pane sends no vtkLight).
 
-Sampling is adaptive (:func:`sample_ets`): the chord's sagitta stays under ``tolerance_px`` pixels of the view
-preset and the step under ``max_step_s``, plus dense samples around every burn, powered arc, landing and docking
-listed in ``kernels/change6_manoeuvres.json``. Stacked vehicles also get their parent's samples.
+Sampling is adaptive (:func:`sample_ets`): the curve through the samples stays within ``tolerance_px`` pixels of
+the view preset (Hermite error for tracks, chord sagitta for trails), steps stay under ``max_step_s``, and samples
+``dense_step_s`` apart are added around every burn, powered arc, landing and docking listed in
+``kernels/change6_manoeuvres.json``.
 """
 
 from __future__ import annotations
@@ -205,8 +205,10 @@ def export_tracks(scene, start_et: float | None = None, end_et: float | None = N
                   encoding: str = "base64", compact: bool = False) -> dict:
     """Per-actor sample tracks of ``scene``'s current view (format in the module docstring).
 
-    ``compact=True`` drops a riding vehicle's samples (the client composes them from ``stack``) and sends each
-    trail's times once (``trail:<actor>`` only, float32 seconds after ``t0``): about half the JSON.
+    ``compact=True`` (within the 1 MB budget in every view) drops a riding vehicle's samples (the client composes
+    them from ``stack``) and sends each trail's times once (``trail:<actor>`` only, float32 seconds after
+    ``t0``). The default ``compact=False`` keeps the first form of this format, which the web app reads today:
+    riders sampled fully, both trail actors listed with float64 absolute ``t`` (up to ~1.6× larger).
     """
     from viewer.epochs import utc_from_et
 
