@@ -526,13 +526,16 @@ class FiniteDifference:
         return out
 
 
-def newton(f, x0, *, steps, tol: float, what: str, max_iter: int = 12, lower=None, upper=None) -> np.ndarray:
-    """Gauss-Newton with forward differences of fixed ``steps`` and step halving; stops when max |f| < tol.
+def newton(f, x0, *, steps, tol: float, what: str, max_iter: int = 12, lower=None, upper=None,
+           damped: bool = False) -> np.ndarray:
+    """Gauss-Newton with forward differences of fixed ``steps`` (step halving), or with ``damped`` Levenberg-
+    Marquardt (keeps steps sane when some unknowns barely move the residuals); stops when max |f| < tol.
     Deterministic. Raises :class:`EntryError` naming ``what`` if it does not converge."""
     x = np.asarray(x0, dtype=float).copy()
     lower = np.full(len(x), -np.inf) if lower is None else np.asarray(lower, dtype=float)
     upper = np.full(len(x), np.inf) if upper is None else np.asarray(upper, dtype=float)
     fx = np.asarray(f(x), dtype=float)
+    lam = 1e-3
     for _ in range(max_iter):
         if float(np.max(np.abs(fx))) < tol:
             return x
@@ -541,14 +544,24 @@ def newton(f, x0, *, steps, tol: float, what: str, max_iter: int = 12, lower=Non
             xp = x.copy()
             xp[j] += h if x[j] + h <= upper[j] else -h
             jac[:, j] = (np.asarray(f(xp)) - fx) / (xp[j] - x[j])
-        dx = np.linalg.lstsq(jac, -fx, rcond=None)[0]
-        lam = 1.0
-        while True:
-            xn = np.clip(x + lam * dx, lower, upper)
+        if damped:
+            jtj, jtf = jac.T @ jac, jac.T @ fx
+            diag = np.diag(np.diag(jtj)) + 1e-12 * np.eye(len(x))
+        else:
+            dx = np.linalg.lstsq(jac, -fx, rcond=None)[0]
+        scale = 1.0
+        for _try in range(10):
+            if damped:
+                step = np.linalg.solve(jtj + lam * diag, -jtf)
+            else:
+                step = scale * dx
+            xn = np.clip(x + step, lower, upper)
             fn = np.asarray(f(xn), dtype=float)
-            if np.linalg.norm(fn) < np.linalg.norm(fx) or lam < 1e-3:
+            if np.linalg.norm(fn) < np.linalg.norm(fx):
+                lam = max(lam / 10.0, 1e-9)
                 break
-            lam *= 0.5
+            lam *= 10.0
+            scale *= 0.5
         x, fx = xn, fn
     if float(np.max(np.abs(fx))) < tol:
         return x
@@ -565,7 +578,7 @@ def solve_bank(state0, et0: float, capsule: Capsule, guess: BankProfile, target_
     and ``s3`` in the final glide (signed: cross-range control stays continuous). Residuals: north and east miss
     (km) and time miss (s), each over its tolerance. Deterministic: scipy's trust-region least squares on
     fixed-step forward differences from ``guess`` (its first, third and fourth angles, with the signs after the skip
-that land closest), then Gauss-Newton.
+that land closest): Gauss-Newton, and where that stalls scipy's trust-region least squares, then Gauss-Newton.
     Raises :class:`EntryError` when it does not converge.
     """
     if len(guess.sigmas_deg) != 4:
@@ -582,22 +595,28 @@ that land closest), then Gauss-Newton.
         dn, de = landing_miss(r, target_lat, target_lon)
         return np.array([dn / tol_km, de / tol_km, (r.touchdown_et - target_et) / tol_s])
 
-    # start from the sign pattern (left/right after the skip) whose flight lands closest
-    starts = [np.array([guess.sigmas_deg[0], a * abs(guess.sigmas_deg[2]), b * abs(guess.sigmas_deg[3])])
-              for a in (1.0, -1.0) for b in (1.0, -1.0)]
-    x0 = min(starts, key=lambda x: float(np.linalg.norm(resid(x))))
+    # start from the guess, or (when it lands far off) from the sign pattern after the skip that lands closest
+    x0 = np.array([guess.sigmas_deg[0], guess.sigmas_deg[2], guess.sigmas_deg[3]])
+    if float(np.max(np.abs(resid(x0)))) * tol_km > 100.0:
+        starts = [np.array([x0[0], a * abs(x0[1]), b * abs(x0[2])]) for a in (1.0, -1.0) for b in (1.0, -1.0)]
+        x0 = min(starts, key=lambda x: float(np.linalg.norm(resid(x))))
     from scipy.optimize import least_squares
 
     lo, hi = [-limit_deg] * 3, [limit_deg] * 3
     steps = [0.01, 0.01, 0.01]
-    fd = FiniteDifference(resid, steps)
-    x1 = least_squares(fd, np.clip(x0, lo, hi), jac=fd.jac, bounds=(lo, hi), x_scale=10.0,
-                       max_nfev=25, xtol=1e-8, ftol=1e-8).x
-    try:
-        x = newton(resid, x1, steps=np.array(steps), tol=1.0, what="the entry bank profile", lower=lo, upper=hi)
-    except EntryError as exc:
-        raise EntryError(f"no bank profile lands at the target ({exc}); check entry.* and bank.* in "
-                         "assets/trajectory/return.yaml") from None
+    try:  # Gauss-Newton first (quadratic near the guess) ...
+        x = newton(resid, np.clip(x0, lo, hi), steps=np.array(steps), tol=1.0, what="the entry bank profile",
+                   lower=lo, upper=hi, max_iter=8, damped=True)
+    except EntryError:  # ... else the trust region from the start, then Gauss-Newton again
+        fd = FiniteDifference(resid, steps)
+        x1 = least_squares(fd, np.clip(x0, lo, hi), jac=fd.jac, bounds=(lo, hi), x_scale=10.0, max_nfev=25,
+                           xtol=1e-8, ftol=1e-8).x
+        try:
+            x = newton(resid, x1, steps=np.array(steps), tol=1.0, what="the entry bank profile", lower=lo,
+                       upper=hi, damped=True)
+        except EntryError as exc:
+            raise EntryError(f"no bank profile lands at the target ({exc}); check entry.* and bank.* in "
+                             "assets/trajectory/return.yaml") from None
     prof = profile(x)
     result = fly(state0, et0, capsule, prof)
     dn, de = landing_miss(result, target_lat, target_lon)
