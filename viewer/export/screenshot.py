@@ -1,7 +1,8 @@
 """One offscreen still of the mission scene: ``screenshot(path, et, view=...)`` -> PNG, written atomically.
 
-Full VTK lighting from the true Sun direction (the scene light), shadows on the terrain patch in the site view and
-anti-aliasing (SSAA) when ``quality="still"`` (the default for stills); ``quality="fast"`` turns both off.
+Full VTK lighting from the true Sun direction (the scene light) and cast shadows on the terrain patch in the site
+view (:mod:`viewer.scene.shadows`) at every quality; ``quality="still"`` (the default for stills) adds anti-aliasing
+(SSAA) and the fine meshes, ``quality="fast"`` leaves both off.
 
 >>> from viewer.epochs import et_from_utc
 >>> screenshot("site.png", et_from_utc("2024-06-01T22:23:16Z"), view="site", size=(1920, 1080))  # doctest: +SKIP

@@ -89,8 +89,8 @@ class MissionScene:
     """The mission scene. ``view`` is a preset of ``assets/views.yaml``; ``follow`` a NAIF vehicle for ``follow``.
 
     ``web=True`` always uses the light meshes (browser LOD) for ``pn.pane.VTK``. Otherwise ``quality`` chooses:
-    ``"fast"`` (browser LOD, no anti-aliasing, no shadows: video frames) or ``"still"`` (export LOD, SSAA, and
-    shadows in the site view).
+    ``"fast"`` (browser LOD, no anti-aliasing: video frames) or ``"still"`` (export LOD, SSAA). Offscreen, the site
+    patch shows cast shadows at both qualities (:mod:`viewer.scene.shadows`).
     """
 
     def __init__(self, view: str | None = None, *, follow: str | None = None, web: bool = False,
@@ -133,7 +133,6 @@ class MissionScene:
         self._trail_drawn: dict[str, int] = {}
         self._links = self._load_links()
         self._aa = False
-        self._shadows = False
         if et is not None:
             self.set_view(self.view.name, follow=self.follow, et=et)
 
@@ -201,11 +200,16 @@ class MissionScene:
         a = p.add_mesh(moon, texture=self._moon_tex, smooth_shading=True, name="moon",
                        ambient=0.02, diffuse=1.0, specular=0.0, reset_camera=False)
         self._add("moon", a)
-        self._terrain_mesh = self.bodies.terrain.copy()
-        self._terrain_base = np.asarray(self._terrain_mesh.points, dtype=np.float64).copy()
+        self._set_terrain_mesh(self.bodies.terrain)
         a = p.add_mesh(self._terrain_mesh, texture=self._moon_tex, smooth_shading=True,
                        name="terrain", ambient=0.02, diffuse=1.0, specular=0.0, reset_camera=False)
         self._add("terrain", a)
+        # cast shadows: a per-vertex grey ("shade") that multiplies the lit, textured terrain (viewer.scene.shadows)
+        mapper = a.GetMapper()
+        mapper.SetScalarModeToUsePointFieldData()
+        mapper.SelectColorArray("shade")
+        mapper.SetColorModeToDirectScalars()
+        mapper.ScalarVisibilityOn()
         # spacecraft
         self.vehicle_actor = {v: c["actor"] for v, c in self.cfg["vehicles"].items() if v in VEHICLES}
         for v, name in self.vehicle_actor.items():
@@ -379,11 +383,13 @@ class MissionScene:
         h_site = float(heights[np.argmin(np.linalg.norm(base, axis=1))])  # the site stays at the origin
         self._terrain_mesh.points = base + radial * ((x - 1.0) * (heights - h_site))[:, None]
         self._terrain_mesh.compute_normals(inplace=True, split_vertices=False)
+        self._patch_shadows = None  # the relief changed: shadows are computed anew
+        self._shade_key = None
         if self.et is not None:
             self.update(self.et)
 
     def set_quality(self, quality: str) -> None:
-        """``"fast"``: no anti-aliasing, no shadows; ``"still"``: SSAA, and shadows in the site view."""
+        """``"fast"``: light meshes, no anti-aliasing; ``"still"``: fine meshes and SSAA."""
         if quality not in QUALITIES:
             raise InputError(f"quality {quality!r} is unknown; choose one of {', '.join(QUALITIES)}")
         self.quality = quality
@@ -396,8 +402,7 @@ class MissionScene:
         bodies = body_meshes(lod)
         self.actors["moon"].GetMapper().SetInputData(bodies.moon)
         self.actors["earth"].GetMapper().SetInputData(bodies.earth)
-        self._terrain_mesh = bodies.terrain.copy()
-        self._terrain_base = np.asarray(self._terrain_mesh.points, dtype=np.float64).copy()
+        self._set_terrain_mesh(bodies.terrain)
         self.actors["terrain"].GetMapper().SetInputData(self._terrain_mesh)
         self.bodies, self._lod = bodies, lod
         if self.terrain_exaggeration != 1.0:
@@ -413,16 +418,50 @@ class MissionScene:
         elif not want_aa and self._aa:
             self.plotter.disable_anti_aliasing()
             self._aa = False
-        want_sh = self.quality == "still" and self.view.name == "site" and bool(self.cfg.get("shadows", False))
-        if want_sh != self._shadows:
-            # VTK 9.7's shadow-map shaders fail on plain lines and points ("vertexVC undeclared"); as tubes and
-            # sphere impostors they are lit and work, so lines and points switch with the shadows.
-            for name, prop in self.actors.items():
-                if name.startswith(("trail", "link:")) or name == "stars":
-                    prop.GetProperty().SetRenderLinesAsTubes(want_sh)
-                    prop.GetProperty().SetRenderPointsAsSpheres(want_sh)
-            self.plotter.enable_shadows() if want_sh else self.plotter.disable_shadows()
-            self._shadows = want_sh
+
+    def _set_terrain_mesh(self, terrain: pv.PolyData) -> None:
+        self._terrain_mesh = terrain.copy()
+        self._terrain_base = np.asarray(self._terrain_mesh.points, dtype=np.float64).copy()
+        self._terrain_mesh.point_data["shade"] = np.full((self._terrain_mesh.n_points, 3), 255, np.uint8)
+        self._patch_shadows = None
+        self._shade_key = None
+
+    @property
+    def terrain_shadows(self) -> bool:
+        """Whether the site patch shows cast shadows (scene.yaml ``shadows``; not in the web scene, whose Sun moves
+        in the browser)."""
+        return bool(self.cfg.get("shadows", True)) and not self.web
+
+    def _update_terrain_shade(self, sun: np.ndarray) -> None:
+        """Darken the site patch where the terrain hides the Sun (cached per Sun direction, 0.1° steps)."""
+        if not self.terrain_shadows:
+            if self._shade_key is not None:  # switched off: back to full light
+                self._set_shade(np.full(self._terrain_mesh.n_points, 255.0))
+                self._shade_key = None
+            return
+        from viewer.scene import shadows
+
+        mesh = self._terrain_mesh
+        if self._patch_shadows is None:
+            size_km = mesh.field_data["size_km"][0] if "size_km" in mesh.field_data else None
+            size_m = float(size_km) * 1000.0 if size_km is not None else float(np.ptp(self._terrain_base[:, 0]))
+            try:
+                self._patch_shadows = shadows.PatchShadows(np.asarray(mesh.points), size_m)
+            except ValueError:  # not a grid patch: VTK's lighting alone
+                self._patch_shadows = False
+        if self._patch_shadows is False:
+            return
+        key = shadows.PatchShadows.key(sun)
+        if key == self._shade_key:
+            return
+        fill = float(self.cfg.get("shadow_fill", 0.08))
+        self._set_shade(255.0 * (fill + (1.0 - fill) * self._patch_shadows.lit(sun)))
+        self._shade_key = key
+
+    def _set_shade(self, grey: np.ndarray) -> None:
+        mesh = self._terrain_mesh
+        mesh.point_data["shade"] = np.repeat(np.round(grey).astype(np.uint8)[:, None], 3, axis=1)
+        mesh.Modified()
 
     def set_view(self, name: str, follow: str | None = None, et: float | None = None) -> None:
         """Switch to the view preset ``name`` (``follow`` names the vehicle for the follow view) and reset its camera."""
@@ -545,6 +584,8 @@ class MissionScene:
         s = poses.sun_dir[0]
         self.sun.position = tuple(s * self.view.camera.distance * float(self.cfg["sun_distance_factor"]))
         self.sun.focal_point = (0.0, 0.0, 0.0)
+        if "TERRAIN" in view.bodies:
+            self._update_terrain_shade(s)
         self._update_trails(et)
         self._indicator_tip = np.zeros(3)
         self._update_indicator(poses, site_view)
