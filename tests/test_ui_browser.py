@@ -257,3 +257,19 @@ def test_url_with_time_and_view_opens_there_and_keys_drive_time(app_page):
     p.page.keyboard.press(" ")
     assert not p.page.evaluate("() => window.__ce6.clock.playing")
     assert p.utc() > "2024-06-04 12:16:40 UTC"
+
+
+def test_screenshot_button_downloads_a_png_of_the_view(app_page, tmp_path):
+    from PIL import Image
+
+    p = app_page("?t=2024-05-20T06:00:00Z&view=lunar")
+    p.page.get_by_role("button", name="Screenshot (PNG)").click()
+    link = p.page.get_by_role("button", name=re.compile(r"^Download change6_lunar_20240520T060000Z\.png"))
+    link.wait_for(timeout=120_000)
+    with p.page.expect_download(timeout=30_000) as dl:
+        link.click()
+    path = tmp_path / "shot.png"
+    dl.value.save_as(path)
+    img = Image.open(path)
+    assert img.format == "PNG" and img.size == (1920, 1080)
+    assert np.asarray(img.convert("L")).std() > 5

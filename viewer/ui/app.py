@@ -455,6 +455,7 @@ def create_app(kiosk: bool | None = None) -> MissionApp:
     def _cleanup(session_context, app=app, log=log):
         try:
             app.close()
+            log.info("session closed")
         except Exception as exc:  # noqa: BLE001 - globals may be gone; never raise from teardown
             log.warning("session cleanup: %s", exc)
 

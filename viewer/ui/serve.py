@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         actual = server.port
         host = args.address if ":" not in args.address else f"[{args.address}]"
         print(f"Chang'e-6 mission viewer: http://{host}:{actual}/  (Ctrl+C stops it)", flush=True)
+        server.start()  # also starts the periodic jobs, e.g. dropping closed sessions
         server.io_loop.start()
     except ViewerError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -340,6 +340,17 @@ class SharedScene:
             mapper.SetInputData(mesh)
             actor.SetTexture(tex)
 
+        # Panel's serialiser fails on a dataset without points (e.g. the trail of a vehicle absent from this view):
+        # give those a two-point placeholder for the serialisation
+        import pyvista as pv
+
+        for name, actor in sc.actors.items():
+            mapper = actor.GetMapper() if hasattr(actor, "GetMapper") else None
+            data = mapper.GetInput() if mapper is not None else None
+            if data is not None and data.GetNumberOfPoints() == 0:
+                undo.append((actor, data, actor.GetTexture()))
+                mapper.SetInputData(pv.PolyData(np.zeros((2, 3)), lines=np.array([2, 0, 1])))
+
         def restore():
             for actor, mesh, tex in undo:
                 actor.GetMapper().SetInputData(mesh)

@@ -232,6 +232,13 @@ export function render({model, el}) {
       if (found && found.length) actors[name] = found;
     }
     if (!Object.keys(actors).length) return null;
+    for (const [name, list] of Object.entries(actors)) {  // link lines: draw the segments, not their points
+      if (!name.startsWith("link:")) continue;
+      for (const act of list) {
+        const pd = act.getMapper() && act.getMapper().getInputData();
+        if (pd && pd.getVerts().getNumberOfValues()) { pd.getVerts().setData(new Uint32Array(0), 1); pd.modified(); }
+      }
+    }
     let light = bound && bound.renWin === renWin ? bound.light : null;
     if (!light) {
       ren.setAutomaticLightCreation(false);
@@ -379,6 +386,7 @@ export function render({model, el}) {
   function setTime(et, send) {
     clock.et = Math.min(Math.max(et, t0()), t1());
     clock.dirty = true;
+    if (!clock.playing) draw();  // input -> pixels without waiting for the next animation frame
     if (send) sendTime(true);
   }
 
@@ -391,19 +399,7 @@ export function render({model, el}) {
     clock.dirty = true;
   }
 
-  function frame(wall) {
-    if (!alive) return;
-    raf = requestAnimationFrame(frame);
-    if (clock.playing) {
-      if (clock.lastWall != null) {
-        const dt = Math.min((wall - clock.lastWall) / 1000, 0.25);
-        clock.et += dt * clock.speed;
-        if (clock.et >= t1()) { clock.et = t1(); setPlaying(false); }
-        clock.dirty = true;
-      }
-      clock.lastWall = wall;
-      sendTime(false);
-    }
+  function draw() {  // apply the clock to the scene and render once, if anything changed
     const b = bind();
     if (!clock.dirty) return;
     updateReadouts();
@@ -419,6 +415,22 @@ export function render({model, el}) {
     } catch (err) {
       console.warn("mission view: frame failed", err);
     }
+  }
+
+  function frame(wall) {
+    if (!alive) return;
+    raf = requestAnimationFrame(frame);
+    if (clock.playing) {
+      if (clock.lastWall != null) {
+        const dt = Math.min((wall - clock.lastWall) / 1000, 0.25);
+        clock.et += dt * clock.speed;
+        if (clock.et >= t1()) { clock.et = t1(); setPlaying(false); }
+        clock.dirty = true;
+      }
+      clock.lastWall = wall;
+      sendTime(false);
+    }
+    draw();
   }
 
   // ---- events
