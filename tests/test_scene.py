@@ -296,3 +296,22 @@ def test_tracks_are_dense_around_burns(web_scene):
         near = (t[:-1] >= m["et"] - 60) & (t[:-1] <= m["et"] + max(m["duration_s"], 60))
         assert near.any() and gaps[near].max() <= 30.0, m["name"]
     assert np.median(gaps) > 120.0  # and sparse in coast
+
+
+def test_web_scene_stays_within_the_browser_triangle_budget():
+    """Design rule 7: about 100k triangles or fewer for everything the web scene sends (bodies, site, spacecraft)."""
+    import vtk
+
+    from viewer.scene.scene import MissionScene
+
+    s = MissionScene("system", web=True, window_size=(64, 64))
+    try:
+        total = 0
+        for name, prop in s.actors.items():
+            if isinstance(prop, vtk.vtkActor):
+                data = prop.GetMapper().GetInput()
+                total += data.GetNumberOfPolys() + data.GetNumberOfStrips()
+        assert 60_000 < total <= 100_000, total
+        assert s.actors["moon"].GetMapper().GetInput().GetNumberOfPolys() <= 60_000  # fast frames ≤ 1080p
+    finally:
+        s.close()

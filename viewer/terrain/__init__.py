@@ -20,10 +20,10 @@ DEM interface (``LolaDem`` and ``IllustrativeRelief``)
 
 Meshes (``viewer.terrain.meshes``; cached on disk, see that module)
     - ``globe_mesh(lod="browser"|"export", exaggeration=1.0)``: Moon, km, MOON_ME (+x at lon 0°, +z north),
-      radius 1737.4 km + height × exaggeration; 99,224 triangles (browser) or 516,960 (export).
+      radius 1737.4 km + height × exaggeration; 53,360 triangles (browser) or 516,960 (export).
     - ``site_patch(lod, exaggeration, size_km=300)``: metres, ENU about the site's surface point (x east, y north,
-      z up; the site is the origin, so a lander stands at z ≈ 0); 32,768 or 320,000 triangles.
-    - ``earth_mesh(lod)``: Earth ellipsoid 6378.1366/6356.7519 km, km, ITRF93; 16,128 or 128,880 triangles.
+      z up; the site is the origin, so a lander stands at z ≈ 0); 28,800 or 320,000 triangles.
+    - ``earth_mesh(lod)``: Earth ellipsoid 6378.1366/6356.7519 km, km, ITRF93; 9,024 or 128,880 triangles.
     All are ``pyvista.PolyData`` with texture coordinates (u = lon/360, v = (lat+90)/180), point data
     ``height_m`` and ``Normals``, and field data (``frame``, ``units``, ``source_label``, ``texture``).
     ``globe_data``/``site_data``/``earth_data`` return the raw arrays (:class:`~viewer.terrain.meshes.MeshData`,

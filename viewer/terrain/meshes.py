@@ -28,15 +28,18 @@ import numpy as np
 from viewer.paths import cache_dir
 from viewer.terrain.textures import uv_of
 
-CODE_VERSION = 1
+CODE_VERSION = 2  # 2: lighter browser LODs (web scene ≈ 95k triangles in all, design rule 7)
 MOON_RADIUS_KM = 1737.4
 EARTH_A_KM, EARTH_B_KM = 6378.1366, 6356.7519
 # LROC position of the Chang'e-6 lander ("First Look: Chang'e 6" [R12]); assets/mission.yaml `sites:` wins if present
 SITE_LAT_DEG, SITE_LON_EAST_DEG = -41.6385, 206.0148
 
-GLOBE_LOD = {"browser": (158, 316), "export": (360, 720)}  # (latitude bands, longitude bands): 99,224 / 516,960 tris
-SITE_LOD = {"browser": 129, "export": 401}  # nodes per side: 32,768 / 320,000 triangles
-EARTH_LOD = {"browser": (64, 128), "export": (180, 360)}
+# "browser": the web scene (≈ 100k triangles in all with the spacecraft, design rule 7) and fast frames up to 1080p
+# (a 53k-triangle Moon with the WAC texture looks the same there as the 99k one; measured 2026-11-25);
+# "export": stills and 4K frames.
+GLOBE_LOD = {"browser": (116, 232), "export": (360, 720)}  # (latitude bands, longitude bands): 53,360 / 516,960 tris
+SITE_LOD = {"browser": 121, "export": 401}  # nodes per side: 28,800 / 320,000 triangles
+EARTH_LOD = {"browser": (48, 96), "export": (180, 360)}  # 9,024 / 128,880 triangles
 
 
 @dataclass
