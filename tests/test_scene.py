@@ -315,3 +315,14 @@ def test_web_scene_stays_within_the_browser_triangle_budget():
         assert s.actors["moon"].GetMapper().GetInput().GetNumberOfPolys() <= 60_000  # fast frames ≤ 1080p
     finally:
         s.close()
+
+
+def test_rotations_accept_unsorted_times(kernels_loaded):
+    from viewer import ephemeris
+    from viewer.scene.kinematics import rotations
+
+    rng = np.random.default_rng(7)
+    ets = 7.7e8 + rng.uniform(0, 5 * 86400, 300)  # unsorted, long enough for the slerp path
+    got = rotations("MOON_ME", "J2000", ets, max_step_s=3600.0)
+    want = ephemeris.rotation("MOON_ME", "J2000", ets)
+    assert np.abs(got - want).max() < 1e-7

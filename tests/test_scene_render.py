@@ -340,3 +340,19 @@ def test_screenshot_cli_errors_are_one_line(tmp_path, args, words):
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], r.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_chinese_mode_puts_no_english_words_on_screen(scene, times):
+    import re
+
+    scene.set_view("site", et=times["LOI"])
+    scene.set_language("zh")
+    try:
+        shown = [t.GetInput() or "" for k, t in scene._texts.items() if t.GetVisibility()]
+        shown += [lab.GetInput() or "" for lab in scene._labels.values() if lab.GetVisibility()]
+        assert scene._texts["note:terrain"].GetInput()  # the terrain's source is named
+        words = {w for text in shown for w in re.findall(r"[A-Za-z]{2,}", text)}
+        assert words <= {"UTC", "LOLA", "LDEM"}, (words, shown)
+    finally:
+        scene.set_language("en")
+    assert scene._texts["note:terrain"].GetInput() == scene.bodies.terrain_label

@@ -151,19 +151,25 @@ def _gm(body: str) -> float:
     return float(spiceypy.bodvrd(body, "GM", 1)[1][0])
 
 
-def _rotations(from_frame: str, to_frame: str, ets: np.ndarray, max_step_s: float | None = None) -> np.ndarray:
-    """(N,3,3) rotations. Long arrays use SPICE at knots ``max_step_s`` apart and slerp between them: the frames
-    here turn steadily about a nearly fixed axis, so slerp is exact to far below a pixel."""
+def rotations(from_frame: str, to_frame: str, ets, max_step_s: float | None = None) -> np.ndarray:
+    """(N,3,3) rotations from ``from_frame`` to ``to_frame`` at ``ets`` (any order). Long arrays use SPICE at knots
+    ``max_step_s`` apart and slerp between them: the frames here turn steadily about a nearly fixed axis, so slerp
+    is exact to far below a pixel."""
+    ets = np.atleast_1d(np.asarray(ets, dtype=np.float64))
     if from_frame == to_frame:
         return np.broadcast_to(np.eye(3), (len(ets), 3, 3)).copy()
-    if max_step_s is None or len(ets) < 64 or ets[-1] - ets[0] < 2 * max_step_s:
+    lo, hi = (float(ets.min()), float(ets.max())) if len(ets) else (0.0, 0.0)
+    if max_step_s is None or len(ets) < 64 or hi - lo < 2 * max_step_s:
         return ephemeris.rotation(from_frame, to_frame, ets)
     from scipy.spatial.transform import Rotation, Slerp
 
-    n = int(np.ceil((ets[-1] - ets[0]) / max_step_s))
-    knots = np.linspace(ets[0], ets[-1], n + 1)
+    n = int(np.ceil((hi - lo) / max_step_s))
+    knots = np.linspace(lo, hi, n + 1)
     rk = ephemeris.rotation(from_frame, to_frame, knots)
-    return Slerp(knots, Rotation.from_matrix(rk))(np.clip(ets, knots[0], knots[-1])).as_matrix()
+    return Slerp(knots, Rotation.from_matrix(rk))(np.clip(ets, lo, hi)).as_matrix()
+
+
+_rotations = rotations  # the name used inside the scene package
 
 
 @dataclass

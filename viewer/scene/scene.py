@@ -527,7 +527,7 @@ class MissionScene:
         c.view_angle = cam.view_angle_deg
         c.OrthogonalizeViewUp()
         self.plotter.camera_set = True  # else PyVista resets the camera at the first render
-        self._place_stars()
+        self.place_stars()
         self._clip()
 
     def _clip(self) -> None:
@@ -537,7 +537,8 @@ class MissionScene:
         near, far = cam.GetClippingRange()
         cam.SetClippingRange(min(near, 0.05 * cam.GetDistance()), far)
 
-    def _place_stars(self) -> None:
+    def place_stars(self) -> None:
+        """Centre the star sphere on the camera (call after moving the camera yourself), turned to the view frame."""
         c = self.plotter.camera
         pos = np.asarray(c.position, float)
         dist = np.linalg.norm(pos - np.asarray(c.focal_point, float))
@@ -545,6 +546,8 @@ class MissionScene:
 
         rot = _rotations("J2000", self.view.frame, np.array([self.et]))[0] if self.et is not None else np.eye(3)
         _set_matrix(self._matrices["stars"], rot, pos, dist * 8.0)
+
+    _place_stars = place_stars  # the former name
 
     # ------------------------------------------------------------------------------------------ update
     @property
@@ -594,7 +597,7 @@ class MissionScene:
         self._update_texts(et, poses)
         self.actors["stars"].SetVisibility(self.layers.get("stars", True))
         if hasattr(self, "_stars_placed"):
-            self._place_stars()
+            self.place_stars()
         self._stars_placed = True
         self._clip()
 
@@ -677,7 +680,7 @@ class MissionScene:
         site = self.view.frame != "J2000"
         ex = self.terrain_exaggeration
         self._texts["note:terrain"].SetInput(
-            (self.bodies.terrain_label + ("  " + txt["terrain_note"][lang].format(x=f"{ex:g}") if ex != 1 else ""))
+            (self.terrain_label() + ("  " + txt["terrain_note"][lang].format(x=f"{ex:g}") if ex != 1 else ""))
             if site else "")
         if site:
             az, el = _az_el(poses.sun_dir[0])
@@ -688,6 +691,17 @@ class MissionScene:
         else:
             self._texts["site:sun"].SetInput("")
             self._texts["site:earth"].SetInput("")
+
+    def terrain_label(self) -> str:
+        """The terrain's source ("illustrative relief", "LOLA LDEM_16") in the scene's language (scene.yaml
+        ``text.terrain_source``: exact labels, then ``LOLA {product}``)."""
+        label = self.bodies.terrain_label
+        names = self.cfg["text"].get("terrain_source", {})
+        if label in names:
+            return names[label].get(self.language, label)
+        if label.startswith("LOLA ") and "LOLA" in names:
+            return names["LOLA"].get(self.language, "{product}").format(product=label)
+        return label
 
     def _update_indicator(self, poses: Poses, site_view: bool) -> None:
         a = self.actors["indicator:earth"]
