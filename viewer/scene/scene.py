@@ -205,11 +205,12 @@ class MissionScene:
                        name="terrain", ambient=0.02, diffuse=1.0, specular=0.0, reset_camera=False)
         self._add("terrain", a)
         # cast shadows: a per-vertex grey ("shade") that multiplies the lit, textured terrain (viewer.scene.shadows)
-        mapper = a.GetMapper()
-        mapper.SetScalarModeToUsePointFieldData()
-        mapper.SelectColorArray("shade")
-        mapper.SetColorModeToDirectScalars()
-        mapper.ScalarVisibilityOn()
+        if self.terrain_shadows:  # (the web scene sends no shade colours)
+            mapper = a.GetMapper()
+            mapper.SetScalarModeToUsePointFieldData()
+            mapper.SelectColorArray("shade")
+            mapper.SetColorModeToDirectScalars()
+            mapper.ScalarVisibilityOn()
         # spacecraft
         self.vehicle_actor = {v: c["actor"] for v, c in self.cfg["vehicles"].items() if v in VEHICLES}
         for v, name in self.vehicle_actor.items():
