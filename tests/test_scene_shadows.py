@@ -121,3 +121,21 @@ def test_crater_casts_its_shadow_away_from_the_sun_on_screen(crater_scene):
     finally:
         crater_scene.cfg["shadows"] = True
     assert abs(flat[0] - flat[1]) < 0.15 * flat[1], flat
+
+
+def test_low_sun_exposure_brightens_the_terrain_only(crater_scene):
+    from viewer.epochs import et_from_utc
+
+    def lander_light(s):
+        return s.sun.intensity * s.actors["lander"].GetProperty().GetDiffuse()
+
+    crater_scene.set_view("site", et=et_from_utc("2024-06-01T22:23:16Z"))  # touchdown, Sun 37° high
+    high = (crater_scene.sun.intensity, lander_light(crater_scene))
+    assert crater_scene.exposure(crater_scene._poses.sun_dir[0]) == 1.0
+    crater_scene.set_view("site", et=et_from_utc(MORNING))  # Sun 4.5° high
+    gain = crater_scene.exposure(crater_scene._poses.sun_dir[0])
+    assert 2.0 < gain <= float(crater_scene.cfg["site_exposure"]["max_gain"])
+    assert crater_scene.sun.intensity == pytest.approx(high[0] * gain)
+    assert lander_light(crater_scene) == pytest.approx(high[1])  # the spacecraft keep their look
+    crater_scene.set_view("lunar", et=et_from_utc(MORNING))  # no terrain: no exposure
+    assert crater_scene.sun.intensity == pytest.approx(high[0])

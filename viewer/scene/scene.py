@@ -213,9 +213,11 @@ class MissionScene:
             mapper.ScalarVisibilityOn()
         # spacecraft
         self.vehicle_actor = {v: c["actor"] for v, c in self.cfg["vehicles"].items() if v in VEHICLES}
+        self._vehicle_look = (0.9, 0.3)  # diffuse, specular
         for v, name in self.vehicle_actor.items():
             a = p.add_mesh(models.model(v), scalars="rgb", rgb=True, name=name, smooth_shading=False,
-                           ambient=0.22, diffuse=0.9, specular=0.3, specular_power=20, reset_camera=False)
+                           ambient=0.22, diffuse=self._vehicle_look[0], specular=self._vehicle_look[1],
+                           specular_power=20, reset_camera=False)
             self._add(name, a)
         self._model_radius = {v: float(np.max(np.linalg.norm(models.model(v).points, axis=1))) * 0.8
                               for v in self.vehicle_actor}
@@ -420,6 +422,29 @@ class MissionScene:
             self.plotter.disable_anti_aliasing()
             self._aa = False
 
+    def exposure(self, sun: np.ndarray | None) -> float:
+        """The site view's exposure for the Sun direction ``sun`` (ENU): scene.yaml ``site_exposure`` (a camera's
+        choice, like the albedo stretch; 1 outside the site view or with the Sun high)."""
+        cfg = self.cfg.get("site_exposure") or {}
+        if sun is None or not cfg:
+            return 1.0
+        el = float(np.arcsin(np.clip(sun[2] / np.linalg.norm(sun), -1.0, 1.0)))
+        gain = np.sin(np.radians(float(cfg["reference_el_deg"]))) / max(np.sin(el), 1e-3)
+        return float(np.clip(gain, 1.0, float(cfg["max_gain"])))
+
+    def _expose(self, sun: np.ndarray | None) -> None:
+        """Sun brighter by the exposure; the spacecraft's diffuse and specular lower by as much, so only the
+        terrain looks brighter (ambient-lit lines, stars and texts do not depend on the light)."""
+        gain = self.exposure(sun)
+        if gain == getattr(self, "_gain", 1.0):
+            return
+        self.sun.intensity = float(self.cfg.get("sun_intensity", 1.0)) * gain
+        for name in self.vehicle_actor.values():
+            prop = self.actors[name].GetProperty()
+            prop.SetDiffuse(self._vehicle_look[0] / gain)
+            prop.SetSpecular(self._vehicle_look[1] / gain)
+        self._gain = gain
+
     def _set_terrain_mesh(self, terrain: pv.PolyData) -> None:
         self._terrain_mesh = terrain.copy()
         self._terrain_base = np.asarray(self._terrain_mesh.points, dtype=np.float64).copy()
@@ -588,6 +613,7 @@ class MissionScene:
         s = poses.sun_dir[0]
         self.sun.position = tuple(s * self.view.camera.distance * float(self.cfg["sun_distance_factor"]))
         self.sun.focal_point = (0.0, 0.0, 0.0)
+        self._expose(s if "TERRAIN" in view.bodies else None)
         if "TERRAIN" in view.bodies:
             self._update_terrain_shade(s)
         self._update_trails(et)
