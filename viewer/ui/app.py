@@ -279,6 +279,7 @@ class MissionApp(pn.viewable.Viewer):
         for b, p in zip(self.phase_buttons.objects, [p for p in m.phases if not p.parent]):
             b.name = p.title[lang]
         self.w_phase.options = self._jump_options()
+        self.w_view.options = {shared.views()[k].title.get(lang, k): k for k in shared.web_views()}
         self.w_reset.name = t("reset_camera", lang)
         self.w_shot.name = t("screenshot", lang)
         self.w_export.name = t("export_phase", lang)

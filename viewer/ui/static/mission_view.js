@@ -222,8 +222,10 @@ export function render({model, el}) {
     const vm = model.vtk;
     if (!vm || !vm.renderer_el) return null;
     const renWin = vm.renderer_el;
-    if (bound && bound.renWin === renWin && bound.tracks === tracks) return bound;
     const ren = renWin.getRenderer && renWin.getRenderer();
+    // the pane re-synchronises its scene on structural changes (view, relief): rebind when anything is new
+    if (bound && bound.renWin === renWin && bound.ren === ren && bound.tracks === tracks &&
+        ren && bound.first === ren.getActors()[0]) return bound;
     if (!ren || ren.getActors().length < 4) return null;
     const ptr = (tracks.raw && tracks.raw.ptr) || {};
     const actors = {};
@@ -239,8 +241,8 @@ export function render({model, el}) {
         if (pd && pd.getVerts().getNumberOfValues()) { pd.getVerts().setData(new Uint32Array(0), 1); pd.modified(); }
       }
     }
-    let light = bound && bound.renWin === renWin ? bound.light : null;
-    if (!light) {
+    let light = bound && bound.ren === ren ? bound.light : null;
+    if (!light || !ren.getLights().includes(light)) {  // the Sun: Panel's pane sends no vtkLight (design rule 5)
       ren.setAutomaticLightCreation(false);
       ren.removeAllLights();
       light = ren.makeLight();
@@ -249,7 +251,7 @@ export function render({model, el}) {
       light.setIntensity(1.0);
       ren.addLight(light);
     }
-    bound = {renWin, ren, actors, light, tracks, trailIdx: {}, linkState: {}};
+    bound = {renWin, ren, actors, light, tracks, trailIdx: {}, linkState: {}, first: ren.getActors()[0]};
     clock.dirty = true;
     el.dataset.ready = "1";
     return bound;
@@ -271,6 +273,7 @@ export function render({model, el}) {
       const body = name === "earth" || name === "moon";
       const m = userMatrix(ps.p, rot(ps.q), a.scale * (body ? 1 : scaleF));
       for (const act of list) { act.setUserMatrix(m); if (!act.getVisibility()) act.setVisibility(true); }
+      if (!b.sentinel || b.sentinel.actor === list[0]) b.sentinel = {actor: list[0], m: Float64Array.from(list[0].getUserMatrix())};
     }
     // Sun light
     if (tracks.sun && tracks.sun.t.length) {
@@ -348,6 +351,26 @@ export function render({model, el}) {
     return [0, 1, 2].map(r => e.p[r] + k * (R[3 * r] * s[0] + R[3 * r + 1] * s[1] + R[3 * r + 2] * s[2]));
   }
 
+  // a label hides when its point is behind the Moon or the Earth as seen from the camera
+  const BODY_RADIUS_KM = {moon: 1737.4, earth: 6371.0};
+  function occluded(p, name, poses, ren) {
+    const cam = ren.getActiveCamera().getPosition();
+    const k = (tracks.raw && tracks.raw.units_per_km) || 1;
+    for (const [body, rkm] of Object.entries(BODY_RADIUS_KM)) {
+      const bp = poses[body];
+      if (body === name || !bp || !bp.vis || !((tracks.raw.bodies || []).includes(body))) continue;
+      const r = rkm * k, d = [p[0] - cam[0], p[1] - cam[1], p[2] - cam[2]];
+      const L = Math.hypot(d[0], d[1], d[2]);
+      if (!L) continue;
+      const u = d.map(x => x / L), oc = [bp.p[0] - cam[0], bp.p[1] - cam[1], bp.p[2] - cam[2]];
+      const tc = oc[0] * u[0] + oc[1] * u[1] + oc[2] * u[2];
+      if (tc <= 0 || tc >= L) continue;
+      const miss2 = oc[0] * oc[0] + oc[1] * oc[1] + oc[2] * oc[2] - tc * tc;
+      if (miss2 < r * r * 0.98) return true;
+    }
+    return false;
+  }
+
   function labels(b, poses) {
     if (!model.show_labels) { if (lastLabels) { labelLayer.innerHTML = ""; lastLabels = ""; } return; }
     const ren = b.ren, rect = labelLayer.getBoundingClientRect();
@@ -358,6 +381,7 @@ export function render({model, el}) {
       if (!ps || !ps.vis || !model.names[name]) continue;
       const bodies = (tracks.raw && tracks.raw.bodies) || [];
       if ((name === "earth" || name === "moon") && !bodies.includes(name)) continue;
+      if (occluded(ps.p, name, poses, ren)) continue;
       const nd = ren.worldToNormalizedDisplay(ps.p[0], ps.p[1], ps.p[2], W / H);
       if (!(nd[2] > 0 && nd[2] < 1) || nd[0] < -0.05 || nd[0] > 1.05 || nd[1] < -0.05 || nd[1] > 1.05) continue;
       const nm = model.names[name];
@@ -399,8 +423,19 @@ export function render({model, el}) {
     clock.dirty = true;
   }
 
+  function resynced(b) {
+    // the pane re-synchronises its scene on structural changes (relief, view) and resets the actors' state to
+    // the server's template: notice it by the user matrix of one actor, and re-apply everything
+    const s = b.sentinel;
+    if (!s) return false;
+    const m = s.actor.getUserMatrix();
+    for (let i = 0; i < 16; i++) if (m[i] !== s.m[i]) return true;
+    return false;
+  }
+
   function draw() {  // apply the clock to the scene and render once, if anything changed
     const b = bind();
+    if (b && resynced(b)) { clock.dirty = true; b.trailIdx = {}; b.linkState = {}; }
     if (!clock.dirty) return;
     updateReadouts();
     if (!b) return;
