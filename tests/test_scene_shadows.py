@@ -139,3 +139,17 @@ def test_low_sun_exposure_brightens_the_terrain_only(crater_scene):
     assert lander_light(crater_scene) == pytest.approx(high[1])  # the spacecraft keep their look
     crater_scene.set_view("lunar", et=et_from_utc(MORNING))  # no terrain: no exposure
     assert crater_scene.sun.intensity == pytest.approx(high[0])
+
+
+def test_fast_frames_sample_large_bodies_bilinearly(crater_scene):
+    """llvmpipe's trilinear filtering is the dearest part of a frame filled by the Moon: fast frames use it only
+    where the texture is minified (a small Moon), stills always."""
+    from viewer.epochs import et_from_utc
+
+    et = et_from_utc(MORNING)
+    crater_scene.set_view("lunar", et=et)  # the Moon fills ~60 % of the frame height
+    assert not crater_scene.actors["moon"].GetTexture().mipmap
+    crater_scene.set_view("system", et=et)  # the Moon is a few pixels
+    assert crater_scene.actors["moon"].GetTexture().mipmap
+    crater_scene.set_view("site", et=et)
+    assert not crater_scene.actors["terrain"].GetTexture().mipmap
