@@ -32,6 +32,7 @@ IDLE_S, COUNTDOWN_S, STEP_S = 5, 3, 6
 READY_JS = ("() => !!(window.__ce6kiosk && window.__ce6kiosk.ready && window.__ce6 && window.__ce6.bound "
             "&& window.__ce6kiosk.step >= 0)")
 VIEWPORT = {"width": 1280, "height": 720}
+SOAK_VIEWPORT = {"width": 1024, "height": 576}
 SOAK_EVENTS = 10_000
 SOAK_WARMUP = 2_000
 
@@ -376,31 +377,32 @@ async ([n, seed]) => {
                                             pointerId: 1, isPrimary: true, pointerType: "touch"}, extra || {});
   let done = 0;
   for (let i = 0; i < n; i++) {
-    const x = Math.floor(rnd() * W), y = Math.floor(rnd() * H), r = rnd(), t = deep(x, y);
-    if (r < 0.5) {
+    const x = Math.floor(rnd() * W), y = Math.floor(rnd() * H), r = rnd();
+    const t = deep(x, y);
+    if (t.closest && t.closest(".k-chapters, .k-lang")) { i--; continue; }  // scene changes: trusted input only
+    if (r < 0.55) {
       t.dispatchEvent(new PointerEvent("pointerdown", opt(x, y, {buttons: 1})));
       t.dispatchEvent(new MouseEvent("mousedown", opt(x, y, {buttons: 1})));
       t.dispatchEvent(new PointerEvent("pointerup", opt(x, y)));
       t.dispatchEvent(new MouseEvent("mouseup", opt(x, y)));
       t.dispatchEvent(new MouseEvent("click", opt(x, y)));
-    } else if (r < 0.65) {
+    } else if (r < 0.75) {
       const touch = new Touch({identifier: i, target: t, clientX: x, clientY: y});
       t.dispatchEvent(new TouchEvent("touchstart", {bubbles: true, composed: true, cancelable: true, touches: [touch], changedTouches: [touch]}));
       t.dispatchEvent(new TouchEvent("touchend", {bubbles: true, composed: true, cancelable: true, touches: [], changedTouches: [touch]}));
-    } else if (r < 0.8) {
+    } else if (r < 0.88) {
       const key = KEYS[Math.floor(rnd() * KEYS.length)];
       const target = document.activeElement || document.body;
       target.dispatchEvent(new KeyboardEvent("keydown", {key, bubbles: true, composed: true, cancelable: true}));
       target.dispatchEvent(new KeyboardEvent("keyup", {key, bubbles: true, composed: true, cancelable: true}));
-    } else if (r < 0.9) {
+    } else if (r < 0.94) {
       t.dispatchEvent(new WheelEvent("wheel", opt(x, y, {deltaY: (rnd() - 0.5) * 400})));
     } else {
       t.dispatchEvent(new PointerEvent("pointerdown", opt(x, y, {buttons: 1})));
-      for (let k = 1; k <= 3; k++) t.dispatchEvent(new PointerEvent("pointermove", opt(x + 15 * k, y + 9 * k, {buttons: 1})));
-      t.dispatchEvent(new PointerEvent("pointerup", opt(x + 45, y + 27)));
+      t.dispatchEvent(new PointerEvent("pointermove", opt(x + 30, y + 18, {buttons: 1})));
+      t.dispatchEvent(new PointerEvent("pointerup", opt(x + 30, y + 18)));
     }
     done++;
-    if (i % 8 === 7) await new Promise((res) => setTimeout(res, 40));
   }
   return done;
 }
@@ -412,8 +414,16 @@ def test_soak_10000_random_inputs_no_errors_and_server_memory_flat(kiosk, server
 
     page = kiosk.page
     rng = random.Random(11)
-    batch = 100
-    real_per_batch = 4  # trusted mouse, touch and key input from Playwright as well
+    # accelerated: a burst of synthetic events, a few trusted ones from Playwright, then a pause in which the page
+    # and the server work through the consequences (time jumps, camera moves, captions). Chapter and language
+    # buttons change the scene (throttled to one per 1.5 s, each seconds of software rendering here): only the
+    # trusted inputs press them, about one a batch
+    batch = 250
+    real_per_batch = 4
+    pause_ms = 500
+    # software WebGL (SwiftShader) renders every camera move on the CPU: a smaller window keeps 10,000 inputs
+    # within the test budget; the layout is the same
+    page.set_viewport_size(SOAK_VIEWPORT)
     sent = 0
     rss = {}
     t0 = time.monotonic()
@@ -421,7 +431,7 @@ def test_soak_10000_random_inputs_no_errors_and_server_memory_flat(kiosk, server
         n = min(batch - real_per_batch, SOAK_EVENTS - sent)
         sent += page.evaluate(SOAK_JS, [n, rng.randrange(2**31)])
         for _ in range(min(real_per_batch, SOAK_EVENTS - sent)):
-            x, y = rng.randrange(VIEWPORT["width"]), rng.randrange(VIEWPORT["height"])
+            x, y = rng.randrange(SOAK_VIEWPORT["width"]), rng.randrange(SOAK_VIEWPORT["height"])
             kind = rng.random()
             if kind < 0.4:
                 page.mouse.click(x, y)
@@ -430,13 +440,15 @@ def test_soak_10000_random_inputs_no_errors_and_server_memory_flat(kiosk, server
             else:
                 page.keyboard.press(rng.choice(["ArrowRight", "ArrowLeft", "Space"]))
             sent += 1
+        page.wait_for_timeout(pause_ms)
         if "warm" not in rss and sent >= SOAK_WARMUP:
-            page.wait_for_timeout(3000)
+            page.wait_for_timeout(4000)
             rss["warm"] = server.rss()
-        assert time.monotonic() - t0 < 300, f"the soak is too slow: {sent} events in 300 s"
+        assert time.monotonic() - t0 < 240, f"the soak is too slow: {sent} events in 240 s"
     soak_s = time.monotonic() - t0
+    page.set_viewport_size(VIEWPORT)
     # let the page and the server settle, then the page must still answer its heartbeat
-    page.wait_for_timeout(5000)
+    page.wait_for_timeout(8000)
     ping = kiosk.js("() => window.__ce6kiosk.ping")
     kiosk.wait(f"() => window.__ce6kiosk.pong >= {ping} && !window.__ce6kiosk.lost", 60, what="a heartbeat answer")
     rss["end"] = server.rss()
@@ -455,7 +467,9 @@ def test_a_restarted_server_brings_the_kiosk_back_by_itself(kiosk, server):
     loads = kiosk.k("loads")
     server.kill()
     kiosk.wait("() => window.__ce6kiosk.overlay === 'offline'", 20, what="the reconnecting screen")
-    assert page.locator(".k-offline").is_visible()
+    assert kiosk.k("loads") == loads
+    assert kiosk.js("() => window.__ce6kiosk.text('.k-off-title')") in ("正在重新连接展项…", "Reconnecting to the exhibit…")
+    page.locator(".k-offline").wait_for(state="visible", timeout=10_000)
     up_s = server.start()
     t_up = time.monotonic()
     kiosk.wait(f"() => !!(window.__ce6kiosk && window.__ce6kiosk.loads === {loads + 1}) && ({READY_JS[6:]})", 30,
@@ -464,4 +478,6 @@ def test_a_restarted_server_brings_the_kiosk_back_by_itself(kiosk, server):
     print(f"reconnect: server up again in {up_s:.0f} s, kiosk back {back_s:.1f} s later")
     assert kiosk.k("reloadReason") in ("websocket", "heartbeat")
     assert kiosk.k("mode") == "attract"
-    assert kiosk.errors == [] or all("WebSocket" in e or "ERR_CONNECTION_REFUSED" in e for e in kiosk.errors)
+    # while the server was away: refused probes and Bokeh's "not connected" lines are expected, page errors are not
+    outage = ("ERR_CONNECTION_REFUSED", "not connected", "WebSocket")
+    assert [e for e in kiosk.errors if not any(o in e for o in outage)] == []

@@ -158,3 +158,15 @@ def test_a_tour_caption_may_replace_the_mission_caption(tmp_path):
     cfg = load_kiosk_config(_write(tmp_path, data))
     assert cfg.tour.steps[0].caption.zh == "从文昌发射"
     assert cfg.tour.steps[1].caption is None
+
+
+def test_check_command_prints_one_line(tmp_path, capsys):
+    from viewer.ui.kiosk_config import main
+
+    assert main([str(SHIPPED)]) == 0
+    assert capsys.readouterr().out.startswith("kiosk settings OK: <KioskConfig kiosk.yaml")
+    bad = tmp_path / "kiosk.yaml"
+    bad.write_text("idle_timeout_s: 90\n", encoding="utf-8")
+    assert main([str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: {bad}: countdown_s: required key is missing")

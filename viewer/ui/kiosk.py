@@ -349,11 +349,8 @@ def build_layout(app):
     """The kiosk layout of ``app`` (a :class:`~viewer.ui.app.MissionApp` with ``state.kiosk``)."""
     controller = KioskController(app, load_config())
     app._kiosk = controller
-    notes = pn.state.notifications if pn.state.curdoc is not None else None
-    if notes is not None:  # the kiosk shows its own bilingual "reconnecting" screen instead
-        notes.js_events = {k: v for k, v in notes.js_events.items() if k != "connection_lost"}
-    if pn.state.curdoc is not None:
-        pn.state.curdoc.config.notify_connection_status = False
+    if pn.state.curdoc is not None:  # the kiosk shows its own bilingual "reconnecting" screen (kiosk.js hides
+        pn.state.curdoc.config.notify_connection_status = False  # Panel's English toast too)
     return pn.Column(controller.view, sizing_mode="stretch_both", margin=0,
                      styles={"background": "#03050b"}, css_classes=["ce6-kiosk"])
 

@@ -237,3 +237,21 @@ def load_kiosk_config(path: str | Path | None = None, *, mission=None, views: li
 
         views = list(load_views())
     return _KioskReader(p, mission, list(views)).config()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m viewer.ui.kiosk_config [FILE]``: check the kiosk settings and print them in one line."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        cfg = load_kiosk_config(args[0] if args else None)
+    except DataError as exc:
+        print(f"error: {exc.one_line()}", file=sys.stderr)
+        return 1
+    print(f"kiosk settings OK: {cfg!r}" + (f" (overrides: {', '.join(cfg.overrides)})" if cfg.overrides else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

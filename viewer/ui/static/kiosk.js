@@ -9,7 +9,7 @@
 // Modes: "attract" | "active" | "countdown"; overlays: "pin" | "operator" | "offline" on top.
 
 const TICK_MS = 250;
-const ACTION_MS = 800;
+const ACTION_MS = 1500;
 const CORNER_PX = 96;
 const STORE = "ce6-kiosk";
 
@@ -129,6 +129,8 @@ export function render({model, el}) {
     offlineSince: null, lost: false, ready: false, loads: store.loads, reloadReason: store.reason || null,
     counts: {attract: 0, active: 0, countdown: 0, steps: 0, inputs: 0}, rtt: null, pingSent: 0, chapterLog: [],
   };
+  // to the server, unless the connection is known to be gone (then the page waits to reload)
+  function send(msg) { if (!k.lost) model.send_msg(msg); }
   k.captionChapter = () => chapterName.textContent;
   k.text = (selector) => { const e = root.querySelector(selector); return e ? e.textContent : null; };
   window.__ce6kiosk = k;  // for tests and the operator: read-only view of the kiosk's clock
@@ -239,14 +241,14 @@ export function render({model, el}) {
     setMode("attract");
     k.step = 0;
     k.stepStart = performance.now();
-    model.send_msg({type: "attract"});
+    send({type: "attract"});
   }
 
   function nextStep() {
     k.step = (k.step + 1) % steps.length;
     k.stepStart = performance.now();
     k.counts.steps += 1;
-    model.send_msg({type: "tour_step", index: k.step});
+    send({type: "tour_step", index: k.step});
   }
 
   function input(e) {
@@ -254,7 +256,7 @@ export function render({model, el}) {
     k.counts.inputs += 1;
     if (k.mode === "attract") {
       setMode("active");
-      model.send_msg({type: "active"});
+      send({type: "active"});
     } else if (k.mode === "countdown") {
       setMode("active");
       if (e && e.cancelable && (e.type === "pointerdown" || e.type === "touchstart")) e.preventDefault();
@@ -313,7 +315,7 @@ export function render({model, el}) {
     if (!b) return;
     const key = b.dataset.key;
     if (key === "del") k.pin = k.pin.slice(0, -1);
-    else if (key === "ok") { if (k.pin) { k.pinSent += 1; model.send_msg({type: "pin", pin: k.pin}); k.pin = ""; } }
+    else if (key === "ok") { if (k.pin) { k.pinSent += 1; send({type: "pin", pin: k.pin}); k.pin = ""; } }
     else if (k.pin.length < 12) k.pin += key;
     paintOverlay();
   });
@@ -322,10 +324,10 @@ export function render({model, el}) {
     const b = e.target.closest("[data-action]");
     if (!b) return;
     const a = b.dataset.action;
-    if (a === "resume") { model.send_msg({type: "operator", action: "lock"}); setOverlay(null); }
-    else if (a === "restart_tour") { model.send_msg({type: "operator", action: "lock"}); startAttract(); }
+    if (a === "resume") { send({type: "operator", action: "lock"}); setOverlay(null); }
+    else if (a === "restart_tour") { send({type: "operator", action: "lock"}); startAttract(); }
     else if (a === "reload") { reload("operator"); }
-    else if (a === "exit") { model.send_msg({type: "operator", action: "exit"}); }
+    else if (a === "exit") { send({type: "operator", action: "exit"}); }
   });
 
   // ---- watchdog: heartbeat, lost connection, reload when the server is back
@@ -361,7 +363,7 @@ export function render({model, el}) {
         lastPing = now;
         k.ping += 1;
         k.pingSent = now;
-        try { model.send_msg({type: "ping", n: k.ping}); } catch (err) { lost("send"); }
+        try { send({type: "ping", n: k.ping}); } catch (err) { lost("send"); }
       }
       const ws = window.__ce6socket;
       if (ws && ws.readyState >= 2) lost("websocket");        // CLOSING or CLOSED
@@ -411,7 +413,7 @@ export function render({model, el}) {
     const now = performance.now();
     if (now - lastAction >= ACTION_MS && !actionTimer) {
       lastAction = now;
-      model.send_msg(msg);
+      send(msg);
       return;
     }
     pendingAction = msg;
@@ -419,7 +421,7 @@ export function render({model, el}) {
       actionTimer = setTimeout(() => {
         actionTimer = null;
         lastAction = performance.now();
-        if (pendingAction) { model.send_msg(pendingAction); pendingAction = null; }
+        if (pendingAction) { send(pendingAction); pendingAction = null; }
       }, Math.max(0, ACTION_MS - (now - lastAction)));
     }
   }
@@ -470,6 +472,12 @@ export function render({model, el}) {
   });
 
   document.body.style.overflow = "hidden";
+  if (!document.getElementById("ce6-kiosk-global")) {  // Panel's English connection toasts: the kiosk has its own
+    const st = document.createElement("style");
+    st.id = "ce6-kiosk-global";
+    st.textContent = ".notyf__disconnect, .notyf__reconnect { display: none !important; }";
+    document.head.append(st);
+  }
   root.dataset.mode = k.mode;
   el.dataset.mode = k.mode;
   paintWords();
