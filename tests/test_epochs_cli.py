@@ -66,3 +66,10 @@ def test_epochs_work_in_a_fresh_process_without_furnish():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "2024-05-03T09:27:29Z"
+
+
+def test_spice_free_labeller_matches_spice_over_the_mission():
+    ref = epochs.et_from_utc("2024-05-03T09:27:29Z")
+    label = epochs.utc_labeller(ref)
+    for et in np.linspace(epochs.et_from_utc("2024-03-20T00:00:00Z"), epochs.et_from_utc("2024-07-01T00:00:00Z"), 997):
+        assert label(et) == epochs.utc_label(et)

@@ -59,6 +59,25 @@ def utc_label(et: float) -> str:
     return utc_from_et(et).replace("T", " ").rstrip("Z") + " UTC"
 
 
+def utc_labeller(et_ref: float):
+    """Return a SPICE-free ``et -> 'YYYY-MM-DD HH:MM:SS UTC'`` for times near ``et_ref``.
+
+    CSPICE is not thread-safe, so code that labels frames off the main thread (the video writer) must not call
+    SPICE. The label counts seconds from a reference converted once here; it is exact to well under a
+    millisecond while no leap second falls between (none from 2017 to at least 2026) and TDB−UTC's
+    periodic terms (±1.7 ms) stay below the rounding.
+    """
+    from datetime import datetime, timedelta
+
+    ref = datetime.fromisoformat(utc_from_et(et_ref, 6).rstrip("Z"))
+
+    def label(et: float) -> str:
+        t = ref + timedelta(seconds=float(et) - float(et_ref) + 0.5)
+        return t.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
+
+    return label
+
+
 def mission_elapsed(et: float, epoch_et: float) -> str:
     """Return ``T+3d 04:05:06`` (or ``T-…``) from ``epoch_et``."""
     dt = float(et) - float(epoch_et)

@@ -308,6 +308,11 @@ class Overlays:
         self.f_clock = load_font("en", "mono", 0.032 * h)
         self.f_small = load_font(font_lang, "regular", 0.022 * h)
         self._cache: dict = {}
+        # runs on the writer thread: no SPICE there (CSPICE is not thread-safe); convert once, here
+        from viewer.epochs import et_from_utc, utc_labeller
+
+        self._utc_label = utc_labeller(self.content.epoch_et if self.content.epoch_et is not None
+                                       else et_from_utc("2024-05-03T09:27:29Z"))
 
     # -- per frame
     def __call__(self, frame: np.ndarray, et: float, index: int = 0) -> np.ndarray:
@@ -332,9 +337,9 @@ class Overlays:
         return self._cache[key]
 
     def _clock_patch(self, et: float) -> Patch:
-        from viewer.epochs import mission_elapsed, utc_label
+        from viewer.epochs import mission_elapsed
 
-        lines = [(utc_label(et), self.f_clock, (255, 255, 255))]
+        lines = [(self._utc_label(et), self.f_clock, (255, 255, 255))]
         if self.content.epoch_et is not None:
             lines.append((mission_elapsed(et, self.content.epoch_et), self.f_clock, (200, 200, 200)))
         return _to_patch(text_box(lines, pad=self.pad, gap=self.gap, radius=self.radius))
