@@ -44,7 +44,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="1920x1080")
     parser.add_argument("--frames", type=int, default=10)
+    parser.add_argument("--views", default=",".join(VIEWS), help="some of " + ", ".join(VIEWS))
     args = parser.parse_args()
+    views = [v for v in args.views.split(",") if v]
     w, h = (int(x) for x in args.size.split("x"))
 
     from viewer import kernels
@@ -57,7 +59,7 @@ def main() -> None:
     scene = MissionScene("system", window_size=(w, h))
     print(f"scene build (export meshes, {w}x{h}): {time.perf_counter() - t:.2f} s")
     print(f"\n{'view':<8} {'AA off ms':>10} {'fps':>6} {'AA on ms':>10} {'fps':>6} {'update ms':>10}")
-    for view in VIEWS:
+    for view in views:
         et = _when(view, events)
         if et is None:
             print(f"{view:<8} (the kernels cover no representative time)")
@@ -79,7 +81,7 @@ def main() -> None:
 
     web = MissionScene("system", web=True, window_size=(640, 360))
     print(f"\n{'view':<8} {'tracks s':>9} {'JSON KB':>8} {'compact KB':>11}  (web scene; trails cached)")
-    for view in VIEWS:
+    for view in views:
         et = _when(view, events)
         web.set_view(view, et=et)
         web.export_tracks()  # warms the trail polylines, which the scene builds once per view anyway

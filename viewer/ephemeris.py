@@ -23,6 +23,10 @@ def _check(target: str, ets: np.ndarray) -> None:
         start, end = kernels.coverage(target)
     except Exception:
         return  # let SPICE report bodies it knows by other means (e.g. DE440 planets)
+    if len(ets) == 1:  # the scene's per-frame queries: a scalar test costs a tenth of the array one
+        if not (ets[0] < start or ets[0] > end):
+            return
+        raise CoverageError(target, float(ets[0]), start, end)
     bad = (ets < start) | (ets > end)
     if bad.any():
         raise CoverageError(target, float(ets[bad][0]), start, end)

@@ -202,13 +202,24 @@ def meta_kernel_path(check: bool = True) -> Path:
 # ---------------------------------------------------------------------------------------------- loading
 
 _loaded: Path | None = None
+_pool_size = -1  # ktotal("ALL") when the meta-kernel was last seen loaded
+loads = 0  # how many times furnish() has (re)loaded the kernel set: caches of derived data compare it
 
 
 def furnish() -> Path:
-    """Load the whole kernel set once per process (idempotent); return the meta-kernel's path."""
-    global _loaded
-    if _loaded is not None and _is_loaded(_loaded):
-        return _loaded
+    """Load the whole kernel set once per process (idempotent); return the meta-kernel's path.
+
+    Every SPICE query calls this, so the usual answer costs one ``ktotal`` (a few µs): the pool is searched for the
+    meta-kernel again only when the number of loaded files has changed (someone loaded, unloaded or kclear()ed).
+    """
+    global _loaded, _pool_size, loads
+    if _loaded is not None:
+        size = spiceypy.ktotal("ALL")
+        if size == _pool_size:
+            return _loaded
+        if _is_loaded(_loaded):
+            _pool_size = size
+            return _loaded
     path = meta_kernel_path(check=True)
     try:
         spiceypy.furnsh(str(path))
@@ -218,6 +229,8 @@ def furnish() -> Path:
                           "reinstall the package or rebuild with `python -m viewer kernels build`",
                           path=path) from None
     _loaded = path
+    _pool_size = spiceypy.ktotal("ALL")
+    loads += 1
     coverage.cache_clear()
     return path
 

@@ -34,10 +34,12 @@ The data API for the scene and the UI: :func:`link_states`, :func:`windows`, :fu
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import math
 import os
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -656,16 +658,26 @@ class RelayModel:
         ets = np.atleast_1d(np.asarray(ets, dtype=float))
         if self._window_arrays is None:
             self._window_arrays = {lid: np.asarray(w, dtype=float).reshape(-1, 2) for lid, w in self.all_windows().items()}
+            self._window_starts = {lid: w[:, 0].tolist() for lid, w in self._window_arrays.items()}
         ids = list(self.links) if link_ids is None else [self._check_id(i) for i in link_ids]
+        if ets.shape == (1,):  # one epoch (the scene's update): bisect the window starts, no array work per link
+            et = float(ets[0])
+            out = {}
+            for lid in ids:
+                w = self._window_arrays[lid]
+                k = bisect.bisect_right(self._window_starts[lid], et) - 1
+                out[lid] = np.array([k >= 0 and et <= w[k, 1]])
+            return out
         return {lid: states_from_windows(self._window_arrays[lid], ets) for lid in ids}
 
     def endpoint_positions(self, link_id: str, ets, observer: str = "MOON", frame: str = "J2000"):
         """Positions (N, 3) km of the link's two endpoints relative to ``observer`` in ``frame``."""
         link = self.links[self._check_id(link_id)]
         ets = np.atleast_1d(np.asarray(ets, dtype=float))
-        return self._endpoint(link.a, ets, observer, frame), self._endpoint(link.b, ets, observer, frame)
+        return self.endpoint(link.a, ets, observer, frame), self.endpoint(link.b, ets, observer, frame)
 
-    def _endpoint(self, name: str, ets: np.ndarray, observer: str, frame: str) -> np.ndarray:
+    def endpoint(self, name: str, ets: np.ndarray, observer: str = "MOON", frame: str = "J2000") -> np.ndarray:
+        """Positions (N, 3) km of one endpoint (a body, a spacecraft or ``STATION:id``) relative to ``observer``."""
         if not name.startswith("STATION:"):
             return spkpos(name, ets, frame, observer)
         xyz = self._station_xyz[name.split(":", 1)[1]]
@@ -781,9 +793,24 @@ def default_model(mask_deg: float | None = None) -> RelayModel:
     from viewer import kernels
 
     meta = kernels.furnish()
-    with os.scandir(paths.KERNELS_DIR) as it:  # cheap (one directory read): this runs on every call
-        mission_files = tuple(sorted((e.name, e.stat().st_mtime_ns) for e in it if e.name.endswith((".bsp", ".tf"))))
-    return _model_for(None if mask_deg is None else float(mask_deg), (str(meta), mission_files))
+    return _model_for(None if mask_deg is None else float(mask_deg), (str(meta), _mission_files()))
+
+
+_files_seen: list = [float("-inf"), -1, ()]  # [monotonic time of the last look, kernels.loads then, what it saw]
+
+
+def _mission_files() -> tuple:
+    """Names and mtimes of the mission kernels on disk: read again after a (re)load of the kernels, and otherwise
+    at most once a second (the scene asks on every frame)."""
+    from viewer import kernels
+
+    now = time.monotonic()
+    if now - _files_seen[0] > 1.0 or _files_seen[1] != kernels.loads:
+        with os.scandir(paths.KERNELS_DIR) as it:
+            _files_seen[2] = tuple(sorted((e.name, e.stat().st_mtime_ns) for e in it
+                                          if e.name.endswith((".bsp", ".tf"))))
+        _files_seen[0], _files_seen[1] = now, kernels.loads
+    return _files_seen[2]
 
 
 @lru_cache(maxsize=4)

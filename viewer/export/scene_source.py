@@ -151,10 +151,7 @@ class SceneSource:
         c.up = tuple(pose.view_up)
         c.view_angle = pose.view_angle
         c.OrthogonalizeViewUp()
-        place_stars = getattr(self.scene, "_place_stars", None)
-        if place_stars is not None:
-            place_stars()
-        self.scene.renderer.ResetCameraClippingRange()
+        self.scene.camera_moved()  # stars, clipping range, and texture filtering for how large the bodies look
 
     def render_frame(self, et: float) -> np.ndarray:
         i = self._segment_at(et)

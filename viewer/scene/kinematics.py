@@ -83,6 +83,22 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.where(n > 0, n, 1.0)
 
 
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise a × b of (N,3) arrays (either may be a single (3,) vector): ``np.cross`` costs ~20× more at N = 1,
+    the size of every per-frame call."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return (np.take(a, _ROLL1, axis=-1) * np.take(b, _ROLL2, axis=-1)
+            - np.take(a, _ROLL2, axis=-1) * np.take(b, _ROLL1, axis=-1))
+
+
+_ROLL1, _ROLL2 = np.array([1, 2, 0]), np.array([2, 0, 1])
+
+
+def _nan_to(x: np.ndarray, value: float = 0.0) -> np.ndarray:
+    """``x`` with NaN replaced by ``value`` (SPICE states are finite or NaN where uncovered; a cheap nan_to_num)."""
+    return np.where(np.isnan(x), value, x)
+
+
 def frame_from_z(z: np.ndarray, hint_x: np.ndarray, fallback_x=(1.0, 0.0, 0.0)) -> np.ndarray:
     """(N,3,3) rotations whose columns are x, y, z: z given, x = ``hint_x`` made orthogonal to z."""
     z = _unit(z)
@@ -94,7 +110,7 @@ def frame_from_z(z: np.ndarray, hint_x: np.ndarray, fallback_x=(1.0, 0.0, 0.0)) 
         x2 = alt - np.sum(alt * z, axis=-1, keepdims=True) * z
         x = np.where(bad[:, None], x2, x)
     x = _unit(x)
-    y = np.cross(z, x)
+    y = _cross(z, x)
     return np.stack([x, y, z], axis=-1)
 
 
@@ -104,9 +120,9 @@ def frame_from_x(x: np.ndarray, hint_z: np.ndarray) -> np.ndarray:
     z = hint_z - np.sum(hint_z * x, axis=-1, keepdims=True) * x
     bad = np.linalg.norm(z, axis=-1) < 1e-9
     if bad.any():
-        z = np.where(bad[:, None], np.cross(x, [0.0, 1.0, 0.0]), z)
+        z = np.where(bad[:, None], _cross(x, [0.0, 1.0, 0.0]), z)
     z = _unit(z)
-    y = np.cross(z, x)
+    y = _cross(z, x)
     return np.stack([x, y, z], axis=-1)
 
 
@@ -208,29 +224,42 @@ class Kinematics:
         att = self.cfg["attitude"]
         self.impulse_window_s = float(att["impulsive_window_s"])
         self.vehicles = [v for v in VEHICLE_ORDER if v in VEHICLES]
-
-    # ---------------------------------------------------------------------------------------------- arcs
-    def _arc_mask(self, vehicle: str, kind: str, ets: np.ndarray) -> np.ndarray:
-        m = np.zeros(len(ets), bool)
+        # arcs and manoeuvres as arrays per vehicle, built once (update(et) asks for them on every frame)
+        self._arc_spans: dict[tuple[str, str], np.ndarray] = {}
         for a in self.arcs:
-            if a.get("kind") == kind and vehicle in a.get("vehicles", ()):
-                m |= (ets >= a["start_et"]) & (ets <= a["end_et"])
-        return m
-
-    def _impulse_dirs(self, vehicle: str, ets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        mask = np.zeros(len(ets), bool)
-        dirs = np.zeros((len(ets), 3))
+            for v in a.get("vehicles", ()):
+                self._arc_spans.setdefault((v, a.get("kind")), []).append((a["start_et"], a["end_et"]))
+        self._arc_spans = {k: np.asarray(v, float).reshape(-1, 2) for k, v in self._arc_spans.items()}
+        self._impulses: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for m in self.manoeuvres:
-            if m.get("vehicle") != vehicle:
-                continue
             dv = np.asarray(m.get("dv_km_s", (0, 0, 0)), float)
             if not np.linalg.norm(dv) > 0:
                 continue
             dur = float(m.get("duration_s", 0.0))
             w = self.impulse_window_s if dur == 0 else 0.0
-            s = (ets >= m["et"] - w) & (ets <= m["et"] + dur + w)
-            mask |= s
-            dirs[s] = dv / np.linalg.norm(dv)
+            spans, dirs = self._impulses.setdefault(m.get("vehicle"), ([], []))
+            spans.append((m["et"] - w, m["et"] + dur + w))
+            dirs.append(dv / np.linalg.norm(dv))
+        self._impulses = {v: (np.asarray(s, float).reshape(-1, 2), np.asarray(d, float).reshape(-1, 3))
+                          for v, (s, d) in self._impulses.items()}
+
+    # ---------------------------------------------------------------------------------------------- arcs
+    def _arc_mask(self, vehicle: str, kind: str, ets: np.ndarray) -> np.ndarray:
+        spans = self._arc_spans.get((vehicle, kind))
+        if spans is None:
+            return np.zeros(len(ets), bool)
+        return ((ets[:, None] >= spans[:, 0]) & (ets[:, None] <= spans[:, 1])).any(axis=1)
+
+    def _impulse_dirs(self, vehicle: str, ets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Epochs inside a manoeuvre of ``vehicle`` and its Δv direction there (the last manoeuvre listed wins)."""
+        dirs = np.zeros((len(ets), 3))
+        if vehicle not in self._impulses:
+            return np.zeros(len(ets), bool), dirs
+        spans, unit = self._impulses[vehicle]
+        inside = (ets[:, None] >= spans[:, 0]) & (ets[:, None] <= spans[:, 1])  # (N, M)
+        mask = inside.any(axis=1)
+        last = len(spans) - 1 - np.argmax(inside[:, ::-1], axis=1)
+        dirs[mask] = unit[last[mask]]
         return mask, dirs
 
     # ---------------------------------------------------------------------------------------------- states
@@ -338,10 +367,10 @@ class Kinematics:
         n = len(ets)
         s = st[v]
         r_moon = s[:, :3]
-        near_moon = np.linalg.norm(np.nan_to_num(r_moon, nan=1e9), axis=1) < LUNAR_SOI_KM
+        near_moon = np.linalg.norm(_nan_to(r_moon, 1e9), axis=1) < LUNAR_SOI_KM
         r = np.where(near_moon[:, None], r_moon, r_moon - earth[:, :3])
         vel = np.where(near_moon[:, None], s[:, 3:], s[:, 3:] - earth[:, 3:])
-        r, vel = np.nan_to_num(r), np.nan_to_num(vel)
+        r, vel = _nan_to(r), _nan_to(vel)
         if v == "QUEQIAO_2":
             target = earth[:, :3] - r_moon
             for cand in ("CHANGE6_ASCENDER", "CHANGE6_LANDER"):
@@ -349,14 +378,14 @@ class Kinematics:
                     continue
                 free = self._free_far_side(cand, st, vis)
                 target = np.where(free[:, None], st[cand][:, :3] - r_moon, target)
-            return frame_from_x(np.nan_to_num(target, nan=1.0), np.nan_to_num(sun_dir))
+            return frame_from_x(_nan_to(target, 1.0), _nan_to(sun_dir))
         z = vel.copy()
         # surface: +Z up, +X east
         surf = self._arc_mask(v, "surface", ets)
         if surf.any():
             up = _unit(r[surf])
             pole = np.where(near_moon[surf][:, None], moon_me[surf][:, :, 2], [[0.0, 0.0, 1.0]])
-            east = np.cross(pole, up)
+            east = _cross(pole, up)
             return_rot = frame_from_z(up, east)
         # atmosphere: heat shield first
         atm = self._arc_mask(v, "atmosphere", ets)
@@ -369,7 +398,7 @@ class Kinematics:
         if pw.any():
             z[pw] = self._thrust_dirs(v, ets[pw], near_moon[pw], fallback=z[pw])
         rot = frame_from_z(np.where(np.linalg.norm(z, axis=1)[:, None] > 0, z, [[0.0, 0.0, 1.0]]),
-                           np.nan_to_num(sun_dir))
+                           _nan_to(sun_dir))
         if surf.any():
             rot[surf] = return_rot
         return rot
@@ -378,13 +407,13 @@ class Kinematics:
         """``cand`` is a relay target: covered, off the orbiter, and (for the lander) still carrying the ascender."""
         free = vis[cand].copy()
         if "CHANGE6_ORBITER" in st:
-            d = np.linalg.norm(np.nan_to_num(st[cand][:, :3] - st["CHANGE6_ORBITER"][:, :3], nan=1e9), axis=1)
+            d = np.linalg.norm(_nan_to(st[cand][:, :3] - st["CHANGE6_ORBITER"][:, :3], 1e9), axis=1)
             free &= d > self.stack_tol_km
         if cand == "CHANGE6_LANDER" and "CHANGE6_ASCENDER" in st:
-            d = np.linalg.norm(np.nan_to_num(st[cand][:, :3] - st["CHANGE6_ASCENDER"][:, :3], nan=1e9), axis=1)
+            d = np.linalg.norm(_nan_to(st[cand][:, :3] - st["CHANGE6_ASCENDER"][:, :3], 1e9), axis=1)
             free &= d < self.stack_tol_km
         if cand == "CHANGE6_ASCENDER" and "CHANGE6_LANDER" in st:
-            d = np.linalg.norm(np.nan_to_num(st[cand][:, :3] - st["CHANGE6_LANDER"][:, :3], nan=1e9), axis=1)
+            d = np.linalg.norm(_nan_to(st[cand][:, :3] - st["CHANGE6_LANDER"][:, :3], 1e9), axis=1)
             free &= d > self.stack_tol_km
         return free
 

@@ -98,8 +98,39 @@ def pixel_km(view, lines: int = 1080) -> float:
     return distance_km * 2.0 * np.tan(np.radians(cam.view_angle_deg) / 2.0) / lines
 
 
+def _pre_step(view) -> float:
+    return float(np.clip(view.max_step_s / 16.0, 30.0, 240.0))  # fine enough to catch a periapsis
+
+
+def _pre_grid(t0: float, t1: float, step: float) -> np.ndarray:
+    """``t0``, the multiples of ``step`` strictly between, ``t1``: every vehicle's first pass shares the inner
+    epochs, so the view centre's states are read once for all of them (:func:`_centre_states`)."""
+    inner = np.arange(np.floor(t0 / step) + 1.0, np.ceil(t1 / step)) * step
+    return np.concatenate([[t0], inner[(inner > t0) & (inner < t1)], [t1]])
+
+
+def _centre_states(kin: Kinematics, t0: float, t1: float, step: float):
+    """A function of epochs giving the view centre's states relative to the Moon (NaN as 0): the multiples of
+    ``step`` inside [t0, t1] are read from SPICE once, here, any other epoch when asked."""
+    grid = _pre_grid(t0, t1, step)[1:-1]
+    table = np.nan_to_num(kin._states_moon(kin.center, grid)) if len(grid) else np.zeros((0, 6))
+    k0 = np.floor(t0 / step) + 1.0
+
+    def states(ets: np.ndarray) -> np.ndarray:
+        k = np.rint(ets / step)
+        i = (k - k0).astype(np.int64)
+        on = (i >= 0) & (i < len(table)) & (np.abs(k * step - ets) < 1e-6)
+        out = np.empty((len(ets), 6))
+        out[on] = table[i[on]]
+        if not on.all():
+            out[~on] = np.nan_to_num(kin._states_moon(kin.center, ets[~on]))
+        return out
+
+    return states
+
+
 def sample_ets(kin: Kinematics, vehicle: str, view, span: tuple[float, float] | None = None,
-               tolerance_px: float | None = None, hermite: bool = True) -> np.ndarray:
+               tolerance_px: float | None = None, hermite: bool = True, centre_states=None) -> np.ndarray:
     """Adaptive sample epochs of ``vehicle`` for ``view``.
 
     The error of the curve through the samples stays under ``tolerance_px`` pixels of the view preset (scaled up
@@ -110,18 +141,18 @@ def sample_ets(kin: Kinematics, vehicle: str, view, span: tuple[float, float] | 
 
     ``a`` is the acceleration from SPICE velocities. Steps are never shorter than ``dense_step_s``, and at most
     ``MAX_SAMPLES`` come from this rule (the tolerance is relaxed if it asks for more). Dense samples are added
-    around burns, powered arcs and key events (the manifest of the trajectory build).
+    around burns, powered arcs and key events (the manifest of the trajectory build). ``centre_states`` (from
+    :func:`_centre_states`) shares the view centre's states between the vehicles of one export.
     """
     span = span or _span(kin, vehicle, view)
     if span is None:
         return np.zeros(0)
     tol_km = (view.tolerance_px if tolerance_px is None else tolerance_px) * pixel_km(view)
     t0, t1 = span
-    pre_step = float(np.clip(view.max_step_s / 16.0, 30.0, 240.0))  # fine enough to catch a periapsis
-    pre = np.append(np.arange(t0, t1, pre_step), t1)
+    pre = _pre_grid(t0, t1, _pre_step(view))
     st = np.nan_to_num(kin._states_moon(vehicle, pre))
     if kin.center != "MOON":
-        st = st - np.nan_to_num(kin._states_moon(kin.center, pre))
+        st = st - (centre_states(pre) if centre_states else np.nan_to_num(kin._states_moon(kin.center, pre)))
     acc = np.zeros(len(pre))
     if len(pre) > 2:
         dv = np.linalg.norm(np.diff(st[:, 3:], axis=0), axis=1) / np.diff(pre)
@@ -222,7 +253,8 @@ def export_tracks(scene, start_et: float | None = None, end_et: float | None = N
     if view.window_s and start_et is None and end_et is None:
         mid = scene.et if scene.et is not None else t0 + view.window_s / 2
         t0, t1 = max(t0, mid - view.window_s / 2), min(t1, mid + view.window_s / 2)
-    grids = {v: sample_ets(kin, v, view, (max(t0, c[0]), min(t1, c[1])))
+    centre = _centre_states(kin, t0, t1, _pre_step(view)) if kin.center != "MOON" else None
+    grids = {v: sample_ets(kin, v, view, (max(t0, c[0]), min(t1, c[1])), centre_states=centre)
              for v in kin.vehicles if (c := coverage(v)) and min(t1, c[1]) > max(t0, c[0])}
     body_step = min(view.max_step_s, 3600.0)
     body_grid = np.append(np.arange(t0, t1, body_step), t1)
