@@ -112,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
         server = pn.serve({"/": factory}, port=port, address=args.address, websocket_origin=origins,
                           show=args.show, start=False, title="Chang'e-6 mission viewer", verbose=False,
                           websocket_max_message_size=50 * 1024 * 1024,
+                          # gzip for HTTP (the page and its 5.6 MB of scripts, vtk.js 2.6 MB of them, go out as
+                          # ~1.5 MB); the websocket stays uncompressed (its deflate broke the view-switch message)
+                          compress_response=True,
                           check_unused_sessions_milliseconds=5000, unused_session_lifetime_milliseconds=5000)
         actual = server.port
         host = args.address if ":" not in args.address else f"[{args.address}]"

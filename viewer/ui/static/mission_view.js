@@ -110,6 +110,11 @@ export function render({model, el}) {
   stage.className = "mv-stage";
   const labelLayer = document.createElement("div");
   labelLayer.className = "mv-labels";
+  // Panel's pane adds an (empty) axes actor whose mapper asks vtk.js for the depth buffer: every frame then pays
+  // an extra opaque pass and a synchronous readPixels (SwiftShader: 100-600 ms a frame). This scene shows no axes:
+  // the pane's axes model makes no actors (set before the pane builds its scene; nothing goes to the server)
+  const axes = model.vtk && model.vtk.axes;
+  if (axes) axes.create_axes = () => ({psActor: null, axesActor: null, gridActor: null});
   const vtkEl = model.get_child("vtk");
   stage.append(vtkEl, labelLayer);
 
@@ -227,6 +232,10 @@ export function render({model, el}) {
     if (bound && bound.renWin === renWin && bound.ren === ren && bound.tracks === tracks &&
         ren && bound.first === ren.getActors()[0]) return bound;
     if (!ren || ren.getActors().length < 4) return null;
+    for (const a of ren.getActors()) {  // in case a depth-reading pixel-space mapper came in anyway (see above)
+      const m = a.getMapper && a.getMapper();
+      if (m && m.getUseZValues && m.getUseZValues()) { m.setUseZValues(false); ren.removeActor(a); }
+    }
     const ptr = (tracks.raw && tracks.raw.ptr) || {};
     const actors = {};
     for (const [name, p] of Object.entries(ptr)) {
