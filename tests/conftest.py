@@ -65,6 +65,19 @@ def chromium_path() -> str:
     return CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
 
 
+@pytest.fixture(scope="module")
+def browser(chromium_path):
+    """Debian's chromium through playwright, one per test module (the browser tests' pages share it)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
 @pytest.fixture(scope="session")
 def kernels_loaded():
     """Furnish the whole kernel set once for the session."""

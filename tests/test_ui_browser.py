@@ -19,7 +19,7 @@ from urllib.request import urlopen
 import numpy as np
 import pytest
 
-from conftest import CHROMIUM_ARGS, _missing
+from conftest import _missing
 
 REPO = Path(__file__).resolve().parents[1]
 READY_JS = "() => !!(window.__ce6 && window.__ce6.bound)"
@@ -72,18 +72,6 @@ def server(mission_kernels):
             proc.kill()
             proc.wait()
         log.close()
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 class Page:

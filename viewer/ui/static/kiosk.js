@@ -28,10 +28,17 @@ function saveStore(s) {
   try { sessionStorage.setItem(STORE, JSON.stringify(s)); } catch (err) { /* private mode: no marker */ }
 }
 
-// The websocket Bokeh talks through: noticed on its first send, so a closed socket is seen at once.
+// The websocket Bokeh talks through: noticed on its first send, so a closed socket is seen at once. Every message
+// from the server counts as a sign of life (window.__ce6heard): a server busy sending a scene change is not lost.
 if (!WebSocket.prototype.__ce6kiosk) {
   const send = WebSocket.prototype.send;
-  WebSocket.prototype.send = function (...args) { window.__ce6socket = this; return send.apply(this, args); };
+  WebSocket.prototype.send = function (...args) {
+    if (window.__ce6socket !== this) {
+      window.__ce6socket = this;
+      this.addEventListener("message", () => { window.__ce6heard = performance.now(); });
+    }
+    return send.apply(this, args);
+  };
   WebSocket.prototype.__ce6kiosk = true;
 }
 
@@ -367,7 +374,7 @@ export function render({model, el}) {
       }
       const ws = window.__ce6socket;
       if (ws && ws.readyState >= 2) lost("websocket");        // CLOSING or CLOSED
-      else if (now - k.lastPong > S.reload_after_s * 1000) lost("heartbeat");
+      else if (now - Math.max(k.lastPong, window.__ce6heard || 0) > S.reload_after_s * 1000) lost("heartbeat");
       return;
     }
     if (probing || now - lastProbe < S.retry_every_s * 1000) return;
