@@ -3,10 +3,10 @@
 For each scene and size, over the same ETs (anti-aliasing off, mesh detail "auto"):
 
 - render-only: the scene's frames rendered and read back, no overlays, nothing encoded (the floor);
-- encode-only: the same frames, kept in RAM, piped to ffmpeg (libx264 veryfast, CRF 20, yuv420p);
+- encode-only: the same frames, kept in RAM, piped to ffmpeg (libx264, the exporter's default preset, CRF 20, yuv420p);
 - pipeline: ``viewer.export.video.export`` - rendering overlapped with encoding through the writer thread;
 - open_movie: pyvista's ``Plotter.open_movie`` + ``write_frame`` loop with the same encoder settings (imageio's
-  quality 6 is CRF 20; preset veryfast; macro_block_size 8 so nothing is rescaled), no overlays;
+  quality 6 is CRF 20; the same preset; macro_block_size 8 so nothing is rescaled), no overlays;
 - pipeline with the overlays burnt in on the main thread instead of the writer thread;
 - pipeline with ``-threads 1`` for x264, to see whether giving ffmpeg both cores helps.
 
@@ -32,7 +32,7 @@ from viewer import kernels  # noqa: E402
 from viewer.export import camera_paths as cp  # noqa: E402
 from viewer.export.overlays import Overlays, content_from_mission  # noqa: E402
 from viewer.export.scene_source import SceneSource  # noqa: E402
-from viewer.export.video import FfmpegSink, export, frame_ets, probe  # noqa: E402
+from viewer.export.video import DEFAULT_PRESET, FfmpegSink, export, frame_ets, probe  # noqa: E402
 from viewer.mission import load_mission  # noqa: E402
 
 # name: (phase, view, camera, speed in mission s per video s)
@@ -133,7 +133,7 @@ def bench_size(scene: str, size, n_frames: int, tmp: Path) -> dict:
     plotter = src.scene.plotter if src.scene is not None else src.p
     t0 = time.perf_counter()
     plotter.open_movie(str(target), framerate=FPS, quality=6, macro_block_size=8,
-                       ffmpeg_params=["-preset", "veryfast"])
+                       ffmpeg_params=["-preset", DEFAULT_PRESET])
     for et in ets:
         if src.scene is not None:
             src.scene.update(float(et))

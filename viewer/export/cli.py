@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from viewer.errors import InputError
+from viewer.export.video import DEFAULT_PRESET
 
 DEFAULT_SIZE = "1920x1080"
 
@@ -52,7 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     enc.add_argument("output", nargs="?", help="output .mp4 file")
     enc.add_argument("--png-dir", metavar="DIR", help="write a lossless PNG sequence into DIR instead of an MP4")
     enc.add_argument("--crf", type=int, default=20, help="H.264 constant quality, 0-51, lower is better (default 20)")
-    enc.add_argument("--preset", default="veryfast", help="x264 preset (default veryfast)")
+    enc.add_argument("--preset", default=DEFAULT_PRESET, help=f"x264 preset (default {DEFAULT_PRESET}; veryfast: "
+                     "smaller files, slower)")
     enc.add_argument("--force", action="store_true", help="overwrite an existing output")
     enc.add_argument("--progress", default="auto", choices=["auto", "bar", "lines", "json", "none"],
                      help="progress on stderr (default: a bar on a terminal, lines otherwise)")
