@@ -3,7 +3,8 @@
 Build order: queqiao2 -> outbound -> lunar_ops -> earth_return, each a module of this package with
 ``build_phase(ctx)``. Then the names/frames kernel, one SPK per vehicle and a manifest
 (``change6_manoeuvres.json``: manoeuvres, arcs, events) are written atomically into the output directory.
-Everything is deterministic: the same inputs give the same states.
+Everything is deterministic: the same inputs on the same platform (manifest `platform`: CPU SIMD features, numpy,
+scipy, spiceypy) give the same states, bit for bit; another CPU moves burn times by seconds.
 """
 
 from __future__ import annotations

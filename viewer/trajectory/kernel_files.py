@@ -109,6 +109,23 @@ def _site_segment(ctx: BuildContext) -> spk.Segment:
     return spk.Segment(VEHICLES["CHANGE6_SITE"], 301, kernels.moon_frame(), ets, sts, "CE6 landing site (LROC)")
 
 
+def platform_fingerprint() -> dict:
+    """What the build's floating point depends on beyond its inputs: the CPU's SIMD features that numpy uses and the
+    numerical libraries' versions. The same fingerprint and inputs give bit-identical states; another CPU (e.g.
+    with or without AVX-512) moves burn times by seconds through the targeting solvers."""
+    import platform
+
+    import numpy
+    import scipy
+
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # numpy 1.x
+        from numpy.core._multiarray_umath import __cpu_features__ as features
+    return {"machine": platform.machine(), "numpy": numpy.__version__, "scipy": scipy.__version__,
+            "spiceypy": spiceypy.__version__, "cpu_features": sorted(k for k, v in features.items() if v)}
+
+
 def manifest(ctx: BuildContext, code_version: str) -> dict:
     arcs = []
     seen = {}
@@ -123,6 +140,7 @@ def manifest(ctx: BuildContext, code_version: str) -> dict:
     return {
         "code_version": code_version,
         "inputs": ctx.hashes,
+        "platform": platform_fingerprint(),
         "manoeuvres": [{"name": m.name, "vehicle": m.vehicle, "et": m.et, "utc": utc_from_et(m.et, 1),
                         "duration_s": m.duration_s, "dv_km_s": [float(c) for c in m.dv_km_s],
                         "dv_m_s": round(m.dv_m_s, 4), "engine": m.engine, "grade": m.grade, "reason": m.reason}
