@@ -15,11 +15,16 @@ def main(runs: int = 3) -> None:
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "viewer", "kernels", "build", "--out", tmp], check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, "-m", "viewer", "kernels", "build", "--out", tmp],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
             times.append(time.perf_counter() - t0)
-    print(f"kernels build: median {statistics.median(times):.1f} s over {runs} runs "
-          f"(min {min(times):.1f}, max {max(times):.1f}); goal <= 60 s")
+    print(
+        f"kernels build: median {statistics.median(times):.1f} s over {runs} runs "
+        f"(min {min(times):.1f}, max {max(times):.1f}); goal <= 60 s"
+    )
 
 
 if __name__ == "__main__":

@@ -57,8 +57,9 @@ class ReferenceSource:
         self.size = size
         self.scene = None
         self.p = pv.Plotter(off_screen=True, window_size=list(size))
-        self.p.add_mesh(meshes.globe_mesh("browser"), texture=pv.Texture(textures.texture_image("moon")),
-                        smooth_shading=True)
+        self.p.add_mesh(
+            meshes.globe_mesh("browser"), texture=pv.Texture(textures.texture_image("moon")), smooth_shading=True
+        )
         self.craft = self.p.add_mesh(pv.Cube(x_length=150, y_length=150, z_length=150), color="red")
         self.p.camera.position = (0, -9000, 3000)
         self.p.camera.focal_point = (0, 0, 0)
@@ -116,11 +117,15 @@ def bench_size(scene: str, size, n_frames: int, tmp: Path) -> dict:
     del frames
 
     # pipeline (overlays in the writer thread, x264 threads auto), then the variants
-    for label, threads, in_writer in (("pipeline", None, True), ("pipeline_overlay_main", None, False),
-                                      ("pipeline_x264_1thread", 1, True)):
+    for label, threads, in_writer in (
+        ("pipeline", None, True),
+        ("pipeline_overlay_main", None, False),
+        ("pipeline_x264_1thread", 1, True),
+    ):
         target = tmp / f"{label}_{out['size']}.mp4"
-        res = export(src, ets, target, fps=FPS, overlay=overlays, force=True, threads=threads,
-                     overlay_in_writer=in_writer)
+        res = export(
+            src, ets, target, fps=FPS, overlay=overlays, force=True, threads=threads, overlay_in_writer=in_writer
+        )
         out[f"{label}_s"] = res.seconds
         out[f"{label}_blocked_s"] = res.sink.blocked_s
         out[f"{label}_drain_s"] = res.sink.drain_s
@@ -132,8 +137,9 @@ def bench_size(scene: str, size, n_frames: int, tmp: Path) -> dict:
     target = tmp / f"movie_{out['size']}.mp4"
     plotter = src.scene.plotter if src.scene is not None else src.p
     t0 = time.perf_counter()
-    plotter.open_movie(str(target), framerate=FPS, quality=6, macro_block_size=8,
-                       ffmpeg_params=["-preset", DEFAULT_PRESET])
+    plotter.open_movie(
+        str(target), framerate=FPS, quality=6, macro_block_size=8, ffmpeg_params=["-preset", DEFAULT_PRESET]
+    )
     for et in ets:
         if src.scene is not None:
             src.scene.update(float(et))
@@ -167,8 +173,16 @@ def ab(scene: str, size, n_frames: int, reps: int, tmp: Path) -> dict:
             src.render_frame(float(et))
         render.append(len(ets) / (time.perf_counter() - t0))
         for name, (threads, in_writer) in variants.items():
-            res = export(src, ets, tmp / f"ab_{name}.mp4", fps=FPS, overlay=overlays, force=True, threads=threads,
-                         overlay_in_writer=in_writer)
+            res = export(
+                src,
+                ets,
+                tmp / f"ab_{name}.mp4",
+                fps=FPS,
+                overlay=overlays,
+                force=True,
+                threads=threads,
+                overlay_in_writer=in_writer,
+            )
             fps[name].append(res.fps)
     src.close()
     out = {k: statistics.median(v) for k, v in fps.items()}
@@ -203,17 +217,23 @@ def main(argv=None) -> int:
                 r = bench_size(scene, (w, h), n, Path(d))
                 rows.append(r)
                 print(r, file=sys.stderr)
-    print(f"machine: {os.cpu_count()} CPUs; fps = frames / wall seconds; ratio = pipeline / render-only; "
-          "load = 1-min load average at the start of the row")
-    print(f"{'scene':>6} {'size':>10} {'frames':>6} {'render-only':>12} {'encode-only':>12} {'pipeline':>10} "
-          f"{'ratio':>6} {'ovl main':>9} {'x264 1 thr':>11} {'open_movie':>11} {'ms/frame':>9} {'load':>5}")
+    print(
+        f"machine: {os.cpu_count()} CPUs; fps = frames / wall seconds; ratio = pipeline / render-only; "
+        "load = 1-min load average at the start of the row"
+    )
+    print(
+        f"{'scene':>6} {'size':>10} {'frames':>6} {'render-only':>12} {'encode-only':>12} {'pipeline':>10} "
+        f"{'ratio':>6} {'ovl main':>9} {'x264 1 thr':>11} {'open_movie':>11} {'ms/frame':>9} {'load':>5}"
+    )
     for r in rows:
         n = r["frames"]
-        print(f"{r['scene']:>6} {r['size']:>10} {n:>6} {n / r['render_s']:>10.1f}/s {n / r['encode_s']:>10.1f}/s "
-              f"{n / r['pipeline_s']:>8.1f}/s {r['pipeline_s'] / r['render_s']:>6.2f} "
-              f"{n / r['pipeline_overlay_main_s']:>7.1f}/s {n / r['pipeline_x264_1thread_s']:>9.1f}/s "
-              f"{n / r['open_movie_s']:>9.1f}/s "
-              f"{r['render_ms_median']:>9.1f} {r['load']:>5.1f}")
+        print(
+            f"{r['scene']:>6} {r['size']:>10} {n:>6} {n / r['render_s']:>10.1f}/s {n / r['encode_s']:>10.1f}/s "
+            f"{n / r['pipeline_s']:>8.1f}/s {r['pipeline_s'] / r['render_s']:>6.2f} "
+            f"{n / r['pipeline_overlay_main_s']:>7.1f}/s {n / r['pipeline_x264_1thread_s']:>9.1f}/s "
+            f"{n / r['open_movie_s']:>9.1f}/s "
+            f"{r['render_ms_median']:>9.1f} {r['load']:>5.1f}"
+        )
     return 0
 
 

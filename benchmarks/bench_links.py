@@ -74,13 +74,19 @@ def main(argv=None) -> int:
 
     n_windows = sum(len(model.windows(l)) for l in model.links)
     print(f"links: {len(model.links)} ({n_windows} windows); grid {model.step_s:g} s, edges to {model.tolerance_s:g} s")
-    print(f"horizon profile from {horizon.source} (360 azimuths × {int(horizon.max_range_km / horizon.step_km)} steps): "
-          f"median {statistics.median(t_h):.3f} s")
-    print(f"window search, whole mission, no cache: median {statistics.median(t_search):.2f} s "
-          f"(runs: {', '.join(f'{x:.2f}' for x in t_search)}) [goal ≤ 10 s]")
+    print(
+        f"horizon profile from {horizon.source} (360 azimuths × {int(horizon.max_range_km / horizon.step_km)} steps): "
+        f"median {statistics.median(t_h):.3f} s"
+    )
+    print(
+        f"window search, whole mission, no cache: median {statistics.median(t_search):.2f} s "
+        f"(runs: {', '.join(f'{x:.2f}' for x in t_search)}) [goal ≤ 10 s]"
+    )
     print(f"windows from the disk cache (new model): median {statistics.median(t_cached) * 1000:.1f} ms")
-    print(f"link_states, 10,000 epochs, {len(model.links)} links: median {statistics.median(t_states) * 1000:.2f} ms "
-          "[goal well under 1 s]")
+    print(
+        f"link_states, 10,000 epochs, {len(model.links)} links: median {statistics.median(t_states) * 1000:.2f} ms "
+        "[goal well under 1 s]"
+    )
     print(f"visibility from geometry, 10,000 epochs, every link: median {statistics.median(t_vis):.2f} s")
     return 0
 

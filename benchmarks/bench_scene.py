@@ -15,9 +15,13 @@ os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
 VIEWS = ("system", "lunar", "site", "return", "follow")
 # a representative time per view (mission event id, offset s); the first one the kernels cover is used
-WHEN = {"system": [("loi", -86400.0)], "lunar": [("loi", 3600.0)],
-        "site": [("touchdown", 600.0), ("descent_start", 300.0), ("loi", 0.0)],
-        "return": [("entry_interface", 0.0), ("launch", 3600.0)], "follow": [("loi", 3600.0)]}
+WHEN = {
+    "system": [("loi", -86400.0)],
+    "lunar": [("loi", 3600.0)],
+    "site": [("touchdown", 600.0), ("descent_start", 300.0), ("loi", 0.0)],
+    "return": [("entry_interface", 0.0), ("launch", 3600.0)],
+    "follow": [("loi", 3600.0)],
+}
 
 
 def _median_ms(fn, n: int) -> float:
@@ -89,8 +93,11 @@ def main() -> None:
         size = len(json.dumps(web.export_tracks())) / 1024
         small = len(json.dumps(web.export_tracks(compact=True))) / 1024
         print(f"{view:<8} {ms / 1000:>9.2f} {size:>8.0f} {small:>11.0f}")
-    tris = sum(a.GetMapper().GetInput().GetNumberOfCells() for n, a in web.actors.items()
-               if hasattr(a, "GetMapper") and a.GetMapper() and not n.startswith(("trail", "link:", "stars")))
+    tris = sum(
+        a.GetMapper().GetInput().GetNumberOfCells()
+        for n, a in web.actors.items()
+        if hasattr(a, "GetMapper") and a.GetMapper() and not n.startswith(("trail", "link:", "stars"))
+    )
     print(f"\nweb scene meshes: {tris:,} cells")
     web.close()
 

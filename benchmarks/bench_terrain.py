@@ -58,10 +58,15 @@ def run_case(name: str, dem_path: str | None, runs: int) -> dict:
                 raise SystemExit(f"{name}: child failed:\n{out.stderr}")
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     med = lambda key: statistics.median(r[key] for r in results)  # noqa: E731
-    parts = {k: statistics.median(r["cold"][k] for r in results) for k in results[0]["cold"]
-             if not k.endswith("_bytes") and k != "source"}
-    print(f"{name:<22} source={results[0]['cold']['source']!r:<24} cold {med('cold_s'):6.2f} s   cached "
-          f"{med('cached_s'):5.3f} s   peak RSS {med('peak_rss_mb'):6.0f} MB   (median of {runs})")
+    parts = {
+        k: statistics.median(r["cold"][k] for r in results)
+        for k in results[0]["cold"]
+        if not k.endswith("_bytes") and k != "source"
+    }
+    print(
+        f"{name:<22} source={results[0]['cold']['source']!r:<24} cold {med('cold_s'):6.2f} s   cached "
+        f"{med('cached_s'):5.3f} s   peak RSS {med('peak_rss_mb'):6.0f} MB   (median of {runs})"
+    )
     print("    cold parts (s): " + ", ".join(f"{k} {v:.2f}" for k, v in parts.items()))
     return results[0]
 
@@ -84,17 +89,21 @@ def main() -> int:
         print("LOLA LDEM_4: skipped (../shared absent)")
     with tempfile.TemporaryDirectory() as tmp:
         img = make_sparse_ldem64(Path(tmp))
-        print(f"sparse LDEM_64 stand-in: {img.stat().st_size / 1e6:.0f} MB apparent, "
-              f"{os.stat(img).st_blocks * 512 / 1e6:.2f} MB on disk")
+        print(
+            f"sparse LDEM_64 stand-in: {img.stat().st_size / 1e6:.0f} MB apparent, "
+            f"{os.stat(img).st_blocks * 512 / 1e6:.2f} MB on disk"
+        )
         run_case("LDEM_64 (sparse)", str(img), args.runs)
 
     moon_jpg, earth_jpg = len(textures.jpeg_bytes("moon")), len(textures.jpeg_bytes("earth"))
     c = first["cold"]
     geometry = c["globe_browser_bytes"] + c["site_browser_bytes"] + c["earth_browser_bytes"]
     print("browser first payload (float32 points + int32 faces + float32 tcoords; JPEG textures):")
-    print(f"    globe {c['globe_browser_bytes'] / 1e6:.2f} MB, site {c['site_browser_bytes'] / 1e6:.2f} MB, "
-          f"earth {c['earth_browser_bytes'] / 1e6:.2f} MB, Moon.jpg {moon_jpg / 1e6:.2f} MB, Earth.jpg "
-          f"{earth_jpg / 1e6:.2f} MB -> total {(geometry + moon_jpg + earth_jpg) / 1e6:.2f} MB (budget 5 MB)")
+    print(
+        f"    globe {c['globe_browser_bytes'] / 1e6:.2f} MB, site {c['site_browser_bytes'] / 1e6:.2f} MB, "
+        f"earth {c['earth_browser_bytes'] / 1e6:.2f} MB, Moon.jpg {moon_jpg / 1e6:.2f} MB, Earth.jpg "
+        f"{earth_jpg / 1e6:.2f} MB -> total {(geometry + moon_jpg + earth_jpg) / 1e6:.2f} MB (budget 5 MB)"
+    )
     return 0
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -34,8 +33,14 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 READY_JS = "() => !!(window.__ce6 && window.__ce6.bound && window.__ce6.stats.renders > 0)"
 
 
@@ -59,8 +64,9 @@ def free_port() -> int:
 def start_server():
     port = free_port()
     log = open(f"/tmp/bench-web-{port}.log", "w")
-    proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--port", str(port)], cwd=REPO, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "app.py"), "--port", str(port)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
@@ -127,7 +133,8 @@ GL_FINISH = """
 """
 DRAWN_JS = "() => {" + GL_FINISH + "}"
 
-SCRUB_JS = """async () => {
+SCRUB_JS = (
+    """async () => {
   const c = window.__ce6;
   const before = c.stats.renders;
   const t0 = performance.now();
@@ -135,11 +142,14 @@ SCRUB_JS = """async () => {
   while (c.stats.renders === before) { await new Promise(r => requestAnimationFrame(r)); }
   const tRender = c.stats.lastRender - t0;
   // vtk.js only queues the GL work: reading one pixel back waits until the GPU (SwiftShader) has drawn the frame
-  """ + GL_FINISH + """
+  """
+    + GL_FINISH
+    + """
   const tDrawn = performance.now() - t0;
   await new Promise(r => requestAnimationFrame(r));
   return [tRender, Math.max(tDrawn, performance.now() - t0)];
 }"""
+)
 
 
 def main(argv=None) -> int:
@@ -182,8 +192,10 @@ def main(argv=None) -> int:
             page, tr, _ = open_page(browser, url + q)
             tr.keep = False
             page.wait_for_timeout(1000)
-            page.evaluate("() => window.__ce6.setTime(window.__ce6.model.t0 + 0.5 * (window.__ce6.model.t1 - "
-                          "window.__ce6.model.t0))")
+            page.evaluate(
+                "() => window.__ce6.setTime(window.__ce6.model.t0 + 0.5 * (window.__ce6.model.t1 - "
+                "window.__ce6.model.t0))"
+            )
             page.wait_for_timeout(500)
             render_ms, pixel_ms = [], []
             for _ in range(args.steps):
@@ -234,17 +246,27 @@ def main(argv=None) -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
     r = results
-    print(f"time to interactive      median {r['interactive_s'][0]:.2f} s   p95 {r['interactive_s'][1]:.2f} s"
-          f"   (target <= 3 s)")
-    print(f"first payload            {r['first_payload_mb'][0]:.2f} MB raw, ~{r['first_payload_mb'][1]:.2f} MB "
-          f"deflated   (target <= 5 MB)")
+    print(
+        f"time to interactive      median {r['interactive_s'][0]:.2f} s   p95 {r['interactive_s'][1]:.2f} s"
+        f"   (target <= 3 s)"
+    )
+    print(
+        f"first payload            {r['first_payload_mb'][0]:.2f} MB raw, ~{r['first_payload_mb'][1]:.2f} MB "
+        f"deflated   (target <= 5 MB)"
+    )
     print(f"scrub step input->render median {r['scrub_render_ms'][0]:.0f} ms   p95 {r['scrub_render_ms'][1]:.0f} ms")
-    print(f"scrub step input->pixels median {r['scrub_pixels_ms'][0]:.0f} ms   p95 {r['scrub_pixels_ms'][1]:.0f} ms"
-          f"   (target <= 100 ms median)")
-    print(f"playback                 {r['playback_fps']:.1f} frames/s, {r['ws_bytes_per_step']:.0f} B websocket "
-          f"per step ({r['ws_bytes_playback_total']} B in {args.play_s:g} s)   (target <= 1 kB/step)")
-    print(f"server RSS               idle {r['rss_idle_mb']:.0f} MB, after first session {r['rss_first_session_mb']:.0f}"
-          f" MB, +{r['rss_per_extra_session_mb']:.1f} MB per extra session   (target <= 30 MB)")
+    print(
+        f"scrub step input->pixels median {r['scrub_pixels_ms'][0]:.0f} ms   p95 {r['scrub_pixels_ms'][1]:.0f} ms"
+        f"   (target <= 100 ms median)"
+    )
+    print(
+        f"playback                 {r['playback_fps']:.1f} frames/s, {r['ws_bytes_per_step']:.0f} B websocket "
+        f"per step ({r['ws_bytes_playback_total']} B in {args.play_s:g} s)   (target <= 1 kB/step)"
+    )
+    print(
+        f"server RSS               idle {r['rss_idle_mb']:.0f} MB, after first session {r['rss_first_session_mb']:.0f}"
+        f" MB, +{r['rss_per_extra_session_mb']:.1f} MB per extra session   (target <= 30 MB)"
+    )
     a, b, d = r["rss_churn_mb"]
     print(f"after {args.sessions} sessions open+close RSS {a:.0f} -> {b:.0f} MB ({d:+.1f} %)   (target within 5 %)")
     print(json.dumps(r))

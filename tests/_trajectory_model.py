@@ -9,7 +9,10 @@ from __future__ import annotations
 import numpy as np
 import spiceypy
 
-J2_TEST = {"EARTH": (1.08263e-3, 6378.137, ("ITRF93", "IAU_EARTH")), "MOON": (2.033e-4, 1738.0, ("MOON_ME", "IAU_MOON"))}
+J2_TEST = {
+    "EARTH": (1.08263e-3, 6378.137, ("ITRF93", "IAU_EARTH")),
+    "MOON": (2.033e-4, 1738.0, ("MOON_ME", "IAU_MOON")),
+}
 
 
 def _frame(names):
@@ -28,8 +31,7 @@ def gravity(center: str, ets: np.ndarray, pos: np.ndarray) -> np.ndarray:
     acc = np.zeros_like(pos)
     for body in ("EARTH", "MOON", "SUN"):
         mu = spiceypy.bodvrd(body, "GM", 1)[1][0]
-        b = np.zeros_like(pos) if body == center else np.asarray(spiceypy.spkpos(body, ets, "J2000", "NONE",
-                                                                                 center)[0])
+        b = np.zeros_like(pos) if body == center else np.asarray(spiceypy.spkpos(body, ets, "J2000", "NONE", center)[0])
         d = pos - b
         dn = np.linalg.norm(d, axis=1)[:, None]
         acc += -mu * d / dn**3

@@ -45,8 +45,13 @@ def geodetic_xyz(lat, lon, alt_km, a, c):
     e2 = 1 - (c / a) ** 2
     phi, lam = math.radians(lat), math.radians(lon)
     n = a / math.sqrt(1 - e2 * math.sin(phi) ** 2)
-    return np.array([(n + alt_km) * math.cos(phi) * math.cos(lam), (n + alt_km) * math.cos(phi) * math.sin(lam),
-                     (n * (1 - e2) + alt_km) * math.sin(phi)])
+    return np.array(
+        [
+            (n + alt_km) * math.cos(phi) * math.cos(lam),
+            (n + alt_km) * math.cos(phi) * math.sin(lam),
+            (n * (1 - e2) + alt_km) * math.sin(phi),
+        ]
+    )
 
 
 def oracle(model, link, ets, moon_frame):
@@ -68,8 +73,11 @@ def oracle(model, link, ets, moon_frame):
         d = v - s
         el = np.degrees(np.arcsin(d @ up / np.linalg.norm(d, axis=1)))
         ss = np.tile(s, (len(ets), 1))
-        return ((el > st.elevation_mask_deg) & ~ray_blocked(ss, v, np.zeros(3), c)
-                & ~ray_blocked(ss, v, moon, r_site_sphere if low else r_moon))
+        return (
+            (el > st.elevation_mask_deg)
+            & ~ray_blocked(ss, v, np.zeros(3), c)
+            & ~ray_blocked(ss, v, moon, r_site_sphere if low else r_moon)
+        )
     v = pos(link.a, moon_frame, "MOON")
     zero = np.zeros(3)
     if link.kind == "surface":

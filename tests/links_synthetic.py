@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import spiceypy
-
 from links_oracle import enu_basis
 
 SITE_LAT, SITE_LON, SITE_ELEV_KM = -41.6385, 206.0148, -5.256
@@ -23,8 +22,15 @@ LOWSAT_START_H, LOWSAT_HOURS = 60.0, 1.0  # the low satellites rise over one hou
 LOWSAT_EL0, LOWSAT_EL1, LOWSAT_RANGE_KM = -2.0, 10.0, 3000.0
 RIDGE = {"az_min": 45.0, "az_max": 135.0, "d_min_km": 19.0, "d_max_km": 21.0, "height_m": 1000.0}
 
-IDS = {"SYN_SITE": -3069100, "SYN_LANDER": -3069003, "SYN_ASCENDER": -3069004, "SYN_ORBITER": -3069001,
-       "SYN_RELAY": -3069010, "SYN_LOWSAT_E": -3069020, "SYN_LOWSAT_W": -3069021}
+IDS = {
+    "SYN_SITE": -3069100,
+    "SYN_LANDER": -3069003,
+    "SYN_ASCENDER": -3069004,
+    "SYN_ORBITER": -3069001,
+    "SYN_RELAY": -3069010,
+    "SYN_LOWSAT_E": -3069020,
+    "SYN_LOWSAT_W": -3069021,
+}
 TOPO_ID = -3069100
 
 
@@ -35,8 +41,18 @@ def ridge_height_m(lat, lon):
     dl = lon - l1
     cosd = np.clip(np.sin(p1) * np.sin(lat) + np.cos(p1) * np.cos(lat) * np.cos(dl), -1, 1)
     dist_km = np.arccos(cosd) * 1737.4
-    az = np.degrees(np.arctan2(np.sin(dl) * np.cos(lat), np.cos(p1) * np.sin(lat) - np.sin(p1) * np.cos(lat) * np.cos(dl))) % 360
-    on = (az >= RIDGE["az_min"]) & (az <= RIDGE["az_max"]) & (dist_km >= RIDGE["d_min_km"] - 1e-9) & (dist_km <= RIDGE["d_max_km"])
+    az = (
+        np.degrees(
+            np.arctan2(np.sin(dl) * np.cos(lat), np.cos(p1) * np.sin(lat) - np.sin(p1) * np.cos(lat) * np.cos(dl))
+        )
+        % 360
+    )
+    on = (
+        (az >= RIDGE["az_min"])
+        & (az <= RIDGE["az_max"])
+        & (dist_km >= RIDGE["d_min_km"] - 1e-9)
+        & (dist_km <= RIDGE["d_max_km"])
+    )
     return np.where(on, RIDGE["height_m"], 0.0)
 
 
@@ -46,8 +62,19 @@ def _write(path: Path, segments) -> None:
     handle = spiceypy.spkopn(str(path), "SYNTHETIC", 0)
     try:
         for body, center, frame, ets, states, name in segments:
-            spiceypy.spkw13(handle, body, center, frame, float(ets[0]), float(ets[-1]), name[:40], 7, len(ets),
-                            np.ascontiguousarray(states, dtype=float), np.ascontiguousarray(ets, dtype=float))
+            spiceypy.spkw13(
+                handle,
+                body,
+                center,
+                frame,
+                float(ets[0]),
+                float(ets[-1]),
+                name[:40],
+                7,
+                len(ets),
+                np.ascontiguousarray(states, dtype=float),
+                np.ascontiguousarray(ets, dtype=float),
+            )
     finally:
         spiceypy.spkcls(handle)
 
@@ -78,7 +105,7 @@ def build(tmp: Path, moon_frame: str) -> dict:
    FRAME_{TOPO_ID}_NAME = 'SYN_TOPO'
    FRAME_{TOPO_ID}_CLASS = 4
    FRAME_{TOPO_ID}_CLASS_ID = {TOPO_ID}
-   FRAME_{TOPO_ID}_CENTER = {IDS['SYN_SITE']}
+   FRAME_{TOPO_ID}_CENTER = {IDS["SYN_SITE"]}
    TKFRAME_{TOPO_ID}_RELATIVE = '{moon_frame}'
    TKFRAME_{TOPO_ID}_SPEC = 'MATRIX'
    TKFRAME_{TOPO_ID}_MATRIX = (
@@ -105,8 +132,16 @@ def build(tmp: Path, moon_frame: str) -> dict:
     e3, s3 = fixed(landed, t_land, t_lift)
     segs.append((IDS["SYN_ASCENDER"], 301, moon_frame, e3, s3, "ascender down"))
     post = ets >= t_lift
-    segs.append((IDS["SYN_ASCENDER"], 301, "J2000", ets[post],
-                 _conic(1837.4, 1837.4, 137.0, 60.0, 0.0, 90.0, t_lift, ets[post], gm), "ascender up"))
+    segs.append(
+        (
+            IDS["SYN_ASCENDER"],
+            301,
+            "J2000",
+            ets[post],
+            _conic(1837.4, 1837.4, 137.0, 60.0, 0.0, 90.0, t_lift, ets[post], gm),
+            "ascender up",
+        )
+    )
     # low satellites: fixed azimuth, elevation rising linearly, at LOWSAT_RANGE_KM from the site (Moon-fixed)
     ta = t0 + LOWSAT_START_H * 3600
     lets = np.arange(ta, ta + LOWSAT_HOURS * 3600 + 1, 10.0)
@@ -117,14 +152,26 @@ def build(tmp: Path, moon_frame: str) -> dict:
             rate = math.radians((LOWSAT_EL1 - LOWSAT_EL0) / (LOWSAT_HOURS * 3600))
             a = math.radians(az)
             enu = LOWSAT_RANGE_KM * np.array([math.cos(el) * math.sin(a), math.cos(el) * math.cos(a), math.sin(el)])
-            denu = LOWSAT_RANGE_KM * rate * np.array([-math.sin(el) * math.sin(a), -math.sin(el) * math.cos(a), math.cos(el)])
+            denu = (
+                LOWSAT_RANGE_KM
+                * rate
+                * np.array([-math.sin(el) * math.sin(a), -math.sin(el) * math.cos(a), math.cos(el)])
+            )
             states.append(np.concatenate([site + m @ enu, m @ denu]))
         segs.append((IDS[name], 301, moon_frame, lets, np.array(states), name))
     spk = tmp / "synthetic.bsp"
     _write(spk, segs)
     spiceypy.furnsh(str(spk))
-    return {"t0": t0, "t1": t1, "t_land": t_land, "t_lift": t_lift, "lowsat_t0": ta, "site": site, "enu": m,
-            "files": [fk, spk]}
+    return {
+        "t0": t0,
+        "t1": t1,
+        "t_land": t_land,
+        "t_lift": t_lift,
+        "lowsat_t0": ta,
+        "site": site,
+        "enu": m,
+        "files": [fk, spk],
+    }
 
 
 def lowsat_elevation_deg(et: float, ta: float) -> float:

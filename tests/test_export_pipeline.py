@@ -7,7 +7,6 @@ the safety rules without building the mission scene; tests/test_export_scene.py 
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +33,7 @@ class MovingSquare:
         frame = np.zeros((h, w, 3), np.uint8)
         frame[..., 2] = 40
         x = int(et) % (w - 40)
-        frame[h // 3:h // 3 + 40, x:x + 40] = (230, 30, 30)
+        frame[h // 3 : h // 3 + 40, x : x + 40] = (230, 30, 30)
         return frame
 
 
@@ -79,9 +78,17 @@ def test_speed_steps_frames_by_et():
         frame_ets(5.0, 5.0, 25)
 
 
-@pytest.mark.parametrize("text,expect", [("641x360", "width must be even"), ("640x361", "height must be even"),
-                                         ("641x361", "width and height"), ("3842x2160", "larger than"),
-                                         ("abc", "WIDTHxHEIGHT"), ("8x8", "too small")])
+@pytest.mark.parametrize(
+    "text,expect",
+    [
+        ("641x360", "width must be even"),
+        ("640x361", "height must be even"),
+        ("641x361", "width and height"),
+        ("3842x2160", "larger than"),
+        ("abc", "WIDTHxHEIGHT"),
+        ("8x8", "too small"),
+    ],
+)
 def test_bad_sizes_are_one_line_errors(text, expect):
     with pytest.raises(InputError, match=expect) as exc:
         parse_size(text)
@@ -226,8 +233,10 @@ def test_plan_per_phase_with_flyto():
         return P("orbit_lowering" if et < 10 else "powered_descent")
 
     segs = cp.plan(0, 20, view=None, camera="auto", phase_at=phase_at, phase_bounds=[10.0])
-    assert [(s.view, s.camera, s.flyto) for s in segs] == [("lunar", "follow:CHANGE6_LANDER", False),
-                                                          ("site", "follow:CHANGE6_LANDER", True)]
+    assert [(s.view, s.camera, s.flyto) for s in segs] == [
+        ("lunar", "follow:CHANGE6_LANDER", False),
+        ("site", "follow:CHANGE6_LANDER", True),
+    ]
     one = cp.plan(0, 20, view="site", camera="orbit:0.5", phase_at=phase_at, phase_bounds=[10.0])
     assert len(one) == 1 and one[0].camera == "orbit:0.5"
     with pytest.raises(InputError, match="choose auto"):
@@ -244,12 +253,25 @@ def test_plan_per_phase_with_flyto():
 def _content(lang):
     from viewer.export.overlays import OverlayContent, PhaseText
 
-    return OverlayContent(lang=lang, phases=[
-        PhaseText("outer", 0, 100, "Outer" if lang == "en" else "外层", "Outer caption", "sourced", ("Xinhua",)),
-        PhaseText("inner", 40, 60, "Inner" if lang == "en" else "内层",
-                  "A long caption " * 12 if lang == "en" else "一个很长的中文字幕。" * 8, "assumed", ("CNSA",))],
-        mission_name="Chang'e-6", note="Reconstructed trajectory: no public ephemeris exists.",
-        data_credits=["LOLA LDEM_4 (NASA PDS)"], epoch_et=0.0)
+    return OverlayContent(
+        lang=lang,
+        phases=[
+            PhaseText("outer", 0, 100, "Outer" if lang == "en" else "外层", "Outer caption", "sourced", ("Xinhua",)),
+            PhaseText(
+                "inner",
+                40,
+                60,
+                "Inner" if lang == "en" else "内层",
+                "A long caption " * 12 if lang == "en" else "一个很长的中文字幕。" * 8,
+                "assumed",
+                ("CNSA",),
+            ),
+        ],
+        mission_name="Chang'e-6",
+        note="Reconstructed trajectory: no public ephemeris exists.",
+        data_credits=["LOLA LDEM_4 (NASA PDS)"],
+        epoch_et=0.0,
+    )
 
 
 @pytest.mark.parametrize("lang,size", [("en", (640, 360)), ("zh", (1280, 720))])
@@ -363,8 +385,16 @@ def test_overlays_and_tail_reach_the_file(tmp_path, in_writer):
         yield np.full((64, 96, 3), 255, np.uint8)
 
     out = tmp_path / "o.mp4"
-    export(MovingSquare((96, 64)), frame_ets(0, 10, 10, duration=0.5), out, fps=10, overlay=mark, tail=tail,
-           overlay_in_writer=in_writer, crf=0)
+    export(
+        MovingSquare((96, 64)),
+        frame_ets(0, 10, 10, duration=0.5),
+        out,
+        fps=10,
+        overlay=mark,
+        tail=tail,
+        overlay_in_writer=in_writer,
+        crf=0,
+    )
     frames = _decode(out)
     assert len(frames) == 6
     assert all(f[:8, :8, 1].mean() > 200 and f[:8, :8, 0].mean() < 60 for f in frames[:5])

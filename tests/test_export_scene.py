@@ -23,8 +23,9 @@ ENV = dict(os.environ, VTK_DEFAULT_OPENGL_WINDOW="vtkEGLRenderWindow", PYTHONUNB
 
 
 def _cli(*args, timeout=180):
-    return subprocess.run([sys.executable, "-m", "viewer", *args], cwd=REPO, env=ENV, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "viewer", *args], cwd=REPO, env=ENV, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _frames(path: Path) -> list[np.ndarray]:
@@ -37,8 +38,25 @@ def _frames(path: Path) -> list[np.ndarray]:
 
 def test_two_second_clip_of_the_landing(tmp_path):
     out = tmp_path / "landing.mp4"
-    r = _cli("export", "video", "--phase", "powered_descent", "--size", "640x360", "--fps", "15", "--duration", "2",
-             "--camera", "orbit:0.5", "--credits", "1", "--captions", "zh", str(out))
+    r = _cli(
+        "export",
+        "video",
+        "--phase",
+        "powered_descent",
+        "--size",
+        "640x360",
+        "--fps",
+        "15",
+        "--duration",
+        "2",
+        "--camera",
+        "orbit:0.5",
+        "--credits",
+        "1",
+        "--captions",
+        "zh",
+        str(out),
+    )
     assert r.returncode == 0, r.stderr
     info = probe(out)
     assert (info["codec"], info["pix_fmt"], info["size"]) == ("h264", "yuv420p", (640, 360))
@@ -57,9 +75,30 @@ def test_two_second_clip_of_the_landing(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_killing_an_export_leaves_no_file(tmp_path, sig):
     out = tmp_path / "killed.mp4"
-    proc = subprocess.Popen([sys.executable, "-m", "viewer", "export", "video", "--phase", "lunar_orbit",
-                             "--size", "320x180", "--fps", "30", "--duration", "60", "--progress", "lines",
-                             str(out)], cwd=REPO, env=ENV, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "viewer",
+            "export",
+            "video",
+            "--phase",
+            "lunar_orbit",
+            "--size",
+            "320x180",
+            "--fps",
+            "30",
+            "--duration",
+            "60",
+            "--progress",
+            "lines",
+            str(out),
+        ],
+        cwd=REPO,
+        env=ENV,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         seen = ""
@@ -85,8 +124,14 @@ def test_killing_an_export_leaves_no_file(tmp_path, sig):
 def test_background_job_finishes_and_cancels(tmp_path):
     from viewer.export.jobs import start_phase_export
 
-    job = start_phase_export("landing", size=(320, 180), fps=10, duration=1.0, out_dir=tmp_path,  # a chapter
-                             extra_args=["--credits", "0"])
+    job = start_phase_export(
+        "landing",
+        size=(320, 180),
+        fps=10,
+        duration=1.0,
+        out_dir=tmp_path,  # a chapter
+        extra_args=["--credits", "0"],
+    )
     status = job.wait(timeout=120)
     assert status.state == "done", status
     assert status.done == status.total == 10 and status.path.exists()
@@ -106,14 +151,17 @@ def test_background_job_finishes_and_cancels(tmp_path):
     assert st.state == "failed" and "unknown phase 'no_such_phase'" in st.error
 
 
-@pytest.mark.parametrize("args,expect", [
-    (["--phase", "powered_descent", "--size", "641x360"], "width must be even"),
-    (["--phase", "landing_on_mars", "--size", "640x360"], "unknown phase 'landing_on_mars'"),
-    (["--from", "2024-06-01T22:00:00Z", "--to", "2024-06-01T21:00:00Z"], "is not after"),
-    (["--phase", "ascent", "--captions", "fr"], "invalid choice"),
-    (["--from", "2019-01-03T02:26:00Z", "--to", "2019-01-03T03:00:00Z"], "the kernels cover"),
-    (["--phase", "ascent", "--camera", "follow:CHANGE7"], "cannot follow 'CHANGE7'"),
-])
+@pytest.mark.parametrize(
+    "args,expect",
+    [
+        (["--phase", "powered_descent", "--size", "641x360"], "width must be even"),
+        (["--phase", "landing_on_mars", "--size", "640x360"], "unknown phase 'landing_on_mars'"),
+        (["--from", "2024-06-01T22:00:00Z", "--to", "2024-06-01T21:00:00Z"], "is not after"),
+        (["--phase", "ascent", "--captions", "fr"], "invalid choice"),
+        (["--from", "2019-01-03T02:26:00Z", "--to", "2019-01-03T03:00:00Z"], "the kernels cover"),
+        (["--phase", "ascent", "--camera", "follow:CHANGE7"], "cannot follow 'CHANGE7'"),
+    ],
+)
 def test_cli_mistakes_are_one_line(tmp_path, args, expect):
     r = _cli("export", "video", *args, str(tmp_path / "x.mp4"), timeout=60)
     assert r.returncode == 2
@@ -125,9 +173,30 @@ def test_cli_mistakes_are_one_line(tmp_path, args, expect):
 
 def test_png_sequence_from_the_scene(tmp_path):
     out = tmp_path / "frames"
-    r = _cli("export", "video", "--from", "2024-06-03T23:38:10Z", "--to", "2024-06-03T23:40:10Z", "--view", "site",
-             "--camera", "orbit:0.5", "--size", "320x180", "--fps", "5", "--duration", "1", "--credits", "0",
-             "--captions", "none", "--png-dir", str(out))
+    r = _cli(
+        "export",
+        "video",
+        "--from",
+        "2024-06-03T23:38:10Z",
+        "--to",
+        "2024-06-03T23:40:10Z",
+        "--view",
+        "site",
+        "--camera",
+        "orbit:0.5",
+        "--size",
+        "320x180",
+        "--fps",
+        "5",
+        "--duration",
+        "1",
+        "--credits",
+        "0",
+        "--captions",
+        "none",
+        "--png-dir",
+        str(out),
+    )
     assert r.returncode == 0, r.stderr
     names = sorted(p.name for p in out.iterdir())
     assert names == [f"frame_{i:06d}.png" for i in range(5)]
@@ -137,8 +206,19 @@ def test_4k_screenshot(tmp_path):
     from PIL import Image
 
     out = tmp_path / "still.png"
-    r = _cli("screenshot", "--time", "2024-06-01T22:23:16Z", "--view", "site", "--size", "3840x2160",
-             "--quality", "fast", str(out), timeout=300)
+    r = _cli(
+        "screenshot",
+        "--time",
+        "2024-06-01T22:23:16Z",
+        "--view",
+        "site",
+        "--size",
+        "3840x2160",
+        "--quality",
+        "fast",
+        str(out),
+        timeout=300,
+    )
     if r.returncode != 0 and "unrecognized arguments" in r.stderr:
         pytest.fail(f"screenshot CLI changed its options: {r.stderr.strip()}")
     assert r.returncode == 0, r.stderr
@@ -190,8 +270,7 @@ def test_follow_keeps_the_vehicle_near_the_centre(kernels_loaded):
     if cov is None or not (cov[0] <= t0 - 600 and t0 + 3600 <= cov[1]):
         pytest.fail("the orbiter's kernels do not cover 2024-05-20; run `python -m viewer kernels build`")
     ets = t0 + np.array([0.0, 1800.0, 3600.0])
-    src = SceneSource((320, 180), [cp.Segment(t0, t0 + 3601, "lunar", "follow:CHANGE6_ORBITER")], ets=ets,
-                      speed=3600.0)
+    src = SceneSource((320, 180), [cp.Segment(t0, t0 + 3601, "lunar", "follow:CHANGE6_ORBITER")], ets=ets, speed=3600.0)
     try:
         for et in ets:
             src.render_frame(float(et))

@@ -21,8 +21,9 @@ SITE_LAT, SITE_LON_E, SITE_RADIUS_KM = -41.6385, 206.0148, 1737.4 - 5.256
 
 
 def _meta_path_from_cli() -> Path:
-    out = subprocess.run([sys.executable, "-m", "viewer", "kernels", "path"], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "viewer", "kernels", "path"], capture_output=True, text=True, check=True
+    )
     path = Path(out.stdout.strip())
     assert path.suffix == ".tm" and path.is_absolute() and path.exists()
     return path
@@ -42,8 +43,14 @@ def test_meta_kernel_matches_de440_alone():
         loaded = [Path(spiceypy.kdata(i, "ALL")[0]).name for i in range(spiceypy.ktotal("ALL"))]
     assert np.linalg.norm(np.asarray(alone) - np.asarray(via_meta)) < 1 * METER
     assert 356_000 < np.linalg.norm(alone) < 407_000
-    for name in ("de440.bsp", "moon_pa_de421_1900-2050.bpc", "moon_080317.tf", "moon_assoc_me.tf",
-                 "earth_assoc_itrf93.tf", "viewer_bodies.tpc"):
+    for name in (
+        "de440.bsp",
+        "moon_pa_de421_1900-2050.bpc",
+        "moon_080317.tf",
+        "moon_assoc_me.tf",
+        "earth_assoc_itrf93.tf",
+        "viewer_bodies.tpc",
+    ):
         assert name in loaded
     for k in kernels.mission_kernels():
         assert k.path.name in loaded

@@ -22,15 +22,16 @@ from urllib.request import urlopen
 
 import pytest
 import yaml
-
 from conftest import _missing
 from kiosk_dom import interactive_elements, latin_words, visible_text
 
 REPO = Path(__file__).resolve().parents[1]
 BOOT_TIMEOUT_S = 180
 IDLE_S, COUNTDOWN_S, STEP_S = 5, 3, 6
-READY_JS = ("() => !!(window.__ce6kiosk && window.__ce6kiosk.ready && window.__ce6 && window.__ce6.bound "
-            "&& window.__ce6kiosk.step >= 0)")
+READY_JS = (
+    "() => !!(window.__ce6kiosk && window.__ce6kiosk.ready && window.__ce6 && window.__ce6.bound "
+    "&& window.__ce6kiosk.step >= 0)"
+)
 # software WebGL (SwiftShader) renders every camera move on the CPU: a 1024 x 576 window keeps 10,000 inputs within
 # the test budget. The window never changes size (a kiosk's does not; resizing after a scene change trips Panel's
 # vtk.js resize handler on the deleted render window)
@@ -59,8 +60,13 @@ class Server:
         """Start and wait until the page answers; returns the seconds it took."""
         t0 = time.monotonic()
         log = open(self.log_path, "a")
-        self.proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--kiosk", "--port", str(self.port)],
-                                     cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(REPO / "app.py"), "--kiosk", "--port", str(self.port)],
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
         while True:
             if self.proc.poll() is not None:
@@ -115,8 +121,13 @@ def server(kiosk_config, tmp_path_factory):
     if not kernels.mission_kernels():
         _missing("the mission kernels are not built (python -m viewer kernels build)")
     port = _free_port()
-    env = dict(os.environ, PYTHONUNBUFFERED="1", VIEWER_KIOSK_CONFIG=str(kiosk_config),
-               VIEWER_KIOSK_IDLE_S=str(IDLE_S), VIEWER_KIOSK_COUNTDOWN_S=str(COUNTDOWN_S))
+    env = dict(
+        os.environ,
+        PYTHONUNBUFFERED="1",
+        VIEWER_KIOSK_CONFIG=str(kiosk_config),
+        VIEWER_KIOSK_IDLE_S=str(IDLE_S),
+        VIEWER_KIOSK_COUNTDOWN_S=str(COUNTDOWN_S),
+    )
     srv = Server(port, env, tmp_path_factory.mktemp("kiosk-log") / "server.log")
     try:
         srv.start()
@@ -177,8 +188,7 @@ class KioskPage:
             if value:
                 return value
             if time.monotonic() > deadline:
-                raise AssertionError(f"waited {timeout_s:g} s for {what or predicate_js}; "
-                                     f"kiosk state {self.state()}")
+                raise AssertionError(f"waited {timeout_s:g} s for {what or predicate_js}; kiosk state {self.state()}")
             if keep_awake and time.monotonic() - last_key > 1.0:
                 self.page.keyboard.press("Shift")
                 last_key = time.monotonic()
@@ -186,9 +196,11 @@ class KioskPage:
 
     def state(self) -> dict:
         try:
-            return self.page.evaluate("() => { const k = window.__ce6kiosk || {}; return {mode: k.mode, "
-                                      "overlay: k.overlay, step: k.step, loads: k.loads, lost: k.lost, "
-                                      "rtt: k.rtt, ping: k.ping, pong: k.pong}; }")
+            return self.page.evaluate(
+                "() => { const k = window.__ce6kiosk || {}; return {mode: k.mode, "
+                "overlay: k.overlay, step: k.step, loads: k.loads, lost: k.lost, "
+                "rtt: k.rtt, ping: k.ping, pong: k.pong}; }"
+            )
         except Exception as exc:  # noqa: BLE001
             return {"error": str(exc)[:100]}
 
@@ -253,8 +265,19 @@ def test_locked_down_big_touch_targets_and_no_file_export_or_settings(kiosk, mis
     assert small == [], f"touch targets under 48 px: {small}"
     assert not any(e["download"] or e["type"] == "file" or e["tag"] == "select" for e in els), els
     shown = " ".join(e["text"] for e in els)
-    forbidden = [TEXT[k][lang] for k in ("screenshot", "export_phase", "section_files", "section_layers",
-                                         "section_view", "reset_camera", "all_sources") for lang in ("en", "zh")]
+    forbidden = [
+        TEXT[k][lang]
+        for k in (
+            "screenshot",
+            "export_phase",
+            "section_files",
+            "section_layers",
+            "section_view",
+            "reset_camera",
+            "all_sources",
+        )
+        for lang in ("en", "zh")
+    ]
     assert not any(word in shown for word in forbidden), shown
     body = kiosk.page.locator("body").inner_text() + " ".join(visible_text(kiosk.page, "zh")[0])
     assert not any(word in body for word in forbidden)
@@ -294,8 +317,9 @@ def test_operator_screen_needs_the_gesture_and_the_pin(kiosk):
     for d in wrong:
         page.locator(f".k-key[data-key='{d}']").click()
     page.locator(".k-key-ok").click()
-    kiosk.wait("() => window.__ce6kiosk.text('.k-pin-msg') === '密码错误。'", 30, keep_awake=True,
-               what="the wrong-PIN message")
+    kiosk.wait(
+        "() => window.__ce6kiosk.text('.k-pin-msg') === '密码错误。'", 30, keep_awake=True, what="the wrong-PIN message"
+    )
     assert kiosk.k("overlay") == "pin"
     page.locator(".k-pin-cancel").click()
     assert kiosk.k("overlay") in (None, "")
@@ -336,9 +360,12 @@ def test_idle_shows_the_countdown_then_the_attract_loop_and_a_tap_stops_it(kiosk
     assert page.locator(".k-hint").is_visible()
     # back in the default language at the start of the tour, and the tour moves on by itself
     first, second = mission.chapters[0].id, mission.chapters[1].id
-    kiosk.wait(f"() => {{ const l = window.__ce6kiosk.chapterLog.slice({n_log}); const i = l.indexOf({first!r}); "
-               f"return i >= 0 && l.indexOf({second!r}, i) > i; }}", 2 * STEP_S + 20,
-               what="the tour's first two chapters, in order")
+    kiosk.wait(
+        f"() => {{ const l = window.__ce6kiosk.chapterLog.slice({n_log}); const i = l.indexOf({first!r}); "
+        f"return i >= 0 && l.indexOf({second!r}, i) > i; }}",
+        2 * STEP_S + 20,
+        what="the tour's first two chapters, in order",
+    )
     assert page.locator(".k-hint").is_visible()
     # a tap hands control over: the tour stops stepping
     page.mouse.click(400, 300)
@@ -431,7 +458,9 @@ def test_soak_10000_random_inputs_no_errors_and_server_memory_flat(kiosk, server
         if "warm" not in rss and sent >= SOAK_WARMUP:
             page.wait_for_timeout(4000)
             rss["warm"] = server.rss()
-        assert time.monotonic() - t0 < 600, f"the soak is stuck: {sent} events in 600 s"  # a hang guard, not a speed goal
+        assert time.monotonic() - t0 < 600, (
+            f"the soak is stuck: {sent} events in 600 s"
+        )  # a hang guard, not a speed goal
     soak_s = time.monotonic() - t0
     # let the page and the server settle, then the page must still answer its heartbeat
     page.wait_for_timeout(8000)
@@ -439,8 +468,10 @@ def test_soak_10000_random_inputs_no_errors_and_server_memory_flat(kiosk, server
     kiosk.wait(f"() => window.__ce6kiosk.pong >= {ping} && !window.__ce6kiosk.lost", 60, what="a heartbeat answer")
     rss["end"] = server.rss()
     growth = rss["end"] / rss["warm"] - 1
-    print(f"soak: {sent} events in {soak_s:.0f} s; server RSS {rss['warm'] / 2**20:.0f} MB after warm-up, "
-          f"{rss['end'] / 2**20:.0f} MB at the end ({100 * growth:+.1f} %); page loads {kiosk.k('loads')}")
+    print(
+        f"soak: {sent} events in {soak_s:.0f} s; server RSS {rss['warm'] / 2**20:.0f} MB after warm-up, "
+        f"{rss['end'] / 2**20:.0f} MB at the end ({100 * growth:+.1f} %); page loads {kiosk.k('loads')}"
+    )
     assert sent == SOAK_EVENTS
     assert kiosk.errors == [], kiosk.errors[:10]
     # the connection held throughout: the watchdog never judged it lost (a reload would restart the attract loop
@@ -456,12 +487,18 @@ def test_a_restarted_server_brings_the_kiosk_back_by_itself(kiosk, server):
     server.kill()
     kiosk.wait("() => window.__ce6kiosk.overlay === 'offline'", 20, what="the reconnecting screen")
     assert kiosk.k("loads") == loads
-    assert kiosk.js("() => window.__ce6kiosk.text('.k-off-title')") in ("正在重新连接展项…", "Reconnecting to the exhibit…")
+    assert kiosk.js("() => window.__ce6kiosk.text('.k-off-title')") in (
+        "正在重新连接展项…",
+        "Reconnecting to the exhibit…",
+    )
     page.locator(".k-offline").wait_for(state="visible", timeout=10_000)
     up_s = server.start()
     t_up = time.monotonic()
-    kiosk.wait(f"() => !!(window.__ce6kiosk && window.__ce6kiosk.loads === {loads + 1}) && ({READY_JS[6:]})", 30,
-               what="the kiosk back after the restart")
+    kiosk.wait(
+        f"() => !!(window.__ce6kiosk && window.__ce6kiosk.loads === {loads + 1}) && ({READY_JS[6:]})",
+        30,
+        what="the kiosk back after the restart",
+    )
     back_s = time.monotonic() - t_up
     print(f"reconnect: server up again in {up_s:.0f} s, kiosk back {back_s:.1f} s later")
     assert kiosk.k("reloadReason") in ("websocket", "heartbeat")

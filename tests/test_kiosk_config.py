@@ -57,7 +57,7 @@ def test_tour_schedule_walks_the_steps_and_loops():
         assert et == pytest.approx(step.from_et + 0.5 * step.speed)
         t += step.duration_s
     assert t == pytest.approx(tour.total_s)
-    assert tour.at(tour.total_s + 0.25)[0] == 0           # the loop starts again
+    assert tour.at(tour.total_s + 0.25)[0] == 0  # the loop starts again
     assert tour.at(tour.total_s - 1e-9)[0] == len(tour.steps) - 1
     assert tour.step_for_chapter(tour.steps[2].chapter) is tour.steps[2]
     assert tour.step_for_chapter("nowhere") is None
@@ -117,13 +117,19 @@ BROKEN = [
     ("attract_tour.0.chapter", "moonwalk", "attract_tour[0].chapter: unknown chapter 'moonwalk'; use one of launch"),
     ("attract_tour.0.view", "cockpit", "attract_tour[0].view: unknown view 'cockpit'; use one of"),
     ("attract_tour.0.from", "2024-05-03 09:20", "attract_tour[0].from: time '2024-05-03 09:20' is not UTC ISO"),
-    ("attract_tour.1.from", "2024-05-03T12:00:00Z",
-     "attract_tour[1].from: 2024-05-03T12:00:00Z is outside chapter 'into_orbit'"),
+    (
+        "attract_tour.1.from",
+        "2024-05-03T12:00:00Z",
+        "attract_tour[1].from: 2024-05-03T12:00:00Z is outside chapter 'into_orbit'",
+    ),
     ("attract_tour.0.speed", 20000, "attract_tour[0].speed: 20000 is not a playback speed; use one of 1, 10"),
     ("attract_tour.0.duration_s", 1, "attract_tour[0].duration_s: 1 is outside [3, 600]"),
     ("attract_tour.5.speed", 100000, "attract_tour[5].duration_s: 24 s at ×100000 runs past the end"),
-    ("attract_tour.0.caption", {"en": "Liftoff", "zh": "Liftoff 发射"},
-     "attract_tour[0].caption.zh: Latin word 'Liftoff' in Chinese text"),
+    (
+        "attract_tour.0.caption",
+        {"en": "Liftoff", "zh": "Liftoff 发射"},
+        "attract_tour[0].caption.zh: Latin word 'Liftoff' in Chinese text",
+    ),
 ]
 
 

@@ -11,8 +11,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from links_oracle import near_edge, oracle
+
 from viewer import links, paths
 from viewer.epochs import et_from_utc, utc_from_et
 
@@ -61,7 +61,8 @@ def test_descent_and_ascent_lie_inside_an_end_to_end_relay_window(model, mission
         cov = model.coverage(link_id)
         assert any(a <= ph.start_et and ph.end_et <= b for a, b in cov), (
             f"the kernels do not cover {pid} for {link_id} (coverage {[(utc_from_et(a), utc_from_et(b)) for a, b in cov]}); "
-            "rebuild all phases with `python -m viewer kernels build`")
+            "rebuild all phases with `python -m viewer kernels build`"
+        )
         inside = [w for w in wins if w[0] <= ph.start_et and ph.end_et <= w[1]]
         assert inside, f"{pid} {ph.start}…{ph.end} is not inside one {link_id} window"
     liftoff = et_from_utc("2024-06-03T23:38:10Z")
@@ -90,16 +91,22 @@ def test_link_states_for_10000_epochs_cover_every_link(model):
 
 
 def test_cli_report_prints_windows_and_json(model):
-    text = subprocess.run([sys.executable, "-m", "viewer", "links", "report"], capture_output=True, text=True,
-                          timeout=300)
+    text = subprocess.run(
+        [sys.executable, "-m", "viewer", "links", "report"], capture_output=True, text=True, timeout=300
+    )
     assert text.returncode == 0, text.stderr
     assert "Powered descent" in text.stdout and "== queqiao2-kashi" in text.stdout
-    js = subprocess.run([sys.executable, "-m", "viewer", "links", "report", "--json"], capture_output=True,
-                        text=True, timeout=300)
+    js = subprocess.run(
+        [sys.executable, "-m", "viewer", "links", "report", "--json"], capture_output=True, text=True, timeout=300
+    )
     assert js.returncode == 0, js.stderr
     data = json.loads(js.stdout)
     assert {p["id"] for p in data["phases"]} == {"powered_descent", "surface_operations", "ascent"}
     assert all(p["inside_one_window"] for p in data["phases"] if p["id"] != "surface_operations")
-    bad = subprocess.run([sys.executable, "-m", "viewer", "links", "report", "--link", "nope"], capture_output=True,
-                         text=True, timeout=300)
+    bad = subprocess.run(
+        [sys.executable, "-m", "viewer", "links", "report", "--link", "nope"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert bad.returncode == 2 and "unknown link 'nope'" in bad.stderr and "Traceback" not in bad.stderr

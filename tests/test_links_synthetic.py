@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 import math
 
+import links_synthetic as syn
 import numpy as np
 import pytest
 import spiceypy
+from links_oracle import near_edge as _near_edge
+from links_oracle import oracle
 
-import links_synthetic as syn
-from links_oracle import near_edge as _near_edge, oracle
 from viewer import kernels, links
 from viewer.horizon import compute_horizon
+
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
@@ -43,12 +45,19 @@ def synthetic(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def horizon(synthetic):
-    return compute_horizon(syn.ridge_height_m, syn.SITE_LAT, syn.SITE_LON, step_km=0.25, max_range_km=60.0,
-                           observer_height_m=2.0)
+    return compute_horizon(
+        syn.ridge_height_m, syn.SITE_LAT, syn.SITE_LON, step_km=0.25, max_range_km=60.0, observer_height_m=2.0
+    )
 
 
-BODIES = links.Bodies(site="SYN_SITE", topo_frame="SYN_TOPO", lander="SYN_LANDER", ascender="SYN_ASCENDER",
-                      orbiter="SYN_ORBITER", relay="SYN_RELAY")
+BODIES = links.Bodies(
+    site="SYN_SITE",
+    topo_frame="SYN_TOPO",
+    lander="SYN_LANDER",
+    ascender="SYN_ASCENDER",
+    orbiter="SYN_ORBITER",
+    relay="SYN_RELAY",
+)
 
 
 @pytest.fixture(scope="module")
@@ -133,8 +142,9 @@ def test_ridge_blocks_a_low_satellite_behind_it(synthetic, horizon, monkeypatch_
     ta = synthetic["lowsat_t0"]
     opens = {}
     for name in ("SYN_LOWSAT_E", "SYN_LOWSAT_W"):
-        m = links.RelayModel(links.mission_stations(), horizon, cache=False,
-                             bodies=links.Bodies(**{**BODIES.__dict__, "relay": name}))
+        m = links.RelayModel(
+            links.mission_stations(), horizon, cache=False, bodies=links.Bodies(**{**BODIES.__dict__, "relay": name})
+        )
         w = intersect_one(m.windows("lander-queqiao2"), ta + 1, ta + syn.LOWSAT_HOURS * 3600 - 1)
         assert len(w) == 1
         opens[name] = w[0][0]
@@ -260,8 +270,7 @@ def test_a_window_shorter_than_the_grid_step_is_found(synthetic, horizon, model)
     el = elevation(fine)
     tm = fine[np.argmax(el)]
     mask = float(max(elevation(np.array([tm - 30.0, tm + 30.0]))))  # open for about one minute around the peak
-    brief = links.RelayModel(links.mission_stations(), horizon, bodies=BODIES, cache=False, mask_deg=mask,
-                             step_s=600.0)
+    brief = links.RelayModel(links.mission_stations(), horizon, bodies=BODIES, cache=False, mask_deg=mask, step_s=600.0)
     wins = [w for w in brief.windows("queqiao2-kashi") if w[0] - 600 < tm < w[1] + 600]
     assert len(wins) == 1
     assert wins[0][0] == pytest.approx(tm - 30.0, abs=2.0) and wins[0][1] == pytest.approx(tm + 30.0, abs=2.0)

@@ -120,7 +120,9 @@ def test_descent_acceleration_within_the_7500_N_engine_for_the_mass_flown(descen
     spent = np.concatenate([[0.0], np.cumsum((thrust_acc[1:] + thrust_acc[:-1]) / 2 * np.diff(ets))])
     mass = m0 * np.exp(-spent / (isp * G0))
     force = thrust_acc * mass
-    assert force.max() < 7500.0 * 1.02, f"peak thrust {force.max():.0f} N at {ets[np.argmax(force)] - descent_start:.1f} s"
+    assert force.max() < 7500.0 * 1.02, (
+        f"peak thrust {force.max():.0f} N at {ets[np.argmax(force)] - descent_start:.1f} s"
+    )
     assert force[: int(300 / 0.5)].mean() > 0.8 * 7500.0  # the main braking is near full thrust
     assert mass[-1] > cfg["masses"]["lander_dry_kg"]["value"] + cfg["masses"]["ascender_liftoff_kg"]["value"]
 
@@ -155,8 +157,9 @@ def test_docking_distance_and_relative_speed():
 
 def test_distance_decreases_through_the_phasing_without_jumps(manifest):
     ev = {e["id"]: e["et"] for e in manifest["events"]}
-    marks = [ev[k] for k in ("ascender_phasing_2", "ascender_phasing_3", "ascender_phasing_4",
-                             "short_range_approach")] + [DOCKING - 60.0]
+    marks = [
+        ev[k] for k in ("ascender_phasing_2", "ascender_phasing_3", "ascender_phasing_4", "short_range_approach")
+    ] + [DOCKING - 60.0]
     d = [np.linalg.norm(_states(ORB, [t])[0, :3] - _states(ASC, [t])[0, :3]) for t in marks]
     assert all(a > b for a, b in zip(d, d[1:])), d
     ets = np.arange(ev["ascent_insertion"] + 1.0, DOCKING, 2.0)
@@ -212,13 +215,29 @@ def test_continuity_and_velocity_jumps_only_at_listed_burns(manifest):
 
 def test_report_lists_every_burn_of_the_lunar_operations(manifest):
     names = {m["name"]: m for m in manifest["manoeuvres"]}
-    must = ["LA separation", "LA orbit lowering 1", "LA orbit lowering 2", "powered descent: main braking",
-            "powered descent: rapid attitude adjustment", "powered descent: approach",
-            "powered descent: hover and obstacle scan", "powered descent: obstacle avoidance",
-            "powered descent: slow vertical descent", "ascent: vertical rise", "ascent: pitch-over",
-            "ascent: orbit insertion", "ascender phasing 1", "ascender phasing 2", "ascender phasing 3",
-            "ascender phasing 4", "orbiter approach 1", "orbiter approach 2", "orbiter final approach",
-            "ascender undocking", "ascender deorbit"]
+    must = [
+        "LA separation",
+        "LA orbit lowering 1",
+        "LA orbit lowering 2",
+        "powered descent: main braking",
+        "powered descent: rapid attitude adjustment",
+        "powered descent: approach",
+        "powered descent: hover and obstacle scan",
+        "powered descent: obstacle avoidance",
+        "powered descent: slow vertical descent",
+        "ascent: vertical rise",
+        "ascent: pitch-over",
+        "ascent: orbit insertion",
+        "ascender phasing 1",
+        "ascender phasing 2",
+        "ascender phasing 3",
+        "ascender phasing 4",
+        "orbiter approach 1",
+        "orbiter approach 2",
+        "orbiter final approach",
+        "ascender undocking",
+        "ascender deorbit",
+    ]
     missing = [n for n in must if n not in names]
     assert not missing
     descent = sum(m["dv_m_s"] for n, m in names.items() if n.startswith("powered descent"))

@@ -74,8 +74,9 @@ def test_slew_limit_keeps_the_thrust_direction_continuous_across_phases():
     r0 = np.array([1735.0, 0.0, 0.0])
     state0 = np.r_[r0 + [2.5, -6.0, 0.0], [-0.06, 0.1, 0.0]]
     # phase 1 wants to brake along -y, phase 2 wants near-vertical thrust: the limiter turns it at <= 8 deg/s
-    g1 = PolyGuidance(20.0, r0 + [1.6, -4.4, 0.0], np.array([-0.04, 0.06, 0.0]), point_mass,
-                      a_f=np.array([0.0, -2.4e-3, 0.0]))
+    g1 = PolyGuidance(
+        20.0, r0 + [1.6, -4.4, 0.0], np.array([-0.04, 0.06, 0.0]), point_mass, a_f=np.array([0.0, -2.4e-3, 0.0])
+    )
     f1 = fly(0.0, state0, 2100.0, 20.0, slew.wrap(g1), eng, point_mass, dt=0.5)
     g2 = PolyGuidance(40.0, r0 + [1.0, -3.0, 0.0], np.array([-0.03, 0.05, 0.0]), point_mass, a_f=np.zeros(3))
     f2 = fly(20.0, f1.states[-1], f1.mass[-1], 40.0, slew.wrap(g2), eng, point_mass, dt=0.5)

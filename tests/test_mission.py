@@ -28,17 +28,49 @@ KEY_TIMES = {
     "capsule_touchdown": "2024-06-25T06:07:00Z",
 }
 STABLE_EVENT_IDS = [
-    "queqiao2_launch", "queqiao2_loi", "launch", "loi", "separation_la_or", "descent_start", "touchdown", "liftoff",
-    "docking", "sample_transfer", "capsule_separation", "entry_interface", "capsule_touchdown", "sample_handover",
+    "queqiao2_launch",
+    "queqiao2_loi",
+    "launch",
+    "loi",
+    "separation_la_or",
+    "descent_start",
+    "touchdown",
+    "liftoff",
+    "docking",
+    "sample_transfer",
+    "capsule_separation",
+    "entry_interface",
+    "capsule_touchdown",
+    "sample_handover",
 ]
 STABLE_PHASE_IDS = [
-    "queqiao2_cruise", "queqiao2_mission_orbit", "cruise", "lunar_orbit", "powered_descent", "surface_operations",
-    "ascent", "rendezvous", "lunar_orbit_wait", "trans_earth_coast", "reentry",
+    "queqiao2_cruise",
+    "queqiao2_mission_orbit",
+    "cruise",
+    "lunar_orbit",
+    "powered_descent",
+    "surface_operations",
+    "ascent",
+    "rendezvous",
+    "lunar_orbit_wait",
+    "trans_earth_coast",
+    "reentry",
 ]
 SECTION7_CONFLICT_TOPICS = {  # conflict id -> what section 7 of mission-facts.md lists
-    "c_loi_time", "c_launch_mass", "c_capture_orbit", "c_working_periapsis", "c_queqiao2_inclination",
-    "c_queqiao2_orbit_size", "c_reentry_start", "c_capsule_touchdown", "c_apollo_diameter", "c_apollo_centre",
-    "c_spa_depth", "c_retroreflector_count", "c_mare_age", "c_queqiao1_distance",
+    "c_loi_time",
+    "c_launch_mass",
+    "c_capture_orbit",
+    "c_working_periapsis",
+    "c_queqiao2_inclination",
+    "c_queqiao2_orbit_size",
+    "c_reentry_start",
+    "c_capsule_touchdown",
+    "c_apollo_diameter",
+    "c_apollo_centre",
+    "c_spa_depth",
+    "c_retroreflector_count",
+    "c_mare_age",
+    "c_queqiao1_distance",
 }
 # Domains of the original outlets: a `url:` under one of these outlets must be on its own site, never a repost.
 OUTLET_DOMAINS = {
@@ -95,7 +127,7 @@ def cited_ids(m):
             yield x.id, s
     for site in m.sites:
         for q in (site.diameter_km, site.depth_km):
-            for s in (q.sources if q else ()):
+            for s in q.sources if q else ():
                 yield site.id, s
     for v in m.spacecraft:
         for f in v.facts:
@@ -240,8 +272,9 @@ def test_conflicts(mission):
     for c in mission.conflicts:
         assert len(c.alternatives) >= 2 and c.reason, c.id
         if c.about not in (None, "mission"):
-            assert c.about in {x.id for x in (*mission.phases, *mission.events, *mission.sites,
-                                              *mission.stations, *mission.spacecraft)}, c.id
+            assert c.about in {
+                x.id for x in (*mission.phases, *mission.events, *mission.sites, *mission.stations, *mission.spacecraft)
+            }, c.id
     loi = mission.conflict("c_loi_time")
     assert loi.about == "loi" and loi.chosen == mission.item("loi").time == "2024-05-08T02:12:00Z"
     assert mission.conflict("c_capsule_touchdown").chosen == KEY_TIMES["capsule_touchdown"]
@@ -289,8 +322,10 @@ def test_spacecraft(mission):
 def test_orbit_facts_agree_with_kepler(mission):
     """Periapsis, apoapsis and period are sourced separately; Kepler's third law must tie them together."""
     gm_moon = 4902.800066  # km^3/s^2, DE440 (NAIF gm_de440.tpc, BODY301_GM)
-    for craft, lo, hi, period in (("orbiter", "capture_periapsis", "capture_apoapsis", "capture_period"),
-                                  ("queqiao2", "periapsis", "apoapsis", "period")):
+    for craft, lo, hi, period in (
+        ("orbiter", "capture_periapsis", "capture_apoapsis", "capture_period"),
+        ("queqiao2", "periapsis", "apoapsis", "period"),
+    ):
         v = mission.vehicle(craft)
         a_km = constants.MOON_REFERENCE_RADIUS_KM + (v.fact(lo).value + v.fact(hi).value) / 2
         t_h = 2 * math.pi * math.sqrt(a_km**3 / gm_moon) / 3600
@@ -299,7 +334,13 @@ def test_orbit_facts_agree_with_kepler(mission):
 
 def test_chapters_in_story_order_cover_every_item(mission):
     assert [c.id for c in mission.chapters] == [
-        "launch", "into_orbit", "landing", "sampling", "liftoff_docking", "trip_home"]
+        "launch",
+        "into_orbit",
+        "landing",
+        "sampling",
+        "liftoff_docking",
+        "trip_home",
+    ]
     starts = [c.start_et for c in mission.chapters]
     assert starts == sorted(starts)
     covered = [i for c in mission.chapters for i in c.covers]
@@ -329,7 +370,8 @@ def test_events_between(mission):
 def test_repr(mission):
     assert repr(mission.item("touchdown")) == "<Event 'touchdown' 2024-06-01T22:23:16Z sourced>"
     assert repr(mission.item("powered_descent")) == (
-        "<Phase 'powered_descent' 2024-06-01T22:08:40Z → 2024-06-01T22:23:16Z sourced>")
+        "<Phase 'powered_descent' 2024-06-01T22:08:40Z → 2024-06-01T22:23:16Z sourced>"
+    )
     assert repr(mission).startswith("<Mission 'change6' ")
 
 
@@ -392,18 +434,32 @@ def _error(path: Path) -> str:
 # (what to replace, with what, the event it breaks, the key path after "events[i]", a word the message must hold)
 BROKEN_EVENTS = {
     "unknown source id": ("sources: [R2, R9, R12, R49]", "sources: [R2, R999]", "touchdown", ".sources[1]", "R999"),
-    "time without Z": ('time: "2024-06-06T06:48:00Z"', 'time: "2024-06-06T06:48:00"', "docking", ".time",
-                       "2024-06-06T06:48:00"),
+    "time without Z": (
+        'time: "2024-06-06T06:48:00Z"',
+        'time: "2024-06-06T06:48:00"',
+        "docking",
+        ".time",
+        "2024-06-06T06:48:00",
+    ),
     "time not ISO": ('time: "2024-06-06T06:48:00Z"', 'time: "June 6 2024"', "docking", ".time", "June 6 2024"),
     "month 13": ('time: "2024-06-06T06:48:00Z"', 'time: "2024-13-06T06:48:00Z"', "docking", ".time", "2024-13-06"),
-    "missing zh": ('      zh: "上升器带着样品起飞。地面看不到它，它靠自身的敏感器和鹊桥二号确定位置和姿态。"\n', "",
-                   "liftoff", ".caption.zh", "missing"),
+    "missing zh": (
+        '      zh: "上升器带着样品起飞。地面看不到它，它靠自身的敏感器和鹊桥二号确定位置和姿态。"\n',
+        "",
+        "liftoff",
+        ".caption.zh",
+        "missing",
+    ),
     "Latin word in zh": ('zh: "月背着陆"', 'zh: "月背 landing"', "touchdown", ".title.zh", "'landing'"),
     "unsorted": ('time: "2024-05-05T02:57:00Z"', 'time: "2024-05-04T01:00:00Z"', "tcm_2", ".time", "sorted"),
     "unknown key": ("  - id: liftoff\n", "  - id: liftoff\n    colour: red\n", "liftoff", ".colour", "unknown key"),
-    "bad grade": ("    grade: sourced\n    grade_note: \"Xinhua: transfer complete by 15:24 BJT\"\n",
-                  "    grade: probable\n    grade_note: \"Xinhua: transfer complete by 15:24 BJT\"\n",
-                  "sample_transfer", ".grade", "probable"),
+    "bad grade": (
+        '    grade: sourced\n    grade_note: "Xinhua: transfer complete by 15:24 BJT"\n',
+        '    grade: probable\n    grade_note: "Xinhua: transfer complete by 15:24 BJT"\n',
+        "sample_transfer",
+        ".grade",
+        "probable",
+    ),
 }
 
 

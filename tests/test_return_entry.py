@@ -26,8 +26,17 @@ def et0(generic):
     return et_from_utc("2024-06-25T05:41:00Z")
 
 
-CAPSULE = E.Capsule(mass_kg=300.0, beta_kg_m2=300.0, lift_to_drag=0.3, chute_alt_km=10.0, drogue_cda_m2=3.0,
-                    drogue_s=25.0, main_cda_m2=60.0, main_inflation_s=12.0, ground_km=1.2)
+CAPSULE = E.Capsule(
+    mass_kg=300.0,
+    beta_kg_m2=300.0,
+    lift_to_drag=0.3,
+    chute_alt_km=10.0,
+    drogue_cda_m2=3.0,
+    drogue_s=25.0,
+    main_cda_m2=60.0,
+    main_inflation_s=12.0,
+    ground_km=1.2,
+)
 
 
 def _state(frame, et, lat, lon, h, speed, gamma_deg, heading_deg):

@@ -12,8 +12,8 @@ import math
 import numpy as np
 import pytest
 import spiceypy
-
 from _trajectory_model import gravity
+
 from viewer.epochs import et_from_utc
 
 pytestmark = pytest.mark.usefixtures("kernels_loaded")
@@ -91,8 +91,13 @@ def test_touchdown_time_place_and_speed(descent, earth):
     assert speed[last].max() < 15.0, "more than 15 m/s in the last seconds (no parachute?)"
     assert speed[(ets > t_rest - 300.0) & (ets < t_rest - 10.0)].max() < 30.0  # under the canopy
     lon, lat, _h = spiceypy.recgeo(fixed[moving[-1] + 1, :3], earth[0], earth[1])
-    d_km = 6371.0 * math.acos(min(1.0, math.sin(lat) * math.sin(math.radians(TARGET[0])) + math.cos(lat)
-                                   * math.cos(math.radians(TARGET[0])) * math.cos(lon - math.radians(TARGET[1]))))
+    d_km = 6371.0 * math.acos(
+        min(
+            1.0,
+            math.sin(lat) * math.sin(math.radians(TARGET[0]))
+            + math.cos(lat) * math.cos(math.radians(TARGET[0])) * math.cos(lon - math.radians(TARGET[1])),
+        )
+    )
     assert d_km < 30.0, f"landed {d_km:.1f} km from the assumed point"
     # and stays there (constant in ITRF93) for at least an hour
     later = np.asarray(spiceypy.spkezr(RET, TOUCHDOWN + 3600.0, "ITRF93", "NONE", "EARTH")[0])
@@ -111,7 +116,7 @@ def test_deceleration_peaks_at_a_skip_entry_level(descent):
     assert 4.0 <= peak <= 8.5, f"peak deceleration {peak:.1f} g"
     assert aero_g[~hyper].max() < peak  # parachute loads stay below the entry peak
     # above the atmosphere (skip apex region and before entry) only gravity acts
-    quiet = (heights[1:-1] > 200.0)
+    quiet = heights[1:-1] > 200.0
     assert np.all(aero_g[quiet] < 0.005 * np.linalg.norm(grav[quiet], axis=1) * 1000.0 / G0 + 1e-6)
 
 
@@ -137,8 +142,15 @@ def test_tei_burns_and_correction(manifest):
 
 
 def test_coasts_of_the_return_follow_gravity(manifest):
-    labels = {"lunar_orbit_wait", "tei1_orbit", "trans_earth_coast", "trans_earth_coast_2", "returner_approach",
-              "orbiter_after_separation", "orbiter_flyby"}
+    labels = {
+        "lunar_orbit_wait",
+        "tei1_orbit",
+        "trans_earth_coast",
+        "trans_earth_coast_2",
+        "returner_approach",
+        "orbiter_after_separation",
+        "orbiter_flyby",
+    }
     arcs = [a for a in manifest["arcs"] if a["label"] in labels]
     assert {a["label"] for a in arcs} == labels
     for arc in arcs:
@@ -155,8 +167,10 @@ def test_coasts_of_the_return_follow_gravity(manifest):
 
 def test_separation_over_the_south_atlantic_and_orbiter_flies_on(earth):
     before = SEPARATION - 60.0
-    assert np.array_equal(np.asarray(spiceypy.spkezr(RET, before, "J2000", "NONE", "EARTH")[0]),
-                          np.asarray(spiceypy.spkezr(ORB, before, "J2000", "NONE", "EARTH")[0]))
+    assert np.array_equal(
+        np.asarray(spiceypy.spkezr(RET, before, "J2000", "NONE", "EARTH")[0]),
+        np.asarray(spiceypy.spkezr(ORB, before, "J2000", "NONE", "EARTH")[0]),
+    )
     p = np.asarray(spiceypy.spkpos(RET, SEPARATION, "ITRF93", "NONE", "EARTH")[0])
     lon, lat, h = spiceypy.recgeo(p, earth[0], earth[1])
     assert 3500.0 <= h <= 6500.0, f"separation at {h:.0f} km"

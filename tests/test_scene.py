@@ -13,8 +13,6 @@ import os
 import numpy as np
 import pytest
 
-from viewer.constants import VEHICLES
-
 REQUIRE_ALL = os.environ.get("VIEWER_REQUIRE_ALL") == "1"
 STACK = ("CHANGE6_ORBITER", "CHANGE6_RETURNER", "CHANGE6_LANDER", "CHANGE6_ASCENDER")
 KM = 1.0
@@ -43,8 +41,9 @@ def need_coverage(*pairs):
         if cov is None or not cov[0] <= et <= cov[1]:
             from viewer.epochs import utc_from_et
 
-            _missing(f"the built kernels do not cover {vehicle} at {utc_from_et(et)} "
-                     "(run `python -m viewer kernels build`)")
+            _missing(
+                f"the built kernels do not cover {vehicle} at {utc_from_et(et)} (run `python -m viewer kernels build`)"
+            )
 
 
 # ------------------------------------------------------------------------------------------------ models
@@ -182,8 +181,11 @@ def test_floating_origin_site_view_is_metres_in_topo(events):
 def test_thrust_is_aligned_during_a_powered_arc(events):
     from viewer.scene.kinematics import manifest
 
-    arcs = [a for a in manifest()["arcs"] if a["kind"] == "powered" and "CHANGE6_ORBITER" in a["vehicles"]
-            and "LOI" in a["label"].upper()]
+    arcs = [
+        a
+        for a in manifest()["arcs"]
+        if a["kind"] == "powered" and "CHANGE6_ORBITER" in a["vehicles"] and "LOI" in a["label"].upper()
+    ]
     if not arcs:
         _missing("the manifest lists no powered LOI arc for the orbiter")
     a = arcs[0]
@@ -255,8 +257,12 @@ def _hermite(t, p, v, tq):
     h = t[i + 1] - t[i]
     s = ((tq - t[i]) / h)[:, None]
     h = h[:, None]
-    return ((2 * s**3 - 3 * s**2 + 1) * p[i] + (s**3 - 2 * s**2 + s) * h * v[i]
-            + (-2 * s**3 + 3 * s**2) * p[i + 1] + (s**3 - s**2) * h * v[i + 1])
+    return (
+        (2 * s**3 - 3 * s**2 + 1) * p[i]
+        + (s**3 - 2 * s**2 + s) * h * v[i]
+        + (-2 * s**3 + 3 * s**2) * p[i + 1]
+        + (s**3 - s**2) * h * v[i + 1]
+    )
 
 
 def test_tracks_interpolate_to_the_spice_positions(web_scene, events):
@@ -286,8 +292,9 @@ def test_tracks_are_dense_around_burns(web_scene):
     web_scene.set_view("lunar")
     out = web_scene.export_tracks()
     tr = out["actors"].get("orbiter")
-    burns = [m for m in manifest()["manoeuvres"] if m["vehicle"] == "CHANGE6_ORBITER"
-             and out["t0"] < m["et"] < out["t1"]]
+    burns = [
+        m for m in manifest()["manoeuvres"] if m["vehicle"] == "CHANGE6_ORBITER" and out["t0"] < m["et"] < out["t1"]
+    ]
     if tr is None or not burns:
         _missing("no orbiter burn inside the lunar view's span in the built kernels")
     t = decode(tr["t"])

@@ -20,11 +20,22 @@ REPO = Path(__file__).resolve().parent.parent
 W, H = 480, 270
 SCREEN_TEXTS = ("clock", "title", "note:scale", "badge:grade", "site:sun", "site:earth", "note:terrain")
 # key times: (label, mission event, offset s)
-KEY_TIMES = [("launch+1h", "launch", 3600.0), ("LOI", "loi", 300.0), ("descent", "descent_start", 300.0),
-             ("surface", "touchdown", 3600.0), ("docking", "docking", 0.0), ("re-entry", "entry_interface", 0.0)]
+KEY_TIMES = [
+    ("launch+1h", "launch", 3600.0),
+    ("LOI", "loi", 300.0),
+    ("descent", "descent_start", 300.0),
+    ("surface", "touchdown", 3600.0),
+    ("docking", "docking", 0.0),
+    ("re-entry", "entry_interface", 0.0),
+]
 # the object each view is about, and when to look at it
-FOCUS = {"system": ("EARTH", "LOI"), "lunar": ("MOON", "LOI"), "site": ("CHANGE6_LANDER", "surface"),
-         "return": ("EARTH", "re-entry"), "follow": ("CHANGE6_ORBITER", "LOI")}
+FOCUS = {
+    "system": ("EARTH", "LOI"),
+    "lunar": ("MOON", "LOI"),
+    "site": ("CHANGE6_LANDER", "surface"),
+    "return": ("EARTH", "re-entry"),
+    "follow": ("CHANGE6_ORBITER", "LOI"),
+}
 
 
 def _missing(reason):
@@ -144,8 +155,9 @@ def test_focus_object_pixels_lie_where_spice_puts_it(scene, times, view):
     ys, xs = np.nonzero(mask)
     radius = max(3.0, 0.5 * (xs.max() - xs.min() + ys.max() - ys.min()) / 2 + 2)
     cx, cy = xs.mean(), ys.mean()
-    assert np.hypot(cx - x, cy - y) <= radius, (f"{view}: {target}'s pixels centre ({cx:.1f}, {cy:.1f}) "
-                                                f"but SPICE puts it at ({x:.1f}, {y:.1f})")
+    assert np.hypot(cx - x, cy - y) <= radius, (
+        f"{view}: {target}'s pixels centre ({cx:.1f}, {cy:.1f}) but SPICE puts it at ({x:.1f}, {y:.1f})"
+    )
     if target in ("EARTH", "MOON"):  # a body's projected centre is inside its disc
         assert mask[int(round(y)), int(round(x))]
 
@@ -273,7 +285,7 @@ def test_link_lines_follow_the_link_states(scene, times):
             continue
         colour = np.array(a.GetProperty().GetColor())
         want = scene.cfg["links"]["open" if states[lid][0] else "blocked"]["colour"]
-        assert np.allclose(colour * 255, [int(want[i:i + 2], 16) for i in (1, 3, 5)], atol=1), lid
+        assert np.allclose(colour * 255, [int(want[i : i + 2], 16) for i in (1, 3, 5)], atol=1), lid
         checked += 1
     assert checked >= 1
 
@@ -304,8 +316,14 @@ def test_spacecraft_scale_note(scene, times):
 # ------------------------------------------------------------------------------------------------ CLI
 def _cli(*args):
     env = dict(os.environ, VTK_DEFAULT_OPENGL_WINDOW="vtkEGLRenderWindow")
-    return subprocess.run([sys.executable, "-m", "viewer", "screenshot", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "viewer", "screenshot", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def test_screenshot_cli_writes_a_png_atomically(tmp_path, times):
@@ -314,27 +332,32 @@ def test_screenshot_cli_writes_a_png_atomically(tmp_path, times):
     from viewer.epochs import utc_from_et
 
     out = tmp_path / "site.png"
-    r = _cli("--time", utc_from_et(times["LOI"]), "--view", "lunar", "--size", "320x180", "--quality", "fast",
-             str(out))
+    r = _cli("--time", utc_from_et(times["LOI"]), "--view", "lunar", "--size", "320x180", "--quality", "fast", str(out))
     assert r.returncode == 0, r.stderr
     with Image.open(out) as im:
         assert im.size == (320, 180) and im.format == "PNG"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site.png"]  # no temp file left
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--size", "1921x1080"], "odd"),
-    (["--size", "4000x3000"], "larger than 3840x2160"),
-    (["--time", "2019-01-01T00:00:00Z"], "cover"),
-    (["--time", "yesterday"], "not a UTC ISO time"),
-    (["--view", "moonbase"], "unknown view"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--size", "1921x1080"], "odd"),
+        (["--size", "4000x3000"], "larger than 3840x2160"),
+        (["--time", "2019-01-01T00:00:00Z"], "cover"),
+        (["--time", "yesterday"], "not a UTC ISO time"),
+        (["--view", "moonbase"], "unknown view"),
+    ],
+)
 def test_screenshot_cli_errors_are_one_line(tmp_path, args, words):
     base = {"--time": "2024-05-08T02:12:00Z", "--size": "320x180"}
     for k, v in zip(args[::2], args[1::2]):
         base[k] = v
-    flat = [x for kv in base.items() for x in kv] + [a for a in args if a.startswith("--view")] + \
-        [args[i + 1] for i, a in enumerate(args) if a == "--view"]
+    flat = (
+        [x for kv in base.items() for x in kv]
+        + [a for a in args if a.startswith("--view")]
+        + [args[i + 1] for i, a in enumerate(args) if a == "--view"]
+    )
     r = _cli(*flat, str(tmp_path / "x.png"))
     assert r.returncode == 2
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]

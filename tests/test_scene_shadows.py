@@ -57,9 +57,9 @@ def test_sweep_shadows_the_floor_below_the_sunward_rim_and_flips_with_the_sun():
 def crater_scene(kernels_loaded):
     import pyvista as pv
 
+    from viewer.epochs import et_from_utc
     from viewer.scene.kinematics import coverage
     from viewer.scene.scene import BodyMeshes, MissionScene, body_meshes
-    from viewer.epochs import et_from_utc
 
     cov = coverage("CHANGE6_SITE")
     if cov is None or not all(cov[0] <= et_from_utc(t) <= cov[1] for t in (MORNING, EVENING)):
@@ -75,8 +75,14 @@ def crater_scene(kernels_loaded):
     patch.compute_normals(inplace=True, split_vertices=False)
     patch.field_data["size_km"] = [str((N - 1) * SPACING / 1000.0)]
     real = body_meshes("browser")
-    bodies = BodyMeshes(moon=real.moon, moon_texture=np.full((8, 16, 3), 180, np.uint8), terrain=patch,
-                        earth=real.earth, earth_texture=real.earth_texture, terrain_label="test crater")
+    bodies = BodyMeshes(
+        moon=real.moon,
+        moon_texture=np.full((8, 16, 3), 180, np.uint8),
+        terrain=patch,
+        earth=real.earth,
+        earth_texture=real.earth_texture,
+        terrain_label="test crater",
+    )
     s = MissionScene("site", window_size=(320, 320), bodies=bodies)
     yield s
     s.close()
@@ -96,7 +102,7 @@ def _grey_at(scene, et, points):
         for n, p in scene.actors.items():
             p.SetVisibility(keep[n])
     xy = np.round(scene.project(np.asarray(points, float))).astype(int)
-    return np.array([img[py - 1:py + 2, px - 1:px + 2].mean() for px, py in xy])
+    return np.array([img[py - 1 : py + 2, px - 1 : px + 2].mean() for px, py in xy])
 
 
 def test_crater_casts_its_shadow_away_from_the_sun_on_screen(crater_scene):
@@ -105,8 +111,8 @@ def test_crater_casts_its_shadow_away_from_the_sun_on_screen(crater_scene):
     east_floor, west_floor = (2500.0, 0.0, -DEPTH), (-2500.0, 0.0, -DEPTH)
     west_wall, east_wall = (-5500.0, 0.0, -100.0), (5500.0, 0.0, -100.0)
     pts = [east_floor, west_floor, west_wall, east_wall]
-    am = _grey_at(crater_scene, et_from_utc(MORNING), pts)   # Sun in the east
-    pm = _grey_at(crater_scene, et_from_utc(EVENING), pts)   # Sun in the west
+    am = _grey_at(crater_scene, et_from_utc(MORNING), pts)  # Sun in the east
+    pm = _grey_at(crater_scene, et_from_utc(EVENING), pts)  # Sun in the west
     # morning: the west wall faces the Sun and is lit; the floor below the east rim lies in the rim's shadow, while
     # the same flat floor 5 km west (same slope, same albedo) is lit
     assert am[2] > 20 and am[1] > 8, am

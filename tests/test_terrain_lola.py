@@ -66,7 +66,7 @@ def test_window_bilinear_and_resample_agree(ldem4_path):
     _, lons_x, h_x = dem.window(-1, 1, 359, 361)
     assert np.all(np.diff(lons_x) > 0) and lons_x[0] < 360 < lons_x[-1]
     _, _, h_east = dem.window(-1, 1, 0, 1)
-    np.testing.assert_array_equal(h_x[:, -h_east.shape[1]:], h_east)
+    np.testing.assert_array_equal(h_x[:, -h_east.shape[1] :], h_east)
     lats_r, lons_r, h_r = dem.resampled(180, 360)
     assert h_r.shape == (180, 360) and lats_r[0] == 89.5 and lons_r[0] == 0.5
     # each coarse cell takes one of the 2×2 full-resolution pixels nearest its centre
@@ -91,7 +91,11 @@ def test_label_found_case_insensitively(ldem4_path, tmp_path):
 def test_record_size_disagreeing_with_label_is_one_line_error(ldem4_path, tmp_path):
     img = _copy_product(ldem4_path, tmp_path)
     lbl = tmp_path / "ldem_4.lbl"
-    lbl.write_text(lbl.read_text(encoding="latin-1").replace("RECORD_BYTES              = 2880", "RECORD_BYTES              = 2882"))
+    lbl.write_text(
+        lbl.read_text(encoding="latin-1").replace(
+            "RECORD_BYTES              = 2880", "RECORD_BYTES              = 2882"
+        )
+    )
     with pytest.raises(DataError) as err:
         LolaDem.open(img)
     message = str(err.value)
@@ -213,7 +217,9 @@ def test_extrema_scanned_from_data_when_label_lacks_them(ldem4_path, tmp_path):
     img = _copy_product(ldem4_path, tmp_path)
     lbl = tmp_path / "ldem_4.lbl"
     text = lbl.read_text(encoding="latin-1")
-    lbl.write_text(text.replace("    MAXIMUM               = 21008\n", "").replace("    MINIMUM               = -17758\n", ""))
+    lbl.write_text(
+        text.replace("    MAXIMUM               = 21008\n", "").replace("    MINIMUM               = -17758\n", "")
+    )
     dem = LolaDem.open(img)
     # read from the data (the label's MINIMUM is one DN below the data's lowest value)
     assert dem.minimum_m == pytest.approx(-17758 * 0.5, abs=1.0) and dem.minimum_m != -17758 * 0.5

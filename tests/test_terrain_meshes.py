@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import numpy as np
@@ -27,7 +26,9 @@ def relief():
 
 def _lat_lon_of(points):
     p = points.astype(float)
-    return np.degrees(np.arcsin(p[:, 2] / np.linalg.norm(p, axis=1))), np.mod(np.degrees(np.arctan2(p[:, 1], p[:, 0])), 360)
+    return np.degrees(np.arcsin(p[:, 2] / np.linalg.norm(p, axis=1))), np.mod(
+        np.degrees(np.arctan2(p[:, 1], p[:, 0])), 360
+    )
 
 
 def _angle_deg(lat0, lon0, lat, lon):
@@ -151,9 +152,13 @@ def test_earth_is_the_ellipsoid():
 
 
 def test_first_browser_payload_fits_5_mb(relief):
-    total = (meshes.globe_data("browser", dem=relief).payload_bytes() + meshes.site_data("browser", dem=relief).payload_bytes()
-             + meshes.earth_data("browser").payload_bytes() + len(textures.jpeg_bytes("moon"))
-             + len(textures.jpeg_bytes("earth")))
+    total = (
+        meshes.globe_data("browser", dem=relief).payload_bytes()
+        + meshes.site_data("browser", dem=relief).payload_bytes()
+        + meshes.earth_data("browser").payload_bytes()
+        + len(textures.jpeg_bytes("moon"))
+        + len(textures.jpeg_bytes("earth"))
+    )
     assert total <= 5_000_000, total
 
 

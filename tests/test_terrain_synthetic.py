@@ -78,6 +78,7 @@ def test_window_and_resample_match_point_queries(relief):
     lats, lons, h = relief.window(-42.5, -41.0, 205.0, 207.0, pixels_per_degree=8)
     assert h.shape == (len(lats), len(lons)) and lats[0] > lats[-1] and lons[0] < lons[-1]
     res = np.radians(1 / 8) * 1737.4
-    np.testing.assert_allclose(h, relief.height_m(*np.meshgrid(lats, lons, indexing="ij"), resolution_km=res),
-                               atol=1e-3)
+    np.testing.assert_allclose(
+        h, relief.height_m(*np.meshgrid(lats, lons, indexing="ij"), resolution_km=res), atol=1e-3
+    )
     assert relief.minimum_m < float(relief.height_m(*SITE)) < relief.maximum_m

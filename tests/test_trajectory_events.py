@@ -49,8 +49,9 @@ def test_launch_starts_at_wenchang():
     et = et_from_utc("2024-05-03T09:27:30Z")
     p = np.asarray(spiceypy.spkpos("CHANGE6_ORBITER", et, "ITRF93", "NONE", "EARTH")[0])
     radii = spiceypy.bodvrd("EARTH", "RADII", 3)[1]
-    site = spiceypy.georec(math.radians(110.9511), math.radians(19.6145), 0.0, radii[0],
-                           (radii[0] - radii[2]) / radii[0])
+    site = spiceypy.georec(
+        math.radians(110.9511), math.radians(19.6145), 0.0, radii[0], (radii[0] - radii[2]) / radii[0]
+    )
     assert np.linalg.norm(p - site) < 5.0
     # before 10:04 the stack climbs but does not teleport: 5 min after liftoff it is still within 1,500 km
     p5 = np.asarray(spiceypy.spkpos("CHANGE6_ORBITER", et + 300, "ITRF93", "NONE", "EARTH")[0])
@@ -89,8 +90,10 @@ def test_stack_track_passes_over_the_site_at_descent_time():
 
 @pytest.fixture(scope="module")
 def q2_windows():
-    return [(et_from_utc("2024-06-01T22:09:00Z"), et_from_utc("2024-06-01T22:23:16Z")),
-            (et_from_utc("2024-06-03T23:38:10Z"), et_from_utc("2024-06-03T23:44:00Z"))]
+    return [
+        (et_from_utc("2024-06-01T22:09:00Z"), et_from_utc("2024-06-01T22:23:16Z")),
+        (et_from_utc("2024-06-03T23:38:10Z"), et_from_utc("2024-06-03T23:44:00Z")),
+    ]
 
 
 def test_queqiao2_orbit_size_and_period(q2_windows):
@@ -160,8 +163,9 @@ def test_report_lists_every_manoeuvre_with_plausible_dv():
 
 
 def test_report_cli_json():
-    out = subprocess.run([sys.executable, "-m", "viewer", "kernels", "report", "--json"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "viewer", "kernels", "report", "--json"], capture_output=True, text=True, check=True
+    ).stdout
     import json
 
     rows = json.loads(out)

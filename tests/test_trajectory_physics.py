@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import spiceypy
-
 from _trajectory_model import gravity
 
 pytestmark = pytest.mark.usefixtures("kernels_loaded")
@@ -84,16 +83,21 @@ def test_positions_continuous_and_velocity_jumps_only_at_burns(manifest):
         s0 = np.asarray(spiceypy.spkezr(v, t - eps, "J2000", "NONE", "MOON")[0])
         s1 = np.asarray(spiceypy.spkezr(v, t + eps, "J2000", "NONE", "MOON")[0])
         dp = s1[:3] - s0[:3] - 0.5 * (s0[3:] + s1[3:]) * 2 * eps
-        assert np.linalg.norm(dp) < 1e-3, f"{v}: position jumps {1000 * np.linalg.norm(dp):.2f} m at " \
-                                          f"{b['start_utc']} ({a['label']} -> {b['label']})"
+        assert np.linalg.norm(dp) < 1e-3, (
+            f"{v}: position jumps {1000 * np.linalg.norm(dp):.2f} m at {b['start_utc']} ({a['label']} -> {b['label']})"
+        )
         dv = np.linalg.norm(s1[3:] - s0[3:])
         if dv > 1e-5:  # 1 cm/s
-            listed = [m for m in burns if abs(m["et"] - t) < 1.0 and
-                      (m["vehicle"] in a["vehicles"] or m["vehicle"] in b["vehicles"])]
+            listed = [
+                m
+                for m in burns
+                if abs(m["et"] - t) < 1.0 and (m["vehicle"] in a["vehicles"] or m["vehicle"] in b["vehicles"])
+            ]
             assert listed, f"{v}: velocity jumps {1000 * dv:.2f} m/s at {b['start_utc']} with no listed burn"
-            assert abs(listed[0]["dv_m_s"] - 1000 * dv) < 0.05 * max(1.0, listed[0]["dv_m_s"]) + 0.05, \
-                f"{v}: jump {1000 * dv:.2f} m/s at {b['start_utc']} but {listed[0]['name']} lists " \
+            assert abs(listed[0]["dv_m_s"] - 1000 * dv) < 0.05 * max(1.0, listed[0]["dv_m_s"]) + 0.05, (
+                f"{v}: jump {1000 * dv:.2f} m/s at {b['start_utc']} but {listed[0]['name']} lists "
                 f"{listed[0]['dv_m_s']:.2f} m/s"
+            )
         n += 1
     assert n > 10
 

@@ -31,8 +31,12 @@ OTHER_PLATFORM_POS_KM = 10.0
 
 
 def _build(out) -> None:
-    proc = subprocess.run([sys.executable, "-m", "viewer", "kernels", "build", "--out", str(out)],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "viewer", "kernels", "build", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
 
 

@@ -18,7 +18,6 @@ from urllib.request import urlopen
 
 import numpy as np
 import pytest
-
 from conftest import _missing
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,8 +44,13 @@ def server(mission_kernels):
     port = _free_port()
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"viewer-ui-test-{port}.log", "w+")
-    proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--port", str(port)], cwd=REPO, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "app.py"), "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + BOOT_TIMEOUT_S
@@ -93,8 +97,9 @@ class Page:
 
     def canvas(self) -> np.ndarray:
         """Pixels of the 3D view (a clip screenshot: vtk.js may replace its canvas element)."""
-        from PIL import Image
         import io
+
+        from PIL import Image
 
         box = self.page.locator(".mv-stage").bounding_box()
         png = self.page.screenshot(clip=box)
@@ -187,19 +192,27 @@ def _open_link_time(view: str = "lunar") -> str:
 def test_relay_toggle_hides_and_shows_link_lines(app_page):
     p = app_page(f"?t={_open_link_time()}&view=lunar")
     shown = p.canvas()
-    visible = p.page.evaluate("() => Object.entries(window.__ce6.bound.actors).filter(([n, l]) => "
-                              "n.startsWith('link:') && l[0].getVisibility()).length")
+    visible = p.page.evaluate(
+        "() => Object.entries(window.__ce6.bound.actors).filter(([n, l]) => "
+        "n.startsWith('link:') && l[0].getVisibility()).length"
+    )
     assert visible >= 1
     switch = p.page.locator(".bk-Checkbox").filter(has_text="Relay links").locator("input")
     switch.click()
-    p.page.wait_for_function("() => Object.entries(window.__ce6.bound.actors).every(([n, l]) => "
-                             "!n.startsWith('link:') || !l[0].getVisibility())", timeout=10_000)
+    p.page.wait_for_function(
+        "() => Object.entries(window.__ce6.bound.actors).every(([n, l]) => "
+        "!n.startsWith('link:') || !l[0].getVisibility())",
+        timeout=10_000,
+    )
     p.settle(300)
     hidden = p.canvas()
     assert _changed_fraction(shown, hidden) > 0.0005
     switch.click()
-    p.page.wait_for_function("() => Object.entries(window.__ce6.bound.actors).some(([n, l]) => "
-                             "n.startsWith('link:') && l[0].getVisibility())", timeout=10_000)
+    p.page.wait_for_function(
+        "() => Object.entries(window.__ce6.bound.actors).some(([n, l]) => "
+        "n.startsWith('link:') && l[0].getVisibility())",
+        timeout=10_000,
+    )
     p.settle(300)
     assert _changed_fraction(shown, p.canvas()) < _changed_fraction(shown, hidden)
 

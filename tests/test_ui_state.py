@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import UTC
 
 import pytest
 
@@ -69,7 +70,7 @@ def test_step_is_one_playback_second_and_clamps(state):
     t = state.et
     state.step(2)
     assert state.et == pytest.approx(t + 20_000)
-    state.step(-10**6)
+    state.step(-(10**6))
     assert state.et == state.param.et.bounds[0]
     assert list(state.param.speed.objects) == list(SPEEDS) and SPEEDS[0] == 1 and SPEEDS[-1] == 100_000
 
@@ -123,15 +124,16 @@ def test_serve_binds_loopback_by_default_and_refuses_open_addresses():
         serve.check_args(p.parse_args(["--address", "0.0.0.0"]))
     with pytest.raises(SystemExit, match="--allow-origin"):
         serve.check_args(p.parse_args(["--address", "0.0.0.0", "--allow-remote"]))
-    origins = serve.check_args(p.parse_args(["--address", "0.0.0.0", "--allow-remote",
-                                             "--allow-origin", "viewer.example:8080"]))
+    origins = serve.check_args(
+        p.parse_args(["--address", "0.0.0.0", "--allow-remote", "--allow-origin", "viewer.example:8080"])
+    )
     assert origins == ["viewer.example:8080"]
     assert isinstance(args, argparse.Namespace)
 
 
 def test_browser_clock_offset_matches_epochs():
     """The browser formats UTC from ET with one offset taken from viewer.epochs: check it on both ends."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from viewer.ui.app import _et_minus_unix
 
@@ -139,5 +141,5 @@ def test_browser_clock_offset_matches_epochs():
     lo, hi = mission_span(m)
     off = _et_minus_unix(lo, hi)
     for et in (lo, (lo + hi) / 2, hi, et_from_utc("2024-06-01T22:23:16Z")):
-        js = datetime.fromtimestamp(round(et - off), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        js = datetime.fromtimestamp(round(et - off), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         assert js == utc_from_et(et)

@@ -17,7 +17,10 @@ from viewer.errors import ViewerError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("viewer.info", "print versions, kernels with their coverage, terrain and textures in use"),
-    "kernels": ("viewer.kernels_cli", "kernel set: `path` (meta-kernel), `build` (mission SPKs), `report` (manoeuvres)"),
+    "kernels": (
+        "viewer.kernels_cli",
+        "kernel set: `path` (meta-kernel), `build` (mission SPKs), `report` (manoeuvres)",
+    ),
     "data": ("viewer.terrain.cli", "terrain data: `fetch [--product ldem_16]` downloads LOLA products"),
     "links": ("viewer.links_cli", "relay line of sight: `report [--json]` prints link windows"),
     "screenshot": ("viewer.export.cli_screenshot", "render one offscreen PNG of the mission scene"),

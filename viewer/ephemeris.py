@@ -53,14 +53,16 @@ def _query(width: int, target: str, ets, observer: str, frame: str, abcorr: str,
     return np.asarray(out, dtype=float).reshape(len(arr), width)
 
 
-def states(target: str, ets, observer: str = "MOON", frame: str = "J2000", abcorr: str = "NONE",
-           *, check: bool = True) -> np.ndarray:
+def states(
+    target: str, ets, observer: str = "MOON", frame: str = "J2000", abcorr: str = "NONE", *, check: bool = True
+) -> np.ndarray:
     """Return (N, 6) states of ``target`` relative to ``observer`` in ``frame``, km and km/s."""
     return _query(6, target, ets, observer, frame, abcorr, check)
 
 
-def positions(target: str, ets, observer: str = "MOON", frame: str = "J2000", abcorr: str = "NONE",
-              *, check: bool = True) -> np.ndarray:
+def positions(
+    target: str, ets, observer: str = "MOON", frame: str = "J2000", abcorr: str = "NONE", *, check: bool = True
+) -> np.ndarray:
     """Return (N, 3) positions of ``target`` relative to ``observer`` in ``frame``, km.
 
     ``check=False`` skips the coverage check (for callers that already clipped ``ets`` to the coverage).

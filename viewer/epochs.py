@@ -10,7 +10,7 @@ itself (once) if no kernel pool has been furnished yet.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import spiceypy

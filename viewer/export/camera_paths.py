@@ -21,8 +21,9 @@ the scene sets for its view at that ET (the *base* pose). Poses are in the rende
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -66,9 +67,10 @@ class Pose:
     view_angle: float = 30.0
 
     @classmethod
-    def of(cls, position, focal_point, view_up, view_angle=30.0) -> "Pose":
-        return cls(np.asarray(position, float), np.asarray(focal_point, float), np.asarray(view_up, float),
-                   float(view_angle))
+    def of(cls, position, focal_point, view_up, view_angle=30.0) -> Pose:
+        return cls(
+            np.asarray(position, float), np.asarray(focal_point, float), np.asarray(view_up, float), float(view_angle)
+        )
 
     @property
     def offset(self) -> np.ndarray:
@@ -130,8 +132,9 @@ def interpolate(a: Pose, b: Pose, u: float) -> Pose:
 def orbit(pose: Pose, angle: float, axis: np.ndarray | None = None) -> Pose:
     """``pose`` turned about its focal point by ``angle`` radians around ``axis`` (default: its up vector)."""
     axis = pose.view_up if axis is None else axis
-    return replace(pose, position=pose.focal_point + rotate(pose.offset, axis, angle),
-                   view_up=rotate(pose.view_up, axis, angle))
+    return replace(
+        pose, position=pose.focal_point + rotate(pose.offset, axis, angle), view_up=rotate(pose.view_up, axis, angle)
+    )
 
 
 def follow_tau(speed: float) -> float:
@@ -139,8 +142,9 @@ def follow_tau(speed: float) -> float:
     return min(FOLLOW_SMOOTH_VIDEO_S * float(speed), FOLLOW_MAX_TAU_S)
 
 
-def smooth_follow(target: Callable[[np.ndarray], np.ndarray], ets, tau_s: float,
-                  samples: int = FOLLOW_SAMPLES) -> np.ndarray:
+def smooth_follow(
+    target: Callable[[np.ndarray], np.ndarray], ets, tau_s: float, samples: int = FOLLOW_SAMPLES
+) -> np.ndarray:
     """Exponential moving average of ``target`` over the past ``3 tau_s`` of mission time at each of ``ets``.
 
     A pure function of ET: the same ET gives the same point whatever the frame rate. ``target`` takes an array
@@ -260,8 +264,15 @@ class Segment:
     flyto: bool = False
 
 
-def plan(start_et: float, end_et: float, *, view: str | None, camera: str, phase_at: Callable[[float], object],
-         phase_bounds: Sequence[float] = ()) -> list[Segment]:
+def plan(
+    start_et: float,
+    end_et: float,
+    *,
+    view: str | None,
+    camera: str,
+    phase_at: Callable[[float], object],
+    phase_bounds: Sequence[float] = (),
+) -> list[Segment]:
     """The segments of a clip from ``start_et`` to ``end_et``.
 
     With an explicit ``view`` and a non-auto ``camera``: one segment. Otherwise, per phase (``phase_at(et)``

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from viewer.errors import InputError
 from viewer.export.video import DEFAULT_PRESET
@@ -25,12 +24,17 @@ DEFAULT_SIZE = "1920x1080"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="what", metavar="WHAT")
     sub.required = True
-    v = sub.add_parser("video", help="render a clip (MP4, or a PNG sequence with --png-dir)",
-                       description="Render a clip of the mission scene, stepped by mission time (ET).")
+    v = sub.add_parser(
+        "video",
+        help="render a clip (MP4, or a PNG sequence with --png-dir)",
+        description="Render a clip of the mission scene, stepped by mission time (ET).",
+    )
     when = v.add_argument_group("time range (one of --phase or --from/--to)")
-    when.add_argument("--phase", metavar="ID",
-                      help="a mission phase id, e.g. powered_descent, or a chapter id, e.g. landing "
-                           "(see assets/mission.yaml)")
+    when.add_argument(
+        "--phase",
+        metavar="ID",
+        help="a mission phase id, e.g. powered_descent, or a chapter id, e.g. landing (see assets/mission.yaml)",
+    )
     when.add_argument("--from", dest="from_utc", metavar="UTC", help="start, e.g. 2024-06-01T22:09:00Z")
     when.add_argument("--to", dest="to_utc", metavar="UTC", help="end, e.g. 2024-06-01T22:23:16Z")
     pace = v.add_argument_group("pace")
@@ -40,24 +44,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     look = v.add_argument_group("picture")
     look.add_argument("--size", default=DEFAULT_SIZE, metavar="WxH", help=f"frame size, even (default {DEFAULT_SIZE})")
     look.add_argument("--view", metavar="NAME", help="camera view from assets/views.yaml (default: per phase)")
-    look.add_argument("--camera", default="auto", metavar="PATH",
-                      help="auto (per phase), preset, orbit[:TURNS] or follow[:VEHICLE] (default auto)")
+    look.add_argument(
+        "--camera",
+        default="auto",
+        metavar="PATH",
+        help="auto (per phase), preset, orbit[:TURNS] or follow[:VEHICLE] (default auto)",
+    )
     look.add_argument("--captions", default="en", choices=["en", "zh", "none"], help="caption language (default en)")
-    look.add_argument("--credits", type=float, default=4.0, metavar="S",
-                      help="seconds of closing credits (sources, reconstructed-trajectory note); 0 for none")
-    look.add_argument("--aa", action="store_true",
-                      help="anti-aliasing and shadows (the scene's still quality): smoother edges, 3-4x slower")
-    look.add_argument("--detail", default="auto", choices=["auto", "light", "full"],
-                      help="mesh detail: light (fast) or full; auto = light up to 1080 lines (default)")
+    look.add_argument(
+        "--credits",
+        type=float,
+        default=4.0,
+        metavar="S",
+        help="seconds of closing credits (sources, reconstructed-trajectory note); 0 for none",
+    )
+    look.add_argument(
+        "--aa",
+        action="store_true",
+        help="anti-aliasing and shadows (the scene's still quality): smoother edges, 3-4x slower",
+    )
+    look.add_argument(
+        "--detail",
+        default="auto",
+        choices=["auto", "light", "full"],
+        help="mesh detail: light (fast) or full; auto = light up to 1080 lines (default)",
+    )
     enc = v.add_argument_group("encoding")
     enc.add_argument("output", nargs="?", help="output .mp4 file")
     enc.add_argument("--png-dir", metavar="DIR", help="write a lossless PNG sequence into DIR instead of an MP4")
     enc.add_argument("--crf", type=int, default=20, help="H.264 constant quality, 0-51, lower is better (default 20)")
-    enc.add_argument("--preset", default=DEFAULT_PRESET, help=f"x264 preset (default {DEFAULT_PRESET}; veryfast: "
-                     "smaller files, slower)")
+    enc.add_argument(
+        "--preset",
+        default=DEFAULT_PRESET,
+        help=f"x264 preset (default {DEFAULT_PRESET}; veryfast: smaller files, slower)",
+    )
     enc.add_argument("--force", action="store_true", help="overwrite an existing output")
-    enc.add_argument("--progress", default="auto", choices=["auto", "bar", "lines", "json", "none"],
-                     help="progress on stderr (default: a bar on a terminal, lines otherwise)")
+    enc.add_argument(
+        "--progress",
+        default="auto",
+        choices=["auto", "bar", "lines", "json", "none"],
+        help="progress on stderr (default: a bar on a terminal, lines otherwise)",
+    )
 
 
 def resolve_range(args, mission) -> tuple[float, float, str | None]:
@@ -71,12 +98,12 @@ def resolve_range(args, mission) -> tuple[float, float, str | None]:
         chapters = [c.id for c in mission.chapters]
         if args.phase in chapters and args.phase not in ids:  # a chapter runs to the next chapter's start
             i = chapters.index(args.phase)
-            end = (mission.chapters[i + 1].start_et if i + 1 < len(chapters)
-                   else max(p.end_et for p in mission.phases))
+            end = mission.chapters[i + 1].start_et if i + 1 < len(chapters) else max(p.end_et for p in mission.phases)
             return mission.chapters[i].start_et, end, None
         if args.phase not in ids:
-            raise InputError(f"unknown phase {args.phase!r}; choose one of: {', '.join(ids)} "
-                             f"(or a chapter: {', '.join(chapters)})")
+            raise InputError(
+                f"unknown phase {args.phase!r}; choose one of: {', '.join(ids)} (or a chapter: {', '.join(chapters)})"
+            )
         p = mission.item(args.phase)
         return p.start_et, p.end_et, p.id
     if not (args.from_utc and args.to_utc):
@@ -96,6 +123,8 @@ def run(args) -> int:
     with sigterm_as_interrupt():
         job = render_job.JobSpec.from_args(args)
         result = render_job.run(job, progress_fmt=args.progress)
-    print(f"wrote {result.path} ({result.frames} frames, {result.seconds:.1f} s, {result.fps:.1f} frames/s)",
-          file=sys.stderr)
+    print(
+        f"wrote {result.path} ({result.frames} frames, {result.seconds:.1f} s, {result.fps:.1f} frames/s)",
+        file=sys.stderr,
+    )
     return 0

@@ -19,8 +19,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--view", default=None, metavar="NAME", help="view preset from assets/views.yaml")
     parser.add_argument("--size", default="1920x1080", metavar="WxH", help="even sides up to 3840x2160")
     parser.add_argument("--follow", default=None, metavar="VEHICLE", help="NAIF name for the follow view")
-    parser.add_argument("--quality", default="still", choices=["still", "fast"],
-                        help="still: anti-aliasing and terrain shadows (default); fast: neither")
+    parser.add_argument(
+        "--quality",
+        default="still",
+        choices=["still", "fast"],
+        help="still: anti-aliasing and terrain shadows (default); fast: neither",
+    )
     parser.add_argument("--lang", default="en", choices=["en", "zh"], help="label language")
 
 
@@ -33,7 +37,8 @@ def run(args) -> int:
     view = args.view or default_view()
     get_view(view)
     et = et_from_utc(args.time)
-    path = screenshot(args.output, et, view=view, size=size, follow=args.follow, quality=args.quality,
-                      language=args.lang)
+    path = screenshot(
+        args.output, et, view=view, size=size, follow=args.follow, quality=args.quality, language=args.lang
+    )
     print(f"wrote {path} ({size[0]}x{size[1]}, view {view}, {args.time})", file=sys.stdout)
     return 0

@@ -58,8 +58,14 @@ class ExportJob:
         child_env = dict(os.environ)
         child_env.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
         child_env.update(env or {})
-        self._proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.PIPE, text=True, env=child_env)
+        self._proc = subprocess.Popen(
+            self.argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=child_env,
+        )
         self._reader = threading.Thread(target=self._read, name=f"export-{self.id}", daemon=True)
         self._reader.start()
 
@@ -75,7 +81,7 @@ class ExportJob:
                     self._progress.update({k: row.get(k) for k in self._progress})
             elif line.startswith("error:"):
                 with self._lock:
-                    self._error = line[len("error:"):].strip()
+                    self._error = line[len("error:") :].strip()
 
     def status(self) -> JobStatus:
         rc = self._proc.poll()
@@ -92,11 +98,20 @@ class ExportJob:
             state = "failed"
             self._reader.join(timeout=2)
             with self._lock:
-                error = self._error or (f"the exporter exited with status {rc}" if rc else
-                                        f"the exporter finished but {self.output} is missing")
-        return JobStatus(state=state, done=int(p["done"] or 0), total=int(p["total"] or 0),
-                         fps=float(p["fps"] or 0.0), eta_s=p["eta_s"], path=self.output if state == "done" else None,
-                         error=error if state == "failed" else None)
+                error = self._error or (
+                    f"the exporter exited with status {rc}"
+                    if rc
+                    else f"the exporter finished but {self.output} is missing"
+                )
+        return JobStatus(
+            state=state,
+            done=int(p["done"] or 0),
+            total=int(p["total"] or 0),
+            fps=float(p["fps"] or 0.0),
+            eta_s=p["eta_s"],
+            path=self.output if state == "done" else None,
+            error=error if state == "failed" else None,
+        )
 
     def wait(self, timeout: float | None = None) -> JobStatus:
         try:
@@ -125,9 +140,17 @@ def exports_dir() -> Path:
     return d
 
 
-def start_phase_export(phase: str, *, lang: str | None = "en", view: str | None = None, size=(1280, 720),
-                       fps: float = 30.0, duration: float = 20.0, out_dir: Path | None = None,
-                       extra_args: list[str] | None = None) -> ExportJob:
+def start_phase_export(
+    phase: str,
+    *,
+    lang: str | None = "en",
+    view: str | None = None,
+    size=(1280, 720),
+    fps: float = 30.0,
+    duration: float = 20.0,
+    out_dir: Path | None = None,
+    extra_args: list[str] | None = None,
+) -> ExportJob:
     """Start exporting mission phase ``phase`` as an MP4 in the background; returns the running job.
 
     The file lands in ``out_dir`` (default: the user cache's ``exports/``) under a new name, so jobs never
@@ -138,8 +161,19 @@ def start_phase_export(phase: str, *, lang: str | None = "en", view: str | None 
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     output = out_dir / f"change6_{phase}_{lang or 'nocaptions'}_{w}x{h}_{stamp}_{uuid.uuid4().hex[:6]}.mp4"
-    argv = ["--phase", phase, "--size", f"{w}x{h}", "--fps", f"{fps:g}", "--duration", f"{duration:g}",
-            "--captions", lang or "none", str(output)]
+    argv = [
+        "--phase",
+        phase,
+        "--size",
+        f"{w}x{h}",
+        "--fps",
+        f"{fps:g}",
+        "--duration",
+        f"{duration:g}",
+        "--captions",
+        lang or "none",
+        str(output),
+    ]
     if view:
         argv += ["--view", view]
     argv += list(extra_args or [])

@@ -20,10 +20,10 @@ import os
 import shutil
 import subprocess
 import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -40,21 +40,35 @@ GRADE_STYLE = {
     "assumed": ((178, 34, 52), {"en": "ASSUMED", "zh": "假设"}),
 }
 LABELS = {
-    "en": {"data": "Data", "captions": "Captions and their sources", "made": "Made with",
-           "tools": "SPICE (NAIF), PyVista/VTK, ffmpeg", "sources": "sources", "sep": ": ", "grades":
-           "Grades: sourced = a public source states it; derived = computed from sourced values; "
-           "assumed = a reconstruction choice"},
-    "zh": {"data": "数据", "captions": "字幕及其出处", "made": "制作工具",
-           "tools": "SPICE (NAIF)、PyVista/VTK、ffmpeg", "sources": "出处", "sep": "：",
-           "grades": "等级：有出处＝公开资料明确给出；推算＝由有出处的数值计算得出；假设＝重建时的选择"},
+    "en": {
+        "data": "Data",
+        "captions": "Captions and their sources",
+        "made": "Made with",
+        "tools": "SPICE (NAIF), PyVista/VTK, ffmpeg",
+        "sources": "sources",
+        "sep": ": ",
+        "grades": "Grades: sourced = a public source states it; derived = computed from sourced values; "
+        "assumed = a reconstruction choice",
+    },
+    "zh": {
+        "data": "数据",
+        "captions": "字幕及其出处",
+        "made": "制作工具",
+        "tools": "SPICE (NAIF)、PyVista/VTK、ffmpeg",
+        "sources": "出处",
+        "sep": "：",
+        "grades": "等级：有出处＝公开资料明确给出；推算＝由有出处的数值计算得出；假设＝重建时的选择",
+    },
 }
 
 # Debian/Ubuntu/Fedora/Homebrew paths of Noto Sans CJK (regular, bold), with the SC face index in the .ttc.
 _CJK_KNOWN = [
     ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"),
     ("/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc", "/usr/share/fonts/noto-cjk/NotoSansCJK-Bold.ttc"),
-    ("/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
-     "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Bold.ttc"),
+    (
+        "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
+        "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Bold.ttc",
+    ),
 ]
 _CJK_SC_INDEX = 2  # JP, KR, SC, TC, HK in Noto's super-OTC
 
@@ -89,8 +103,9 @@ def _fc_match(pattern: str) -> FontFile | None:
     if exe is None:
         return None
     try:
-        out = subprocess.run([exe, "-f", "%{file}:%{index}", pattern], capture_output=True, text=True,
-                             timeout=10).stdout.strip()
+        out = subprocess.run(
+            [exe, "-f", "%{file}:%{index}", pattern], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     font = _split_index(out) if out else None
@@ -100,7 +115,7 @@ def _fc_match(pattern: str) -> FontFile | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def font_files(lang: str) -> dict[str, FontFile]:
     """The regular, bold and mono font files for a caption language."""
     dejavu = _dejavu_dir()
@@ -109,8 +124,10 @@ def font_files(lang: str) -> dict[str, FontFile]:
         if env:
             font = _split_index(env)
             if not Path(font.path).exists():
-                raise InputError(f"VIEWER_CJK_FONT={env} does not exist; point it at a CJK font file "
-                                 "(e.g. NotoSansCJK-Regular.ttc:2) or unset it")
+                raise InputError(
+                    f"VIEWER_CJK_FONT={env} does not exist; point it at a CJK font file "
+                    "(e.g. NotoSansCJK-Regular.ttc:2) or unset it"
+                )
             regular = bold = font
         else:
             regular = _fc_match("Noto Sans CJK SC")
@@ -122,14 +139,19 @@ def font_files(lang: str) -> dict[str, FontFile]:
                         bold = FontFile(bld, _CJK_SC_INDEX) if Path(bld).exists() else regular
                         break
         if regular is None:
-            raise InputError("--captions zh needs a Chinese font and none was found; install fonts-noto-cjk "
-                             "(apt-get install fonts-noto-cjk) or set VIEWER_CJK_FONT to a CJK font file")
+            raise InputError(
+                "--captions zh needs a Chinese font and none was found; install fonts-noto-cjk "
+                "(apt-get install fonts-noto-cjk) or set VIEWER_CJK_FONT to a CJK font file"
+            )
         mono = FontFile(str(dejavu / "DejaVuSansMono.ttf")) if dejavu else regular
         return {"regular": regular, "bold": bold, "mono": mono}
     if dejavu is None:
         return {}  # Pillow's built-in scalable font
-    return {"regular": FontFile(str(dejavu / "DejaVuSans.ttf")), "bold": FontFile(str(dejavu / "DejaVuSans-Bold.ttf")),
-            "mono": FontFile(str(dejavu / "DejaVuSansMono.ttf"))}
+    return {
+        "regular": FontFile(str(dejavu / "DejaVuSans.ttf")),
+        "bold": FontFile(str(dejavu / "DejaVuSans-Bold.ttf")),
+        "mono": FontFile(str(dejavu / "DejaVuSansMono.ttf")),
+    }
 
 
 @lru_cache(maxsize=256)
@@ -214,14 +236,22 @@ def blend(frame: np.ndarray, patch: Patch, x: int, y: int) -> None:
     if x1 <= x0 or y1 <= y0:
         return
     sub = frame[y0:y1, x0:x1]
-    a = patch.alpha[y0 - y:y1 - y, x0 - x:x1 - x]
-    premul = patch.rgb[y0 - y:y1 - y, x0 - x:x1 - x]
+    a = patch.alpha[y0 - y : y1 - y, x0 - x : x1 - x]
+    premul = patch.rgb[y0 - y : y1 - y, x0 - x : x1 - x]
     sub[...] = ((premul + sub.astype(np.uint16) * (256 - a)) >> 8).astype(np.uint8)
 
 
-def text_box(lines: Sequence[tuple[str, ImageFont.FreeTypeFont, tuple]], *, pad: int, gap: int,
-             bg=(0, 0, 0, 150), width: int | None = None, align: str = "left",
-             badge: tuple[str, tuple, ImageFont.FreeTypeFont] | None = None, radius: int = 0) -> Image.Image:
+def text_box(
+    lines: Sequence[tuple[str, ImageFont.FreeTypeFont, tuple]],
+    *,
+    pad: int,
+    gap: int,
+    bg=(0, 0, 0, 150),
+    width: int | None = None,
+    align: str = "left",
+    badge: tuple[str, tuple, ImageFont.FreeTypeFont] | None = None,
+    radius: int = 0,
+) -> Image.Image:
     """Render lines (text, font, rgb) on a translucent rounded box; an optional badge (label, rgb, font) heads it."""
     sizes = []
     for text, font, _ in lines:
@@ -234,7 +264,7 @@ def text_box(lines: Sequence[tuple[str, ImageFont.FreeTypeFont, tuple]], *, pad:
         asc, desc = bfont.getmetrics()
         badge_w, badge_h = int(bfont.getlength(label)) + 2 * (pad // 2 + 2), asc + desc + pad // 2
     inner_w = max([w for w, _ in sizes] + [badge_w])
-    w = (width if width is not None else inner_w + 2 * pad)
+    w = width if width is not None else inner_w + 2 * pad
     h = 2 * pad + sum(hh for _, hh in sizes) + gap * max(0, len(sizes) - 1) + (badge_h + gap if badge else 0)
     img = Image.new("RGBA", (int(w), int(h)), (0, 0, 0, 0))
     draw = ImageDraw.Draw(img)
@@ -311,8 +341,9 @@ class Overlays:
         # runs on the writer thread: no SPICE there (CSPICE is not thread-safe); convert once, here
         from viewer.epochs import et_from_utc, utc_labeller
 
-        self._utc_label = utc_labeller(self.content.epoch_et if self.content.epoch_et is not None
-                                       else et_from_utc("2024-05-03T09:27:29Z"))
+        self._utc_label = utc_labeller(
+            self.content.epoch_et if self.content.epoch_et is not None else et_from_utc("2024-05-03T09:27:29Z")
+        )
 
     # -- per frame
     def __call__(self, frame: np.ndarray, et: float, index: int = 0) -> np.ndarray:
@@ -440,8 +471,9 @@ class Overlays:
                 max_w = max(max_w, total)
                 x = (width - total) / 2
                 asc, desc = font.getmetrics()
-                draw.rounded_rectangle([x, y + 1, x + bw, y + asc + desc - 1], radius=self.radius,
-                                       fill=tuple(rgb) + (255,))
+                draw.rounded_rectangle(
+                    [x, y + 1, x + bw, y + asc + desc - 1], radius=self.radius, fill=tuple(rgb) + (255,)
+                )
                 ba, bd = bfont.getmetrics()
                 draw.text((x + self.pad, y + (asc + desc - ba - bd) / 2), label, font=bfont, fill=(255, 255, 255, 255))
                 draw.text((x + bw + self.pad, y), text, font=font, fill=(255, 255, 255, 255))
@@ -450,8 +482,9 @@ class Overlays:
             return Image.new("RGBA", (int(max_w) + 1, img.height))
         return img
 
-    def credits_frames(self, last_frame: np.ndarray | None, n: int, phases: Iterable[PhaseText] = (),
-                       fade: int | None = None) -> Iterator[np.ndarray]:
+    def credits_frames(
+        self, last_frame: np.ndarray | None, n: int, phases: Iterable[PhaseText] = (), fade: int | None = None
+    ) -> Iterator[np.ndarray]:
         """``n`` frames of closing credits over the darkened last frame (a short fade from it)."""
         if n <= 0:
             return
@@ -471,8 +504,9 @@ class Overlays:
                     blend(frame, card, x, y)
                     final = frame
                 else:
-                    faded = Patch(card.rgb * int(256 * k) >> 8, (card.alpha * int(256 * k)) >> 8,
-                                  card.width, card.height)
+                    faded = Patch(
+                        card.rgb * int(256 * k) >> 8, (card.alpha * int(256 * k)) >> 8, card.width, card.height
+                    )
                     blend(frame, faded, x, y)
                 yield frame
             else:
@@ -501,11 +535,26 @@ def content_from_mission(mission, lang: str | None) -> OverlayContent:
             name = outlets.get(sid, sid)
             if name not in names and sid != "mission-facts":
                 names.append(name)
-        phases.append(PhaseText(id=p.id, start_et=p.start_et, end_et=p.end_et, title=p.title[text_lang],
-                                caption=p.caption[text_lang], grade=p.grade, sources=tuple(names)))
+        phases.append(
+            PhaseText(
+                id=p.id,
+                start_et=p.start_et,
+                end_et=p.end_et,
+                title=p.title[text_lang],
+                caption=p.caption[text_lang],
+                grade=p.grade,
+                sources=tuple(names),
+            )
+        )
     credits = [f"{mission.source(cid).title} ({mission.source(cid).outlet})" for cid in mission.credits]
-    return OverlayContent(lang=lang, phases=phases, mission_name=mission.name[text_lang],
-                          note=mission.note[text_lang], data_credits=credits, epoch_et=mission.launch_et)
+    return OverlayContent(
+        lang=lang,
+        phases=phases,
+        mission_name=mission.name[text_lang],
+        note=mission.note[text_lang],
+        data_credits=credits,
+        epoch_et=mission.launch_et,
+    )
 
 
 def phases_between(content: OverlayContent, start_et: float, end_et: float) -> list[PhaseText]:
@@ -520,5 +569,14 @@ def phases_between(content: OverlayContent, start_et: float, end_et: float) -> l
     return seen
 
 
-__all__ = ["Overlays", "OverlayContent", "PhaseText", "content_from_mission", "phases_between", "font_files",
-           "wrap", "blend", "GRADE_STYLE"]
+__all__ = [
+    "Overlays",
+    "OverlayContent",
+    "PhaseText",
+    "content_from_mission",
+    "phases_between",
+    "font_files",
+    "wrap",
+    "blend",
+    "GRADE_STYLE",
+]

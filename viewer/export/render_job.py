@@ -16,8 +16,17 @@ import numpy as np
 
 from viewer.errors import InputError
 from viewer.export import camera_paths as cp
-from viewer.export.video import (DEFAULT_CRF, DEFAULT_PRESET, ExportResult, Progress, check_fps, export,
-                                 frame_ets, parse_size, prepare_target)
+from viewer.export.video import (
+    DEFAULT_CRF,
+    DEFAULT_PRESET,
+    ExportResult,
+    Progress,
+    check_fps,
+    export,
+    frame_ets,
+    parse_size,
+    prepare_target,
+)
 
 
 @dataclass(frozen=True)
@@ -48,7 +57,7 @@ class JobSpec:
         return int(round(self.credits_s * self.fps))
 
     @classmethod
-    def from_args(cls, args) -> "JobSpec":
+    def from_args(cls, args) -> JobSpec:
         """Check the CLI's arguments in order of cost; the first mistake raises a one-line InputError."""
         size = parse_size(args.size)
         fps = check_fps(args.fps)
@@ -71,9 +80,8 @@ class JobSpec:
             from viewer.scene.views import get_view
 
             get_view(args.view)
-        from viewer.mission import load_mission
-
         from viewer.export.cli import resolve_range
+        from viewer.mission import load_mission
 
         start, end, phase = resolve_range(args, load_mission())
         if phase is None and not args.phase:  # a free range must lie inside the mission kernels
@@ -81,10 +89,26 @@ class JobSpec:
 
             check_time(start)
             check_time(end)
-        spec = cls(start_et=start, end_et=end, size=size, fps=fps, speed=args.speed, duration=args.duration,
-                   phase=phase, view=args.view, camera=args.camera, captions=captions, credits_s=args.credits,
-                   aa=args.aa, detail=args.detail, output=output, kind=kind, crf=args.crf, preset=args.preset,
-                   force=args.force)
+        spec = cls(
+            start_et=start,
+            end_et=end,
+            size=size,
+            fps=fps,
+            speed=args.speed,
+            duration=args.duration,
+            phase=phase,
+            view=args.view,
+            camera=args.camera,
+            captions=captions,
+            credits_s=args.credits,
+            aa=args.aa,
+            detail=args.detail,
+            output=output,
+            kind=kind,
+            crf=args.crf,
+            preset=args.preset,
+            force=args.force,
+        )
         spec.ets()  # checks --speed/--duration
         from viewer.export.video import ffmpeg_command
 
@@ -94,8 +118,9 @@ class JobSpec:
 
 def segments_for(spec: JobSpec, mission) -> list[cp.Segment]:
     bounds = [t for p in mission.phases for t in (p.start_et, p.end_et)]
-    return cp.plan(spec.start_et, spec.end_et, view=spec.view, camera=spec.camera, phase_at=mission.phase_at,
-                   phase_bounds=bounds)
+    return cp.plan(
+        spec.start_et, spec.end_et, view=spec.view, camera=spec.camera, phase_at=mission.phase_at, phase_bounds=bounds
+    )
 
 
 def run(spec: JobSpec, *, progress_fmt: str = "auto", source=None) -> ExportResult:
@@ -109,9 +134,15 @@ def run(spec: JobSpec, *, progress_fmt: str = "auto", source=None) -> ExportResu
     if source is None:
         from viewer.export.scene_source import SceneSource
 
-        source = SceneSource(spec.size, segments_for(spec, mission), ets=ets, aa=spec.aa, detail=spec.detail,
-                             lang=spec.captions or "en", speed=(spec.end_et - spec.start_et) / max(
-                                 1e-9, len(ets) / spec.fps))
+        source = SceneSource(
+            spec.size,
+            segments_for(spec, mission),
+            ets=ets,
+            aa=spec.aa,
+            detail=spec.detail,
+            lang=spec.captions or "en",
+            speed=(spec.end_et - spec.start_et) / max(1e-9, len(ets) / spec.fps),
+        )
     overlays = Overlays(spec.size, content)
     n_credits = spec.credit_frames()
     last_raw: dict[str, np.ndarray] = {}
@@ -125,11 +156,23 @@ def run(spec: JobSpec, *, progress_fmt: str = "auto", source=None) -> ExportResu
         shown = phases_between(content, spec.start_et, float(ets[-1])) if spec.captions else []
         return overlays.credits_frames(last_raw.get("frame"), n_credits, shown)
 
-    progress = Progress(len(ets) + n_credits, fmt=progress_fmt,
-                        label=os.path.basename(str(spec.output)) if spec.output else "export")
+    progress = Progress(
+        len(ets) + n_credits, fmt=progress_fmt, label=os.path.basename(str(spec.output)) if spec.output else "export"
+    )
     try:
-        return export(source, ets, spec.output, fps=spec.fps, kind=spec.kind, overlay=overlay, tail=tail,
-                      force=spec.force, crf=spec.crf, preset=spec.preset, progress=progress)
+        return export(
+            source,
+            ets,
+            spec.output,
+            fps=spec.fps,
+            kind=spec.kind,
+            overlay=overlay,
+            tail=tail,
+            force=spec.force,
+            crf=spec.crf,
+            preset=spec.preset,
+            progress=progress,
+        )
     finally:
         close = getattr(source, "close", None)
         if close is not None:

@@ -41,8 +41,18 @@ def mesh_lod(detail: str, size: tuple[int, int]) -> str:
 class SceneSource:
     """A :class:`viewer.export.video.FrameSource` backed by the mission scene and a camera plan."""
 
-    def __init__(self, size: tuple[int, int], segments: list[cp.Segment], *, ets: np.ndarray, aa: bool = False,
-                 lang: str = "en", speed: float = 1.0, detail: str = "auto", scene=None):
+    def __init__(
+        self,
+        size: tuple[int, int],
+        segments: list[cp.Segment],
+        *,
+        ets: np.ndarray,
+        aa: bool = False,
+        lang: str = "en",
+        speed: float = 1.0,
+        detail: str = "auto",
+        scene=None,
+    ):
         from viewer import kernels
 
         kernels.furnish()
@@ -52,8 +62,14 @@ class SceneSource:
         if scene is None:
             from viewer.scene.scene import MissionScene, body_meshes
 
-            scene = MissionScene(self.segments[0].view, window_size=self.size, off_screen=True, language=lang,
-                                 quality="still" if aa else "fast", bodies=body_meshes(mesh_lod(detail, self.size)))
+            scene = MissionScene(
+                self.segments[0].view,
+                window_size=self.size,
+                off_screen=True,
+                language=lang,
+                quality="still" if aa else "fast",
+                bodies=body_meshes(mesh_lod(detail, self.size)),
+            )
         self.scene = scene
         for name in HIDDEN_SCENE_TEXTS:
             if name in scene.actors:
@@ -82,8 +98,7 @@ class SceneSource:
         if kind == "orbit":
             path: cp.CameraPath = cp.Orbit(seg.start_et, seg.end_et, float(arg) if arg else cp.DEFAULT_ORBIT_TURNS)
         elif kind == "follow" and self.scene.view.name != "follow":
-            path = cp.Follow(self._target(follow or self._default_follow()),
-                             tau_s=cp.follow_tau(self.speed))
+            path = cp.Follow(self._target(follow or self._default_follow()), tau_s=cp.follow_tau(self.speed))
             if len(seg_ets):
                 path.prepare(seg_ets)
         else:
@@ -166,8 +181,10 @@ class SceneSource:
         if frame.shape[1] != self.size[0] or frame.shape[0] != self.size[1]:
             from viewer.export.video import ExportError
 
-            raise ExportError(f"the scene rendered {frame.shape[1]}x{frame.shape[0]} instead of "
-                              f"{self.size[0]}x{self.size[1]}; frames are never rescaled")
+            raise ExportError(
+                f"the scene rendered {frame.shape[1]}x{frame.shape[0]} instead of "
+                f"{self.size[0]}x{self.size[1]}; frames are never rescaled"
+            )
         return frame
 
     def close(self) -> None:

@@ -70,8 +70,17 @@ def png_bytes(image: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def screenshot(path, et: float, *, view: str = "system", size: tuple[int, int] = (1920, 1080),
-               follow: str | None = None, quality: str = "still", language: str = "en", scene=None) -> Path:
+def screenshot(
+    path,
+    et: float,
+    *,
+    view: str = "system",
+    size: tuple[int, int] = (1920, 1080),
+    follow: str | None = None,
+    quality: str = "still",
+    language: str = "en",
+    scene=None,
+) -> Path:
     """Render the scene at ``et`` in ``view`` and write a PNG to ``path`` atomically; return the path.
 
     A ``scene`` (a :class:`~viewer.scene.scene.MissionScene`) can be passed to render several stills without

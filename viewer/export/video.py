@@ -30,9 +30,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -89,8 +90,9 @@ def check_size(size: tuple[int, int], *, video: bool = True) -> tuple[int, int]:
     if video and (w % 2 or h % 2):
         odd = " and ".join(n for n, v in (("width", w), ("height", h)) if v % 2)
         even = f"{w + (w % 2)}x{h + (h % 2)}"
-        raise InputError(f"size {w}x{h}: the {odd} must be even for H.264 yuv420p; use e.g. {even} "
-                         "(frames are never rescaled)")
+        raise InputError(
+            f"size {w}x{h}: the {odd} must be even for H.264 yuv420p; use e.g. {even} (frames are never rescaled)"
+        )
     return w, h
 
 
@@ -101,8 +103,9 @@ def check_fps(fps: float) -> float:
     return fps
 
 
-def frame_ets(start_et: float, end_et: float, fps: float, *, speed: float | None = None,
-              duration: float | None = None) -> np.ndarray:
+def frame_ets(
+    start_et: float, end_et: float, fps: float, *, speed: float | None = None, duration: float | None = None
+) -> np.ndarray:
     """The ET of every frame from ``start_et`` to ``end_et``.
 
     Give ``speed`` (mission seconds per video second) or ``duration`` (video seconds); with neither the clip
@@ -143,23 +146,57 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def ffmpeg_command(size: tuple[int, int], fps: float, target: str, *, kind: str = "mp4", crf: int = DEFAULT_CRF,
-                   preset: str = DEFAULT_PRESET, threads: int | None = None) -> list[str]:
+def ffmpeg_command(
+    size: tuple[int, int],
+    fps: float,
+    target: str,
+    *,
+    kind: str = "mp4",
+    crf: int = DEFAULT_CRF,
+    preset: str = DEFAULT_PRESET,
+    threads: int | None = None,
+) -> list[str]:
     """The ffmpeg command that reads raw rgb24 frames on stdin and writes ``target``.
 
     ``kind="mp4"``: H.264 (libx264), yuv420p, constant quality ``crf``, ``+faststart``.
     ``kind="png"``: a lossless RGB PNG sequence; ``target`` is a printf pattern such as ``dir/frame_%06d.png``.
     """
     w, h = size
-    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-           "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-framerate", f"{fps:g}", "-i", "-", "-an"]
+    cmd = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{w}x{h}",
+        "-framerate",
+        f"{fps:g}",
+        "-i",
+        "-",
+        "-an",
+    ]
     if kind == "mp4":
         if preset not in X264_PRESETS:
             raise InputError(f"--preset {preset!r} is not an x264 preset; choose one of {', '.join(X264_PRESETS)}")
         if not 0 <= int(crf) <= 51:
             raise InputError(f"--crf {crf} is out of range; choose 0 (lossless) … 51 (worst), 18–23 is typical")
-        cmd += ["-c:v", "libx264", "-preset", preset, "-crf", str(int(crf)), "-pix_fmt", "yuv420p",
-                "-movflags", "+faststart"]
+        cmd += [
+            "-c:v",
+            "libx264",
+            "-preset",
+            preset,
+            "-crf",
+            str(int(crf)),
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "+faststart",
+        ]
         if threads:
             cmd += ["-threads", str(int(threads))]
         cmd += ["-f", "mp4", target]
@@ -185,9 +222,15 @@ def probe(path: Path) -> dict:
         raise ExportError(f"{path}: ffmpeg finds no video stream ({out.strip().splitlines()[-1:]})")
     fps = re.search(r"([\d.]+) fps", out)
     frames, secs = imageio_ffmpeg.count_frames_and_secs(str(path))
-    return {"codec": m.group(1), "pix_fmt": m.group(2), "size": (int(m.group(3)), int(m.group(4))),
-            "fps": float(fps.group(1)) if fps else None, "frames": int(frames), "seconds": float(secs),
-            "faststart": _moov_before_mdat(path)}
+    return {
+        "codec": m.group(1),
+        "pix_fmt": m.group(2),
+        "size": (int(m.group(3)), int(m.group(4))),
+        "fps": float(fps.group(1)) if fps else None,
+        "frames": int(frames),
+        "seconds": float(secs),
+        "faststart": _moov_before_mdat(path),
+    }
 
 
 def _moov_before_mdat(path: Path) -> bool:
@@ -215,8 +258,9 @@ def prepare_target(target: Path, *, force: bool, is_dir: bool = False) -> Path:
         if not force:
             raise InputError(f"{target} already exists; pass --force to overwrite it")
         if is_dir and (not target.is_dir() or any(not p.name.startswith("frame_") for p in target.iterdir())):
-            raise InputError(f"{target} exists and is not a PNG sequence written by the exporter; "
-                             "choose a new directory")
+            raise InputError(
+                f"{target} exists and is not a PNG sequence written by the exporter; choose a new directory"
+            )
         if not is_dir and target.is_dir():
             raise InputError(f"{target} is a directory; choose a file name ending in .mp4")
     if not is_dir and target.suffix.lower() != ".mp4":
@@ -240,9 +284,19 @@ class FfmpegSink:
     it any other way (exception, ``KeyboardInterrupt``) kills ffmpeg and removes the temp output.
     """
 
-    def __init__(self, target: Path, size: tuple[int, int], fps: float, *, kind: str = "mp4", force: bool = False,
-                 crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET, threads: int | None = None,
-                 queue_frames: int = QUEUE_FRAMES):
+    def __init__(
+        self,
+        target: Path,
+        size: tuple[int, int],
+        fps: float,
+        *,
+        kind: str = "mp4",
+        force: bool = False,
+        crf: int = DEFAULT_CRF,
+        preset: str = DEFAULT_PRESET,
+        threads: int | None = None,
+        queue_frames: int = QUEUE_FRAMES,
+    ):
         self.kind = kind
         self.size = check_size(size, video=kind == "mp4")
         self.fps = check_fps(fps)
@@ -260,7 +314,7 @@ class FfmpegSink:
         self._written = 0
 
     # -- lifecycle
-    def __enter__(self) -> "FfmpegSink":
+    def __enter__(self) -> FfmpegSink:
         self.open()
         return self
 
@@ -275,8 +329,9 @@ class FfmpegSink:
         try:
             # A new session: a terminal's Ctrl-C reaches only us, and we stop ffmpeg ourselves (kill + delete)
             # rather than have it finish a partial file on its own.
-            self._proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                          stderr=self._stderr, start_new_session=True)
+            self._proc = subprocess.Popen(
+                self.cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr, start_new_session=True
+            )
         except BaseException:
             self._remove_temp()
             raise
@@ -334,8 +389,10 @@ class FfmpegSink:
         """
         h, w = frame.shape[:2]
         if (w, h) != self.size or frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-            raise ExportError(f"a frame is {w}x{h}x{frame.shape[2] if frame.ndim == 3 else 1} {frame.dtype}, "
-                              f"expected {self.size[0]}x{self.size[1]}x3 uint8; frames are never rescaled")
+            raise ExportError(
+                f"a frame is {w}x{h}x{frame.shape[2] if frame.ndim == 3 else 1} {frame.dtype}, "
+                f"expected {self.size[0]}x{self.size[1]}x3 uint8; frames are never rescaled"
+            )
         frame = np.array(frame, dtype=np.uint8, order="C", copy=True)
         t0 = time.perf_counter()
         while True:
@@ -471,15 +528,24 @@ class Progress:
         if self.fmt == "json":
             import json
 
-            line = json.dumps({"done": done, "total": self.total, "fps": round(fps, 2),
-                               "eta_s": None if eta is None else round(eta, 1), "elapsed_s": round(el, 1)})
+            line = json.dumps(
+                {
+                    "done": done,
+                    "total": self.total,
+                    "fps": round(fps, 2),
+                    "eta_s": None if eta is None else round(eta, 1),
+                    "elapsed_s": round(el, 1),
+                }
+            )
             self.stream.write(line + "\n")
         else:
             width = 28
             fill = int(width * done / max(1, self.total))
             bar = "#" * fill + "." * (width - fill)
-            text = (f"{self.label} [{bar}] {done}/{self.total} frames {100 * done / max(1, self.total):3.0f}% "
-                    f"{fps:5.1f} fps ETA {_hms(eta)}")
+            text = (
+                f"{self.label} [{bar}] {done}/{self.total} frames {100 * done / max(1, self.total):3.0f}% "
+                f"{fps:5.1f} fps ETA {_hms(eta)}"
+            )
             self.stream.write(("\r" + text) if self.fmt == "bar" else (text + "\n"))
             if self.fmt == "bar" and done >= self.total:
                 self.stream.write("\n")
@@ -514,10 +580,22 @@ class ExportResult:
 FrameHook = Callable[[np.ndarray, float, int], np.ndarray]
 
 
-def export(source: FrameSource, ets: Iterable[float], target: Path, *, fps: float, kind: str = "mp4",
-           overlay: FrameHook | None = None, tail: Callable[[], Iterable[np.ndarray]] | None = None,
-           force: bool = False, crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET, threads: int | None = None,
-           progress: Progress | None = None, overlay_in_writer: bool = True) -> ExportResult:
+def export(
+    source: FrameSource,
+    ets: Iterable[float],
+    target: Path,
+    *,
+    fps: float,
+    kind: str = "mp4",
+    overlay: FrameHook | None = None,
+    tail: Callable[[], Iterable[np.ndarray]] | None = None,
+    force: bool = False,
+    crf: int = DEFAULT_CRF,
+    preset: str = DEFAULT_PRESET,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    overlay_in_writer: bool = True,
+) -> ExportResult:
     """Render ``source`` at every ET and encode it to ``target`` (``kind`` "mp4" or "png").
 
     ``overlay(frame, et, index)`` burns text into each frame and returns it; with ``overlay_in_writer`` it runs
@@ -528,8 +606,7 @@ def export(source: FrameSource, ets: Iterable[float], target: Path, *, fps: floa
     ets = np.asarray(list(ets) if not isinstance(ets, np.ndarray) else ets, dtype=float)
     t_start = time.perf_counter()
     render_s = overlay_s = 0.0
-    with FfmpegSink(target, source.size, fps, kind=kind, force=force, crf=crf, preset=preset,
-                    threads=threads) as sink:
+    with FfmpegSink(target, source.size, fps, kind=kind, force=force, crf=crf, preset=preset, threads=threads) as sink:
         for i, et in enumerate(ets):
             t0 = time.perf_counter()
             frame = source.render_frame(float(et))
@@ -551,8 +628,9 @@ def export(source: FrameSource, ets: Iterable[float], target: Path, *, fps: floa
                 if progress is not None:
                     progress.update(sink.stats.frames)
         path = sink.commit()
-    return ExportResult(path, sink.stats.frames, time.perf_counter() - t_start, render_s,
-                        overlay_s + sink.stats.hook_s, sink.stats)
+    return ExportResult(
+        path, sink.stats.frames, time.perf_counter() - t_start, render_s, overlay_s + sink.stats.hook_s, sink.stats
+    )
 
 
 def _apply_overlay(overlay: FrameHook, et: float, index: int, frame: np.ndarray) -> np.ndarray:
@@ -565,6 +643,7 @@ class sigterm_as_interrupt:
     def __enter__(self):
         self._old = None
         if threading.current_thread() is threading.main_thread():
+
             def _handler(signum, frame):
                 raise KeyboardInterrupt(f"signal {signum}")
 

@@ -87,8 +87,9 @@ def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise a × b of (N,3) arrays (either may be a single (3,) vector): ``np.cross`` costs ~20× more at N = 1,
     the size of every per-frame call."""
     a, b = np.asarray(a, float), np.asarray(b, float)
-    return (np.take(a, _ROLL1, axis=-1) * np.take(b, _ROLL2, axis=-1)
-            - np.take(a, _ROLL2, axis=-1) * np.take(b, _ROLL1, axis=-1))
+    return np.take(a, _ROLL1, axis=-1) * np.take(b, _ROLL2, axis=-1) - np.take(a, _ROLL2, axis=-1) * np.take(
+        b, _ROLL1, axis=-1
+    )
 
 
 _ROLL1, _ROLL2 = np.array([1, 2, 0]), np.array([2, 0, 1])
@@ -141,20 +142,28 @@ def quaternions(rot: np.ndarray) -> np.ndarray:
         a = m[s]
         if i == 0:
             r = np.sqrt(1.0 + tr[s]) * 2
-            q[s] = np.stack([0.25 * r, (a[:, 2, 1] - a[:, 1, 2]) / r, (a[:, 0, 2] - a[:, 2, 0]) / r,
-                             (a[:, 1, 0] - a[:, 0, 1]) / r], axis=1)
+            q[s] = np.stack(
+                [0.25 * r, (a[:, 2, 1] - a[:, 1, 2]) / r, (a[:, 0, 2] - a[:, 2, 0]) / r, (a[:, 1, 0] - a[:, 0, 1]) / r],
+                axis=1,
+            )
         elif i == 1:
             r = np.sqrt(1.0 + a[:, 0, 0] - a[:, 1, 1] - a[:, 2, 2]) * 2
-            q[s] = np.stack([(a[:, 2, 1] - a[:, 1, 2]) / r, 0.25 * r, (a[:, 0, 1] + a[:, 1, 0]) / r,
-                             (a[:, 0, 2] + a[:, 2, 0]) / r], axis=1)
+            q[s] = np.stack(
+                [(a[:, 2, 1] - a[:, 1, 2]) / r, 0.25 * r, (a[:, 0, 1] + a[:, 1, 0]) / r, (a[:, 0, 2] + a[:, 2, 0]) / r],
+                axis=1,
+            )
         elif i == 2:
             r = np.sqrt(1.0 + a[:, 1, 1] - a[:, 0, 0] - a[:, 2, 2]) * 2
-            q[s] = np.stack([(a[:, 0, 2] - a[:, 2, 0]) / r, (a[:, 0, 1] + a[:, 1, 0]) / r, 0.25 * r,
-                             (a[:, 1, 2] + a[:, 2, 1]) / r], axis=1)
+            q[s] = np.stack(
+                [(a[:, 0, 2] - a[:, 2, 0]) / r, (a[:, 0, 1] + a[:, 1, 0]) / r, 0.25 * r, (a[:, 1, 2] + a[:, 2, 1]) / r],
+                axis=1,
+            )
         else:
             r = np.sqrt(1.0 + a[:, 2, 2] - a[:, 0, 0] - a[:, 1, 1]) * 2
-            q[s] = np.stack([(a[:, 1, 0] - a[:, 0, 1]) / r, (a[:, 0, 2] + a[:, 2, 0]) / r,
-                             (a[:, 1, 2] + a[:, 2, 1]) / r, 0.25 * r], axis=1)
+            q[s] = np.stack(
+                [(a[:, 1, 0] - a[:, 0, 1]) / r, (a[:, 0, 2] + a[:, 2, 0]) / r, (a[:, 1, 2] + a[:, 2, 1]) / r, 0.25 * r],
+                axis=1,
+            )
     q *= np.where(q[:, :1] < 0, -1.0, 1.0)
     return q / np.linalg.norm(q, axis=1, keepdims=True)
 
@@ -219,8 +228,10 @@ class Kinematics:
         self.manoeuvres = man.get("manoeuvres", [])
         self.events = man.get("events", [])
         self.stack_tol_km = float(self.cfg["stack"]["tolerance_m"]) / 1000.0
-        self.parents = {v: [(p["parent"], np.asarray(p["offset_m"], float)) for p in lst]
-                        for v, lst in self.cfg["stack"]["parents"].items()}
+        self.parents = {
+            v: [(p["parent"], np.asarray(p["offset_m"], float)) for p in lst]
+            for v, lst in self.cfg["stack"]["parents"].items()
+        }
         att = self.cfg["attitude"]
         self.impulse_window_s = float(att["impulsive_window_s"])
         self.vehicles = [v for v in VEHICLE_ORDER if v in VEHICLES]
@@ -240,8 +251,10 @@ class Kinematics:
             spans, dirs = self._impulses.setdefault(m.get("vehicle"), ([], []))
             spans.append((m["et"] - w, m["et"] + dur + w))
             dirs.append(dv / np.linalg.norm(dv))
-        self._impulses = {v: (np.asarray(s, float).reshape(-1, 2), np.asarray(d, float).reshape(-1, 3))
-                          for v, (s, d) in self._impulses.items()}
+        self._impulses = {
+            v: (np.asarray(s, float).reshape(-1, 2), np.asarray(d, float).reshape(-1, 3))
+            for v, (s, d) in self._impulses.items()
+        }
 
     # ---------------------------------------------------------------------------------------------- arcs
     def _arc_mask(self, vehicle: str, kind: str, ets: np.ndarray) -> np.ndarray:
@@ -276,7 +289,7 @@ class Kinematics:
             except Exception:  # a gap inside the widest coverage interval: query one by one, NaN where uncovered
                 for i in np.flatnonzero(ok):
                     try:
-                        out[i] = ephemeris.states(name, ets[i:i + 1], observer="MOON", frame="J2000")[0]
+                        out[i] = ephemeris.states(name, ets[i : i + 1], observer="MOON", frame="J2000")[0]
                     except Exception:
                         pass
         return out
@@ -301,8 +314,11 @@ class Kinematics:
         earth = self._states_moon("EARTH", ets)
         sun = self._states_moon("SUN", ets)
         center = self.center if self.center != "AUTO" else "MOON"
-        c_state = self._states_moon(center, ets) if center not in ("MOON", "EARTH") else (
-            np.zeros((n, 6)) if center == "MOON" else earth)
+        c_state = (
+            self._states_moon(center, ets)
+            if center not in ("MOON", "EARTH")
+            else (np.zeros((n, 6)) if center == "MOON" else earth)
+        )
         to_view = _rotations("J2000", self.frame, ets, max_step_s=3600.0)
         # vehicles: states relative to the Moon, J2000
         st = {v: self._states_moon(v, ets) for v in self.vehicles}
@@ -331,8 +347,8 @@ class Kinematics:
         # place: roots first, then members in VEHICLE_ORDER (parents precede children)
         pos_u, vel_u, rot_v = {}, {}, {}
         for v in self.vehicles:
-            rel = (st[v][:, :3] - origin[:, :3])
-            rel_v = (st[v][:, 3:] - origin[:, 3:])
+            rel = st[v][:, :3] - origin[:, :3]
+            rel_v = st[v][:, 3:] - origin[:, 3:]
             p = np.einsum("nij,nj->ni", to_view, rel) * k
             vv = np.einsum("nij,nj->ni", to_view, rel_v) * k
             r = np.einsum("nij,njk->nik", to_view, rot_j[v])
@@ -397,8 +413,7 @@ class Kinematics:
         pw = self._arc_mask(v, "powered", ets)
         if pw.any():
             z[pw] = self._thrust_dirs(v, ets[pw], near_moon[pw], fallback=z[pw])
-        rot = frame_from_z(np.where(np.linalg.norm(z, axis=1)[:, None] > 0, z, [[0.0, 0.0, 1.0]]),
-                           _nan_to(sun_dir))
+        rot = frame_from_z(np.where(np.linalg.norm(z, axis=1)[:, None] > 0, z, [[0.0, 0.0, 1.0]]), _nan_to(sun_dir))
         if surf.any():
             rot[surf] = return_rot
         return rot

@@ -21,7 +21,7 @@ True
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pyvista as pv
@@ -40,7 +40,9 @@ DISH_DIAMETER_M = 4.2  # Queqiao-2 umbrella antenna, sourced [R32], [R29]
 
 
 def _paint(mesh: pv.DataSet, rgb) -> pv.PolyData:
-    poly = mesh.extract_surface(algorithm=None).triangulate() if not isinstance(mesh, pv.PolyData) else mesh.triangulate()
+    poly = (
+        mesh.extract_surface(algorithm=None).triangulate() if not isinstance(mesh, pv.PolyData) else mesh.triangulate()
+    )
     poly = poly.copy()
     poly.point_data.clear()
     poly.cell_data.clear()
@@ -62,8 +64,10 @@ def _box(center, size, rgb) -> pv.PolyData:
 
 
 def _cyl(center, direction, radius, height, rgb, res=16, capping=True) -> pv.PolyData:
-    return _paint(pv.Cylinder(center=center, direction=direction, radius=radius, height=height, resolution=res,
-                              capping=capping), rgb)
+    return _paint(
+        pv.Cylinder(center=center, direction=direction, radius=radius, height=height, resolution=res, capping=capping),
+        rgb,
+    )
 
 
 def _cone(center, direction, height, radius, rgb, res=16) -> pv.PolyData:
@@ -88,8 +92,9 @@ def _strut(a, b, radius, rgb, res=8) -> pv.PolyData:
     return _cyl((a + b) / 2, d, radius, float(np.linalg.norm(d)), rgb, res=res, capping=False)
 
 
-def _wing(y0: float, sign: int, n_panels: int, panel_w: float, panel_h: float, z: float, x: float = 0.0,
-          gap: float = 0.08) -> list[pv.PolyData]:
+def _wing(
+    y0: float, sign: int, n_panels: int, panel_w: float, panel_h: float, z: float, x: float = 0.0, gap: float = 0.08
+) -> list[pv.PolyData]:
     """A solar wing along ``sign·Y`` from ``y0``: a yoke rod and ``n_panels`` cell panels facing ±X."""
     parts = [_strut((x, sign * y0, z), (x, sign * (y0 + 0.6), z), 0.03, SILVER)]
     y = y0 + 0.6
@@ -102,11 +107,15 @@ def _wing(y0: float, sign: int, n_panels: int, panel_w: float, panel_h: float, z
 
 def _prism(radius: float, z0: float, z1: float, n: int, rgb) -> pv.PolyData:
     """A closed n-gon prism about Z between z0 and z1 (the octagonal decks of the lander)."""
-    return _paint(pv.Cylinder(center=(0, 0, (z0 + z1) / 2), direction=(0, 0, 1), radius=radius, height=z1 - z0,
-                              resolution=n, capping=True), rgb)
+    return _paint(
+        pv.Cylinder(
+            center=(0, 0, (z0 + z1) / 2), direction=(0, 0, 1), radius=radius, height=z1 - z0, resolution=n, capping=True
+        ),
+        rgb,
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def orbiter() -> pv.PolyData:
     """The orbiter: a gold bus with the 3,000 N engine below and two three-panel solar wings (span ≈ 11 m)."""
     parts = [
@@ -121,7 +130,7 @@ def orbiter() -> pv.PolyData:
     return _join(parts)
 
 
-@lru_cache(maxsize=None)
+@cache
 def returner() -> pv.PolyData:
     """The re-entry capsule: a heat-shield base (``-Z``) and a blunted conical afterbody (⌀ ≈ 1.25 m)."""
     r0, h = 0.625, 1.0
@@ -141,7 +150,7 @@ def returner() -> pv.PolyData:
     return _join([shield, body, top])
 
 
-@lru_cache(maxsize=None)
+@cache
 def lander() -> pv.PolyData:
     """The lander: octagonal gold body, four legs with footpads, the drill mast, the sampling arm with its scoop,
     two solar panels, the panoramic-camera mast and the flag. Footpads at ``z = 0``."""
@@ -167,20 +176,27 @@ def lander() -> pv.PolyData:
     shoulder = np.array([1.15, 0.5, body_z1])
     elbow = shoulder + [0.9, 0.3, 0.7]
     wrist = elbow + [1.0, 0.1, -1.2]
-    parts += [_strut(shoulder, elbow, 0.07, WHITE), _strut(elbow, wrist, 0.06, WHITE),
-              _box(wrist + [0.1, 0, -0.1], (0.3, 0.25, 0.2), SILVER)]
+    parts += [
+        _strut(shoulder, elbow, 0.07, WHITE),
+        _strut(elbow, wrist, 0.06, WHITE),
+        _box(wrist + [0.1, 0, -0.1], (0.3, 0.25, 0.2), SILVER),
+    ]
     # solar panels on ±Y and the camera mast
     parts += [_box((0, 1.75, 1.55), (1.0, 0.7, 0.04), CELL), _box((0, -1.75, 1.55), (1.0, 0.7, 0.04), CELL)]
-    parts += [_strut((0.8, -0.8, body_z1), (0.8, -0.8, body_z1 + 1.0), 0.04, WHITE),
-              _box((0.8, -0.8, body_z1 + 1.05), (0.18, 0.28, 0.12), DARK)]
+    parts += [
+        _strut((0.8, -0.8, body_z1), (0.8, -0.8, body_z1 + 1.0), 0.04, WHITE),
+        _box((0.8, -0.8, body_z1 + 1.05), (0.18, 0.28, 0.12), DARK),
+    ]
     # flag (300 × 200 mm, on a mast; sourced [R24])
-    parts += [_strut((-0.9, 0.9, body_z1), (-0.9, 0.9, body_z1 + 0.9), 0.015, WHITE),
-              _box((-0.9, 1.05, body_z1 + 0.8), (0.01, 0.3, 0.2), RED),
-              _box((-0.895, 0.96, body_z1 + 0.85), (0.01, 0.05, 0.05), YELLOW)]
+    parts += [
+        _strut((-0.9, 0.9, body_z1), (-0.9, 0.9, body_z1 + 0.9), 0.015, WHITE),
+        _box((-0.9, 1.05, body_z1 + 0.8), (0.01, 0.3, 0.2), RED),
+        _box((-0.895, 0.96, body_z1 + 0.85), (0.01, 0.05, 0.05), YELLOW),
+    ]
     return _join(parts)
 
 
-@lru_cache(maxsize=None)
+@cache
 def ascender() -> pv.PolyData:
     """The ascender: a compact bus with the 3,000 N engine at ``-Z``, two small wings and the docking frame on top."""
     parts = [
@@ -194,7 +210,7 @@ def ascender() -> pv.PolyData:
     return _join(parts)
 
 
-@lru_cache(maxsize=None)
+@cache
 def umbrella_dish(diameter_m: float = DISH_DIAMETER_M, ribs: int = 16, focal_ratio: float = 0.35) -> pv.PolyData:
     """A ribbed umbrella paraboloid of ``diameter_m`` looking along ``+Z`` with its vertex at the origin."""
     radius = diameter_m / 2
@@ -205,7 +221,7 @@ def umbrella_dish(diameter_m: float = DISH_DIAMETER_M, ribs: int = 16, focal_rat
     # umbrella scallops: the mesh sags between ribs
     scallop = 1.0 - 0.04 * np.abs(np.sin(ribs * TH / 2)) * R
     RR = radius * R * scallop
-    Z = RR ** 2 / (4 * f)
+    Z = RR**2 / (4 * f)
     dish = _paint(pv.StructuredGrid(RR * np.cos(TH), RR * np.sin(TH), Z), WHITE)
     rib_angles = 2 * np.pi * np.arange(ribs) / ribs
     rib_on = np.isclose(np.mod(TH * ribs / (2 * np.pi), 1.0), 0.0, atol=1e-6).ravel(order="F")
@@ -214,13 +230,13 @@ def umbrella_dish(diameter_m: float = DISH_DIAMETER_M, ribs: int = 16, focal_rat
         rgb[rib_on] = np.array(SILVER, np.uint8)
     parts = [dish]
     for a in rib_angles[:: max(1, ribs // 4)]:  # four visible support struts to the feed
-        rim = np.array([radius * np.cos(a), radius * np.sin(a), radius ** 2 / (4 * f)])
+        rim = np.array([radius * np.cos(a), radius * np.sin(a), radius**2 / (4 * f)])
         parts.append(_strut(rim * 0.98, (0, 0, f), 0.02, SILVER, res=6))
     parts.append(_cyl((0, 0, f), (0, 0, 1), 0.12, 0.25, DARK, res=12))  # feed
     return _join(parts)
 
 
-@lru_cache(maxsize=None)
+@cache
 def queqiao2() -> pv.PolyData:
     """Queqiao-2: a CAST-2000-class bus, two solar wings and the 4.2 m umbrella dish looking along ``+X``."""
     dish = umbrella_dish().copy()

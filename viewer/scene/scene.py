@@ -18,7 +18,6 @@ through :mod:`viewer.scene.kinematics`); the scene only places it. Every view re
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 
 os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
@@ -42,7 +41,7 @@ FLAT = {"lighting": True, "ambient": 1.0, "diffuse": 0.0, "specular": 0.0}
 
 def _rgb(hex_colour: str) -> tuple[float, float, float]:
     h = hex_colour.lstrip("#")
-    return tuple(int(h[i:i + 2], 16) / 255.0 for i in (0, 2, 4))  # type: ignore[return-value]
+    return tuple(int(h[i : i + 2], 16) / 255.0 for i in (0, 2, 4))  # type: ignore[return-value]
 
 
 @dataclass
@@ -67,9 +66,14 @@ def body_meshes(lod: str = "browser", exaggeration: float = 1.0) -> BodyMeshes:
     moon = meshes.globe_mesh(lod)
     terrain = meshes.site_patch(lod, exaggeration=exaggeration)
     label = str(terrain.field_data["source_label"][0]) if "source_label" in terrain.field_data else ""
-    return BodyMeshes(moon=moon, moon_texture=textures.texture_image("moon"), terrain=terrain,
-                      earth=meshes.earth_mesh(lod), earth_texture=textures.texture_image("earth"),
-                      terrain_label=label)
+    return BodyMeshes(
+        moon=moon,
+        moon_texture=textures.texture_image("moon"),
+        terrain=terrain,
+        earth=meshes.earth_mesh(lod),
+        earth_texture=textures.texture_image("earth"),
+        terrain_label=label,
+    )
 
 
 def _matrix(rot: np.ndarray, pos: np.ndarray, scale: float) -> vtk.vtkMatrix4x4:
@@ -93,10 +97,20 @@ class MissionScene:
     patch shows cast shadows at both qualities (:mod:`viewer.scene.shadows`).
     """
 
-    def __init__(self, view: str | None = None, *, follow: str | None = None, web: bool = False,
-                 off_screen: bool = True, window_size: tuple[int, int] = (1280, 720), plotter: pv.Plotter | None = None,
-                 language: str = "en", quality: str = "fast", bodies: BodyMeshes | None = None,
-                 et: float | None = None):
+    def __init__(
+        self,
+        view: str | None = None,
+        *,
+        follow: str | None = None,
+        web: bool = False,
+        off_screen: bool = True,
+        window_size: tuple[int, int] = (1280, 720),
+        plotter: pv.Plotter | None = None,
+        language: str = "en",
+        quality: str = "fast",
+        bodies: BodyMeshes | None = None,
+        et: float | None = None,
+    ):
         self.cfg = scene_config()
         self.views = load_views()
         from viewer.scene.views import default_view
@@ -148,8 +162,7 @@ class MissionScene:
                 naif = getattr(sc, "naif_name", None) or (sc.get("naif_name") if isinstance(sc, dict) else None)
                 name = getattr(sc, "name", None) or (sc.get("name") if isinstance(sc, dict) else None)
                 if naif and isinstance(name, dict):
-                    names[naif] = {"en": str(name.get("en", naif)).split(" (")[0],
-                                   "zh": str(name.get("zh", naif))}
+                    names[naif] = {"en": str(name.get("en", naif)).split(" (")[0], "zh": str(name.get("zh", naif))}
         except Exception:  # the mission data names are a refinement; scene.yaml holds the fallback names
             pass
         return names
@@ -194,29 +207,64 @@ class MissionScene:
         stars = _with_normals(pv.PolyData(v))
         b = st["min_brightness"] + (1 - st["min_brightness"]) * rng.power(4.0, len(v))[::-1] ** 3
         stars.point_data["rgb"] = (np.clip(b, 0, 1)[:, None] * [255, 255, 255]).astype(np.uint8)
-        a = p.add_mesh(stars, scalars="rgb", rgb=True, point_size=1.6, **FLAT, name="stars",
-                       render_points_as_spheres=False, reset_camera=False)
+        a = p.add_mesh(
+            stars,
+            scalars="rgb",
+            rgb=True,
+            point_size=1.6,
+            **FLAT,
+            name="stars",
+            render_points_as_spheres=False,
+            reset_camera=False,
+        )
         self._add("stars", a)
         # bodies
         earth = self.bodies.earth.copy()
         self._body_tex = {"earth": self._textures(self.bodies.earth_texture)}
         # the globes are closed, outward-wound surfaces: culling their far halves saves llvmpipe (and SwiftShader)
         # the triangle setup of half the mesh (lunar view at 1080p: 55 -> 35 ms a frame, measured 2026-12-02)
-        a = p.add_mesh(earth, texture=self._body_tex["earth"][0], smooth_shading=True, name="earth",
-                       ambient=0.03, diffuse=1.0, specular=0.05, culling="back", reset_camera=False)
+        a = p.add_mesh(
+            earth,
+            texture=self._body_tex["earth"][0],
+            smooth_shading=True,
+            name="earth",
+            ambient=0.03,
+            diffuse=1.0,
+            specular=0.05,
+            culling="back",
+            reset_camera=False,
+        )
         self._add("earth", a)
         moon = self.bodies.moon.copy()
         self._body_tex["moon"] = self._textures(self._display_albedo(self.bodies.moon_texture))
         self._body_tex["terrain"] = self._body_tex["moon"]
         self._moon_tex = self._body_tex["moon"][0]
-        a = p.add_mesh(moon, texture=self._moon_tex, smooth_shading=True, name="moon",
-                       ambient=0.02, diffuse=1.0, specular=0.0, culling="back", reset_camera=False)
+        a = p.add_mesh(
+            moon,
+            texture=self._moon_tex,
+            smooth_shading=True,
+            name="moon",
+            ambient=0.02,
+            diffuse=1.0,
+            specular=0.0,
+            culling="back",
+            reset_camera=False,
+        )
         self._add("moon", a)
         self._set_terrain_mesh(self.bodies.terrain)
         # the site patch is a height field seen from above: the first surface a view ray meets faces the camera, so
         # culling the back faces hides nothing (1080p site view: 50 -> 42 ms a frame)
-        a = p.add_mesh(self._terrain_mesh, texture=self._moon_tex, smooth_shading=True, culling="back",
-                       name="terrain", ambient=0.02, diffuse=1.0, specular=0.0, reset_camera=False)
+        a = p.add_mesh(
+            self._terrain_mesh,
+            texture=self._moon_tex,
+            smooth_shading=True,
+            culling="back",
+            name="terrain",
+            ambient=0.02,
+            diffuse=1.0,
+            specular=0.0,
+            reset_camera=False,
+        )
         self._add("terrain", a)
         # cast shadows: a per-vertex grey ("shade") that multiplies the lit, textured terrain (viewer.scene.shadows)
         if self.terrain_shadows:  # (the web scene sends no shade colours)
@@ -229,12 +277,22 @@ class MissionScene:
         self.vehicle_actor = {v: c["actor"] for v, c in self.cfg["vehicles"].items() if v in VEHICLES}
         self._vehicle_look = (0.9, 0.3)  # diffuse, specular
         for v, name in self.vehicle_actor.items():
-            a = p.add_mesh(models.model(v), scalars="rgb", rgb=True, name=name, smooth_shading=False,
-                           ambient=0.22, diffuse=self._vehicle_look[0], specular=self._vehicle_look[1],
-                           specular_power=20, reset_camera=False)
+            a = p.add_mesh(
+                models.model(v),
+                scalars="rgb",
+                rgb=True,
+                name=name,
+                smooth_shading=False,
+                ambient=0.22,
+                diffuse=self._vehicle_look[0],
+                specular=self._vehicle_look[1],
+                specular_power=20,
+                reset_camera=False,
+            )
             self._add(name, a)
-        self._model_radius = {v: float(np.max(np.linalg.norm(models.model(v).points, axis=1))) * 0.8
-                              for v in self.vehicle_actor}
+        self._model_radius = {
+            v: float(np.max(np.linalg.norm(models.model(v).points, axis=1))) * 0.8 for v in self.vehicle_actor
+        }
         # trails: past (solid) and future (faint) share points
         tcfg = self.cfg["trails"]
         self._trail_polys: dict[str, tuple[pv.PolyData, pv.PolyData]] = {}
@@ -242,10 +300,17 @@ class MissionScene:
             col = np.array(_rgb(self.cfg["vehicles"][v]["colour"]))
             past = _with_normals(pv.PolyData(np.zeros((2, 3)), lines=np.array([2, 0, 1])))
             fut = _with_normals(pv.PolyData(np.zeros((2, 3)), lines=np.array([2, 0, 1])))
-            a1 = p.add_mesh(past, color=col, line_width=tcfg["width_past"], **FLAT, name=f"trail:{name}",
-                            reset_camera=False)
-            a2 = p.add_mesh(fut, color=col * tcfg["future_dim"], line_width=tcfg["width_future"], **FLAT,
-                            name=f"trail-future:{name}", reset_camera=False)
+            a1 = p.add_mesh(
+                past, color=col, line_width=tcfg["width_past"], **FLAT, name=f"trail:{name}", reset_camera=False
+            )
+            a2 = p.add_mesh(
+                fut,
+                color=col * tcfg["future_dim"],
+                line_width=tcfg["width_future"],
+                **FLAT,
+                name=f"trail-future:{name}",
+                reset_camera=False,
+            )
             self._add(f"trail:{name}", a1)
             self._add(f"trail-future:{name}", a2)
             self._trail_polys[v] = (past, fut)
@@ -280,9 +345,12 @@ class MissionScene:
         self._texts: dict[str, vtk.vtkTextActor] = {}
         self._text_size: dict[str, float] = {}
         for key, (x, y, just, size) in {
-            "title": (0.015, 0.965, "left", 1.25), "clock": (0.015, 0.925, "left", 1.0),
-            "note:scale": (0.015, 0.02, "left", 0.85), "badge:grade": (0.985, 0.02, "right", 0.75),
-            "site:sun": (0.985, 0.965, "right", 0.9), "site:earth": (0.985, 0.93, "right", 0.9),
+            "title": (0.015, 0.965, "left", 1.25),
+            "clock": (0.015, 0.925, "left", 1.0),
+            "note:scale": (0.015, 0.02, "left", 0.85),
+            "badge:grade": (0.985, 0.02, "right", 0.75),
+            "site:sun": (0.985, 0.965, "right", 0.9),
+            "site:earth": (0.985, 0.93, "right", 0.9),
             "note:terrain": (0.015, 0.055, "left", 0.8),
         }.items():
             t = vtk.vtkTextActor()
@@ -338,14 +406,28 @@ class MissionScene:
                 continue
             poly = _with_normals(pv.PolyData(np.zeros((n, 3))))
             poly.lines = np.hstack([[n], np.arange(n)])
-            a = self.plotter.add_mesh(poly, color=_rgb(lcfg["open"]["colour"]), line_width=lcfg["open"]["width"],
-                                      **FLAT, name=f"link:{lid}", reset_camera=False)
+            a = self.plotter.add_mesh(
+                poly,
+                color=_rgb(lcfg["open"]["colour"]),
+                line_width=lcfg["open"]["width"],
+                **FLAT,
+                name=f"link:{lid}",
+                reset_camera=False,
+            )
             self._add(f"link:{lid}", a)
             segs = np.arange(0, n - 1, 2)
-            cells = {"open": np.hstack([[n], np.arange(n)]),
-                     "blocked": np.column_stack([np.full(len(segs), 2), segs, segs + 1]).ravel()}
-            out[lid] = {"link": link, "poly": poly, "actor": a, "cells": cells, "pts": poly.points,
-                        "ramp": np.linspace(0.0, 1.0, n)[:, None]}
+            cells = {
+                "open": np.hstack([[n], np.arange(n)]),
+                "blocked": np.column_stack([np.full(len(segs), 2), segs, segs + 1]).ravel(),
+            }
+            out[lid] = {
+                "link": link,
+                "poly": poly,
+                "actor": a,
+                "cells": cells,
+                "pts": poly.points,
+                "ramp": np.linspace(0.0, 1.0, n)[:, None],
+            }
         return out
 
     # ================================================================================================ API
@@ -390,8 +472,9 @@ class MissionScene:
         if not (np.isfinite(x) and 0 < x <= 50):
             raise InputError(f"terrain exaggeration {x:g} is out of range; choose 0 < x ≤ 50")
         self.terrain_exaggeration = x
-        heights = np.asarray(self._terrain_mesh.point_data.get("height_m", np.zeros(self._terrain_mesh.n_points)),
-                             dtype=np.float64)
+        heights = np.asarray(
+            self._terrain_mesh.point_data.get("height_m", np.zeros(self._terrain_mesh.n_points)), dtype=np.float64
+        )
         base = self._terrain_base
         # points lie at (R + h)·û − origin; move each along its radial direction by (x − 1)·(h − h_site)
         r0 = np.array([0.0, 0.0, -1737.4e3])
@@ -652,8 +735,9 @@ class MissionScene:
             show = body in view.bodies
             self.actors[actor_name].SetVisibility(show)
             if show:
-                _set_matrix(self._matrices[actor_name], poses.rotations[body][0], poses.positions[body][0],
-                            view.units_per_km)
+                _set_matrix(
+                    self._matrices[actor_name], poses.rotations[body][0], poses.positions[body][0], view.units_per_km
+                )
         self.actors["terrain"].SetVisibility("TERRAIN" in view.bodies)
         # spacecraft
         far = self.far_limit
@@ -706,11 +790,18 @@ class MissionScene:
                 pos = poses.positions[key][0] + up * radius * self.view.units_per_km
             elif key in poses.positions:
                 pos = poses.positions[key][0]
-                vis = (show and bool(poses.visible[key][0]) and not poses.stacked_on[key][0]  # one label per stack
-                       and float(np.linalg.norm(pos)) < self.far_limit)
+                vis = (
+                    show
+                    and bool(poses.visible[key][0])
+                    and not poses.stacked_on[key][0]  # one label per stack
+                    and float(np.linalg.norm(pos)) < self.far_limit
+                )
                 pos = pos + up * self._model_radius[key] * lift_m
-                members = [self._names.get(m, {}).get(self.language, m) for m, par in poses.stacked_on.items()
-                           if par[0] and self._root(poses, m) == key]
+                members = [
+                    self._names.get(m, {}).get(self.language, m)
+                    for m, par in poses.stacked_on.items()
+                    if par[0] and self._root(poses, m) == key
+                ]
                 if members:
                     name = " + ".join([name] + members)
             if vis and key not in BODY_ACTORS and self._occluded(pos, poses):
@@ -751,9 +842,10 @@ class MissionScene:
 
         lang = self.language
         txt = self.cfg["text"]
-        self._texts["title"].SetInput(self.view.title.get(lang, self.view.name) +
-                                      (f": {self._names.get(self.follow, {}).get(lang, self.follow)}"
-                                       if self.view.name == "follow" else ""))
+        self._texts["title"].SetInput(
+            self.view.title.get(lang, self.view.name)
+            + (f": {self._names.get(self.follow, {}).get(lang, self.follow)}" if self.view.name == "follow" else "")
+        )
         self._texts["clock"].SetInput(utc_label(et))
         n = self.spacecraft_scale
         self._texts["note:scale"].SetInput(txt["scale_note"][lang].format(n=f"{n:,.0f}") if n > 1 else "")
@@ -762,7 +854,9 @@ class MissionScene:
         ex = self.terrain_exaggeration
         self._texts["note:terrain"].SetInput(
             (self.terrain_label() + ("  " + txt["terrain_note"][lang].format(x=f"{ex:g}") if ex != 1 else ""))
-            if site else "")
+            if site
+            else ""
+        )
         if site:
             az, el = _az_el(poses.sun_dir[0])
             self._texts["site:sun"].SetInput(txt["sun"][lang].format(el=el, az=az))
@@ -880,9 +974,13 @@ class MissionScene:
         n = int(self.cfg["trails"]["live_points"])
         s = np.linspace(0.0, 1.0, n) ** 2
         for v, name in self.vehicle_actor.items():
-            for i, n_, span, sign, poly in zip((0, 1), (f"trail:{name}", f"trail-future:{name}"),
-                                               (self.view.trail_past_s, self.view.trail_future_s), (-1.0, 1.0),
-                                               self._trail_polys[v]):
+            for i, n_, span, sign, poly in zip(
+                (0, 1),
+                (f"trail:{name}", f"trail-future:{name}"),
+                (self.view.trail_past_s, self.view.trail_future_s),
+                (-1.0, 1.0),
+                self._trail_polys[v],
+            ):
                 actor = self.actors[n_]
                 if v != f or not show or span <= 0:
                     actor.SetVisibility(False)
@@ -940,8 +1038,11 @@ class MissionScene:
         for lid, item in self._links.items():
             link, a = item["link"], item["actor"]
             stacked = any(e in poses.stacked_on and poses.stacked_on[e][0] for e in (link.a, link.b))
-            ends = None if (not show or lid not in states or stacked) else self._link_ends(link, et, poses, model,
-                                                                                              ends_cache)
+            ends = (
+                None
+                if (not show or lid not in states or stacked)
+                else self._link_ends(link, et, poses, model, ends_cache)
+            )
             if ends is None:  # a stack shows its root's links only
                 a.SetVisibility(False)
                 continue
@@ -971,8 +1072,10 @@ class MissionScene:
                 continue
             if end not in cache:  # a ground station: ask the link model once per update
                 try:
-                    p = model.endpoint(end, np.array([et]), observer=self._kin.center,
-                                       frame=self.view.frame)[0] * self.view.units_per_km
+                    p = (
+                        model.endpoint(end, np.array([et]), observer=self._kin.center, frame=self.view.frame)[0]
+                        * self.view.units_per_km
+                    )
                     cache[end] = p + self._origin_shift() if self._kin.follow else p
                 except Exception:
                     cache[end] = None

@@ -22,8 +22,9 @@ SUN_RADIUS_DEG = 0.2665  # the Sun's angular radius seen from the Moon (≈ 1 au
 QUANTUM_DEG = 0.1
 
 
-def lit_fraction(z: np.ndarray, spacing: float, sun: np.ndarray, *, tolerance: float | None = None,
-                 samples: int = 3) -> np.ndarray:
+def lit_fraction(
+    z: np.ndarray, spacing: float, sun: np.ndarray, *, tolerance: float | None = None, samples: int = 3
+) -> np.ndarray:
     """Lit fraction (0 … 1) of every node of the height grid ``z`` (n×n, row 0 north, column 0 west; metres) for
     the unit Sun direction ``sun`` (ENU). ``spacing`` is the node spacing (m)."""
     from scipy.ndimage import map_coordinates

@@ -129,8 +129,15 @@ def _centre_states(kin: Kinematics, t0: float, t1: float, step: float):
     return states
 
 
-def sample_ets(kin: Kinematics, vehicle: str, view, span: tuple[float, float] | None = None,
-               tolerance_px: float | None = None, hermite: bool = True, centre_states=None) -> np.ndarray:
+def sample_ets(
+    kin: Kinematics,
+    vehicle: str,
+    view,
+    span: tuple[float, float] | None = None,
+    tolerance_px: float | None = None,
+    hermite: bool = True,
+    centre_states=None,
+) -> np.ndarray:
     """Adaptive sample epochs of ``vehicle`` for ``view``.
 
     The error of the curve through the samples stays under ``tolerance_px`` pixels of the view preset (scaled up
@@ -220,8 +227,11 @@ def _array(a: np.ndarray, dtype: str, encoding: str):
     a = np.ascontiguousarray(a, dtype=dtype)
     if encoding == "list":
         return a.tolist()
-    return {"dtype": dtype, "shape": list(a.shape), "b64": base64.b64encode(a.astype(a.dtype.newbyteorder("<"))
-                                                                            .tobytes()).decode("ascii")}
+    return {
+        "dtype": dtype,
+        "shape": list(a.shape),
+        "b64": base64.b64encode(a.astype(a.dtype.newbyteorder("<")).tobytes()).decode("ascii"),
+    }
 
 
 def decode(item) -> np.ndarray:
@@ -232,8 +242,9 @@ def decode(item) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.dtype(item["dtype"]).newbyteorder("<")).reshape(item["shape"])
 
 
-def export_tracks(scene, start_et: float | None = None, end_et: float | None = None,
-                  encoding: str = "base64", compact: bool = False) -> dict:
+def export_tracks(
+    scene, start_et: float | None = None, end_et: float | None = None, encoding: str = "base64", compact: bool = False
+) -> dict:
     """Per-actor sample tracks of ``scene``'s current view (format in the module docstring).
 
     ``compact=True`` (within the 1 MB budget in every view) drops a riding vehicle's samples (the client composes
@@ -254,8 +265,11 @@ def export_tracks(scene, start_et: float | None = None, end_et: float | None = N
         mid = scene.et if scene.et is not None else t0 + view.window_s / 2
         t0, t1 = max(t0, mid - view.window_s / 2), min(t1, mid + view.window_s / 2)
     centre = _centre_states(kin, t0, t1, _pre_step(view)) if kin.center != "MOON" else None
-    grids = {v: sample_ets(kin, v, view, (max(t0, c[0]), min(t1, c[1])), centre_states=centre)
-             for v in kin.vehicles if (c := coverage(v)) and min(t1, c[1]) > max(t0, c[0])}
+    grids = {
+        v: sample_ets(kin, v, view, (max(t0, c[0]), min(t1, c[1])), centre_states=centre)
+        for v in kin.vehicles
+        if (c := coverage(v)) and min(t1, c[1]) > max(t0, c[0])
+    }
     body_step = min(view.max_step_s, 3600.0)
     body_grid = np.append(np.arange(t0, t1, body_step), t1)
     if kin.follow and kin.follow in grids:
@@ -269,7 +283,7 @@ def export_tracks(scene, start_et: float | None = None, end_et: float | None = N
         riding = parents != ""
         # own samples while free, the parent's while riding (so a client may ignore the stack runs)
         mask = np.isin(union, grids.get(v, np.zeros(0))) & ~riding
-        for parent in ({p for p in parents if p} if not compact else ()):
+        for parent in {p for p in parents if p} if not compact else ():
             mask |= (parents == parent) & keep.get(parent, np.zeros(len(union), bool))
         change = np.flatnonzero((np.diff(poses.visible[v].astype(np.int8)) != 0) | (parents[1:] != parents[:-1]))
         mask[change] = True
@@ -278,9 +292,11 @@ def export_tracks(scene, start_et: float | None = None, end_et: float | None = N
             mask[[0, -1]] = True
         keep[v] = mask
         runs = np.concatenate([[0], change + 1]) if len(union) else np.zeros(0, int)
-        stacks[v] = {"t": _array(union[runs], "float64", encoding),
-                     "parent": [scene.vehicle_actor.get(p, "") for p in parents[runs]],
-                     "offset_m": _array(poses.offsets_m[v][runs], "float32", encoding)}
+        stacks[v] = {
+            "t": _array(union[runs], "float64", encoding),
+            "parent": [scene.vehicle_actor.get(p, "") for p in parents[runs]],
+            "offset_m": _array(poses.offsets_m[v][runs], "float32", encoding),
+        }
     actors = {}
     for v, mask in keep.items():
         if not mask.any():
@@ -292,32 +308,50 @@ def export_tracks(scene, start_et: float | None = None, end_et: float | None = N
     for body, name in (("EARTH", "earth"), ("MOON", "moon")):
         actors[name] = _actor_track(body, view.units_per_km, union[body_mask], poses, body_mask, encoding)
     out = {
-        "format": FORMAT, "view": view.name, "frame": view.frame, "unit": view.unit, "center": kin.center,
-        "follow": kin.follow, "spacecraft_scale": scene.spacecraft_scale, "t0": t0, "t1": t1,
-        "utc0": utc_from_et(t0), "utc1": utc_from_et(t1), "actors": actors,
-        "sun": {"t": _array(union[body_mask], "float64", encoding),
-                "d": _array(poses.sun_dir[body_mask], "float32", encoding)},
-        "trails": {}, "links": {},
+        "format": FORMAT,
+        "view": view.name,
+        "frame": view.frame,
+        "unit": view.unit,
+        "center": kin.center,
+        "follow": kin.follow,
+        "spacecraft_scale": scene.spacecraft_scale,
+        "t0": t0,
+        "t1": t1,
+        "utc0": utc_from_et(t0),
+        "utc1": utc_from_et(t1),
+        "actors": actors,
+        "sun": {
+            "t": _array(union[body_mask], "float64", encoding),
+            "d": _array(poses.sun_dir[body_mask], "float32", encoding),
+        },
+        "trails": {},
+        "links": {},
     }
     shift = None
     if kin.follow:  # the follow view's trail is live: the client draws the followed actor's own track around now
-        out["live_trail"] = {"actor": scene.vehicle_actor[kin.follow], "body": {"MOON": "moon"}.get(kin.center, "earth"),
-                             "past_s": view.trail_past_s,
-                             "future_s": view.trail_future_s}
-    for v, name in ([] if kin.follow else scene.vehicle_actor.items()):
+        out["live_trail"] = {
+            "actor": scene.vehicle_actor[kin.follow],
+            "body": {"MOON": "moon"}.get(kin.center, "earth"),
+            "past_s": view.trail_past_s,
+            "future_s": view.trail_future_s,
+        }
+    for v, name in [] if kin.follow else scene.vehicle_actor.items():
         data = scene._trail(v)
         if data is None or len(data["ets"]) < 2:
             continue
         if compact:
             out["trails"][f"trail:{name}"] = {
-                "future": f"trail-future:{name}", "t0": float(data["ets"][0]),
+                "future": f"trail-future:{name}",
+                "t0": float(data["ets"][0]),
                 "t": _array(data["ets"] - data["ets"][0], "float32", encoding),
-                "past_s": view.trail_past_s, "future_s": view.trail_future_s, "shift": shift}
+                "past_s": view.trail_past_s,
+                "future_s": view.trail_future_s,
+                "shift": shift,
+            }
             continue
         t = _array(data["ets"], "float64", encoding)
         for key in (f"trail:{name}", f"trail-future:{name}"):
-            out["trails"][key] = {"t": t, "past_s": view.trail_past_s, "future_s": view.trail_future_s,
-                                  "shift": shift}
+            out["trails"][key] = {"t": t, "past_s": view.trail_past_s, "future_s": view.trail_future_s, "shift": shift}
     out["links"] = _link_tracks(scene, body_grid, encoding)
     return out
 
@@ -325,7 +359,8 @@ def export_tracks(scene, start_et: float | None = None, end_et: float | None = N
 def _actor_track(name: str, scale: float, ets: np.ndarray, poses, mask: np.ndarray, encoding: str) -> dict:
     q = quaternions(poses.rotations[name][mask])
     return {
-        "naif": name, "scale": scale,
+        "naif": name,
+        "scale": scale,
         "t": _array(ets, "float64", encoding),
         "p": _array(np.nan_to_num(poses.positions[name][mask]), "float32", encoding),
         "v": _array(np.nan_to_num(poses.velocities[name][mask]), "float32", encoding),
@@ -349,6 +384,10 @@ def _link_tracks(scene, grid: np.ndarray, encoding: str) -> dict:
         edges = [grid[0], grid[-1]] + [t for w in wins[lid] for t in w if grid[0] <= t <= grid[-1]]
         t = np.unique(np.asarray(edges, float))
         open_ = links_mod.link_states(t)[lid]
-        out[f"link:{lid}"] = {"a": scene.vehicle_actor.get(link.a, link.a), "b": scene.vehicle_actor.get(link.b, link.b),
-                              "t": _array(t, "float64", encoding), "open": _array(open_, "uint8", encoding)}
+        out[f"link:{lid}"] = {
+            "a": scene.vehicle_actor.get(link.a, link.a),
+            "b": scene.vehicle_actor.get(link.b, link.b),
+            "t": _array(t, "float64", encoding),
+            "open": _array(open_, "uint8", encoding),
+        }
     return out

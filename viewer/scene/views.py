@@ -131,8 +131,9 @@ def _parse(name: str, node: dict, path: Path) -> View:
 @lru_cache(maxsize=4)
 def _load(path: Path) -> tuple[dict[str, View], str]:
     if not path.exists():
-        raise DataError(f"{path} is missing; restore it from the repository (`git checkout assets/views.yaml`)",
-                        path=path)
+        raise DataError(
+            f"{path} is missing; restore it from the repository (`git checkout assets/views.yaml`)", path=path
+        )
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

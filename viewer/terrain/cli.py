@@ -13,8 +13,9 @@ import sys
 def add_arguments(parser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     fetch = sub.add_parser("fetch", help="download a LOLA GDR product (label + image) from the PDS Geosciences Node")
-    fetch.add_argument("--product", default=None,
-                       help="ldem_4 (2 MB), ldem_16 (33 MB, default), ldem_64 (530 MB) or ldem_128 (2.1 GB)")
+    fetch.add_argument(
+        "--product", default=None, help="ldem_4 (2 MB), ldem_16 (33 MB, default), ldem_64 (530 MB) or ldem_128 (2.1 GB)"
+    )
     fetch.add_argument("--retries", type=int, default=3, help="resume attempts after a dropped connection (default 3)")
     fetch.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     sub.add_parser("status", help="terrain and textures in use, and the cache directory")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import socket
 import sys
 import time
 from pathlib import Path
@@ -127,8 +126,16 @@ def md5_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fetch_file(url: str, dest: Path, *, expected_size: int | None = None, md5: str | None = None, retries: int = 3,
-               progress: bool = True, stream=None) -> Path:
+def fetch_file(
+    url: str,
+    dest: Path,
+    *,
+    expected_size: int | None = None,
+    md5: str | None = None,
+    retries: int = 3,
+    progress: bool = True,
+    stream=None,
+) -> Path:
     """Download ``url`` to ``dest`` through ``dest.part`` with resume, size and md5 checks; returns ``dest``."""
     stream = stream or sys.stderr
     dest = Path(dest)
@@ -145,7 +152,7 @@ def fetch_file(url: str, dest: Path, *, expected_size: int | None = None, md5: s
         try:
             _download_once(url, part, have, expected_size, progress, stream)
             break
-        except (_Interrupted, http.client.IncompleteRead, ConnectionError, socket.timeout) as exc:
+        except (TimeoutError, _Interrupted, http.client.IncompleteRead, ConnectionError) as exc:
             attempts += 1
             got = part.stat().st_size if part.exists() else 0
             if attempts > retries:
@@ -158,7 +165,9 @@ def fetch_file(url: str, dest: Path, *, expected_size: int | None = None, md5: s
     size = part.stat().st_size
     if expected_size is not None and size != expected_size:
         part.unlink()
-        raise DataError(f"{url}: received {size} bytes, expected {expected_size}; the download was deleted, run again", path=dest)
+        raise DataError(
+            f"{url}: received {size} bytes, expected {expected_size}; the download was deleted, run again", path=dest
+        )
     if md5:
         actual = md5_of(part)
         if actual != md5.lower():
@@ -194,8 +203,13 @@ def _download_once(url, part: Path, have: int, expected_size, progress, stream) 
                 "server and label disagree, nothing was kept",
                 path=url,
             )
-        bar = _Progress(part.name[: -len(".part")], expected_size or (have + remaining if remaining else None), have,
-                        stream, progress)
+        bar = _Progress(
+            part.name[: -len(".part")],
+            expected_size or (have + remaining if remaining else None),
+            have,
+            stream,
+            progress,
+        )
         received = 0
         with open(part, mode) as fh:
             while True:
@@ -220,8 +234,9 @@ def product_info(product: str) -> dict:
     return products[key]
 
 
-def fetch(product: str | None = None, dest_dir: Path | None = None, *, retries: int = 3, progress: bool = True,
-          stream=None) -> tuple[Path, list[str]]:
+def fetch(
+    product: str | None = None, dest_dir: Path | None = None, *, retries: int = 3, progress: bool = True, stream=None
+) -> tuple[Path, list[str]]:
     """Download one LOLA product (label, then image). Returns (image path, notes for the user)."""
     from viewer.terrain.lola import LolaDem, find_key, parse_label
 
@@ -241,17 +256,28 @@ def fetch(product: str | None = None, dest_dir: Path | None = None, *, retries: 
         raise DataError(f"{lbl}: label lacks FILE_RECORDS/RECORD_BYTES; cannot verify the image size", path=lbl)
     expected = int(records) * int(record_bytes)
     if expected != info["lines"] * info["samples"] * 2:
-        raise DataError(f"{lbl}: the label's size {expected} B disagrees with {product}'s grid in {CATALOG_PATH.name}", path=lbl)
+        raise DataError(
+            f"{lbl}: the label's size {expected} B disagrees with {product}'s grid in {CATALOG_PATH.name}", path=lbl
+        )
     present = img.exists() and img.stat().st_size == expected and (not known.get("img") or md5_of(img) == known["img"])
     if present:
         notes.append(f"{img.name} is already present and verified")
     else:
-        fetch_file(base_url() + info["img"], img, expected_size=expected, md5=known.get("img"), retries=retries,
-                   progress=progress, stream=stream)
+        fetch_file(
+            base_url() + info["img"],
+            img,
+            expected_size=expected,
+            md5=known.get("img"),
+            retries=retries,
+            progress=progress,
+            stream=stream,
+        )
     if known.get("img"):
         notes.append(f"{img.name}: size {expected} B and md5 {known['img']} verified")
     else:
-        notes.append(f"{img.name}: size {expected} B verified (label and server); no known md5 for {product}, "
-                     "so the checksum was not verified")
+        notes.append(
+            f"{img.name}: size {expected} B verified (label and server); no known md5 for {product}, "
+            "so the checksum was not verified"
+        )
     LolaDem.open(img)  # the reader accepts it
     return img, notes

@@ -91,9 +91,11 @@ def parse_label(text: str, *, path=None) -> dict:
             continue
         pending = f"{pending}\n{line}" if pending else line
         # a statement continues while a quote or a brace is open
-        if pending.count('"') % 2 == 1 or pending.count("{") > pending.count("}") or pending.count(
-            "("
-        ) > pending.count(")"):
+        if (
+            pending.count('"') % 2 == 1
+            or pending.count("{") > pending.count("}")
+            or pending.count("(") > pending.count(")")
+        ):
             continue
         statements.append(pending)
         pending = ""
@@ -154,7 +156,9 @@ def _img_path_for(lbl_path: Path, label: dict) -> Path:
     if not isinstance(name, str):
         name = find_key(label, "FILE_NAME")
     if not isinstance(name, str):
-        raise DataError(f"{lbl_path}: the label names no image file (^IMAGE); it is not a LOLA GDR label", path=lbl_path)
+        raise DataError(
+            f"{lbl_path}: the label names no image file (^IMAGE); it is not a LOLA GDR label", path=lbl_path
+        )
     for candidate in sorted(lbl_path.parent.iterdir()):
         if candidate.name.lower() == name.lower():
             return candidate
@@ -213,7 +217,9 @@ class LolaDem:
         def need(obj, key):
             value = find_key(obj, key)
             if value is None:
-                raise DataError(f"{lbl_path}: label key {key} is missing; the label is not a LOLA GDR label", path=lbl_path)
+                raise DataError(
+                    f"{lbl_path}: label key {key} is missing; the label is not a LOLA GDR label", path=lbl_path
+                )
             return value
 
         sample_type = str(need(image, "SAMPLE_TYPE")).strip('"').upper()
@@ -221,7 +227,9 @@ class LolaDem:
         try:
             self.dtype = np.dtype(_DTYPES[(sample_type, bits)])
         except KeyError:
-            raise DataError(f"{lbl_path}: unsupported SAMPLE_TYPE {sample_type} with SAMPLE_BITS {bits}", path=lbl_path) from None
+            raise DataError(
+                f"{lbl_path}: unsupported SAMPLE_TYPE {sample_type} with SAMPLE_BITS {bits}", path=lbl_path
+            ) from None
         lines, samples = int(need(image, "LINES")), int(need(image, "LINE_SAMPLES"))
         self.scale = float(find_key(image, "SCALING_FACTOR", 1.0))
         self.offset = float(find_key(image, "OFFSET", 0.0))  # reference radius, m (not added to heights)
@@ -275,7 +283,7 @@ class LolaDem:
 
     # -------------------------------------------------------------------------------------------- opening
     @classmethod
-    def open(cls, path) -> "LolaDem":
+    def open(cls, path) -> LolaDem:
         """Open ``LDEM_n.IMG`` (or its ``.LBL``); the label is found beside it whatever the case of its name."""
         path = Path(path).expanduser()
         if not path.exists():
@@ -329,7 +337,9 @@ class LolaDem:
     def _map(self) -> np.memmap:
         """A fresh read-only map of the image. Callers drop it when done: unmapping returns the touched pages,
         so scattered reads cost memory only for the duration of one chunk."""
-        return np.memmap(self.path, dtype=self.dtype, mode="r", offset=self.byte_offset, shape=(self.grid.lines, self.grid.samples))
+        return np.memmap(
+            self.path, dtype=self.dtype, mode="r", offset=self.byte_offset, shape=(self.grid.lines, self.grid.samples)
+        )
 
     def _heights(self, raw) -> np.ndarray:
         return np.asarray(raw, dtype=np.float32) * np.float32(self.scale)
@@ -391,7 +401,9 @@ class LolaDem:
         elif c_last - c_first + 1 > self.grid.samples:
             c_last = c_first + self.grid.samples - 1
         if r_last < r_first or c_last < c_first:
-            raise ValueError(f"the box {lat_min}…{lat_max}°, {lon_min}…{lon_max}° holds no pixel centre of {self.product}")
+            raise ValueError(
+                f"the box {lat_min}…{lat_max}°, {lon_min}…{lon_max}° holds no pixel centre of {self.product}"
+            )
         rows = slice(r_first, r_last + 1)
         cols = np.arange(c_first, c_last + 1)
         wrapped = self._wrap_cols(cols)

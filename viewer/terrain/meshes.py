@@ -91,8 +91,15 @@ def _store(path: Path, data: MeshData) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as fh:
-            np.savez(fh, points=data.points, faces=data.faces, tcoords=data.tcoords, heights_m=data.heights_m,
-                     normals=data.normals, meta=np.array(json.dumps(data.meta)))
+            np.savez(
+                fh,
+                points=data.points,
+                faces=data.faces,
+                tcoords=data.tcoords,
+                heights_m=data.heights_m,
+                normals=data.normals,
+                meta=np.array(json.dumps(data.meta)),
+            )
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -172,10 +179,20 @@ def build_globe(dem, lod: str = "browser", exaggeration: float = 1.0) -> MeshDat
     points = (unit_vectors(lat, lon) * radius[..., None]).reshape(-1, 3)
     faces = _grid_faces(n_lat + 1, n_lon + 1, poles=True)
     return MeshData(
-        points.astype(np.float32), faces, uv_of(lat, lon).reshape(-1, 2).astype(np.float32), heights.ravel(),
+        points.astype(np.float32),
+        faces,
+        uv_of(lat, lon).reshape(-1, 2).astype(np.float32),
+        heights.ravel(),
         _smooth_normals(points, faces, _seam_pole_map(n_lat + 1, n_lon + 1)),
-        {"body": "MOON", "frame": "MOON_ME", "units": "km", "lod": lod, "exaggeration": exaggeration,
-         "source_label": dem.source_label, "texture": "moon"},
+        {
+            "body": "MOON",
+            "frame": "MOON_ME",
+            "units": "km",
+            "lod": lod,
+            "exaggeration": exaggeration,
+            "source_label": dem.source_label,
+            "texture": "moon",
+        },
     )
 
 
@@ -188,8 +205,13 @@ def enu_basis(lat_deg: float, lon_deg: float) -> np.ndarray:
     return np.stack([east, north, up])
 
 
-def build_site_patch(dem, lod: str = "browser", exaggeration: float = 1.0, size_km: float = 300.0,
-                     site: tuple[float, float] | None = None) -> MeshData:
+def build_site_patch(
+    dem,
+    lod: str = "browser",
+    exaggeration: float = 1.0,
+    size_km: float = 300.0,
+    site: tuple[float, float] | None = None,
+) -> MeshData:
     site_lat, site_lon = site or site_lat_lon()
     n = SITE_LOD[lod]
     basis = enu_basis(site_lat, site_lon)
@@ -208,11 +230,24 @@ def build_site_patch(dem, lod: str = "browser", exaggeration: float = 1.0, size_
     points = enu.reshape(-1, 3)
     faces = _grid_faces(n, n, poles=False)
     return MeshData(
-        points.astype(np.float32), faces, uv_of(lat, lon).reshape(-1, 2).astype(np.float32), heights.ravel(),
+        points.astype(np.float32),
+        faces,
+        uv_of(lat, lon).reshape(-1, 2).astype(np.float32),
+        heights.ravel(),
         _smooth_normals(points, faces, np.arange(len(points))),
-        {"body": "MOON", "frame": "CHANGE6_TOPO (ENU at the site)", "units": "m", "lod": lod,
-         "exaggeration": exaggeration, "size_km": size_km, "site_lat_deg": site_lat, "site_lon_east_deg": site_lon,
-         "site_height_m": site_h, "source_label": dem.source_label, "texture": "moon"},
+        {
+            "body": "MOON",
+            "frame": "CHANGE6_TOPO (ENU at the site)",
+            "units": "m",
+            "lod": lod,
+            "exaggeration": exaggeration,
+            "size_km": size_km,
+            "site_lat_deg": site_lat,
+            "site_lon_east_deg": site_lon,
+            "site_height_m": site_h,
+            "source_label": dem.source_label,
+            "texture": "moon",
+        },
     )
 
 
@@ -222,12 +257,16 @@ def build_earth(lod: str = "browser") -> MeshData:
     phi, lam = np.radians(lat), np.radians(lon)
     e2 = 1.0 - (EARTH_B_KM / EARTH_A_KM) ** 2
     N = EARTH_A_KM / np.sqrt(1.0 - e2 * np.sin(phi) ** 2)
-    points = np.stack([N * np.cos(phi) * np.cos(lam), N * np.cos(phi) * np.sin(lam), N * (1 - e2) * np.sin(phi)],
-                      axis=-1).reshape(-1, 3)
+    points = np.stack(
+        [N * np.cos(phi) * np.cos(lam), N * np.cos(phi) * np.sin(lam), N * (1 - e2) * np.sin(phi)], axis=-1
+    ).reshape(-1, 3)
     faces = _grid_faces(n_lat + 1, n_lon + 1, poles=True)
     return MeshData(
-        points.astype(np.float32), faces, uv_of(lat, lon).reshape(-1, 2).astype(np.float32),
-        np.zeros(len(points), np.float32), _smooth_normals(points, faces, _seam_pole_map(n_lat + 1, n_lon + 1)),
+        points.astype(np.float32),
+        faces,
+        uv_of(lat, lon).reshape(-1, 2).astype(np.float32),
+        np.zeros(len(points), np.float32),
+        _smooth_normals(points, faces, _seam_pole_map(n_lat + 1, n_lon + 1)),
         {"body": "EARTH", "frame": "ITRF93", "units": "km", "lod": lod, "texture": "earth"},
     )
 
@@ -261,14 +300,20 @@ def globe_data(lod: str = "browser", exaggeration: float = 1.0, dem=None, use_ca
     return _cached("moon-globe", inputs, lambda: build_globe(dem, lod, exaggeration), use_cache)
 
 
-def site_data(lod: str = "browser", exaggeration: float = 1.0, size_km: float = 300.0, dem=None,
-              use_cache: bool = True) -> MeshData:
+def site_data(
+    lod: str = "browser", exaggeration: float = 1.0, size_km: float = 300.0, dem=None, use_cache: bool = True
+) -> MeshData:
     from viewer.terrain import select_dem
 
     dem = dem or select_dem()
     site = site_lat_lon()
-    inputs = {"dem": dem.identity(), "lod": lod, "exaggeration": float(exaggeration), "size_km": float(size_km),
-              "site": list(site)}
+    inputs = {
+        "dem": dem.identity(),
+        "lod": lod,
+        "exaggeration": float(exaggeration),
+        "size_km": float(size_km),
+        "site": list(site),
+    }
     return _cached("moon-site", inputs, lambda: build_site_patch(dem, lod, exaggeration, size_km, site), use_cache)
 
 
@@ -281,8 +326,9 @@ def globe_mesh(lod: str = "browser", exaggeration: float = 1.0, dem=None, use_ca
     return globe_data(lod, exaggeration, dem, use_cache).to_pyvista()
 
 
-def site_patch(lod: str = "browser", exaggeration: float = 1.0, size_km: float = 300.0, dem=None,
-               use_cache: bool = True):
+def site_patch(
+    lod: str = "browser", exaggeration: float = 1.0, size_km: float = 300.0, dem=None, use_cache: bool = True
+):
     """The landing-site patch as ``pyvista.PolyData`` (m, ENU about the site's surface point)."""
     return site_data(lod, exaggeration, size_km, dem, use_cache).to_pyvista()
 

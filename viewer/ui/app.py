@@ -59,7 +59,9 @@ def badge(grade: str, lang: str) -> str:
 def source_html(src) -> str:
     title = html.escape(f"{src.outlet}, {src.title}")
     if src.url:
-        return f'<div class="ce6-src">{title} <a href="{html.escape(src.url)}" target="_blank" rel="noopener">↗</a></div>'
+        return (
+            f'<div class="ce6-src">{title} <a href="{html.escape(src.url)}" target="_blank" rel="noopener">↗</a></div>'
+        )
     return f'<div class="ce6-src">{title}</div>'
 
 
@@ -89,9 +91,14 @@ class MissionApp(pn.viewable.Viewer):
         s = self.state
         m = self._mission
         lo, hi = s.param.et.bounds
-        self.vtk = TemplateVTK(self._shared, (s.view, float(s.terrain_exaggeration)), sizing_mode="stretch_both",
-                               orientation_widget=False, enable_keybindings=False,
-                               camera=self._shared.camera(s.view, s.et))
+        self.vtk = TemplateVTK(
+            self._shared,
+            (s.view, float(s.terrain_exaggeration)),
+            sizing_mode="stretch_both",
+            orientation_widget=False,
+            enable_keybindings=False,
+            camera=self._shared.camera(s.view, s.et),
+        )
         rows = shared.relay_strip()["rows"]
         names = {}
         cfg = self._shared.scene.cfg
@@ -100,54 +107,112 @@ class MissionApp(pn.viewable.Viewer):
         for naif, v in cfg["bodies"].items():
             names[v["actor"]] = {**cfg["names"].get(naif, {"en": naif}), "colour": "#c9d2e3"}
         self.view3d = MissionView(
-            on_jump=self._safe(self.jump), vtk=self.vtk, tracks=self._shared.tracks(s.view), et=s.et,
-            playing=s.playing, speed=float(s.speed), speeds=list(SPEEDS), t0=lo, t1=hi, launch_et=m.launch_et,
-            et_minus_unix=_et_minus_unix(lo, hi), language=s.language, names=names,
-            phases=[{"id": p.id, "start": p.start_et, "end": p.end_et, "parent": p.parent,
-                     "title": {"en": p.title.en, "zh": p.title.zh}} for p in m.phases],
+            on_jump=self._safe(self.jump),
+            vtk=self.vtk,
+            tracks=self._shared.tracks(s.view),
+            et=s.et,
+            playing=s.playing,
+            speed=float(s.speed),
+            speeds=list(SPEEDS),
+            t0=lo,
+            t1=hi,
+            launch_et=m.launch_et,
+            et_minus_unix=_et_minus_unix(lo, hi),
+            language=s.language,
+            names=names,
+            phases=[
+                {
+                    "id": p.id,
+                    "start": p.start_et,
+                    "end": p.end_et,
+                    "parent": p.parent,
+                    "title": {"en": p.title.en, "zh": p.title.zh},
+                }
+                for p in m.phases
+            ],
             events=[{"id": e.id, "et": e.et, "title": {"en": e.title.en, "zh": e.title.zh}} for e in m.events],
-            relay={"rows": rows}, i18n=TEXT, show_links=s.show_links, show_trails=s.show_trails,
-            show_labels=s.show_labels, enlarge=s.enlarge_spacecraft, sizing_mode="stretch_both", min_height=480)
-        self.horizon = HorizonPanel(data=shared.horizon_data(), et=s.et, language=s.language,
-                                    labels=TEXT["earth_el"], sizing_mode="stretch_width", height=190)
+            relay={"rows": rows},
+            i18n=TEXT,
+            show_links=s.show_links,
+            show_trails=s.show_trails,
+            show_labels=s.show_labels,
+            enlarge=s.enlarge_spacecraft,
+            sizing_mode="stretch_both",
+            min_height=480,
+        )
+        self.horizon = HorizonPanel(
+            data=shared.horizon_data(),
+            et=s.et,
+            language=s.language,
+            labels=TEXT["earth_el"],
+            sizing_mode="stretch_width",
+            height=190,
+        )
         # widgets from the parameters
         view_titles = {shared.views()[k].title.get("en", k): k for k in shared.web_views()}
-        self.w_view = pn.widgets.RadioButtonGroup.from_param(s.param.view, options=view_titles, button_type="primary",
-                                                             button_style="outline", orientation="vertical",
-                                                             sizing_mode="stretch_width")
-        self.w_lang = pn.widgets.RadioButtonGroup.from_param(s.param.language, options={"English": "en", "中文": "zh"},
-                                                             button_type="primary", button_style="outline", width=150)
-        self.w_layers = pn.Param(s, parameters=["show_links", "show_trails", "show_labels", "enlarge_spacecraft",
-                                                "auto_view"],
-                                 widgets={k: pn.widgets.Switch for k in ()}, show_name=False, default_layout=pn.Column,
-                                 sizing_mode="stretch_width")
-        self.w_relief = pn.widgets.RadioButtonGroup.from_param(s.param.terrain_exaggeration, button_type="primary",
-                                                               button_style="outline", sizing_mode="stretch_width")
+        self.w_view = pn.widgets.RadioButtonGroup.from_param(
+            s.param.view,
+            options=view_titles,
+            button_type="primary",
+            button_style="outline",
+            orientation="vertical",
+            sizing_mode="stretch_width",
+        )
+        self.w_lang = pn.widgets.RadioButtonGroup.from_param(
+            s.param.language,
+            options={"English": "en", "中文": "zh"},
+            button_type="primary",
+            button_style="outline",
+            width=150,
+        )
+        self.w_layers = pn.Param(
+            s,
+            parameters=["show_links", "show_trails", "show_labels", "enlarge_spacecraft", "auto_view"],
+            widgets={k: pn.widgets.Switch for k in ()},
+            show_name=False,
+            default_layout=pn.Column,
+            sizing_mode="stretch_width",
+        )
+        self.w_relief = pn.widgets.RadioButtonGroup.from_param(
+            s.param.terrain_exaggeration, button_type="primary", button_style="outline", sizing_mode="stretch_width"
+        )
         self.w_phase = pn.widgets.Select(name="", options=self._jump_options(), sizing_mode="stretch_width")
         self.w_phase.param.watch(self._safe(lambda e: e.new and self.jump(e.new)), "value")
-        self.w_reset = pn.widgets.Button(name=t("reset_camera", s.language), button_type="light", button_style="outline")
+        self.w_reset = pn.widgets.Button(
+            name=t("reset_camera", s.language), button_type="light", button_style="outline"
+        )
         self.w_reset.on_click(self._safe(lambda e: self._reset_camera()))
-        self.w_shot = pn.widgets.Button(name=t("screenshot", s.language), button_type="primary",
-                                        sizing_mode="stretch_width")
+        self.w_shot = pn.widgets.Button(
+            name=t("screenshot", s.language), button_type="primary", sizing_mode="stretch_width"
+        )
         self.w_shot.on_click(self._safe(lambda e: self._start_screenshot()))
-        self.w_shot_file = pn.widgets.FileDownload(file=None, visible=False, sizing_mode="stretch_width",
-                                                  button_type="success")
-        self.w_export = pn.widgets.Button(name=t("export_phase", s.language), button_type="light",
-                                          button_style="outline", sizing_mode="stretch_width")
+        self.w_shot_file = pn.widgets.FileDownload(
+            file=None, visible=False, sizing_mode="stretch_width", button_type="success"
+        )
+        self.w_export = pn.widgets.Button(
+            name=t("export_phase", s.language), button_type="light", button_style="outline", sizing_mode="stretch_width"
+        )
         self.w_export.on_click(self._safe(lambda e: self._start_export()))
-        self.w_export_status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["ce6-card"],
-                                            stylesheets=[APP_CSS])
-        self.w_export_file = pn.widgets.FileDownload(file=None, visible=False, sizing_mode="stretch_width",
-                                                     button_type="success")
+        self.w_export_status = pn.pane.HTML(
+            "", sizing_mode="stretch_width", css_classes=["ce6-card"], stylesheets=[APP_CSS]
+        )
+        self.w_export_file = pn.widgets.FileDownload(
+            file=None, visible=False, sizing_mode="stretch_width", button_type="success"
+        )
         self.phase_buttons = pn.FlexBox(*self._phase_buttons(), sizing_mode="stretch_width")
         self.header = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=[APP_CSS])
         self.caption = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["ce6-card"], stylesheets=[APP_CSS])
         self.sources = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["ce6-card"], stylesheets=[APP_CSS])
-        self.bibliography = pn.Card(pn.pane.HTML(self._bibliography(), sizing_mode="stretch_width",
-                                                 stylesheets=[APP_CSS]),
-                                    title=t("all_sources", s.language), collapsed=True, sizing_mode="stretch_width")
-        self.labels = {k: pn.pane.HTML("", margin=(10, 10, 0, 10), stylesheets=[APP_CSS])
-                       for k in ("view", "layers", "relief", "jump", "horizon", "files", "sources")}
+        self.bibliography = pn.Card(
+            pn.pane.HTML(self._bibliography(), sizing_mode="stretch_width", stylesheets=[APP_CSS]),
+            title=t("all_sources", s.language),
+            collapsed=True,
+            sizing_mode="stretch_width",
+        )
+        self.labels = {
+            k: pn.pane.HTML("", margin=(10, 10, 0, 10), stylesheets=[APP_CSS])
+            for k in ("view", "layers", "relief", "jump", "horizon", "files", "sources")
+        }
         # state <-> browser clock; the rest of the state -> scene
         self.view3d.param.watch(self._safe(self._from_client), ["et", "playing", "speed"])
         s.param.watch(self._safe(self._to_client), ["et", "playing", "speed"])
@@ -169,21 +234,46 @@ class MissionApp(pn.viewable.Viewer):
         L = self.labels
         side = [self.caption, self.sources]
         if not s.kiosk:
-            side += [L["jump"], self.phase_buttons, self.w_phase,
-                     L["view"], self.w_view, self.w_reset,
-                     L["layers"], self.w_layers, L["relief"], self.w_relief,
-                     L["horizon"], self.horizon,
-                     L["files"], self.w_shot, self.w_shot_file, self.w_export, self.w_export_status, self.w_export_file,
-                     L["sources"], self.bibliography]
+            side += [
+                L["jump"],
+                self.phase_buttons,
+                self.w_phase,
+                L["view"],
+                self.w_view,
+                self.w_reset,
+                L["layers"],
+                self.w_layers,
+                L["relief"],
+                self.w_relief,
+                L["horizon"],
+                self.horizon,
+                L["files"],
+                self.w_shot,
+                self.w_shot_file,
+                self.w_export,
+                self.w_export_status,
+                self.w_export_file,
+                L["sources"],
+                self.bibliography,
+            ]
         else:
             side += [L["horizon"], self.horizon]
-        sidebar = pn.Column(*side, width=400, scroll=True, sizing_mode="stretch_height",
-                            styles={"background": "#0a0e17", "border-left": "1px solid #1d2433"})
-        top = pn.Row(self.header, pn.Spacer(), self.w_lang, sizing_mode="stretch_width",
-                     styles={"background": "#070a12", "border-bottom": "1px solid #1d2433"})
+        sidebar = pn.Column(
+            *side,
+            width=400,
+            scroll=True,
+            sizing_mode="stretch_height",
+            styles={"background": "#0a0e17", "border-left": "1px solid #1d2433"},
+        )
+        top = pn.Row(
+            self.header,
+            pn.Spacer(),
+            self.w_lang,
+            sizing_mode="stretch_width",
+            styles={"background": "#070a12", "border-bottom": "1px solid #1d2433"},
+        )
         body = pn.Row(self.view3d, sidebar, sizing_mode="stretch_both")
-        return pn.Column(top, body, sizing_mode="stretch_both", styles={"background": "#05070d"},
-                         stylesheets=[APP_CSS])
+        return pn.Column(top, body, sizing_mode="stretch_both", styles={"background": "#05070d"}, stylesheets=[APP_CSS])
 
     def __panel__(self):
         return self._layout
@@ -217,9 +307,16 @@ class MissionApp(pn.viewable.Viewer):
         for p in self._mission.phases:
             if p.parent:
                 continue
-            b = pn.widgets.Button(name=p.title[lang], button_type="default", button_style="outline",
-                                  css_classes=["ce6-phase-btn", f"ce6-phase-{p.id}"], margin=(2, 3),
-                                  sizing_mode=None, width=None, stylesheets=[PHASE_BTN_CSS])
+            b = pn.widgets.Button(
+                name=p.title[lang],
+                button_type="default",
+                button_style="outline",
+                css_classes=["ce6-phase-btn", f"ce6-phase-{p.id}"],
+                margin=(2, 3),
+                sizing_mode=None,
+                width=None,
+                stylesheets=[PHASE_BTN_CSS],
+            )
             b.on_click(self._safe(lambda e, pid=p.id: self.jump(pid)))
             out.append(b)
         return out
@@ -261,8 +358,9 @@ class MissionApp(pn.viewable.Viewer):
 
     def _on_layers(self, *events) -> None:
         s = self.state
-        self.view3d.param.update(show_links=s.show_links, show_trails=s.show_trails, show_labels=s.show_labels,
-                                 enlarge=s.enlarge_spacecraft)
+        self.view3d.param.update(
+            show_links=s.show_links, show_trails=s.show_trails, show_labels=s.show_labels, enlarge=s.enlarge_spacecraft
+        )
 
     def _on_language(self, *events) -> None:
         s = self.state
@@ -271,9 +369,11 @@ class MissionApp(pn.viewable.Viewer):
         self.view3d.language = lang
         self.horizon.language = lang
         note = html.escape(m.note[lang])
-        self.header.object = (f'<div class="ce6-header"><span class="ce6-title">{html.escape(t("title", lang))}</span>'
-                              f'<span class="ce6-sub">{html.escape(t("subtitle", lang))}</span>'
-                              f'<span class="ce6-note" title="{html.escape(t("note_tip", lang))}">{note}</span></div>')
+        self.header.object = (
+            f'<div class="ce6-header"><span class="ce6-title">{html.escape(t("title", lang))}</span>'
+            f'<span class="ce6-sub">{html.escape(t("subtitle", lang))}</span>'
+            f'<span class="ce6-note" title="{html.escape(t("note_tip", lang))}">{note}</span></div>'
+        )
         for key, pane in self.labels.items():
             pane.object = f'<div class="ce6-section">{html.escape(t("section_" + key, lang))}</div>'
         for b, p in zip(self.phase_buttons.objects, [p for p in m.phases if not p.parent]):
@@ -300,14 +400,18 @@ class MissionApp(pn.viewable.Viewer):
         self._shown_items = key
         parts = []
         if phase is not None:
-            parts.append(f'<div class="ce6-kicker">{html.escape(t("phase", lang))}</div>'
-                         f'<h2 class="ce6-phase-title">{html.escape(phase.title[lang])}{badge(phase.grade, lang)}</h2>'
-                         f'<p class="ce6-caption">{html.escape(phase.caption[lang])}</p>')
+            parts.append(
+                f'<div class="ce6-kicker">{html.escape(t("phase", lang))}</div>'
+                f'<h2 class="ce6-phase-title">{html.escape(phase.title[lang])}{badge(phase.grade, lang)}</h2>'
+                f'<p class="ce6-caption">{html.escape(phase.caption[lang])}</p>'
+            )
         if event is not None:
-            parts.append(f'<h3 class="ce6-event-title">{html.escape(event.title[lang])}{badge(event.grade, lang)}</h3>'
-                         f'<p class="ce6-caption">{html.escape(event.caption[lang])}</p>')
+            parts.append(
+                f'<h3 class="ce6-event-title">{html.escape(event.title[lang])}{badge(event.grade, lang)}</h3>'
+                f'<p class="ce6-caption">{html.escape(event.caption[lang])}</p>'
+            )
         if not parts:
-            parts.append(f'<p>{html.escape(t("no_phase", lang))}</p>')
+            parts.append(f"<p>{html.escape(t('no_phase', lang))}</p>")
         self.caption.object = "".join(parts)
         srcs = []
         for item in (phase, event):
@@ -315,8 +419,9 @@ class MissionApp(pn.viewable.Viewer):
                 continue
             note = f'<div class="ce6-src"><i>{html.escape(item.grade_note)}</i></div>' if item.grade_note else ""
             srcs.append(note + "".join(source_html(m) for m in (self._mission.source(x) for x in item.sources)))
-        self.sources.object = (f'<div class="ce6-section" style="margin:0">{html.escape(t("section_cited", lang))}</div>'
-                               + "".join(srcs))
+        self.sources.object = (
+            f'<div class="ce6-section" style="margin:0">{html.escape(t("section_cited", lang))}</div>' + "".join(srcs)
+        )
 
     def _on_url(self, *events) -> None:
         if pn.state.location is None or self._closed:
@@ -340,10 +445,24 @@ class MissionApp(pn.viewable.Viewer):
             return
         out_dir = Path(tempfile.mkdtemp(prefix="change6-shot-"))
         path = out_dir / f"change6_{s.view}_{s.utc.replace(':', '').replace('-', '')}.png"
-        argv = [sys.executable, "-m", "viewer", "screenshot", str(path), "--time", s.utc, "--view", s.view,
-                "--size", "1920x1080", "--lang", s.language]
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                text=True)
+        argv = [
+            sys.executable,
+            "-m",
+            "viewer",
+            "screenshot",
+            str(path),
+            "--time",
+            s.utc,
+            "--view",
+            s.view,
+            "--size",
+            "1920x1080",
+            "--lang",
+            s.language,
+        ]
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
         self._shot = (proc, path)
         self.w_shot_file.visible = False
         self.w_shot.name = t("rendering", s.language)
@@ -404,16 +523,16 @@ class MissionApp(pn.viewable.Viewer):
         if st.state == "running":
             pct = 100 * st.fraction
             eta = f", {st.eta_s:.0f} s" if st.eta_s else ""
-            self.w_export_status.object = f'<p>{html.escape(t("exporting", lang))} {pct:.0f} %{eta}</p>'
+            self.w_export_status.object = f"<p>{html.escape(t('exporting', lang))} {pct:.0f} %{eta}</p>"
             return True
         self._export_job = None
         if st.state == "done":
-            self.w_export_status.object = f'<p>{html.escape(t("export_done", lang))}</p>'
+            self.w_export_status.object = f"<p>{html.escape(t('export_done', lang))}</p>"
             self.w_export_file.file = str(st.path)
             self.w_export_file.filename = st.path.name
             self.w_export_file.visible = True
         else:
-            self.w_export_status.object = f'<p>{html.escape(st.error or st.state)}</p>'
+            self.w_export_status.object = f"<p>{html.escape(st.error or st.state)}</p>"
         return False
 
     def close(self) -> None:

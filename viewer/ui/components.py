@@ -95,7 +95,8 @@ class HorizonPanel(JSComponent):
     labels = param.Dict(default={})
 
     _esm = static_text("horizon.js")
-    _stylesheets = ["""
+    _stylesheets = [
+        """
 :host { display: block; }
 .hz-box { width: 100%; }
 .hz-svg { width: 100%; height: 150px; display: block; border-radius: 6px; }
@@ -106,7 +107,8 @@ class HorizonPanel(JSComponent):
 .hz-tick { fill: #9aa6bd; font-size: 10px; }
 .hz-read { color: #c9d2e3; font-size: 15px; margin-top: 6px; }
 .hz-note { color: #9aa6bd; font-size: 14px; }
-"""]
+"""
+    ]
 
 
 def notify(message: str, kind: str = "warning") -> None:

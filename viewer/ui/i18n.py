@@ -5,8 +5,10 @@ from __future__ import annotations
 TEXT: dict[str, dict[str, str]] = {
     "title": {"en": "Chang'e-6", "zh": "嫦娥六号"},
     "subtitle": {"en": "Samples from the far side of the Moon, 2024", "zh": "2024年 月球背面采样返回"},
-    "note_tip": {"en": "Positions come from a reconstruction built from published facts; each value carries a grade.",
-                 "zh": "位置来自依据公开资料的重建；每个数值都标有可信等级。"},
+    "note_tip": {
+        "en": "Positions come from a reconstruction built from published facts; each value carries a grade.",
+        "zh": "位置来自依据公开资料的重建；每个数值都标有可信等级。",
+    },
     "phase": {"en": "Now", "zh": "当前阶段"},
     "no_phase": {"en": "Between phases.", "zh": "阶段之间。"},
     "sourced": {"en": "sourced", "zh": "有来源"},
@@ -25,8 +27,10 @@ TEXT: dict[str, dict[str, str]] = {
     "reset_camera": {"en": "Reset camera", "zh": "重置相机"},
     "screenshot": {"en": "Screenshot (PNG)", "zh": "截图（PNG）"},
     "export_phase": {"en": "Export this phase as video", "zh": "导出本阶段视频"},
-    "export_no_phase": {"en": "No phase at this time: move the time into a phase to export it.",
-                        "zh": "此时不在任何阶段内：请把时间移到一个阶段中再导出。"},
+    "export_no_phase": {
+        "en": "No phase at this time: move the time into a phase to export it.",
+        "zh": "此时不在任何阶段内：请把时间移到一个阶段中再导出。",
+    },
     "export_busy": {"en": "An export is already running; wait for it to finish.", "zh": "已有导出正在进行，请稍候。"},
     "exporting": {"en": "Exporting…", "zh": "正在导出…"},
     "export_done": {"en": "Video ready.", "zh": "视频已完成。"},
@@ -38,8 +42,10 @@ TEXT: dict[str, dict[str, str]] = {
     "show_labels": {"en": "Labels", "zh": "标签"},
     "enlarge_spacecraft": {"en": "Enlarge spacecraft", "zh": "放大航天器"},
     "auto_view": {"en": "Follow the story (jumps pick the view)", "zh": "跟随故事（跳转时自动选视角）"},
-    "earth_el": {"en": "Earth: elevation {el}°, azimuth {az}° — below the horizon",
-                 "zh": "地球：高度 {el}°，方位 {az}°——在地平线以下"},
+    "earth_el": {
+        "en": "Earth: elevation {el}°, azimuth {az}° — below the horizon",
+        "zh": "地球：高度 {el}°，方位 {az}°——在地平线以下",
+    },
 }
 
 

@@ -36,9 +36,9 @@ from viewer.ui.kiosk_config import KioskConfig, load_kiosk_config
 
 log = logging.getLogger("viewer.ui.kiosk")
 
-PIN_MAX_FAILS = 5            # wrong PINs within PIN_WINDOW_S ...
+PIN_MAX_FAILS = 5  # wrong PINs within PIN_WINDOW_S ...
 PIN_WINDOW_S = 300.0
-PIN_LOCKOUT_S = 60.0         # ... lock the pad for this long (for the whole server, not per page)
+PIN_LOCKOUT_S = 60.0  # ... lock the pad for this long (for the whole server, not per page)
 
 KIOSK_TEXT: dict[str, dict[str, str]] = {
     "touch": {"en": "Touch the screen to explore", "zh": "触摸屏幕，开始探索"},
@@ -79,7 +79,7 @@ VIEW_CSS = """
 .mv-label { font-size: 20px; }
 """
 
-_controllers: "weakref.WeakSet[KioskController]" = weakref.WeakSet()
+_controllers: weakref.WeakSet[KioskController] = weakref.WeakSet()
 _pin_fails: deque = deque()
 _pin_locked_until = [0.0]
 _pin_lock = threading.Lock()
@@ -138,10 +138,14 @@ class KioskController:
         m = self.mission
         self.state.language = config.default_language
         self.view = KioskView(
-            on_msg=app._safe(self.on_msg), stage=app.view3d, settings=config.client_settings(),
-            language=self.state.language, texts={**KIOSK_TEXT, **_app_words()},
+            on_msg=app._safe(self.on_msg),
+            stage=app.view3d,
+            settings=config.client_settings(),
+            language=self.state.language,
+            texts={**KIOSK_TEXT, **_app_words()},
             chapters=[{"id": c.id, "title": {"en": c.title.en, "zh": c.title.zh}} for c in m.chapters],
-            sizing_mode="stretch_both")
+            sizing_mode="stretch_both",
+        )
         app.view3d.stylesheets = list(app.view3d.stylesheets) + [VIEW_CSS]
         self.state.param.watch(app._safe(self._on_words), ["et", "phase", "language"])
         self._on_words()
@@ -223,11 +227,18 @@ class KioskController:
             out.update(title=p["title"], text=p["caption"], grade=p["grade"], grade_label=t(p["grade"], lang))
         if cap["event"] and self._tour_caption is None:
             e = cap["event"]
-            out.update(event_title=e["title"], event_text=e["caption"], event_grade=e["grade"],
-                       event_grade_label=t(e["grade"], lang))
+            out.update(
+                event_title=e["title"],
+                event_text=e["caption"],
+                event_grade=e["grade"],
+                event_grade_label=t(e["grade"], lang),
+            )
         self.view.param.update(
-            language=lang, caption=out, active_chapter=chapter.id if chapter is not None else "",
-            header={"title": t("title", lang), "subtitle": t("subtitle", lang), "note": m.note[lang]})
+            language=lang,
+            caption=out,
+            active_chapter=chapter.id if chapter is not None else "",
+            header={"title": t("title", lang), "subtitle": t("subtitle", lang), "note": m.note[lang]},
+        )
 
     # ------------------------------------------------------------------------------------------ operator
     def check_pin(self, pin: str) -> None:
@@ -247,8 +258,9 @@ class KioskController:
                 if len(_pin_fails) >= PIN_MAX_FAILS:
                     _pin_locked_until[0] = now + PIN_LOCKOUT_S
                     _pin_fails.clear()
-                    log.warning("kiosk: %d wrong operator PINs; the pad is locked for %d s", PIN_MAX_FAILS,
-                                PIN_LOCKOUT_S)
+                    log.warning(
+                        "kiosk: %d wrong operator PINs; the pad is locked for %d s", PIN_MAX_FAILS, PIN_LOCKOUT_S
+                    )
         if not ok:
             self.view.pin_result = {"n": n, "ok": False, "message": kt("pin_wrong", lang)}
             return
@@ -282,9 +294,12 @@ class KioskController:
             ("空闲等待" if zh else "Idle timeout", f"{cfg.idle_timeout_s:g} s"),
             ("倒计时" if zh else "Countdown", f"{cfg.countdown_s:g} s"),
             ("默认语言" if zh else "Default language", cfg.default_language),
-            ("导览" if zh else "Guided tour",
-             f"{len(cfg.tour.steps)} 步，{cfg.tour.total_s:g} 秒" if zh
-             else f"{len(cfg.tour.steps)} steps, {cfg.tour.total_s:g} s"),
+            (
+                "导览" if zh else "Guided tour",
+                f"{len(cfg.tour.steps)} 步，{cfg.tour.total_s:g} 秒"
+                if zh
+                else f"{len(cfg.tour.steps)} steps, {cfg.tour.total_s:g} s",
+            ),
         ]
         if cfg.overrides:
             rows.append(("环境覆盖" if zh else "Env overrides", ", ".join(cfg.overrides)))
@@ -351,6 +366,10 @@ def build_layout(app):
     app._kiosk = controller
     if pn.state.curdoc is not None:  # the kiosk shows its own bilingual "reconnecting" screen (kiosk.js hides
         pn.state.curdoc.config.notify_connection_status = False  # Panel's English toast too)
-    return pn.Column(controller.view, sizing_mode="stretch_both", margin=0,
-                     styles={"background": "#03050b"}, css_classes=["ce6-kiosk"])
-
+    return pn.Column(
+        controller.view,
+        sizing_mode="stretch_both",
+        margin=0,
+        styles={"background": "#03050b"},
+        css_classes=["ce6-kiosk"],
+    )

@@ -30,8 +30,10 @@ ENV_IDLE = "VIEWER_KIOSK_IDLE_S"
 ENV_COUNTDOWN = "VIEWER_KIOSK_COUNTDOWN_S"
 KEY_MODIFIERS = ("Ctrl", "Alt", "Shift", "Meta")
 
-_TOP = {"required": ("idle_timeout_s", "countdown_s", "default_language", "operator", "reconnect", "attract_tour"),
-        "optional": ()}
+_TOP = {
+    "required": ("idle_timeout_s", "countdown_s", "default_language", "operator", "reconnect", "attract_tour"),
+    "optional": (),
+}
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,10 @@ class Tour:
         return next((s for s in self.steps if s.chapter == chapter_id), None)
 
     def to_json(self) -> list[dict]:
-        return [{"chapter": s.chapter, "view": s.view, "from_et": s.from_et, "duration_s": s.duration_s,
-                 "speed": s.speed} for s in self.steps]
+        return [
+            {"chapter": s.chapter, "view": s.view, "from_et": s.from_et, "duration_s": s.duration_s, "speed": s.speed}
+            for s in self.steps
+        ]
 
 
 @dataclass(frozen=True)
@@ -101,16 +105,24 @@ class KioskConfig:
     overrides: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
-        return (f"<KioskConfig {self.path.name}: idle {self.idle_timeout_s:g} s, countdown {self.countdown_s:g} s, "
-                f"{self.default_language}, tour of {len(self.tour.steps)} steps ({self.tour.total_s:g} s)>")
+        return (
+            f"<KioskConfig {self.path.name}: idle {self.idle_timeout_s:g} s, countdown {self.countdown_s:g} s, "
+            f"{self.default_language}, tour of {len(self.tour.steps)} steps ({self.tour.total_s:g} s)>"
+        )
 
     def client_settings(self) -> dict:
         """What the browser needs (never the PIN: the server checks it)."""
-        return {"idle_timeout_s": self.idle_timeout_s, "countdown_s": self.countdown_s,
-                "default_language": self.default_language, "corner_taps": self.corner_taps,
-                "corner_window_s": self.corner_window_s, "keys": self.keys,
-                "retry_every_s": self.retry_every_s, "reload_after_s": self.reload_after_s,
-                "tour": self.tour.to_json()}
+        return {
+            "idle_timeout_s": self.idle_timeout_s,
+            "countdown_s": self.countdown_s,
+            "default_language": self.default_language,
+            "corner_taps": self.corner_taps,
+            "corner_window_s": self.corner_window_s,
+            "keys": self.keys,
+            "retry_every_s": self.retry_every_s,
+            "reload_after_s": self.reload_after_s,
+            "tour": self.tour.to_json(),
+        }
 
 
 def default_path() -> Path:
@@ -131,13 +143,16 @@ class _KioskReader(_Reader):
         parts = [p.strip() for p in s.split("+")]
         mods, main = parts[:-1], parts[-1]
         if not mods or any(m not in KEY_MODIFIERS for m in mods) or len(main) != 1 or not main.isalnum():
-            self.fail(key, f"{s!r} is not a key combination like \"Ctrl+Alt+Shift+O\" "
-                           f"(modifiers {', '.join(KEY_MODIFIERS)}, then one letter or digit)")
+            self.fail(
+                key,
+                f'{s!r} is not a key combination like "Ctrl+Alt+Shift+O" '
+                f"(modifiers {', '.join(KEY_MODIFIERS)}, then one letter or digit)",
+            )
         return "+".join(mods + [main.upper()])
 
     def pin(self, node: Any, key: str) -> str:
         if isinstance(node, int) and not isinstance(node, bool):
-            self.fail(key, f"write the PIN in quotes, like \"{node}\" (a number would lose leading zeros)")
+            self.fail(key, f'write the PIN in quotes, like "{node}" (a number would lose leading zeros)')
         s = self.string(node, key)
         if not s.isdigit() or not 4 <= len(s) <= 12:
             self.fail(key, f"PIN {s!r} must be 4 to 12 digits (the operator types it on a number pad)")
@@ -148,8 +163,10 @@ class _KioskReader(_Reader):
         chapters = [c.id for c in self.mission.chapters]
         chapter = self.string(d["chapter"], f"{key}.chapter")
         if chapter not in chapters:
-            self.fail(f"{key}.chapter", f"unknown chapter {chapter!r}; use one of {', '.join(chapters)} "
-                                        "(assets/mission.yaml chapters:)")
+            self.fail(
+                f"{key}.chapter",
+                f"unknown chapter {chapter!r}; use one of {', '.join(chapters)} (assets/mission.yaml chapters:)",
+            )
         view = self.string(d["view"], f"{key}.view")
         if view not in self.views:
             self.fail(f"{key}.view", f"unknown view {view!r}; use one of {', '.join(self.views)} (assets/views.yaml)")
@@ -159,22 +176,33 @@ class _KioskReader(_Reader):
         lo = start.start_et
         hi = self.mission.chapters[k + 1].start_et if k + 1 < len(chapters) else _mission_end(self.mission)
         if not lo <= et < hi:
-            nxt = f"the next chapter starts {self.mission.chapters[k + 1].start}" if k + 1 < len(chapters) \
+            nxt = (
+                f"the next chapter starts {self.mission.chapters[k + 1].start}"
+                if k + 1 < len(chapters)
                 else "the mission ends there"
-            self.fail(f"{key}.from", f"{utc} is outside chapter {chapter!r} (it starts {start.start}; {nxt}); "
-                                     "pick a time inside the chapter")
+            )
+            self.fail(
+                f"{key}.from",
+                f"{utc} is outside chapter {chapter!r} (it starts {start.start}; {nxt}); "
+                "pick a time inside the chapter",
+            )
         duration = self.number(d["duration_s"], f"{key}.duration_s", 3, 600)
         speed = d["speed"]
         if isinstance(speed, bool) or speed not in SPEEDS:
-            self.fail(f"{key}.speed", f"{speed!r} is not a playback speed; use one of "
-                                      f"{', '.join(str(s) for s in SPEEDS)} (times real time)")
+            self.fail(
+                f"{key}.speed",
+                f"{speed!r} is not a playback speed; use one of {', '.join(str(s) for s in SPEEDS)} (times real time)",
+            )
         end_et = et + duration * speed
         if end_et > _mission_end(self.mission):
-            self.fail(f"{key}.duration_s", f"{duration:g} s at ×{speed} runs past the end of the mission; "
-                                           "shorten it or lower the speed")
+            self.fail(
+                f"{key}.duration_s",
+                f"{duration:g} s at ×{speed} runs past the end of the mission; shorten it or lower the speed",
+            )
         caption = self.text(d["caption"], f"{key}.caption") if "caption" in d else None
-        return TourStep(chapter=chapter, view=view, from_utc=utc, from_et=et, duration_s=duration,
-                        speed=int(speed), caption=caption)
+        return TourStep(
+            chapter=chapter, view=view, from_utc=utc, from_et=et, duration_s=duration, speed=int(speed), caption=caption
+        )
 
     def config(self) -> KioskConfig:
         top = self.mapping(self.load_yaml(), "", _TOP["required"], _TOP["optional"])
@@ -188,12 +216,14 @@ class _KioskReader(_Reader):
             try:
                 value = float(raw)
             except ValueError:
-                raise DataError(f"env {env}={raw!r} is not a number of seconds; unset it or write e.g. {env}=5",
-                                path=self.path) from None
+                raise DataError(
+                    f"env {env}={raw!r} is not a number of seconds; unset it or write e.g. {env}=5", path=self.path
+                ) from None
             lo = 1 if name == "countdown" else 2
             if not lo <= value <= 86400:
-                raise DataError(f"env {env}={raw!r} is outside [{lo}, 86400] seconds; unset it or change it",
-                                path=self.path)
+                raise DataError(
+                    f"env {env}={raw!r} is outside [{lo}, 86400] seconds; unset it or change it", path=self.path
+                )
             if name == "idle":
                 idle = value
             else:
@@ -211,12 +241,19 @@ class _KioskReader(_Reader):
             self.fail("attract_tour", "needs at least one step")
         tour = Tour(tuple(self.step(s, f"attract_tour[{i}]", i) for i, s in enumerate(steps)))
         return KioskConfig(
-            path=self.path, idle_timeout_s=idle, countdown_s=countdown, default_language=lang,
+            path=self.path,
+            idle_timeout_s=idle,
+            countdown_s=countdown,
+            default_language=lang,
             pin=self.pin(op["pin"], "operator.pin"),
             corner_taps=int(self.number(op["corner_taps"], "operator.corner_taps", 3, 10)),
             corner_window_s=self.number(op["corner_window_s"], "operator.corner_window_s", 1, 10),
             keys=self.keys(op.get("keys", "Ctrl+Alt+Shift+O"), "operator.keys"),
-            retry_every_s=retry, reload_after_s=reload_after, tour=tour, overrides=tuple(overrides))
+            retry_every_s=retry,
+            reload_after_s=reload_after,
+            tour=tour,
+            overrides=tuple(overrides),
+        )
 
 
 def _mission_end(mission) -> float:

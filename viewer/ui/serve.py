@@ -28,8 +28,14 @@ def configure() -> None:
     from panel.io import resources
 
     resources.set_resource_mode("server")  # bokeh, panel and vtk.js from this server, never a CDN
-    pn.extension("vtk", notifications=True, design="native", theme="dark", sizing_mode="stretch_width",
-                 disconnect_notification="Connection to the viewer was lost; reload the page.")
+    pn.extension(
+        "vtk",
+        notifications=True,
+        design="native",
+        theme="dark",
+        sizing_mode="stretch_width",
+        disconnect_notification="Connection to the viewer was lost; reload the page.",
+    )
     pn.config.throttled = False
     _configured = True
 
@@ -47,10 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python app.py", description="Serve the Chang'e-6 mission viewer.")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT}; 0 picks one)")
     p.add_argument("--address", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
-    p.add_argument("--allow-remote", action="store_true",
-                   help="required to bind an address other than the loopback")
-    p.add_argument("--allow-origin", action="append", default=[], metavar="HOST:PORT",
-                   help="a browser origin allowed to connect (repeatable; required with --allow-remote)")
+    p.add_argument("--allow-remote", action="store_true", help="required to bind an address other than the loopback")
+    p.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="a browser origin allowed to connect (repeatable; required with --allow-remote)",
+    )
     p.add_argument("--kiosk", action="store_true", help="kiosk mode: no file, export or settings controls")
     p.add_argument("--show", action="store_true", help="open the page in a browser")
     p.add_argument("--no-warm", action="store_true", help="do not prepare the scene before the first visitor")
@@ -73,11 +83,15 @@ def check_args(args) -> list[str]:
         origins = [f"{h}:{args.port}" for h in ("127.0.0.1", "localhost")]
         return origins + list(args.allow_origin)
     if not args.allow_remote:
-        raise SystemExit(f"error: --address {args.address} would open the viewer to the network; "
-                         "add --allow-remote and --allow-origin HOST:PORT if you mean it")
+        raise SystemExit(
+            f"error: --address {args.address} would open the viewer to the network; "
+            "add --allow-remote and --allow-origin HOST:PORT if you mean it"
+        )
     if not args.allow_origin:
-        raise SystemExit("error: --allow-remote needs at least one --allow-origin HOST:PORT "
-                         "(the address browsers use to reach this server)")
+        raise SystemExit(
+            "error: --allow-remote needs at least one --allow-origin HOST:PORT "
+            "(the address browsers use to reach this server)"
+        )
     return list(args.allow_origin)
 
 
@@ -109,13 +123,22 @@ def main(argv: list[str] | None = None) -> int:
             return app_mod.create_app(kiosk=True if args.kiosk else None)
 
         port = args.port
-        server = pn.serve({"/": factory}, port=port, address=args.address, websocket_origin=origins,
-                          show=args.show, start=False, title="Chang'e-6 mission viewer", verbose=False,
-                          websocket_max_message_size=50 * 1024 * 1024,
-                          # gzip for HTTP (the page and its 5.6 MB of scripts, vtk.js 2.6 MB of them, go out as
-                          # ~1.5 MB); the websocket stays uncompressed (its deflate broke the view-switch message)
-                          compress_response=True,
-                          check_unused_sessions_milliseconds=5000, unused_session_lifetime_milliseconds=5000)
+        server = pn.serve(
+            {"/": factory},
+            port=port,
+            address=args.address,
+            websocket_origin=origins,
+            show=args.show,
+            start=False,
+            title="Chang'e-6 mission viewer",
+            verbose=False,
+            websocket_max_message_size=50 * 1024 * 1024,
+            # gzip for HTTP (the page and its 5.6 MB of scripts, vtk.js 2.6 MB of them, go out as
+            # ~1.5 MB); the websocket stays uncompressed (its deflate broke the view-switch message)
+            compress_response=True,
+            check_unused_sessions_milliseconds=5000,
+            unused_session_lifetime_milliseconds=5000,
+        )
         actual = server.port
         host = args.address if ":" not in args.address else f"[{args.address}]"
         print(f"Chang'e-6 mission viewer: http://{host}:{actual}/  (Ctrl+C stops it)", flush=True)

@@ -125,12 +125,19 @@ def relay_strip() -> dict:
         return {"links": [], "rows": [], "note": f"relay windows unavailable ({exc.__class__.__name__}: {exc})"[:200]}
     out = []
     for link in strip["links"]:
-        out.append({"id": link["id"], "label": link.get("label", link["id"]), "kind": link.get("kind", ""),
-                    "a": link.get("a"), "b": link.get("b"),
-                    "windows": [[w["et0"], w["et1"]] for w in link["windows"]]})
+        out.append(
+            {
+                "id": link["id"],
+                "label": link.get("label", link["id"]),
+                "kind": link.get("kind", ""),
+                "a": link.get("a"),
+                "b": link.get("b"),
+                "windows": [[w["et0"], w["et1"]] for w in link["windows"]],
+            }
+        )
     # two rows for the strip: the surface vehicle <-> Queqiao-2, and Queqiao-2 <-> any ground station
     relay = [lk for lk in out if lk["kind"] == "surface"]
-    ground = [lk for lk in out if lk["kind"] == "station" and "QUEQIAO" in f'{lk["a"]}{lk["b"]}'.upper()]
+    ground = [lk for lk in out if lk["kind"] == "station" and "QUEQIAO" in f"{lk['a']}{lk['b']}".upper()]
     rows = []
     for label, group in (("Lander/ascender ↔ Queqiao-2", relay), ("Queqiao-2 ↔ ground", ground)):
         wins = links.union([[tuple(w) for w in lk["windows"]] for lk in group]) if group else []
@@ -149,9 +156,7 @@ def horizon_data() -> dict:
     t0, t1 = mission_span(m)
     ets = np.arange(t0, t1 + EARTH_SAMPLE_S, EARTH_SAMPLE_S)
     try:
-        from viewer import links
-
-        from viewer import ephemeris
+        from viewer import ephemeris, links
 
         model = links.default_model()
         h = model.horizon
@@ -162,10 +167,16 @@ def horizon_data() -> dict:
         ets_s = ets[:: max(1, len(ets) // 4000)]
         rel = ephemeris.positions("EARTH", ets_s, observer="MOON", frame="CHANGE6_TOPO") - offset
         az, el = links.azimuth_elevation_deg(rel)
-        return {"ok": True, "source": str(h.source), "az": [round(float(a), 2) for a in h.azimuths_deg],
-                "el": [round(float(e), 3) for e in h.elevations_deg], "t": _b64(ets_s, "float64"),
-                "earth_az": _b64(az, "float32"), "earth_el": _b64(el, "float32"),
-                "max_el": round(float(np.max(el)), 2)}
+        return {
+            "ok": True,
+            "source": str(h.source),
+            "az": [round(float(a), 2) for a in h.azimuths_deg],
+            "el": [round(float(e), 3) for e in h.elevations_deg],
+            "t": _b64(ets_s, "float64"),
+            "earth_az": _b64(az, "float32"),
+            "earth_el": _b64(el, "float32"),
+            "max_el": round(float(np.max(el)), 2),
+        }
     except Exception as exc:
         return {"ok": False, "note": f"horizon unavailable ({exc.__class__.__name__}: {exc})"[:200]}
 
@@ -203,8 +214,11 @@ def web_bodies():
     from viewer.scene.scene import body_meshes
 
     b = body_meshes("browser")
-    return replace(b, moon_texture=_downscale(b.moon_texture, TEXTURE_WIDTH["moon"]),
-                   earth_texture=_downscale(b.earth_texture, TEXTURE_WIDTH["earth"]))
+    return replace(
+        b,
+        moon_texture=_downscale(b.moon_texture, TEXTURE_WIDTH["moon"]),
+        earth_texture=_downscale(b.earth_texture, TEXTURE_WIDTH["earth"]),
+    )
 
 
 class SharedScene:
@@ -248,8 +262,9 @@ class SharedScene:
                 tr["camera_distance"] = self.scene.view.camera.distance
                 tr["units_per_km"] = self.scene.view.units_per_km
                 tr["link_style"] = {k: self.scene.cfg["links"][k] for k in ("open", "blocked")}
-                tr["bodies"] = [{"EARTH": "earth", "MOON": "moon"}[b] for b in self.scene.view.bodies
-                                if b in ("EARTH", "MOON")]
+                tr["bodies"] = [
+                    {"EARTH": "earth", "MOON": "moon"}[b] for b in self.scene.view.bodies if b in ("EARTH", "MOON")
+                ]
                 self._tracks[view] = tr
             return self._tracks[view]
 
@@ -365,8 +380,12 @@ class SharedScene:
             et = self.reference_et(view) if et is None else min(max(float(et), tr.get("t0", et)), tr.get("t1", et))
             self.scene.set_view(view, et=et)
             cam = self.scene.plotter.camera
-            return {"position": list(cam.position), "focalPoint": list(cam.focal_point), "viewUp": list(cam.up),
-                    "viewAngle": float(cam.view_angle)}
+            return {
+                "position": list(cam.position),
+                "focalPoint": list(cam.focal_point),
+                "viewUp": list(cam.up),
+                "viewAngle": float(cam.view_angle),
+            }
 
 
 def _trim_unused_colour_maps(node) -> None:
@@ -376,7 +395,11 @@ def _trim_unused_colour_maps(node) -> None:
         if str(node.get("type", "")).endswith("Mapper") and not props.get("scalarVisibility", 1):
             for dep in node.get("dependencies", []):
                 nodes = dep.get("properties", {}).get("nodes")
-                if str(dep.get("type", "")) == "vtkColorTransferFunction" and isinstance(nodes, list) and len(nodes) > 2:
+                if (
+                    str(dep.get("type", "")) == "vtkColorTransferFunction"
+                    and isinstance(nodes, list)
+                    and len(nodes) > 2
+                ):
                     dep["properties"]["nodes"] = [nodes[0], nodes[-1]]
         for dep in node.get("dependencies", []):
             _trim_unused_colour_maps(dep)

@@ -35,24 +35,34 @@ def phase_views() -> dict[str, str]:
 class AppState(param.Parameterized):
     """One session's state. Build it with :meth:`for_mission` (bounds and choices come from the mission data)."""
 
-    et = param.Number(default=0.0, bounds=(0.0, 1.0), label="Time",
-                      doc="Current epoch, ET (TDB seconds past J2000). The browser animates it; the server "
-                          "learns it throttled.")
+    et = param.Number(
+        default=0.0,
+        bounds=(0.0, 1.0),
+        label="Time",
+        doc="Current epoch, ET (TDB seconds past J2000). The browser animates it; the server learns it throttled.",
+    )
     playing = param.Boolean(default=False, label="Play", doc="Playback running in the browser")
-    speed = param.Selector(objects=list(SPEEDS), default=1_000, label="Speed",
-                           doc="Simulated seconds per wall-clock second (×1 is real time)")
+    speed = param.Selector(
+        objects=list(SPEEDS),
+        default=1_000,
+        label="Speed",
+        doc="Simulated seconds per wall-clock second (×1 is real time)",
+    )
     view = param.Selector(objects=["system"], default="system", label="View", doc="Camera preset (assets/views.yaml)")
     language = param.Selector(objects=list(LANGUAGES), default="en", label="Language")
     phase = param.Selector(objects=[""], default="", label="Phase", doc="The phase at `et` (kept in sync)")
     show_links = param.Boolean(default=True, label="Relay links")
     show_trails = param.Boolean(default=True, label="Trails")
     show_labels = param.Boolean(default=True, label="Labels")
-    terrain_exaggeration = param.Selector(objects=list(EXAGGERATIONS), default=1, label="Relief ×",
-                                          doc="Vertical exaggeration of the landing-site relief")
-    enlarge_spacecraft = param.Boolean(default=True, label="Enlarge spacecraft",
-                                       doc="Draw spacecraft at the view's enlargement (off: true size)")
-    auto_view = param.Boolean(default=True, label="Follow the story",
-                              doc="Jumping to a phase or event also picks the view that shows it best")
+    terrain_exaggeration = param.Selector(
+        objects=list(EXAGGERATIONS), default=1, label="Relief ×", doc="Vertical exaggeration of the landing-site relief"
+    )
+    enlarge_spacecraft = param.Boolean(
+        default=True, label="Enlarge spacecraft", doc="Draw spacecraft at the view's enlargement (off: true size)"
+    )
+    auto_view = param.Boolean(
+        default=True, label="Follow the story", doc="Jumping to a phase or event also picks the view that shows it best"
+    )
     kiosk = param.Boolean(default=False, precedence=-1, doc="Kiosk mode: a layout without file/export/settings")
 
     def __init__(self, mission, views: list[str] | None = None, default_view: str | None = None, **params):
@@ -69,11 +79,10 @@ class AppState(param.Parameterized):
         self._sync_phase()
 
     @classmethod
-    def for_mission(cls, **params) -> "AppState":
+    def for_mission(cls, **params) -> AppState:
         """The state for ``assets/mission.yaml`` and ``assets/views.yaml``."""
         from viewer.mission import load_mission
         from viewer.scene.views import default_view
-
         from viewer.ui.shared import web_views
 
         return cls(load_mission(), views=web_views(), default_view=default_view(), **params)
@@ -144,9 +153,14 @@ class AppState(param.Parameterized):
         out = {"phase": None, "event": None}
         for key, item in (("phase", phase), ("event", event)):
             if item is not None:
-                out[key] = {"id": item.id, "title": item.title[lang], "caption": item.caption[lang],
-                            "grade": item.grade, "grade_note": item.grade_note,
-                            "sources": [self._mission.source(s) for s in item.sources]}
+                out[key] = {
+                    "id": item.id,
+                    "title": item.title[lang],
+                    "caption": item.caption[lang],
+                    "grade": item.grade,
+                    "grade_note": item.grade_note,
+                    "sources": [self._mission.source(s) for s in item.sources],
+                }
         return out
 
     # ------------------------------------------------------------------------------------------ URL
