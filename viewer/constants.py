@@ -33,3 +33,11 @@ CHANGE6_TOPO_ID = -3060100
 
 # Reference radius of the LOLA products and of the landing-site elevation (LDEM label OFFSET).
 MOON_REFERENCE_RADIUS_KM = 1737.4
+
+# Body sizes and gravity, as in kernels/viewer_bodies.tpc (IAU WGCCRE 2015 radii, DE440 GM); a test checks that
+# these agree with what SPICE returns from the loaded kernels.
+MOON_RADIUS_KM = 1737.4
+EARTH_EQUATORIAL_RADIUS_KM = 6378.1366
+EARTH_POLAR_RADIUS_KM = 6356.7519
+SUN_RADIUS_KM = 695700.0
+GM_KM3_S2 = {"SUN": 132712440041.279419, "EARTH": 398600.435507, "MOON": 4902.800118}
