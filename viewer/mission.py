@@ -845,3 +845,9 @@ class _Reader:
             start_et=start_et,
             covers=tuple(covers),
         )
+
+
+def landing_site() -> tuple[float, float]:
+    """The landing site (planetocentric latitude, east longitude in [0, 360), deg) from ``assets/mission.yaml``."""
+    site = load_mission().site("landing_site")
+    return site.lat_deg, site.lon_east_deg % 360.0
