@@ -1,4 +1,4 @@
-"""States from SPICE: the only source of positions in the viewer (design rule 2). Vectorised over ``ets``.
+"""States from SPICE: the only source of positions in the viewer. Vectorised over ``ets``.
 
 All lengths are km and velocities km/s, as SPICE gives them. A time outside the kernels' coverage raises
 :class:`~viewer.errors.CoverageError` with the covered interval and the requested time.
@@ -10,7 +10,8 @@ import numpy as np
 import spiceypy
 
 from viewer import kernels
-from viewer.errors import CoverageError
+from viewer.epochs import coverage_error
+from viewer.errors import KernelError
 
 try:  # spiceypy's Cython layer loops in C: about 3x faster than the Python-loop vectorisation
     from spiceypy import cyice as _cyice
@@ -21,15 +22,15 @@ except ImportError:  # pragma: no cover - older spiceypy
 def _check(target: str, ets: np.ndarray) -> None:
     try:
         start, end = kernels.coverage(target)
-    except Exception:
-        return  # let SPICE report bodies it knows by other means (e.g. DE440 planets)
+    except (KernelError, spiceypy.utils.exceptions.SpiceyError):
+        return  # no SPK segment of its own or an unknown name: the SPICE query itself reports it
     if len(ets) == 1:  # the scene's per-frame queries: a scalar test costs a tenth of the array one
         if not (ets[0] < start or ets[0] > end):
             return
-        raise CoverageError(target, float(ets[0]), start, end)
+        raise coverage_error(target, float(ets[0]), start, end)
     bad = (ets < start) | (ets > end)
     if bad.any():
-        raise CoverageError(target, float(ets[bad][0]), start, end)
+        raise coverage_error(target, float(ets[bad][0]), start, end)
 
 
 def _epochs(ets, target: str, observer: str, check: bool) -> np.ndarray:

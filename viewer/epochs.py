@@ -10,12 +10,12 @@ itself (once) if no kernel pool has been furnished yet.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from datetime import datetime, timedelta
 
-import numpy as np
 import spiceypy
 
-from viewer.errors import InputError
+from viewer import kernels
+from viewer.errors import CoverageError, InputError
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?Z?$")
 
@@ -23,8 +23,6 @@ _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?Z?$")
 def _ensure_lsk() -> None:
     # Checked on every call (a pool lookup costs about a microsecond): tests and tools may kclear() the pool.
     if not spiceypy.expool("DELTET/DELTA_AT"):
-        from viewer import kernels
-
         spiceypy.furnsh(str(kernels.leapseconds_path()))
 
 
@@ -41,11 +39,6 @@ def et_from_utc(utc: str) -> float:
         return float(spiceypy.str2et(text))
     except spiceypy.utils.exceptions.SpiceyError as exc:
         raise InputError(f"time {utc!r} is not a valid UTC time ({exc.short or 'SPICE error'})") from None
-
-
-def ets_from_utc(utcs: Iterable[str]) -> np.ndarray:
-    """Vectorised :func:`et_from_utc`."""
-    return np.array([et_from_utc(u) for u in utcs], dtype=float)
 
 
 def utc_from_et(et: float, precision: int = 0) -> str:
@@ -67,8 +60,6 @@ def utc_labeller(et_ref: float):
     millisecond while no leap second falls between (none from 2017 to at least 2026) and TDB−UTC's
     periodic terms (±1.7 ms) stay below the rounding.
     """
-    from datetime import datetime, timedelta
-
     ref = datetime.fromisoformat(utc_from_et(et_ref, 6).rstrip("Z"))
 
     def label(et: float) -> str:
@@ -87,3 +78,16 @@ def mission_elapsed(et: float, epoch_et: float) -> str:
     h, s = divmod(s, 3600)
     m, s = divmod(s, 60)
     return f"T{sign}{d}d {h:02d}:{m:02d}:{s:02d}"
+
+
+def coverage_error(body: str, requested_et: float, start_et: float, end_et: float) -> CoverageError:
+    """The :class:`~viewer.errors.CoverageError` for ``requested_et`` outside ``[start_et, end_et]``, times in UTC."""
+    return CoverageError(
+        body,
+        requested_et,
+        start_et,
+        end_et,
+        requested_utc=utc_from_et(requested_et),
+        start_utc=utc_from_et(start_et),
+        end_utc=utc_from_et(end_et),
+    )

@@ -30,21 +30,30 @@ class KernelError(DataError):
 class CoverageError(ViewerError, ValueError):
     """A request for a time outside what the kernels cover.
 
-    Carries the covered interval and the requested time, as UTC strings and as ET.
+    Carries the covered interval and the requested time, as ET and as UTC strings. The caller gives the UTC strings
+    (:func:`viewer.epochs.coverage_error` builds the whole error), so building one needs no kernel.
     """
 
-    def __init__(self, body: str, requested_et: float, start_et: float, end_et: float):
-        from viewer.epochs import utc_from_et
-
+    def __init__(
+        self,
+        body: str,
+        requested_et: float,
+        start_et: float,
+        end_et: float,
+        *,
+        requested_utc: str,
+        start_utc: str,
+        end_utc: str,
+    ):
         self.body = body
         self.requested_et = float(requested_et)
         self.start_et = float(start_et)
         self.end_et = float(end_et)
-        self.requested_utc = utc_from_et(requested_et)
-        self.start_utc = utc_from_et(start_et)
-        self.end_utc = utc_from_et(end_et)
+        self.requested_utc = requested_utc
+        self.start_utc = start_utc
+        self.end_utc = end_utc
         super().__init__(
-            f"{body}: the kernels cover {self.start_utc} … {self.end_utc}; requested {self.requested_utc}. "
+            f"{body}: the kernels cover {start_utc} … {end_utc}; requested {requested_utc}. "
             "Choose a time inside that interval."
         )
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import spiceypy
 
 from viewer import paths
+from viewer.constants import MOON_FALLBACK_FRAME, MOON_ME
 from viewer.errors import KernelError
 
 LUNAR_FILES = {
@@ -124,7 +125,8 @@ def all_kernels() -> list[Kernel]:
 
 def moon_frame() -> str:
     """MOON_ME where NAIF's lunar kernels are present, else the IAU_MOON fallback."""
-    return "MOON_ME" if lunar_kernels() and all(k.path.exists() for k in lunar_kernels()) else "IAU_MOON"
+    lunar = lunar_kernels()
+    return MOON_ME if lunar and all(k.path.exists() for k in lunar) else MOON_FALLBACK_FRAME
 
 
 # ---------------------------------------------------------------------------------------------- checks
@@ -283,39 +285,3 @@ def coverage(body: str | int) -> tuple[float, float]:
     if start > end:
         raise KernelError(f"no loaded SPK covers {body}; rebuild with `python -m viewer kernels build`")
     return start, end
-
-
-def describe_coverage() -> list[str]:
-    """One line per loaded kernel, with the bodies or frames it covers and the interval in UTC."""
-    from viewer.epochs import utc_from_et
-
-    out = []
-    for i in range(spiceypy.ktotal("ALL")):
-        file, ktype, _src, _h = spiceypy.kdata(i, "ALL")
-        name = Path(file).name
-        if ktype == "SPK":
-            bodies = sorted(spiceypy.spkobj(file))
-            parts = []
-            for code in bodies:
-                cov = spiceypy.spkcov(file, code)
-                a, b = spiceypy.wnfetd(cov, 0)[0], spiceypy.wnfetd(cov, spiceypy.wncard(cov) - 1)[1]
-                try:
-                    label = spiceypy.bodc2n(code)
-                except spiceypy.utils.exceptions.SpiceyError:
-                    label = str(code)
-                parts.append(f"{label} {utc_from_et(a)[:10]}…{utc_from_et(b)[:10]}")
-            shown = parts if len(parts) <= 6 else parts[:3] + [f"… {len(parts) - 3} more bodies"]
-            out.append(f"SPK  {name}: " + "; ".join(shown))
-        elif ktype == "PCK":
-            ids = spiceypy.cell_int(1000)
-            spiceypy.pckfrm(file, ids)
-            parts = []
-            for code in sorted(ids):
-                cov = spiceypy.cell_double(2000)
-                spiceypy.pckcov(file, code, cov)
-                a, b = spiceypy.wnfetd(cov, 0)[0], spiceypy.wnfetd(cov, spiceypy.wncard(cov) - 1)[1]
-                parts.append(f"frame {spiceypy.frmnam(code) or code} {utc_from_et(a)[:10]}…{utc_from_et(b)[:10]}")
-            out.append(f"PCK  {name}: " + "; ".join(parts))
-        else:
-            out.append(f"{ktype:<4} {name}")
-    return out

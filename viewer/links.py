@@ -50,7 +50,8 @@ import spiceypy
 
 from viewer import ephemeris, paths
 from viewer.constants import CHANGE6_TOPO, EARTH_FIXED
-from viewer.errors import CoverageError, DataError, InputError, KernelError
+from viewer.epochs import coverage_error
+from viewer.errors import DataError, InputError, KernelError
 from viewer.horizon import HorizonProfile
 
 MODEL_VERSION = "links-2"  # bump when the visibility model changes: it is part of the cache key
@@ -583,7 +584,7 @@ class RelayModel:
         cov = body_coverage(b.site)
         bad = ~states_from_windows(cov, ets)
         if bad.any():
-            raise CoverageError(b.site, float(ets[bad][0]), cov[0][0], cov[-1][1])
+            raise coverage_error(b.site, float(ets[bad][0]), cov[0][0], cov[-1][1])
         rel = spkpos(b.earth, ets, b.topo_frame, b.site)
         return azimuth_elevation_deg(rel)[1]
 

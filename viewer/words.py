@@ -46,6 +46,11 @@ def word(section_name: str, key: str, lang: str) -> str:
     return entry.get(lang) or entry.get("en") or key
 
 
+def grades() -> tuple[str, ...]:
+    """The grade names in the file's order: ``('sourced', 'derived', 'assumed')``."""
+    return tuple(_words()["grades"])
+
+
 def grade_word(grade: str, lang: str) -> str:
     return word("grades", grade, lang)
 

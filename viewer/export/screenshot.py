@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from viewer.errors import CoverageError, InputError, KernelError
+from viewer.epochs import coverage_error
+from viewer.errors import InputError, KernelError
 
 MAX_W, MAX_H = 3840, 2160
 MIN_SIDE = 16
@@ -58,7 +59,7 @@ def check_time(et: float) -> float:
     """Raise :class:`CoverageError` (one line, with the covered interval) for a time outside the mission kernels."""
     start, end = mission_coverage()
     if not (start <= float(et) <= end):
-        raise CoverageError("the mission kernels", float(et), start, end)
+        raise coverage_error("the mission kernels", float(et), start, end)
     return float(et)
 
 

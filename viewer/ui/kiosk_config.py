@@ -22,7 +22,7 @@ from typing import Any
 
 from viewer import paths
 from viewer.errors import DataError
-from viewer.mission import LANGUAGES, Text, _Reader
+from viewer.mission import LANGUAGES, FieldReader, Text
 from viewer.ui.state import SPEEDS
 
 ENV_CONFIG = "VIEWER_KIOSK_CONFIG"
@@ -129,7 +129,7 @@ def default_path() -> Path:
     return Path(os.environ.get(ENV_CONFIG) or Path(paths.ASSETS_DIR) / "kiosk.yaml")
 
 
-class _KioskReader(_Reader):
+class _KioskReader(FieldReader):
     """The mission file's checker (one-line errors, no YAML timestamps, duplicate keys refused) for kiosk.yaml."""
 
     def __init__(self, path: Path, mission, views: list[str]):
