@@ -15,6 +15,7 @@ def test_body_constants_match_the_loaded_pck(kernels_loaded):
         c.EARTH_EQUATORIAL_RADIUS_KM,
         c.EARTH_POLAR_RADIUS_KM,
     )
+    assert tuple(sp.bodvrd("SUN", "RADII", 3)[1]) == (c.SUN_RADIUS_KM,) * 3
     for body, gm in c.GM_KM3_S2.items():
         assert sp.bodvrd(body, "GM", 1)[1][0] == gm
 

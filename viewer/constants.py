@@ -1,4 +1,4 @@
-"""Names, NAIF IDs and frame names used across the project.
+"""Facts every layer shares: frame names, the mission vehicles' NAIF IDs, and the body radii and GM.
 
 The mission vehicles have no NAIF-published IDs. Ours are negative and chosen in the -3,060,0xx block: NAIF
 gives spacecraft IDs -1 … -999 and derives instrument IDs as ``1000 × spacecraft − n``, so no published
@@ -7,11 +7,6 @@ The names kernel (``kernels/change6_names.tf``) makes ``spiceypy.bods2c`` resolv
 """
 
 from __future__ import annotations
-
-EARTH = 399
-MOON = 301
-SUN = 10
-EMB = 3
 
 J2000 = "J2000"
 MOON_ME = "MOON_ME"
@@ -29,13 +24,11 @@ VEHICLES: dict[str, int] = {
     "CHANGE6_SITE": -3060100,
 }
 CHANGE6_TOPO = "CHANGE6_TOPO"
-CHANGE6_TOPO_ID = -3060100
-
-# Reference radius of the LOLA products and of the landing-site elevation (LDEM label OFFSET).
-MOON_REFERENCE_RADIUS_KM = 1737.4
+CHANGE6_TOPO_ID = VEHICLES["CHANGE6_SITE"]  # the site's topocentric frame takes the site's ID
 
 # Body sizes and gravity, as in kernels/viewer_bodies.tpc (IAU WGCCRE 2015 radii, DE440 GM); a test checks that
-# these agree with what SPICE returns from the loaded kernels.
+# these agree with what SPICE returns from the loaded kernels. The Moon's radius is also the reference sphere of the
+# LOLA products and of the landing-site elevation (LDEM label OFFSET).
 MOON_RADIUS_KM = 1737.4
 EARTH_EQUATORIAL_RADIUS_KM = 6378.1366
 EARTH_POLAR_RADIUS_KM = 6356.7519

@@ -13,7 +13,7 @@ from viewer import kernels
 from viewer.epochs import coverage_error
 from viewer.errors import KernelError
 
-try:  # spiceypy's Cython layer loops in C: about 3x faster than the Python-loop vectorisation
+try:  # spiceypy's Cython layer loops over the epochs in C (older spiceypy lacks it); figures in docs/architecture.md
     from spiceypy import cyice as _cyice
 except ImportError:  # pragma: no cover - older spiceypy
     _cyice = None

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from viewer.constants import MOON_REFERENCE_RADIUS_KM
+from viewer.constants import MOON_RADIUS_KM
 
 DEFAULT_N_AZIMUTHS = 360
 DEFAULT_MAX_RANGE_KM = 150.0
@@ -127,7 +127,7 @@ def terrain_elevation_deg(
     *,
     site_height_m: float,
     observer_height_m: float,
-    reference_radius_km: float = MOON_REFERENCE_RADIUS_KM,
+    reference_radius_km: float = MOON_RADIUS_KM,
 ) -> np.ndarray:
     """Elevation angle (deg) of terrain points at arc distance ``distance_km`` and ``height_m``, seen from the site.
 
@@ -148,7 +148,7 @@ def _height_function(dem):
     raise TypeError("dem must have height_m(lat_deg, lon_east_deg) or be such a function")
 
 
-def default_step_km(dem, reference_radius_km: float = MOON_REFERENCE_RADIUS_KM) -> float:
+def default_step_km(dem, reference_radius_km: float = MOON_RADIUS_KM) -> float:
     """Half a DEM pixel (from its ``resolution`` in pixels per degree), kept within 20 m … 250 m."""
     res = getattr(dem, "resolution", None)
     if isinstance(res, (int, float)) and res > 0:
@@ -167,7 +167,7 @@ def compute_horizon(
     step_km: float | None = None,
     observer_height_m: float = DEFAULT_OBSERVER_HEIGHT_M,
     site_height_m: float | None = None,
-    reference_radius_km: float = MOON_REFERENCE_RADIUS_KM,
+    reference_radius_km: float = MOON_RADIUS_KM,
     source: str | None = None,
 ) -> HorizonProfile:
     """The horizon profile at (``lat_deg``, ``lon_deg``) from ``dem``.

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+from viewer import kernels
+from viewer.trajectory import build
+
 
 def add_arguments(parser) -> None:
     sub = parser.add_subparsers(dest="action", required=True)
@@ -15,13 +18,9 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from viewer import kernels
-
     if args.action == "path":
         print(kernels.meta_kernel_path())
         return 0
-    from viewer.trajectory import build
-
     if args.action == "build":
         return build.cli_build(args)
     rows = build.manoeuvre_report()

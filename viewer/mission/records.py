@@ -15,7 +15,6 @@ from types import MappingProxyType
 from typing import Any
 
 from viewer import words
-from viewer.constants import VEHICLES
 from viewer.words import LANGUAGES
 
 GRADES: tuple[str, ...] = words.grades()
@@ -173,10 +172,6 @@ class Spacecraft:
     name: Text
     facts: tuple[Fact, ...]
 
-    @property
-    def naif_id(self) -> int:
-        return VEHICLES[self.naif_name]
-
     def fact(self, fact_id: str) -> Fact:
         for f in self.facts:
             if f.id == fact_id:
@@ -267,9 +262,6 @@ class Mission:
     def conflict(self, conflict_id: str) -> Conflict:
         return self._get("conflict", conflict_id)
 
-    def conflicts_about(self, some_id: str) -> tuple[Conflict, ...]:
-        return tuple(c for c in self.conflicts if c.about == some_id)
-
     def fact(self, fact_id: str) -> Fact:
         for f in self.facts:
             if f.id == fact_id:
@@ -294,22 +286,3 @@ class Mission:
             if c.start_et <= et:
                 found = c
         return found
-
-    def source_ids_used(self) -> set[str]:
-        """Every source id that some record of the file cites (credits included)."""
-        used = set(self.credits)
-        for f in self.facts:
-            used.update(f.sources)
-        for x in (*self.phases, *self.events, *self.sites, *self.stations):
-            used.update(x.sources)
-        for s in self.sites:
-            for q in (s.diameter_km, s.depth_km):
-                if q is not None:
-                    used.update(q.sources)
-        for v in self.spacecraft:
-            for f in v.facts:
-                used.update(f.sources)
-        for c in self.conflicts:
-            for a in c.alternatives:
-                used.update(a.sources)
-        return used

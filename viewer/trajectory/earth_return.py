@@ -33,7 +33,7 @@ import numpy as np
 import spiceypy
 from scipy.optimize import brentq, least_squares, minimize_scalar
 
-from viewer.constants import MOON_REFERENCE_RADIUS_KM
+from viewer.constants import MOON_RADIUS_KM
 from viewer.epochs import et_from_utc, utc_from_et
 from viewer.trajectory import entry as entry_model
 from viewer.trajectory import forces
@@ -253,7 +253,7 @@ class TeiDesigner:
         self.target = target
         self.mu = forces.gm("MOON")
         self.n_rev = int(cfg.f("tei.tei1_lead_revolutions"))
-        self.r_apo = MOON_REFERENCE_RADIUS_KM + cfg.f("tei.tei1_apolune_altitude_km")
+        self.r_apo = MOON_RADIUS_KM + cfg.f("tei.tei1_apolune_altitude_km")
         self.t2_nominal = cfg.et("tei.tei2_time")
         self.window_s = cfg.f("tei.tei2_search_h") * 3600.0
         self.t_mid = cfg.et("tei.tcm_time")
