@@ -61,10 +61,9 @@ def _imports(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
             else:
                 stem = node.module or ""
             # ``from viewer import kernels`` imports the module viewer.kernels; ``from viewer.x import f`` imports x.
-            names = [f"{stem}.{a.name}" for a in node.names] if stem else []
-            targets = [n for n in names if n in modules] or [stem]
-            if len(targets) < len(names):
-                targets.append(stem)
+            names = [f"{stem}.{a.name}" for a in node.names]
+            submodules = [n for n in names if n in modules]
+            targets = submodules + ([stem] if len(submodules) < len(names) else [])
         else:
             continue
         for target in targets:
