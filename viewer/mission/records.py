@@ -262,12 +262,6 @@ class Mission:
     def conflict(self, conflict_id: str) -> Conflict:
         return self._get("conflict", conflict_id)
 
-    def fact(self, fact_id: str) -> Fact:
-        for f in self.facts:
-            if f.id == fact_id:
-                return f
-        raise KeyError(f"{self.path.name} has no mission fact {fact_id!r}")
-
     def phase_at(self, et: float) -> Phase | None:
         """The most specific (shortest) phase with ``start_et <= et < end_et``, or None."""
         inside = [p for p in self.phases if p.contains(et)]
