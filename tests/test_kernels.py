@@ -146,3 +146,14 @@ def test_furnish_reloads_after_someone_clears_the_pool():
     spiceypy.kclear()
     assert epochs.utc_from_et(epochs.et_from_utc("2024-06-01T22:23:16Z")) == "2024-06-01T22:23:16Z"
     kernels.furnish()
+
+
+def test_info_into_a_closed_pipe_stops_quietly():
+    """``python -m viewer info | head -0``: the reader is gone before the report is written; the command stops
+    with the shell's broken-pipe status and no traceback."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "viewer", "info"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    proc.stdout.close()  # the only read end: every write of the child now fails with EPIPE
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141 and "Traceback" not in err, err
