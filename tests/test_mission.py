@@ -18,7 +18,7 @@ import pytest
 from viewer import constants
 from viewer.epochs import et_from_utc
 from viewer.errors import DataError
-from viewer.mission import GRADES, Event, Phase, Text, default_path, load_mission
+from viewer.mission import GRADES, Event, Phase, Text, default_path, landing_site, load_mission
 
 KEY_TIMES = {
     "launch": "2024-05-03T09:27:29Z",
@@ -295,6 +295,15 @@ def test_sites(mission):
     assert set(apollo.conflicts) == {"c_apollo_diameter", "c_apollo_centre"}
     spa = mission.site("spa_basin")
     assert spa.grade == "assumed" and spa.diameter_km.grade == "sourced" and spa.diameter_km.value == 2500
+
+
+def test_landing_site_reads_the_mission_file(tmp_path, monkeypatch):
+    """landing_site() is the mission file's site, east longitude in [0, 360); moving it in the file moves it."""
+    assert landing_site() == (-41.6385, 206.0148)
+    text = default_path().read_text(encoding="utf-8").replace("lon_east_deg: 206.0148", "lon_east_deg: -150.0")
+    (tmp_path / "mission.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.setattr("viewer.paths.ASSETS_DIR", tmp_path)
+    assert landing_site() == (-41.6385, 210.0)
 
 
 def test_stations(mission):
