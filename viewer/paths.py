@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import platformdirs
-
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 ASSETS_DIR = Path(os.environ.get("VIEWER_ASSETS_DIR", REPO_DIR / "assets"))
@@ -19,6 +17,8 @@ def cache_dir() -> Path:
     if env:
         path = Path(env)
     else:
+        import platformdirs
+
         path = Path(platformdirs.user_cache_dir("change6-viewer", appauthor=False))
     path.mkdir(parents=True, exist_ok=True)
     return path
