@@ -1,0 +1,127 @@
+"""Every disk cache of derived data: link windows, the site horizon, meshes, browser tracks and the meta-kernel.
+
+A cache entry lives at ``viewer.paths.cache_dir()/<kind>/<name>-<key>.<ext>``. Its key is a hash of the inputs the
+caller names (numbers, settings) plus :func:`source_signature` of the files it was derived from. A signature walks
+folders recursively and records each file's path relative to its root, size and modification time, so editing,
+adding, removing or moving a file (into a subfolder too) gives a new key.
+
+Writes are atomic (temp file, then rename). A damaged entry is logged, removed and reported as missing, so the
+caller recomputes and replaces it. Writing an entry removes the older entries of the same kind and name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from viewer import paths
+
+log = logging.getLogger(__name__)
+
+KINDS = ("links", "meshes", "web", "meta")
+
+
+def source_signature(*sources: Path | str) -> list[list]:
+    """[[relative path, size, mtime_ns], …] of every file under each source (a file or a folder, recursively)."""
+    out: list[list] = []
+    for src in sources:
+        src = Path(src)
+        if src.is_dir():
+            files = sorted(p for p in src.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+            root = src
+        else:
+            files, root = [src], src.parent
+        for f in files:
+            try:
+                st = f.stat()
+            except OSError:
+                out.append([str(f), None, None])
+                continue
+            out.append([f"{root.name}/{f.relative_to(root).as_posix()}", st.st_size, st.st_mtime_ns])
+    return out
+
+
+def make_key(inputs: dict, sources: Iterable[Path | str] = ()) -> str:
+    """A 20-hex-digit key of ``inputs`` (JSON-serialisable; other values by ``str``) and the sources' signature."""
+    blob = json.dumps({"inputs": inputs, "sources": source_signature(*sources)}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def entry_path(kind: str, name: str, key: str, ext: str) -> Path:
+    """Where the entry (kind, name, key) lives."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown cache kind {kind!r}; expected one of {', '.join(KINDS)}")
+    return paths.cache_dir() / kind / f"{name}-{key}.{ext}"
+
+
+def _drop_older(path: Path, name: str, ext: str) -> None:
+    for old in path.parent.glob(f"{name}-*.{ext}"):
+        if old != path:
+            old.unlink(missing_ok=True)
+
+
+def _damaged(path: Path, err: Exception) -> None:
+    log.warning("cache entry %s is damaged (%s); it is rebuilt", path, err)
+    path.unlink(missing_ok=True)
+
+
+def read_json(kind: str, name: str, key: str):
+    """The entry's JSON value, or None when it is missing or damaged."""
+    path = entry_path(kind, name, key, "json")
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        _damaged(path, err)
+        return None
+
+
+def write_json(kind: str, name: str, key: str, value) -> Path:
+    """Store a JSON value atomically; returns the entry's path."""
+    path = entry_path(kind, name, key, "json")
+    paths.atomic_write_text(path, json.dumps(value))
+    _drop_older(path, name, "json")
+    return path
+
+
+def read_arrays(kind: str, name: str, key: str) -> dict[str, np.ndarray] | None:
+    """The entry's arrays (an ``.npz``), or None when it is missing or damaged."""
+    path = entry_path(kind, name, key, "npz")
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        _damaged(path, err)
+        return None
+
+
+def write_arrays(kind: str, name: str, key: str, arrays: dict[str, np.ndarray]) -> Path:
+    """Store named arrays atomically as an ``.npz``; returns the entry's path."""
+    path = entry_path(kind, name, key, "npz")
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    paths.atomic_write_bytes(path, buf.getvalue())
+    _drop_older(path, name, "npz")
+    return path
+
+
+def store_text(kind: str, name: str, key: str, text: str, ext: str = "txt") -> Path:
+    """Write ``text`` unless the entry already holds it; returns the entry's path (for files other tools read)."""
+    path = entry_path(kind, name, key, ext)
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return path
+    except (OSError, UnicodeDecodeError):
+        pass  # missing or unreadable: written below
+    paths.atomic_write_text(path, text)
+    return path
