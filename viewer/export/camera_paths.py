@@ -15,7 +15,7 @@ the scene sets for its view at that ET (the *base* pose). Poses are in the rende
   start from the old view's camera, carried through SPICE into the new view's frame and units, and ease into
   the new view's camera (log-distance, slerped direction).
 
-``auto`` picks a view and a path per mission phase (:data:`PHASE_CAMERA`).
+``auto`` picks a view and a path per mission phase (``assets/phase_views.yaml``, :mod:`viewer.phase_views`).
 """
 
 from __future__ import annotations
@@ -28,27 +28,8 @@ from typing import Protocol
 import numpy as np
 
 from viewer.errors import InputError
+from viewer.phase_views import camera_for
 
-# Per phase: (view, camera spec). Rendering choices, not mission facts.
-PHASE_CAMERA: dict[str, tuple[str, str]] = {
-    "queqiao2_cruise": ("system", "orbit:0.15"),
-    "queqiao2_orbit_adjustment": ("lunar", "follow:QUEQIAO_2"),
-    "queqiao2_mission_orbit": ("lunar", "orbit:0.25"),
-    "launch_ascent": ("return", "follow:CHANGE6_ORBITER"),
-    "cruise": ("system", "orbit:0.15"),
-    "lunar_orbit": ("lunar", "orbit:0.25"),
-    "orbit_lowering": ("lunar", "follow:CHANGE6_LANDER"),
-    "powered_descent": ("site", "follow:CHANGE6_LANDER"),
-    "surface_operations": ("site", "orbit:0.25"),
-    "drilling": ("site", "orbit:0.2"),
-    "scooping": ("site", "orbit:0.2"),
-    "ascent": ("site", "follow:CHANGE6_ASCENDER"),
-    "rendezvous": ("lunar", "follow:CHANGE6_ORBITER"),
-    "lunar_orbit_wait": ("lunar", "orbit:0.25"),
-    "trans_earth_coast": ("system", "orbit:0.15"),
-    "reentry": ("return", "follow:CHANGE6_RETURNER"),
-    "recovery": ("return", "preset"),
-}
 DEFAULT_ORBIT_TURNS = 0.25
 FOLLOW_DISTANCE = 0.35  # follow camera distance, fraction of the view preset's distance
 FOLLOW_SMOOTH_VIDEO_S = 0.5  # smoothing time constant, video seconds ...
@@ -276,7 +257,7 @@ def plan(
     """The segments of a clip from ``start_et`` to ``end_et``.
 
     With an explicit ``view`` and a non-auto ``camera``: one segment. Otherwise, per phase (``phase_at(et)``
-    returns an object with ``.id``), from :data:`PHASE_CAMERA`; an explicit ``view`` or ``camera`` overrides
+    returns an object with ``.id``), from :func:`viewer.phase_views.camera_for`; an explicit ``view`` or ``camera`` overrides
     that part of the table. A change of view starts with a fly-to.
     """
     kind, _ = parse_spec(camera)
@@ -287,7 +268,7 @@ def plan(
     for i, t0 in enumerate(cuts):
         t1 = cuts[i + 1] if i + 1 < len(cuts) else float(end_et)
         phase = phase_at(0.5 * (t0 + t1))
-        v, c = PHASE_CAMERA.get(getattr(phase, "id", None), ("lunar", "orbit"))
+        v, c = camera_for(getattr(phase, "id", None))
         v = view or v
         c = c if kind == "auto" else camera
         if segs and segs[-1].view == v and segs[-1].camera == c:

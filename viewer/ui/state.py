@@ -18,18 +18,12 @@ import param
 
 from viewer.epochs import et_from_utc, mission_elapsed, utc_from_et
 from viewer.errors import InputError
+from viewer.phase_views import phase_views
 
 LANGUAGES = ("en", "zh")
 SPEEDS = (1, 10, 100, 1_000, 10_000, 100_000)  # simulated seconds per wall-clock second
 EXAGGERATIONS = (1, 2, 5, 10)
 URL_KEYS = {"t": "time", "view": "view", "lang": "language"}
-
-
-def phase_views() -> dict[str, str]:
-    """The view that best shows each phase (the exporter's per-phase camera table: one source for both)."""
-    from viewer.export.camera_paths import PHASE_CAMERA
-
-    return {phase: view for phase, (view, _camera) in PHASE_CAMERA.items()}
 
 
 class AppState(param.Parameterized):
