@@ -29,6 +29,7 @@ SUNLIT_MIN = 0.15  # cos of the angle from the context body's sub-solar directio
 SUBJECT_MAX_NDC = 0.5  # the focal shift keeps the subject this far from the centre (NDC units, 1 = frame edge)
 CONTEXT_MAX_NDC = 0.9  # ... while bringing the context body's centre this far in
 SMOOTH_SAMPLES = 5  # Gaussian smoothing of the chosen direction, samples either side
+STAY_BONUS = 1.0  # score bonus per unit cosine toward the previous moment's direction
 
 
 @dataclass
@@ -124,8 +125,14 @@ def _in_view(cam: np.ndarray, subject: np.ndarray, target: np.ndarray, half_fov:
     return np.sum(aim * to, axis=2) > math.cos(half_fov)
 
 
-def choose(framing: str, g: Geometry, distance: float, half_fov: float) -> tuple[np.ndarray, np.ndarray]:
-    """((N, 3) chosen unit directions, (N,) hidden flags) for ``framing`` at camera ``distance``."""
+def choose(
+    framing: str, g: Geometry, distance: float, half_fov: float, ets: np.ndarray | None = None, max_rate_deg_s=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """((N, 3) chosen unit directions, (N,) hidden flags) for ``framing`` at camera ``distance``.
+
+    Moments are taken in order: each prefers the candidate nearest the previous choice, and with ``max_rate_deg_s``
+    the direction turns toward its choice by at most that rate (degrees per mission second between ``ets``).
+    """
     d0 = nominal(framing, g)
     cand = _candidates(d0)
     cam = g.subject[:, None, :] + distance * cand
@@ -134,17 +141,45 @@ def choose(framing: str, g: Geometry, distance: float, half_fov: float) -> tuple
         bad |= _blocked(cam, g.subject, centre, radius)
     if g.ground:
         bad |= cam[..., 2] < np.maximum(g.subject[:, None, 2], 0.0) + 0.15 * distance
-    if g.ground:
         lit = np.sum(cand * g.sun[:, None, :], axis=2) > -0.2
     else:
         lit = np.sum(_unit(cam - g.context[:, None, :]) * g.sun[:, None, :], axis=2) > SUNLIT_MIN
     context_ok = np.ones_like(bad) if g.ground else _in_view(cam, g.subject, g.context, 0.9 * half_fov)
     score = 4.0 * lit + 2.0 * context_ok + np.sum(cand * d0[:, None, :], axis=2)
     score = np.where(bad, -np.inf, score)
-    best = np.argmax(score, axis=1)
-    hidden = ~np.isfinite(score[np.arange(len(best)), best])
-    chosen = np.where(hidden[:, None], d0, cand[np.arange(len(best)), best])
-    return chosen, hidden
+    hidden = ~np.isfinite(score.max(axis=1))
+    steps = None
+    if max_rate_deg_s is not None and ets is not None and len(ets) > 1:
+        steps = np.radians(max_rate_deg_s) * np.diff(np.asarray(ets, float), prepend=ets[0])
+    return _follow(cand, score, d0, hidden, steps), hidden
+
+
+def _follow(cand, score, d0, hidden, steps) -> np.ndarray:
+    """Pick, moment by moment, the best candidate with a bonus for staying near the previous direction, and turn
+    toward it by at most ``steps`` radians per moment (None: no limit)."""
+    out = np.empty((len(cand), 3))
+    prev = None
+    for i in range(len(cand)):
+        if hidden[i]:
+            target = d0[i]
+        else:
+            s = score[i] if prev is None else score[i] + STAY_BONUS * (cand[i] @ prev)
+            target = cand[i, int(np.argmax(s))]
+        if prev is not None and steps is not None:
+            angle = math.acos(max(-1.0, min(1.0, float(target @ prev))))
+            if angle > steps[i] > 0:
+                axis = np.cross(prev, target)
+                n = np.linalg.norm(axis)
+                if n > 1e-12:
+                    target = _rotate(prev, axis / n, steps[i])
+        out[i] = target
+        prev = target
+    return out
+
+
+def _rotate(v: np.ndarray, k: np.ndarray, angle: float) -> np.ndarray:
+    c, s = math.cos(angle), math.sin(angle)
+    return v * c + np.cross(k, v) * s + k * np.dot(k, v) * (1 - c)
 
 
 def smooth_directions(d: np.ndarray, keep: np.ndarray | None = None, width: int = SMOOTH_SAMPLES) -> np.ndarray:

@@ -49,6 +49,7 @@ class Director:
     fade_s: float
     subject_size_m: float
     step_s: float
+    max_turn_deg_s: float
     grade: str
     grade_note: str
 
@@ -129,6 +130,7 @@ def load_director() -> Director:
             float(defaults.get("fade_s", 0.6)),
             float(defaults.get("subject_size_m", 5.0)),
             float(defaults.get("step_s", 60.0)),
+            float(defaults.get("max_turn_deg_s", 0.2)),
             str(data.get("grade", "assumed")),
             str(data.get("grade_note", "")),
         )

@@ -141,7 +141,7 @@ def shot_samples(director: Director, shot: Shot, start_et: float, end_et: float,
     g, names = geometry(shot, view, ets)
     ok = np.isfinite(g.subject).all(axis=1)
     half_fov = math.radians(director.view_angle_deg) / 2
-    dirs, hidden = choose(shot.framing, _fill(g), shot.distance, half_fov)
+    dirs, hidden = choose(shot.framing, _fill(g), shot.distance, half_fov, ets, director.max_turn_deg_s)
     dirs = smooth_directions(dirs)
     focal = focal_points(dirs, _fill(g), shot.distance, half_fov, ASPECT)
     offset = shot.distance * dirs
