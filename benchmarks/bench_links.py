@@ -24,8 +24,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from viewer import kernels, links, paths
-    from viewer.horizon import compute_horizon
-    from viewer.mission import load_mission
+    from viewer.links.horizon import compute_horizon
+    from viewer.mission import landing_site, load_mission
+    from viewer.terrain import select_dem
 
     if not sorted(paths.KERNELS_DIR.glob("change6_*.bsp")):
         print("mission kernels are not built; run `python -m viewer kernels build` first", file=sys.stderr)
@@ -33,8 +34,8 @@ def main(argv=None) -> int:
     kernels.furnish()
     mission = load_mission()
     stations = links.mission_stations(mission)
-    dem = links._dem_in_use()
-    lat, lon = links.site_lat_lon()
+    dem = select_dem()
+    lat, lon = landing_site()
 
     t_h = []
     for _ in range(args.runs):

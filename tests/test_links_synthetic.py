@@ -19,7 +19,9 @@ from links_oracle import near_edge as _near_edge
 from links_oracle import oracle
 
 from viewer import kernels, links
-from viewer.horizon import compute_horizon
+from viewer.constants import EARTH_EQUATORIAL_RADIUS_KM, EARTH_POLAR_RADIUS_KM, MOON_RADIUS_KM
+from viewer.errors import KernelError
+from viewer.links.horizon import compute_horizon
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +39,7 @@ def synthetic(tmp_path_factory):
     spiceypy.kclear()
     try:  # back to the project's pool (the leapseconds kernel at least, which viewer.epochs expects)
         kernels.furnish()
-    except Exception:
+    except KernelError:  # no mission kernels here: the generic ones will do
         if was_loaded:
             raise
         spiceypy.furnsh(str(kernels.leapseconds_path()))
@@ -124,7 +126,7 @@ def test_window_edges_are_refined_below_one_second(synthetic, model):
 
 
 def test_ridge_gives_the_expected_horizon_profile(horizon):
-    r = 1737.4
+    r = MOON_RADIUS_KM
     obs = r + 0.002  # 2 m mast on flat ground at 0 m
     for az in (50.0, 90.0, 130.0):  # behind the ridge: its near edge at 19 km sets the horizon
         theta = syn.RIDGE["d_min_km"] / r
@@ -214,7 +216,7 @@ def test_timeline_strip_is_json_with_utc_and_et(model):
 def test_endpoint_positions_put_the_station_on_the_earth(synthetic, model):
     ets = np.array([synthetic["t0"], synthetic["t0"] + 3600])
     relay, station = model.endpoint_positions("queqiao2-kashi", ets, observer="EARTH", frame="J2000")
-    assert np.allclose(np.linalg.norm(station, axis=1), np.linalg.norm(model._station_xyz["kashi"]), atol=1e-6)
+    assert np.allclose(np.linalg.norm(station, axis=1), np.linalg.norm(model.station_xyz_km["kashi"]), atol=1e-6)
     assert np.allclose(relay, spiceypy.spkpos("SYN_RELAY", ets, "J2000", "NONE", "EARTH")[0])
 
 
@@ -228,27 +230,27 @@ def test_unknown_link_and_bad_mask_are_one_line_errors(model, horizon):
 
 
 def test_report_lists_windows_phases_and_flight_in_text_and_json(synthetic, model):
-    from viewer import links_cli
     from viewer.errors import InputError
+    from viewer.links import report
     from viewer.mission import load_mission
 
     mission = load_mission()
-    rep = json.loads(json.dumps(links_cli.build_report(model, mission)))
+    rep = json.loads(json.dumps(report.build_report(model, mission)))
     assert [p["id"] for p in rep["phases"]] == ["powered_descent", "surface_operations", "ascent"]
     assert rep["earth_elevation_at_site"]["max_deg"] < 0
     assert {f["vehicle"] for f in rep["in_flight"]} == {"ascender", "orbiter"}
     for f in rep["in_flight"]:
         assert f["direct_fraction"] + f["relay_only_fraction"] + f["none_fraction"] == pytest.approx(1.0)
-    text = links_cli.format_report(rep)
+    text = report.format_report(rep)
     first = model.windows("queqiao2-kashi")[0]
     from viewer.epochs import utc_from_et
 
     assert f"{utc_from_et(first[0], 1)} → {utc_from_et(first[1], 1)}" in text
     assert "Powered descent" in text and "Earth never rises at the site" in text
-    only = links_cli.build_report(model, mission, ["relay-lander"])
+    only = report.build_report(model, mission, ["relay-lander"])
     assert [l["id"] for l in only["links"]] == ["relay-lander"]
     with pytest.raises(InputError, match="unknown link"):
-        links_cli.build_report(model, mission, ["nope"])
+        report.build_report(model, mission, ["nope"])
 
 
 def test_a_window_shorter_than_the_grid_step_is_found(synthetic, horizon, model):
@@ -256,7 +258,9 @@ def test_a_window_shorter_than_the_grid_step_is_found(synthetic, horizon, model)
     from links_oracle import geodetic_xyz
 
     st = model.stations["kashi"]
-    s = geodetic_xyz(st.lat_deg, st.lon_east_deg, st.altitude_m / 1000, 6378.1366, 6356.7519)
+    s = geodetic_xyz(
+        st.lat_deg, st.lon_east_deg, st.altitude_m / 1000, EARTH_EQUATORIAL_RADIUS_KM, EARTH_POLAR_RADIUS_KM
+    )
     lat, lon = math.radians(st.lat_deg), math.radians(st.lon_east_deg)
     up = np.array([math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)])
 

@@ -18,7 +18,6 @@ naming the file and the fix instead of a SPICE error at query time.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import struct
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import spiceypy
 
+from viewer import cache as disk_cache
 from viewer import paths
 from viewer.constants import MOON_FALLBACK_FRAME, MOON_ME
 from viewer.errors import KernelError
@@ -198,11 +198,8 @@ def meta_kernel_path(check: bool = True) -> Path:
         for k in kernels:
             check_kernel(k)
     text = _meta_text(kernels)
-    digest = hashlib.sha1(text.encode()).hexdigest()[:12]
-    path = paths.cache_dir() / "meta" / f"change6-viewer-{digest}.tm"
-    if not path.exists() or path.read_text() != text:
-        paths.atomic_write_text(path, text)
-    return path
+    key = disk_cache.make_key({"meta_kernel": text})
+    return disk_cache.store_text("meta", "change6-viewer", key, text, ext="tm")
 
 
 # ---------------------------------------------------------------------------------------------- loading

@@ -1,38 +1,74 @@
-"""``python -m viewer links report [--json]``: relay link windows (UTC) and end-to-end relay availability.
+"""The relay report: the timeline strip (every link's coverage and windows in UTC and ET, JSON for the UI) and
+the text of ``python -m viewer links report``.
 
-The text report lists, in this order: the model and its inputs (terrain horizon, stations and masks); the Earth's
+The text lists, in this order: the model and its inputs (terrain horizon, stations and masks); the Earth's
 elevation at the site over 1–4 June (always negative); end-to-end relay availability during the powered descent,
 the surface operations and the ascent; whether the orbiter and the ascender in flight are seen directly from a
-station or only through Queqiao-2; then every link's windows in UTC. ``--json`` prints the same data as JSON.
+station or only through Queqiao-2; then every link's windows in UTC.
 """
 
 from __future__ import annotations
 
-import json
-import sys
-
 import numpy as np
+
+from viewer.epochs import et_from_utc, utc_from_et
+from viewer.links import names
+from viewer.links.model import MODEL_VERSION, RelayModel
+from viewer.links.project import default_model, mission_phases
 
 EARTH_CHECK_UTC = ("2024-06-01T00:00:00Z", "2024-06-05T00:00:00Z")  # "all of 1–4 June"
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("action", choices=["report"], help="`report`: print the link windows and relay availability")
-    parser.add_argument("--json", action="store_true", help="print the same data as JSON")
-    parser.add_argument(
-        "--mask",
-        type=float,
-        default=None,
-        metavar="DEG",
-        help="station elevation mask in degrees for every station (default: each station's own, 5°)",
-    )
-    parser.add_argument(
-        "--link",
-        action="append",
-        default=None,
-        metavar="ID",
-        help="list only this link's windows (repeatable); the summaries are always printed",
-    )
+def _windows_utc(wins) -> list[dict]:
+    return [
+        {"et0": a, "et1": b, "utc0": utc_from_et(a, 1), "utc1": utc_from_et(b, 1), "duration_s": round(b - a, 2)}
+        for a, b in wins
+    ]
+
+
+def timeline_strip(model: RelayModel | None = None) -> dict:
+    """JSON-serialisable windows per link in UTC and ET, for the UI's timeline strip."""
+    model = model or default_model()
+    wins = model.all_windows()
+    out_links = []
+    for lid, link in model.links.items():
+        cov = model.coverage(lid)
+        out_links.append(
+            {
+                **link.to_dict(),
+                "coverage": [{"et0": a, "et1": b, "utc0": utc_from_et(a), "utc1": utc_from_et(b)} for a, b in cov],
+                "windows": _windows_utc(wins[lid]),
+            }
+        )
+    h = model.horizon
+    return {
+        "model": MODEL_VERSION,
+        "geometry": "geometric positions (no light time); station masks along the geodetic normal (ITRF93); "
+        "terrain horizon at the site; Moon sphere(s) as listed per link",
+        "step_s": model.step_s,
+        "tolerance_s": model.tolerance_s,
+        "stations": [
+            {
+                "id": s.id,
+                "name": s.name.en,
+                "label": names.station_name(s),
+                "lat_deg": s.lat_deg,
+                "lon_east_deg": s.lon_east_deg,
+                "altitude_m": s.altitude_m,
+                "elevation_mask_deg": s.elevation_mask_deg,
+                "grade": s.grade,
+            }
+            for s in model.stations.values()
+        ],
+        "horizon": {
+            "source": h.source,
+            "azimuths_deg": h.azimuths_deg.tolist(),
+            "elevations_deg": [round(float(e), 4) for e in h.elevations_deg],
+            "observer_height_m": h.observer_height_m,
+            "max_range_km": h.max_range_km,
+        },
+        "links": out_links,
+    }
 
 
 def _duration(seconds: float) -> str:
@@ -45,15 +81,12 @@ def _duration(seconds: float) -> str:
 
 def build_report(model, mission, link_ids=None) -> dict:
     """Everything the report prints, JSON-serialisable."""
-    from viewer import links
-    from viewer.epochs import et_from_utc, utc_from_et
-
-    strip = links.timeline_strip(model)
+    strip = timeline_strip(model)
     if link_ids:
         for lid in link_ids:
             model.coverage(lid)  # one-line InputError for an unknown id
         strip["links"] = [l for l in strip["links"] if l["id"] in link_ids]
-    phases = model.phase_availability(links.mission_phases(mission))
+    phases = model.phase_availability(mission_phases(mission))
     for ph in phases:
         ph["windows_utc"] = [[utc_from_et(a, 1), utc_from_et(b, 1)] for a, b in ph["windows"]]
         ph["window_utc"] = [utc_from_et(t, 1) for t in ph["window"]] if ph["window"] else None
@@ -159,17 +192,3 @@ def format_report(rep: dict) -> str:
         for w in link["windows"]:
             lines.append(f"   {w['utc0']} → {w['utc1']}  {_duration(w['duration_s'])}")
     return "\n".join(lines)
-
-
-def run(args) -> int:
-    from viewer import links
-    from viewer.mission import load_mission
-
-    model = links.default_model(args.mask)
-    rep = build_report(model, load_mission(), args.link)
-    if args.json:
-        json.dump(rep, sys.stdout, indent=1, ensure_ascii=False)
-        sys.stdout.write("\n")
-    else:
-        print(format_report(rep))
-    return 0
