@@ -30,9 +30,10 @@ import numpy as np  # noqa: E402
 
 from viewer import kernels  # noqa: E402
 from viewer.export import camera_paths as cp  # noqa: E402
+from viewer.export.ffmpeg import DEFAULT_PRESET, probe  # noqa: E402
 from viewer.export.overlays import Overlays, content_from_mission  # noqa: E402
 from viewer.export.scene_source import SceneSource  # noqa: E402
-from viewer.export.video import DEFAULT_PRESET, FfmpegSink, export, frame_ets, probe  # noqa: E402
+from viewer.export.video import FfmpegSink, export, frame_ets  # noqa: E402
 from viewer.mission import load_mission  # noqa: E402
 
 # name: (phase, view, camera, speed in mission s per video s)
