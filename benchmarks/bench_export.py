@@ -40,14 +40,14 @@ from viewer.mission import load_mission  # noqa: E402
 SCENES = {
     "lunar": ("lunar_orbit", "lunar", "follow:CHANGE6_ORBITER", 600.0),  # Moon globe, orbiter, trails, Earth
     "site": ("powered_descent", "site", "follow:CHANGE6_LANDER", 30.0),  # site terrain patch, lander
-    "ref": ("lunar_orbit", None, None, 600.0),  # ReferenceSource: the tech-notes scene, for the pipeline alone
+    "ref": ("lunar_orbit", None, None, 600.0),  # ReferenceSource: a plain textured globe, for the pipeline alone
 }
 FPS = 30
 
 
 class ReferenceSource:
-    """The scene of tech-notes §1/§2 (the 99k-triangle textured LOLA Moon globe, a moving spacecraft cube and a
-    turning camera, no AA), as a frame source: separates the pipeline's cost from the mission scene's."""
+    """A reference scene (the 99k-triangle textured LOLA Moon globe, a moving spacecraft cube and a turning camera,
+    no AA) as a frame source: separates the pipeline's cost from the mission scene's."""
 
     def __init__(self, size, ets):
         import pyvista as pv
