@@ -30,23 +30,24 @@ import numpy as np  # noqa: E402
 
 from viewer import kernels  # noqa: E402
 from viewer.export import camera_paths as cp  # noqa: E402
+from viewer.export.ffmpeg import DEFAULT_PRESET, probe  # noqa: E402
 from viewer.export.overlays import Overlays, content_from_mission  # noqa: E402
 from viewer.export.scene_source import SceneSource  # noqa: E402
-from viewer.export.video import DEFAULT_PRESET, FfmpegSink, export, frame_ets, probe  # noqa: E402
+from viewer.export.video import FfmpegSink, export, frame_ets  # noqa: E402
 from viewer.mission import load_mission  # noqa: E402
 
 # name: (phase, view, camera, speed in mission s per video s)
 SCENES = {
     "lunar": ("lunar_orbit", "lunar", "follow:CHANGE6_ORBITER", 600.0),  # Moon globe, orbiter, trails, Earth
     "site": ("powered_descent", "site", "follow:CHANGE6_LANDER", 30.0),  # site terrain patch, lander
-    "ref": ("lunar_orbit", None, None, 600.0),  # ReferenceSource: the tech-notes scene, for the pipeline alone
+    "ref": ("lunar_orbit", None, None, 600.0),  # ReferenceSource: a plain textured globe, for the pipeline alone
 }
 FPS = 30
 
 
 class ReferenceSource:
-    """The scene of tech-notes §1/§2 (the 99k-triangle textured LOLA Moon globe, a moving spacecraft cube and a
-    turning camera, no AA), as a frame source: separates the pipeline's cost from the mission scene's."""
+    """A reference scene (the 99k-triangle textured LOLA Moon globe, a moving spacecraft cube and a turning camera,
+    no AA) as a frame source: separates the pipeline's cost from the mission scene's."""
 
     def __init__(self, size, ets):
         import pyvista as pv

@@ -14,7 +14,9 @@ import pytest
 
 from viewer.errors import InputError
 from viewer.export import camera_paths as cp
-from viewer.export.video import ExportError, FfmpegSink, Progress, check_size, export, frame_ets, parse_size, probe
+from viewer.export.ffmpeg import probe
+from viewer.export.progress import Progress
+from viewer.export.video import ExportError, FfmpegSink, check_size, export, frame_ets, parse_size
 
 
 class MovingSquare:

@@ -87,37 +87,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def resolve_range(args, mission) -> tuple[float, float, str | None]:
-    """(start_et, end_et, phase id or None) from --phase or --from/--to, checked."""
-    from viewer.epochs import et_from_utc
-
-    if args.phase and (args.from_utc or args.to_utc):
-        raise InputError("give either --phase or --from/--to, not both")
-    if args.phase:
-        ids = [p.id for p in mission.phases]
-        chapters = [c.id for c in mission.chapters]
-        if args.phase in chapters and args.phase not in ids:  # a chapter runs to the next chapter's start
-            i = chapters.index(args.phase)
-            end = mission.chapters[i + 1].start_et if i + 1 < len(chapters) else max(p.end_et for p in mission.phases)
-            return mission.chapters[i].start_et, end, None
-        if args.phase not in ids:
-            raise InputError(
-                f"unknown phase {args.phase!r}; choose one of: {', '.join(ids)} (or a chapter: {', '.join(chapters)})"
-            )
-        p = mission.item(args.phase)
-        return p.start_et, p.end_et, p.id
-    if not (args.from_utc and args.to_utc):
-        raise InputError("give a time range: --phase ID, or both --from UTC and --to UTC")
-    t0, t1 = et_from_utc(args.from_utc), et_from_utc(args.to_utc)
-    if t1 <= t0:
-        raise InputError(f"--to {args.to_utc} is not after --from {args.from_utc}")
-    return t0, t1, None
-
-
 def run(args) -> int:
     if args.what != "video":  # pragma: no cover - argparse enforces the choice
         raise InputError(f"unknown export {args.what!r}; choose video")
-    from viewer.export import render_job
+    from viewer.export import render_job  # numpy and the export pipeline: not needed for --help
     from viewer.export.video import sigterm_as_interrupt
 
     with sigterm_as_interrupt():

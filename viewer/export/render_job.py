@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from viewer.epochs import et_from_utc
 from viewer.errors import InputError
 from viewer.export import camera_paths as cp
 from viewer.export.video import (
@@ -80,10 +81,9 @@ class JobSpec:
             from viewer.scene.views import get_view
 
             get_view(args.view)
-        from viewer.export.cli import resolve_range
         from viewer.mission import load_mission
 
-        start, end, phase = resolve_range(args, load_mission())
+        start, end, phase = resolve_range(load_mission(), phase=args.phase, from_utc=args.from_utc, to_utc=args.to_utc)
         if phase is None and not args.phase:  # a free range must lie inside the mission kernels
             from viewer.export.screenshot import check_time
 
@@ -114,6 +114,33 @@ class JobSpec:
 
         ffmpeg_command(size, fps, "x.mp4", kind=kind, crf=args.crf, preset=args.preset)  # checks crf/preset
         return spec
+
+
+def resolve_range(
+    mission, *, phase: str | None, from_utc: str | None, to_utc: str | None
+) -> tuple[float, float, str | None]:
+    """(start_et, end_et, phase id or None) from a phase or chapter id or a UTC range (--phase or --from/--to)."""
+    if phase and (from_utc or to_utc):
+        raise InputError("give either --phase or --from/--to, not both")
+    if phase:
+        ids = [p.id for p in mission.phases]
+        chapters = [c.id for c in mission.chapters]
+        if phase in chapters and phase not in ids:  # a chapter runs to the next chapter's start
+            i = chapters.index(phase)
+            end = mission.chapters[i + 1].start_et if i + 1 < len(chapters) else max(p.end_et for p in mission.phases)
+            return mission.chapters[i].start_et, end, None
+        if phase not in ids:
+            raise InputError(
+                f"unknown phase {phase!r}; choose one of: {', '.join(ids)} (or a chapter: {', '.join(chapters)})"
+            )
+        item = mission.item(phase)
+        return item.start_et, item.end_et, item.id
+    if not (from_utc and to_utc):
+        raise InputError("give a time range: --phase ID, or both --from UTC and --to UTC")
+    t0, t1 = et_from_utc(from_utc), et_from_utc(to_utc)
+    if t1 <= t0:
+        raise InputError(f"--to {to_utc} is not after --from {from_utc}")
+    return t0, t1, None
 
 
 def segments_for(spec: JobSpec, mission) -> list[cp.Segment]:

@@ -133,17 +133,19 @@ class SceneSource:
     def _carrier(self, pose: cp.Pose, from_view: tuple, to_origin: str, to_view):
         """A function of ET giving ``pose`` (render units of ``from_view`` = (view, origin)) in ``to_view``'s
         units and frame, or None where SPICE cannot relate the two origins (then the new view just cuts in)."""
+        from spiceypy.utils.exceptions import SpiceyError
+
         from viewer import ephemeris
-        from viewer.scene.kinematics import _rotations
+        from viewer.errors import ViewerError
 
         from_view, from_origin = from_view
 
         def carry(et: float) -> cp.Pose | None:
             ets = np.array([et])
             try:
-                rot = _rotations(from_view.frame, to_view.frame, ets)[0]
+                rot = ephemeris.rotation(from_view.frame, to_view.frame, ets)[0]
                 shift_km = ephemeris.positions(from_origin, ets, observer=to_origin, frame=to_view.frame)[0]
-            except Exception:  # an origin outside its kernels at this time
+            except (ViewerError, SpiceyError):  # an origin outside its kernels at this time (CoverageError)
                 return None
             k_from, k_to = from_view.units_per_km, to_view.units_per_km
 
