@@ -5,7 +5,7 @@ the sample type and size, the scaling, the grid size and the map-projection keys
 :class:`numpy.memmap`; windows, point samples and resampled grids read only the pages they touch, so the 530 MB
 LDEM_64 is never loaded whole.
 
-Heights are in metres above the label's reference sphere (``OFFSET``, 1737.4 km for LOLA), longitudes are
+Heights are in metres above the label's reference sphere (``OFFSET``, ``viewer.constants.MOON_RADIUS_KM`` for LOLA), longitudes are
 planetocentric east-positive in degrees (any value; wrapped to the product's range), latitudes planetocentric.
 """
 
@@ -315,6 +315,10 @@ class LolaDem:
         """A string that changes when the file changes (path, size, mtime): the key of cached meshes."""
         st = self.path.stat()
         return f"{self.path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+
+    def sources(self) -> list[Path]:
+        """The files the heights are read from (cache keys hash their size and modification time)."""
+        return [self.path, self.label_path]
 
     def _scan_extrema(self) -> tuple[float, float]:
         """Min and max heights read from the data in bounded chunks (used when the label lacks them)."""
