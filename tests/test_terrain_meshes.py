@@ -122,8 +122,8 @@ def test_site_patch_enu_about_the_site(relief):
     x, y = one.points[:, 0], one.points[:, 1]
     assert x.min() < -140e3 and x.max() > 140e3 and y.min() < -140e3 and y.max() > 140e3
     # x is east, y north: the node east of the centre has the larger longitude, the one north the larger latitude
-    lat_e, lon_e = one.tcoords[centre + 1, 1] * 180 - 90, one.tcoords[centre + 1, 0] * 360
-    lat_n, lon_n = one.tcoords[centre - n, 1] * 180 - 90, one.tcoords[centre - n, 0] * 360
+    lon_e = one.tcoords[centre + 1, 0] * 360
+    lat_n = one.tcoords[centre - n, 1] * 180 - 90
     assert lon_e > one.meta["site_lon_east_deg"] and lat_n > one.meta["site_lat_deg"]
     # vertical exaggeration scales the relief relative to the site, not the curvature
     near = np.hypot(x, y) < 30e3
@@ -183,6 +183,31 @@ def test_meshes_are_cached_by_their_inputs(relief, tmp_path, monkeypatch):
     assert not list((tmp_path / "cache" / "meshes").glob(".*tmp"))
     poly = meshes.globe_mesh("browser", dem=relief)
     assert poly.n_cells == len(first.faces) and poly.active_texture_coordinates.shape == (poly.n_points, 2)
+
+
+def test_mesh_cache_key_covers_the_dem_files(ldem4_path, tmp_path):
+    """Touching the DEM's label (a new modification time) gives a new key: the patch is rebuilt, the old entry goes."""
+    import os
+
+    copy = tmp_path / "dem"
+    copy.mkdir()
+    shutil.copyfile(ldem4_path, copy / "LDEM_4.IMG")
+    shutil.copyfile(ldem4_path.with_suffix(".LBL"), copy / "LDEM_4.LBL")
+    dem = LolaDem.open(copy / "LDEM_4.IMG")
+    meshes.site_data("browser", dem=dem)
+    before = sorted((tmp_path / "cache" / "meshes").glob("moon-site-*.npz"))
+    st = (copy / "LDEM_4.LBL").stat()
+    os.utime(copy / "LDEM_4.LBL", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    meshes.site_data("browser", dem=dem)
+    after = sorted((tmp_path / "cache" / "meshes").glob("moon-site-*.npz"))
+    assert len(before) == len(after) == 1 and before != after
+
+
+def test_site_patch_is_centred_on_the_mission_files_site(relief):
+    from viewer.mission import landing_site
+
+    patch = meshes.site_data("browser", dem=relief)
+    assert (patch.meta["site_lat_deg"], patch.meta["site_lon_east_deg"]) == landing_site()
 
 
 # ------------------------------------------------------------------------------------- selection, textures

@@ -1,6 +1,6 @@
 """Lunar terrain and textures: DEMs, the illustrative default relief, textures and meshes.
 
-Choosing the DEM
+Choosing the DEM (``viewer.terrain.select``)
     ``select_dem()`` returns the DEM in use, in this order: the file named by env ``VIEWER_DEM``
     (``/path/to/LDEM_x.IMG``, its ``.LBL`` beside it); else the finest LOLA product cached by
     ``python -m viewer data fetch`` in ``viewer.paths.cache_dir()/"lola"``; else the offline
@@ -9,7 +9,8 @@ Choosing the DEM
     ``describe()`` returns the ``info`` lines; ``credits()`` the credit strings.
 
 DEM interface (``LolaDem`` and ``IllustrativeRelief``)
-    Heights in metres above the 1737.4 km reference sphere; planetocentric latitude and east longitude in degrees
+    Heights in metres above the Moon's reference sphere (``viewer.constants.MOON_RADIUS_KM``, the LOLA label's
+    ``OFFSET``); planetocentric latitude and east longitude in degrees
     (any longitude, wrapped), body-fixed frame MOON_ME (LOLA's "mean Earth/polar axis of DE421").
 
     - ``height_m(lat, lon)``: bilinear (LOLA) or exact (illustrative), vectorised, float32.
@@ -18,12 +19,12 @@ DEM interface (``LolaDem`` and ``IllustrativeRelief``)
     - ``minimum_m``, ``maximum_m``; LOLA also ``product`` ("LDEM_4"), ``label`` (nested dict), ``path``.
     ``LolaDem.open(path)`` reads any LOLA GDR simple-cylindrical PDS3 product through a memory map.
 
-Meshes (``viewer.terrain.meshes``; cached on disk, see that module)
+Meshes (``viewer.terrain.meshes``; cached on disk through ``viewer.cache``)
     - ``globe_mesh(lod="browser"|"export", exaggeration=1.0)``: Moon, km, MOON_ME (+x at lon 0°, +z north),
-      radius 1737.4 km + height × exaggeration; 53,360 triangles (browser) or 516,960 (export).
+      radius ``MOON_RADIUS_KM`` + height × exaggeration; 53,360 triangles (browser) or 516,960 (export).
     - ``site_patch(lod, exaggeration, size_km=300)``: metres, ENU about the site's surface point (x east, y north,
       z up; the site is the origin, so a lander stands at z ≈ 0); 28,800 or 320,000 triangles.
-    - ``earth_mesh(lod)``: Earth ellipsoid 6378.1366/6356.7519 km, km, ITRF93; 9,024 or 128,880 triangles.
+    - ``earth_mesh(lod)``: Earth ellipsoid (``viewer.constants`` radii), km, ITRF93; 9,024 or 128,880 triangles.
     All are ``pyvista.PolyData`` with texture coordinates (u = lon/360, v = (lat+90)/180), point data
     ``height_m`` and ``Normals``, and field data (``frame``, ``units``, ``source_label``, ``texture``).
     ``globe_data``/``site_data``/``earth_data`` return the raw arrays (:class:`~viewer.terrain.meshes.MeshData`,
@@ -39,69 +40,6 @@ Downloads (``viewer.terrain.download``): ``fetch(product)``; CLI ``python -m vie
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-from viewer.errors import DataError
+from viewer.terrain.select import cached_products, credits, describe, select_dem
 
 __all__ = ["select_dem", "describe", "credits", "cached_products"]
-
-
-def cached_products() -> list[Path]:
-    """LOLA images in the cache with a label beside them, finest first (unverified)."""
-    from viewer.paths import cache_dir
-
-    lola = cache_dir() / "lola"
-    if not lola.is_dir():
-        return []
-    found = []
-    for path in lola.iterdir():
-        if path.suffix.lower() == ".img" and path.stem.lower().startswith("ldem_"):
-            try:
-                ppd = float(path.stem.split("_")[1])
-            except (IndexError, ValueError):
-                continue
-            found.append((ppd, path))
-    return [p for _, p in sorted(found, reverse=True)]
-
-
-def select_dem():
-    """The DEM in use: ``VIEWER_DEM``, else the finest cached LOLA product that opens, else the illustrative relief."""
-    from viewer.terrain.lola import LolaDem
-    from viewer.terrain.synthetic import IllustrativeRelief
-
-    env = os.environ.get("VIEWER_DEM")
-    if env:
-        try:
-            return LolaDem.open(env)
-        except DataError as exc:
-            raise DataError(f"VIEWER_DEM={env}: {exc.one_line()}", path=env) from None
-    for path in cached_products():
-        try:
-            return LolaDem.open(path)
-        except DataError:
-            continue  # an incomplete or damaged cache entry; the next one (or the default) is used
-    return IllustrativeRelief()
-
-
-def describe() -> list[str]:
-    """Lines for ``python -m viewer info``: the terrain and the textures in use."""
-    from viewer.terrain import textures
-    from viewer.terrain.lola import LolaDem
-
-    try:
-        dem = select_dem()
-        if isinstance(dem, LolaDem):
-            origin = " (VIEWER_DEM)" if os.environ.get("VIEWER_DEM") else ""
-            line = f"terrain: {dem.source_label} ({dem.path}){origin}"
-        else:
-            line = f"terrain: {dem.source_label} (no LOLA file; run `python -m viewer data fetch`)"
-    except DataError as exc:
-        line = f"terrain: unavailable: {exc.one_line()}"
-    return [line] + textures.describe()
-
-
-def credits() -> list[str]:
-    from viewer.terrain.textures import credits as texture_credits
-
-    return texture_credits()

@@ -22,8 +22,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from viewer import terrain
     from viewer.terrain import download
+    from viewer.terrain.select import describe
 
     if args.action == "fetch":
         path, notes = download.fetch(args.product, retries=args.retries, progress=not args.no_progress)
@@ -32,7 +32,7 @@ def run(args) -> int:
         print(path)
         return 0
     if args.action == "status":
-        for line in terrain.describe():
+        for line in describe():
             print(line)
         print(f"LOLA cache: {download.lola_dir()}")
         return 0

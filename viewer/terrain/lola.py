@@ -5,7 +5,7 @@ the sample type and size, the scaling, the grid size and the map-projection keys
 :class:`numpy.memmap`; windows, point samples and resampled grids read only the pages they touch, so the 530 MB
 LDEM_64 is never loaded whole.
 
-Heights are in metres above the label's reference sphere (``OFFSET``, 1737.4 km for LOLA), longitudes are
+Heights are in metres above the label's reference sphere (``OFFSET``, ``viewer.constants.MOON_RADIUS_KM`` for LOLA), longitudes are
 planetocentric east-positive in degrees (any value; wrapped to the product's range), latitudes planetocentric.
 """
 
@@ -201,6 +201,88 @@ class Grid:
         return self.center_lon + (np.asarray(col, dtype=float) - self.sample_offset) / self.resolution
 
 
+@dataclass(frozen=True)
+class Layout:
+    """What a label says about its image: sample type, scaling, grid, where the image starts and the file's size."""
+
+    dtype: np.dtype
+    scale: float  # SCALING_FACTOR: metres per DN
+    offset: float  # OFFSET: the reference radius, m (not added to heights)
+    grid: Grid
+    byte_offset: int  # where line 0 starts in the file
+    file_size: int  # bytes the label says the file has
+    product: str | None  # PRODUCT_ID
+    dn_range: tuple[float, float] | None  # MINIMUM, MAXIMUM (DN), where the label gives them
+
+    @property
+    def row_bytes(self) -> int:
+        return self.grid.samples * self.dtype.itemsize
+
+
+def _need(obj: dict, key: str, where):
+    value = find_key(obj, key)
+    if value is None:
+        raise DataError(f"{where}: label key {key} is missing; the label is not a LOLA GDR label", path=where)
+    return value
+
+
+def layout_of(label: dict, where, image_name: str = "the image") -> Layout:
+    """The :class:`Layout` of a parsed label; ``where`` (the label's path or URL) names it in errors."""
+    image = find_key(label, "IMAGE") if isinstance(find_key(label, "IMAGE"), dict) else label
+    proj = find_key(label, "IMAGE_MAP_PROJECTION")
+    if not isinstance(proj, dict):
+        raise DataError(f"{where}: no IMAGE_MAP_PROJECTION object; not a LOLA GDR label", path=where)
+    sample_type = str(_need(image, "SAMPLE_TYPE", where)).strip('"').upper()
+    bits = int(_need(image, "SAMPLE_BITS", where))
+    try:
+        dtype = np.dtype(_DTYPES[(sample_type, bits)])
+    except KeyError:
+        raise DataError(f"{where}: unsupported SAMPLE_TYPE {sample_type} with SAMPLE_BITS {bits}", path=where) from None
+    lines, samples = int(_need(image, "LINES", where)), int(_need(image, "LINE_SAMPLES", where))
+    projection = str(_need(proj, "MAP_PROJECTION_TYPE", where)).upper()
+    if projection not in ("SIMPLE CYLINDRICAL", "EQUIRECTANGULAR"):
+        raise DataError(f"{where}: MAP_PROJECTION_TYPE {projection} is not simple cylindrical", path=where)
+    grid = Grid(
+        lines=lines,
+        samples=samples,
+        resolution=float(_need(proj, "MAP_RESOLUTION", where)),
+        line_offset=float(_need(proj, "LINE_PROJECTION_OFFSET", where)),
+        sample_offset=float(_need(proj, "SAMPLE_PROJECTION_OFFSET", where)),
+        center_lon=float(_need(proj, "CENTER_LONGITUDE", where)),
+        west_lon=float(find_key(proj, "WESTERNMOST_LONGITUDE", 0.0)),
+        max_lat=float(find_key(proj, "MAXIMUM_LATITUDE", 90.0)),
+        min_lat=float(find_key(proj, "MINIMUM_LATITUDE", -90.0)),
+    )
+    # the record layout must agree with the image
+    record_bytes, file_records = find_key(label, "RECORD_BYTES"), find_key(label, "FILE_RECORDS")
+    row_bytes = samples * dtype.itemsize
+    if record_bytes is not None and int(record_bytes) != row_bytes:
+        raise DataError(
+            f"{where}: RECORD_BYTES {record_bytes} disagrees with LINE_SAMPLES {samples} × {bits} bits "
+            f"= {row_bytes} bytes; the label does not describe {image_name}",
+            path=where,
+        )
+    pointer = find_key(label, "^IMAGE")
+    start_record = int(pointer[1]) if isinstance(pointer, list) and len(pointer) > 1 else 1
+    byte_offset = (start_record - 1) * int(record_bytes or row_bytes)
+    expected = byte_offset + lines * row_bytes
+    if file_records is not None and record_bytes is not None:
+        expected = max(expected, int(file_records) * int(record_bytes))
+    product = find_key(label, "PRODUCT_ID")
+    minimum, maximum = find_key(image, "MINIMUM"), find_key(image, "MAXIMUM")
+    numbers = isinstance(minimum, (int, float)) and isinstance(maximum, (int, float))
+    return Layout(
+        dtype=dtype,
+        scale=float(find_key(image, "SCALING_FACTOR", 1.0)),
+        offset=float(find_key(image, "OFFSET", 0.0)),
+        grid=grid,
+        byte_offset=byte_offset,
+        file_size=expected,
+        product=str(product) if product else None,
+        dn_range=(float(minimum), float(maximum)) if numbers else None,
+    )
+
+
 class LolaDem:
     """A LOLA GDR DEM opened through a memory map. Build it with :meth:`open`."""
 
@@ -208,62 +290,11 @@ class LolaDem:
         self.path = Path(img_path)
         self.label_path = Path(lbl_path)
         self.label = label
-        name = self.path.name
-        image = find_key(label, "IMAGE") if isinstance(find_key(label, "IMAGE"), dict) else label
-        proj = find_key(label, "IMAGE_MAP_PROJECTION")
-        if not isinstance(proj, dict):
-            raise DataError(f"{lbl_path}: no IMAGE_MAP_PROJECTION object; not a LOLA GDR label", path=lbl_path)
-
-        def need(obj, key):
-            value = find_key(obj, key)
-            if value is None:
-                raise DataError(
-                    f"{lbl_path}: label key {key} is missing; the label is not a LOLA GDR label", path=lbl_path
-                )
-            return value
-
-        sample_type = str(need(image, "SAMPLE_TYPE")).strip('"').upper()
-        bits = int(need(image, "SAMPLE_BITS"))
-        try:
-            self.dtype = np.dtype(_DTYPES[(sample_type, bits)])
-        except KeyError:
-            raise DataError(
-                f"{lbl_path}: unsupported SAMPLE_TYPE {sample_type} with SAMPLE_BITS {bits}", path=lbl_path
-            ) from None
-        lines, samples = int(need(image, "LINES")), int(need(image, "LINE_SAMPLES"))
-        self.scale = float(find_key(image, "SCALING_FACTOR", 1.0))
-        self.offset = float(find_key(image, "OFFSET", 0.0))  # reference radius, m (not added to heights)
-        projection = str(need(proj, "MAP_PROJECTION_TYPE")).upper()
-        if projection not in ("SIMPLE CYLINDRICAL", "EQUIRECTANGULAR"):
-            raise DataError(f"{lbl_path}: MAP_PROJECTION_TYPE {projection} is not simple cylindrical", path=lbl_path)
-        self.grid = Grid(
-            lines=lines,
-            samples=samples,
-            resolution=float(need(proj, "MAP_RESOLUTION")),
-            line_offset=float(need(proj, "LINE_PROJECTION_OFFSET")),
-            sample_offset=float(need(proj, "SAMPLE_PROJECTION_OFFSET")),
-            center_lon=float(need(proj, "CENTER_LONGITUDE")),
-            west_lon=float(find_key(proj, "WESTERNMOST_LONGITUDE", 0.0)),
-            max_lat=float(find_key(proj, "MAXIMUM_LATITUDE", 90.0)),
-            min_lat=float(find_key(proj, "MINIMUM_LATITUDE", -90.0)),
-        )
-        # the record layout must agree with the image and with the file on disk
-        record_bytes = find_key(label, "RECORD_BYTES")
-        file_records = find_key(label, "FILE_RECORDS")
-        row_bytes = samples * self.dtype.itemsize
-        if record_bytes is not None and int(record_bytes) != row_bytes:
-            raise DataError(
-                f"{lbl_path}: RECORD_BYTES {record_bytes} disagrees with LINE_SAMPLES {samples} × {bits} bits "
-                f"= {row_bytes} bytes; the label does not describe {name}",
-                path=lbl_path,
-            )
-        pointer = find_key(label, "^IMAGE")
-        start_record = int(pointer[1]) if isinstance(pointer, list) and len(pointer) > 1 else 1
-        self.byte_offset = (start_record - 1) * int(record_bytes or row_bytes)
-        expected = self.byte_offset + lines * row_bytes
-        if file_records is not None and record_bytes is not None:
-            expected = max(expected, int(file_records) * int(record_bytes))
-        actual = self.path.stat().st_size
+        layout = layout_of(label, lbl_path, self.path.name)
+        self.layout = layout
+        self.dtype, self.scale, self.offset, self.grid = layout.dtype, layout.scale, layout.offset, layout.grid
+        self.byte_offset = layout.byte_offset
+        expected, actual = layout.file_size, self.path.stat().st_size
         if actual != expected:
             what = "truncated (an interrupted download?)" if actual < expected else "larger than its label says"
             raise DataError(
@@ -271,15 +302,10 @@ class LolaDem:
                 "Delete it and run `python -m viewer data fetch` again",
                 path=self.path,
             )
-        product = find_key(label, "PRODUCT_ID")
-        self.product = str(product) if product else self.path.stem.upper()
+        self.product = layout.product or self.path.stem.upper()
         self.source_label = f"LOLA {self.product}"
-        minimum, maximum = find_key(image, "MINIMUM"), find_key(image, "MAXIMUM")
-        self._extrema = (
-            (float(minimum) * self.scale, float(maximum) * self.scale)
-            if isinstance(minimum, (int, float)) and isinstance(maximum, (int, float))
-            else None
-        )
+        lo_hi = layout.dn_range
+        self._extrema = (lo_hi[0] * self.scale, lo_hi[1] * self.scale) if lo_hi else None
 
     # -------------------------------------------------------------------------------------------- opening
     @classmethod
@@ -315,6 +341,10 @@ class LolaDem:
         """A string that changes when the file changes (path, size, mtime): the key of cached meshes."""
         st = self.path.stat()
         return f"{self.path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+
+    def sources(self) -> list[Path]:
+        """The files the heights are read from (cache keys hash their size and modification time)."""
+        return [self.path, self.label_path]
 
     def _scan_extrema(self) -> tuple[float, float]:
         """Min and max heights read from the data in bounded chunks (used when the label lacks them)."""

@@ -3,36 +3,40 @@
 Frames and units (see the package docstring):
 
 - globe: km, Moon body-fixed (MOON_ME; the LOLA frame "mean Earth/polar axis of DE421"), +x at lon 0°, +z north;
-  radius = 1737.4 km + height × exaggeration.
+  radius = ``MOON_RADIUS_KM`` (``viewer.constants``) + height × exaggeration.
 - site patch: metres, local ENU about the landing site's surface point (x east, y north, z up; the site is the
   origin, so the lander stands at z ≈ 0). True 3-D: the patch curves down with the Moon (≈ 6.5 km at 150 km).
-- Earth: km, ITRF93, ellipsoid a = 6378.1366 km, b = 6356.7519 km, geodetic latitudes for the texture.
+- Earth: km, ITRF93, the ellipsoid of ``viewer.constants`` (equatorial and polar radii), geodetic latitudes for the
+  texture.
 
 Meshes are built with numpy, processed with trimesh (merged seam/pole vertices for smooth normals) and handed out as
 ``pyvista.PolyData`` with texture coordinates (WAC albedo for the Moon, Blue Marble for the Earth), point data
-``height_m`` and ``Normals``. Built meshes are cached as ``.npz`` in ``viewer.paths.cache_dir()/"meshes"``, keyed by
-a hash of their inputs (DEM identity: path + size + mtime, or the illustrative relief's version and seed; LOD;
-exaggeration; patch size; code version) and written atomically.
+``height_m`` and ``Normals``. Built meshes are cached through :mod:`viewer.cache` (kind ``meshes``), keyed over their
+inputs (DEM identity, LOD, exaggeration, patch size, the site, :data:`CODE_VERSION`) and the source files: this
+package's code and the files the DEM was read from (the LOLA image and label, or ``assets/terrain.yaml``). The
+texture files are not inputs: a mesh carries texture coordinates, not texels.
 """
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from viewer.paths import cache_dir
+from viewer import cache
+from viewer.constants import EARTH_EQUATORIAL_RADIUS_KM as EARTH_A_KM
+from viewer.constants import EARTH_POLAR_RADIUS_KM as EARTH_B_KM
+from viewer.constants import MOON_RADIUS_KM
+from viewer.mission import landing_site
+from viewer.terrain.select import select_dem
+from viewer.terrain.synthetic import IllustrativeRelief, unit_vectors
 from viewer.terrain.textures import uv_of
 
-CODE_VERSION = 2  # 2: lighter browser LODs (web scene ≈ 95k triangles in all, design rule 7)
-MOON_RADIUS_KM = 1737.4
-EARTH_A_KM, EARTH_B_KM = 6378.1366, 6356.7519
-# LROC position of the Chang'e-6 lander ("First Look: Chang'e 6" [R12]); assets/mission.yaml `sites:` wins if present
-SITE_LAT_DEG, SITE_LON_EAST_DEG = -41.6385, 206.0148
+CODE_VERSION = 2  # 2: lighter browser LODs (web scene ≈ 95k triangles in all)
+PACKAGE_DIR = Path(__file__).resolve().parent
 
 # "browser": the web scene (≈ 100k triangles in all with the spacecraft, design rule 7) and fast frames up to 1080p
 # (a 53k-triangle Moon with the WAC texture looks the same there as the 99k one; measured 2026-11-25);
@@ -72,49 +76,26 @@ class MeshData:
 
 
 # ----------------------------------------------------------------------------------------------- caching
-def _cache_path(kind: str, inputs: dict) -> Path:
-    key = hashlib.sha256(json.dumps({**inputs, "kind": kind, "code": CODE_VERSION}, sort_keys=True).encode())
-    return cache_dir() / "meshes" / f"{kind}-{inputs.get('lod', '')}-{key.hexdigest()[:20]}.npz"
+_ARRAYS = ("points", "faces", "tcoords", "heights_m", "normals")
 
 
-def _load(path: Path) -> MeshData | None:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            return MeshData(z["points"], z["faces"], z["tcoords"], z["heights_m"], z["normals"], meta)
-    except (OSError, ValueError, KeyError):
-        return None  # missing or damaged cache entry: rebuild
+def dem_sources(dem) -> list[Path]:
+    """The files a DEM was read from (``dem.sources()`` where it has one): part of every mesh's cache key."""
+    sources = getattr(dem, "sources", None)
+    return list(sources()) if callable(sources) else []
 
 
-def _store(path: Path, data: MeshData) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez(
-                fh,
-                points=data.points,
-                faces=data.faces,
-                tcoords=data.tcoords,
-                heights_m=data.heights_m,
-                normals=data.normals,
-                meta=np.array(json.dumps(data.meta)),
-            )
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def _cached(kind: str, inputs: dict, build, use_cache: bool) -> MeshData:
-    path = _cache_path(kind, inputs)
-    if use_cache:
-        hit = _load(path)
-        if hit is not None:
-            return hit
+def _cached(name: str, inputs: dict, sources: list[Path], build, use_cache: bool) -> MeshData:
+    """``build()``, or its result read from the cache entry (kind ``meshes``) keyed over inputs and sources."""
+    if not use_cache:
+        return build()
+    key = cache.make_key({**inputs, "code": CODE_VERSION}, [PACKAGE_DIR, *sources])
+    hit = cache.read_arrays("meshes", name, key)
+    if hit is not None and all(k in hit for k in (*_ARRAYS, "meta")):
+        return MeshData(*(hit[k] for k in _ARRAYS), json.loads(str(hit["meta"])))
     data = build()
-    if use_cache:
-        _store(path, data)
+    arrays = {k: getattr(data, k) for k in _ARRAYS}
+    cache.write_arrays("meshes", name, key, {**arrays, "meta": np.array(json.dumps(data.meta))})
     return data
 
 
@@ -159,8 +140,6 @@ def _seam_pole_map(n_rows: int, n_cols: int) -> np.ndarray:
 
 
 def _sample(dem, lat, lon, resolution_km: float) -> np.ndarray:
-    from viewer.terrain.synthetic import IllustrativeRelief
-
     if isinstance(dem, IllustrativeRelief):
         return dem.height_m(lat, lon, resolution_km=resolution_km)
     return dem.height_m(lat, lon)
@@ -173,8 +152,6 @@ def build_globe(dem, lod: str = "browser", exaggeration: float = 1.0) -> MeshDat
     heights[0, :] = heights[0].mean()
     heights[-1, :] = heights[-1].mean()
     heights[:, -1] = heights[:, 0]
-    from viewer.terrain.synthetic import unit_vectors
-
     radius = MOON_RADIUS_KM + heights.astype(np.float64) * exaggeration / 1000.0
     points = (unit_vectors(lat, lon) * radius[..., None]).reshape(-1, 3)
     faces = _grid_faces(n_lat + 1, n_lon + 1, poles=True)
@@ -212,7 +189,7 @@ def build_site_patch(
     size_km: float = 300.0,
     site: tuple[float, float] | None = None,
 ) -> MeshData:
-    site_lat, site_lon = site or site_lat_lon()
+    site_lat, site_lon = site or landing_site()
     n = SITE_LOD[lod]
     basis = enu_basis(site_lat, site_lon)
     half = size_km / 2.0
@@ -272,41 +249,18 @@ def build_earth(lod: str = "browser") -> MeshData:
 
 
 # -------------------------------------------------------------------------------------------- public API
-def site_lat_lon() -> tuple[float, float]:
-    """The landing site (planetocentric lat, east lon, deg): ``assets/mission.yaml`` ``sites: [id: landing_site]``.
-
-    The YAML is read directly (``viewer.mission.load_mission`` needs the leap-seconds kernel for its times); where the
-    file or the entry is absent the LROC position (41.6385°S, 206.0148°E [R12]) is used.
-    """
-    import yaml
-
-    from viewer.paths import ASSETS_DIR
-
-    try:
-        doc = yaml.safe_load((ASSETS_DIR / "mission.yaml").read_text(encoding="utf-8"))
-        for entry in doc.get("sites") or ():
-            if isinstance(entry, dict) and entry.get("id") == "landing_site":
-                return float(entry["lat_deg"]), float(entry["lon_east_deg"]) % 360.0
-    except (OSError, yaml.YAMLError, AttributeError, KeyError, TypeError, ValueError):
-        pass
-    return SITE_LAT_DEG, SITE_LON_EAST_DEG
-
-
 def globe_data(lod: str = "browser", exaggeration: float = 1.0, dem=None, use_cache: bool = True) -> MeshData:
-    from viewer.terrain import select_dem
-
     dem = dem or select_dem()
     inputs = {"dem": dem.identity(), "lod": lod, "exaggeration": float(exaggeration)}
-    return _cached("moon-globe", inputs, lambda: build_globe(dem, lod, exaggeration), use_cache)
+    name = f"moon-globe-{lod}-x{exaggeration:g}"
+    return _cached(name, inputs, dem_sources(dem), lambda: build_globe(dem, lod, exaggeration), use_cache)
 
 
 def site_data(
     lod: str = "browser", exaggeration: float = 1.0, size_km: float = 300.0, dem=None, use_cache: bool = True
 ) -> MeshData:
-    from viewer.terrain import select_dem
-
     dem = dem or select_dem()
-    site = site_lat_lon()
+    site = landing_site()
     inputs = {
         "dem": dem.identity(),
         "lod": lod,
@@ -314,11 +268,13 @@ def site_data(
         "size_km": float(size_km),
         "site": list(site),
     }
-    return _cached("moon-site", inputs, lambda: build_site_patch(dem, lod, exaggeration, size_km, site), use_cache)
+    name = f"moon-site-{lod}-x{exaggeration:g}-{size_km:g}km"
+    build = functools.partial(build_site_patch, dem, lod, exaggeration, size_km, site)
+    return _cached(name, inputs, dem_sources(dem), build, use_cache)
 
 
 def earth_data(lod: str = "browser", use_cache: bool = True) -> MeshData:
-    return _cached("earth", {"lod": lod}, lambda: build_earth(lod), use_cache)
+    return _cached(f"earth-{lod}", {"lod": lod}, [], lambda: build_earth(lod), use_cache)
 
 
 def globe_mesh(lod: str = "browser", exaggeration: float = 1.0, dem=None, use_cache: bool = True):

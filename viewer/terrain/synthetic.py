@@ -10,7 +10,7 @@ No LOLA data goes into it. It is built from what the project can state honestly 
   a random fraction; craters ≥ 15 km are drawn once for the globe, smaller ones per 2° tile on demand;
 - fractal (value-noise) roughness.
 
-Heights are metres above the 1737.4 km sphere, a pure function of (lat, lon) for a given seed and version. Queries
+Heights are metres above the Moon's reference sphere (``viewer.constants.MOON_RADIUS_KM``), a pure function of (lat, lon) for a given seed and version. Queries
 take a ``resolution_km`` (sample spacing): craters and noise octaves smaller than about two samples are left out,
 as a band-limited DEM would.
 """
@@ -23,6 +23,7 @@ import numpy as np
 import yaml
 from scipy.spatial import cKDTree
 
+from viewer.constants import MOON_RADIUS_KM
 from viewer.errors import DataError
 from viewer.paths import ASSETS_DIR
 
@@ -122,11 +123,15 @@ class IllustrativeRelief:
     def __init__(self, seed: int | None = None):
         self.spec = load_spec()
         self.seed = int(self.spec["seed"] if seed is None else seed)
-        self.radius_km = float(self.spec["reference_radius_km"])
+        self.radius_km = MOON_RADIUS_KM
         self.path = None
 
     def identity(self) -> str:
         return f"illustrative-v{VERSION}-spec{self.spec.get('version', 0)}-seed{self.seed}"
+
+    def sources(self) -> list:
+        """The files the relief is made from (its inputs file)."""
+        return [SPEC_PATH]
 
     def __repr__(self) -> str:
         return f"IllustrativeRelief(seed={self.seed})"
