@@ -46,9 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     look.add_argument("--view", metavar="NAME", help="camera view from assets/views.yaml (default: per phase)")
     look.add_argument(
         "--camera",
-        default="auto",
+        default="story",
         metavar="PATH",
-        help="auto (per phase), preset, orbit[:TURNS] or follow[:VEHICLE] (default auto)",
+        help="story (the director's camera), auto (a view per phase), preset, orbit[:TURNS] or follow[:VEHICLE]"
+        " (default story; with --view, the view's preset)",
     )
     look.add_argument("--captions", default="en", choices=["en", "zh", "none"], help="caption language (default en)")
     look.add_argument(

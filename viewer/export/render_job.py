@@ -40,7 +40,7 @@ class JobSpec:
     duration: float | None = None
     phase: str | None = None
     view: str | None = None
-    camera: str = "auto"
+    camera: str = "story"
     captions: str | None = "en"  # en / zh / None
     credits_s: float = 4.0
     aa: bool = False

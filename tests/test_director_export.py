@@ -1,0 +1,68 @@
+"""The story camera in exported frames: the landing chapter rendered offscreen with the director's camera keeps the
+lander on screen, its position projected through the real VTK camera of every frame; and --camera story is the
+export's default."""
+
+from __future__ import annotations
+
+import numpy as np
+import vtk
+
+from viewer.export import camera_paths as cp
+from viewer.export.render_job import resolve_range
+from viewer.mission import load_mission
+
+FRAMES = 48
+SIZE = (320, 180)
+
+
+def _display_xy(renderer, point) -> tuple[float, float]:
+    c = vtk.vtkCoordinate()
+    c.SetCoordinateSystemToWorld()
+    c.SetValue(*map(float, point))
+    x, y = c.GetComputedDoubleDisplayValue(renderer)
+    return x, y
+
+
+def test_story_is_the_default_camera_and_plans_the_shots():
+    import argparse
+
+    from viewer.export.cli import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["video", "--phase", "landing", "out.mp4"])
+    assert args.camera == "story"
+    t0, t1, _ = resolve_range(load_mission(), phase="landing", from_utc=None, to_utc=None)
+    segs = cp.plan(t0, t1, view=None, camera="story", phase_at=load_mission().phase_at)
+    assert len(segs) >= 2 and {s.camera for s in segs} == {"story"}
+    assert segs[0].start_et == t0 and segs[-1].end_et == t1
+    assert all(a.end_et == b.start_et for a, b in zip(segs, segs[1:]))
+    assert {"lunar", "site"} <= {s.view for s in segs}
+    # an explicit view keeps its own preset camera
+    assert cp.plan(t0, t1, view="site", camera="story", phase_at=load_mission().phase_at)[0].camera == "preset"
+
+
+def test_landing_chapter_keeps_the_lander_on_screen():
+    from viewer.export.scene_source import SceneSource
+
+    mission = load_mission()
+    t0, t1, _ = resolve_range(mission, phase="landing", from_utc=None, to_utc=None)
+    ets = np.linspace(t0, t1, FRAMES)
+    segs = cp.plan(t0, t1, view=None, camera="story", phase_at=mission.phase_at)
+    source = SceneSource(SIZE, segs, ets=ets, speed=(t1 - t0) / 8.0)
+    on_screen = []
+    try:
+        for et in ets:
+            frame = source.render_frame(et)
+            assert frame.shape[:2] == (SIZE[1], SIZE[0])
+            scene = source.scene
+            poses = scene.poses(np.array([et]))
+            if not poses.visible["CHANGE6_LANDER"][0]:
+                on_screen.append(False)
+                continue
+            x, y = _display_xy(scene.plotter.renderer, poses.positions["CHANGE6_LANDER"][0])
+            on_screen.append(0 <= x < SIZE[0] and 0 <= y < SIZE[1])
+    finally:
+        source.close()
+    share = float(np.mean(on_screen))
+    assert share >= 0.95, f"the lander is on screen in {share:.0%} of the landing chapter's frames"
