@@ -241,7 +241,7 @@ def test_plan_per_phase_with_flyto():
     ]
     one = cp.plan(0, 20, view="site", camera="orbit:0.5", phase_at=phase_at, phase_bounds=[10.0])
     assert len(one) == 1 and one[0].camera == "orbit:0.5"
-    with pytest.raises(InputError, match="choose auto"):
+    with pytest.raises(InputError, match="choose story, auto"):
         cp.parse_spec("zoom")
     with pytest.raises(InputError, match="cannot follow 'CHANGE7'"):
         cp.parse_spec("follow:CHANGE7")
