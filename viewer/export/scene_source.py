@@ -133,17 +133,20 @@ class SceneSource:
     def _carrier(self, pose: cp.Pose, from_view: tuple, to_origin: str, to_view):
         """A function of ET giving ``pose`` (render units of ``from_view`` = (view, origin)) in ``to_view``'s
         units and frame, or None where SPICE cannot relate the two origins (then the new view just cuts in)."""
+        from spiceypy.utils.exceptions import SpiceyError
+
         from viewer import ephemeris
-        from viewer.scene.kinematics import _rotations
+        from viewer.errors import CoverageError
+        from viewer.scene.kinematics import rotations
 
         from_view, from_origin = from_view
 
         def carry(et: float) -> cp.Pose | None:
             ets = np.array([et])
             try:
-                rot = _rotations(from_view.frame, to_view.frame, ets)[0]
+                rot = rotations(from_view.frame, to_view.frame, ets)[0]
                 shift_km = ephemeris.positions(from_origin, ets, observer=to_origin, frame=to_view.frame)[0]
-            except Exception:  # an origin outside its kernels at this time
+            except (CoverageError, SpiceyError):  # an origin outside its kernels at this time
                 return None
             k_from, k_to = from_view.units_per_km, to_view.units_per_km
 
