@@ -192,4 +192,5 @@ def write_all(ctx, out_dir: Path, code_version: str) -> list[str]:
         written.append(fname)
     paths.atomic_write_text(out_dir / MANIFEST, json.dumps(manifest(ctx, code_version), indent=1, sort_keys=False))
     written.append(MANIFEST)
+    written.append(kernels.write_checksums(out_dir).name)
     return written
