@@ -5,6 +5,7 @@ export's default."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import vtk
 
 from viewer.export import camera_paths as cp
@@ -66,3 +67,23 @@ def test_landing_chapter_keeps_the_lander_on_screen():
         source.close()
     share = float(np.mean(on_screen))
     assert share >= 0.95, f"the lander is on screen in {share:.0%} of the landing chapter's frames"
+
+
+def _lit_share(img) -> float:
+    """Share of the frame whose 5x5-pixel mean luminance is above 30 (a starry sky alone scores about 0)."""
+    g = np.asarray(img.convert("L"), float)
+    h, w = (g.shape[0] // 5) * 5, (g.shape[1] // 5) * 5
+    blocks = g[:h, :w].reshape(h // 5, 5, w // 5, 5).mean(axis=(1, 3))
+    return float((blocks > 30).mean())
+
+
+@pytest.mark.parametrize("utc", ["2024-06-02T12:00:00Z", "2024-05-20T03:00:00Z", "2024-06-05T02:00:00Z"])
+def test_a_still_without_a_view_takes_the_story_camera_on_the_lit_side(tmp_path, utc):
+    from PIL import Image
+
+    from viewer.epochs import et_from_utc
+    from viewer.export.screenshot import screenshot
+
+    out = screenshot(tmp_path / "story.png", et_from_utc(utc), view=None, size=(480, 270), quality="fast")
+    share = _lit_share(Image.open(out))
+    assert share >= 0.08, f"{utc}: {share:.1%} of the story still is lit"

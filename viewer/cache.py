@@ -1,4 +1,5 @@
-"""Every disk cache of derived data: link windows, the site horizon, meshes, browser tracks and the meta-kernel.
+"""Every disk cache of derived data: link windows, the site horizon, meshes, browser tracks, the story camera's
+shots and the meta-kernel.
 
 A cache entry lives at ``viewer.paths.cache_dir()/<kind>/<name>-<key>.<ext>``. Its key is a hash of the inputs the
 caller names (numbers, settings) plus :func:`source_signature` of the files it was derived from. A signature walks
@@ -27,7 +28,7 @@ from viewer import paths
 
 log = logging.getLogger(__name__)
 
-KINDS = ("links", "meshes", "web", "meta")
+KINDS = ("links", "meshes", "web", "meta", "director")
 
 
 def source_signature(*sources: Path | str) -> list[list]:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from viewer import cache as disk_cache
 from viewer import ephemeris, kernels
 from viewer.constants import EARTH_EQUATORIAL_RADIUS_KM, MOON_RADIUS_KM
 from viewer.director.framing import Geometry, choose, focal_points, smooth_directions
@@ -162,20 +164,70 @@ def _fill(g: Geometry) -> Geometry:
     return Geometry(filled, g.velocity, g.partner, g.context, g.context_radius, g.sun, g.bodies, g.ground)
 
 
-def camera_track(start_et: float, end_et: float, director: Director | None = None) -> CameraTrack:
-    """The story camera from ``start_et`` to ``end_et``, every shot sampled at its view's step."""
-    director = director or load_director()
-    shots = director.shots
-    parts = []
-    for i, shot in enumerate(shots):
-        a = max(shot.start_et, start_et)
-        b = min(shots[i + 1].start_et if i + 1 < len(shots) else end_et, end_et)
-        if b <= a:
+def _shot_end(director: Director, i: int) -> float:
+    if i + 1 < len(director.shots):
+        return director.shots[i + 1].start_et
+    ends = []
+    for name in director.shots[i].subjects:
+        kernels.furnish()
+        try:
+            ends.append(kernels.coverage(name)[1])
+        except KernelError:
             continue
-        parts.append((i, shot_samples(director, shot, a, b)))
+    return max(ends) if ends else director.shots[i].start_et + 86400.0
+
+
+def whole_shot(director: Director, i: int) -> dict[str, np.ndarray]:
+    """Shot ``i`` sampled from its start to the next shot's start (cached on disk: viewer.cache, kind director)."""
+    shot = director.shots[i]
+    a, b = shot.start_et, _shot_end(director, i)
+    inputs = {
+        "shot": shot.__dict__,
+        "span": [a, b],
+        "director": {k: v for k, v in director.__dict__.items() if k != "shots"},
+    }
+    key = disk_cache.make_key(inputs, [Path(__file__).parent, *map(Path, kernels.loaded_kernels())])
+    name = f"shot-{i:02d}"
+    got = disk_cache.read_arrays("director", name, key, required=REQUIRED)
+    if got is not None:
+        return got
+    ets, names, offset, aim, up, hidden = shot_samples(director, shot, a, b)
+    arrays = {
+        "et": ets,
+        "subject": np.asarray(names, dtype="U32"),
+        "offset": offset,
+        "aim": aim,
+        "up": up,
+        "hidden": hidden.astype(bool),
+    }
+    disk_cache.write_arrays("director", name, key, arrays)
+    return arrays
+
+
+REQUIRED = ("et", "subject", "offset", "aim", "up", "hidden")
+
+
+def camera_track(start_et: float, end_et: float, director: Director | None = None) -> CameraTrack:
+    """The story camera from ``start_et`` to ``end_et``: each shot sampled whole (so a still and a video frame of
+    the same moment agree), then cut to the range."""
+    director = director or load_director()
+    parts = []
+    for i, shot in enumerate(director.shots):
+        if shot.start_et >= end_et or _shot_end(director, i) <= start_et:
+            continue
+        w = whole_shot(director, i)
+        keep = (w["et"] >= start_et) & (w["et"] <= end_et)
+        idx = np.flatnonzero(keep)
+        if len(idx) == 0:
+            idx = np.array([int(np.clip(np.searchsorted(w["et"], start_et), 0, len(w["et"]) - 1))])
+        lo, hi = max(idx[0] - 1, 0), min(idx[-1] + 2, len(w["et"]))  # one sample either side, to interpolate
+        parts.append((i, {k: v[lo:hi] for k, v in w.items()}))
     if not parts:
         raise ValueError(f"no shot covers {start_et}..{end_et}")
-    cat = [np.concatenate([p[1][k] for p in parts]) for k in (0, 2, 3, 4, 5)]
-    shot_idx = np.concatenate([np.full(len(p[1][0]), p[0]) for p in parts])
-    subjects = [nm for p in parts for nm in p[1][1]]
-    return CameraTrack(director, cat[0], shot_idx, subjects, cat[1], cat[2], cat[3], cat[4].astype(bool))
+
+    def cat(k):
+        return np.concatenate([p[k] for _, p in parts])
+
+    shot_idx = np.concatenate([np.full(len(p["et"]), i) for i, p in parts])
+    subjects = [str(n) for _, p in parts for n in p["subject"]]
+    return CameraTrack(director, cat("et"), shot_idx, subjects, cat("offset"), cat("aim"), cat("up"), cat("hidden"))

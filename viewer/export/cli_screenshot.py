@@ -16,7 +16,12 @@ import sys
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("output", help="PNG file to write (atomically)")
     parser.add_argument("--time", required=True, metavar="UTC", help="UTC time, e.g. 2024-06-01T22:23:16Z")
-    parser.add_argument("--view", default=None, metavar="NAME", help="view preset from assets/views.yaml")
+    parser.add_argument(
+        "--view",
+        default=None,
+        metavar="NAME",
+        help="view preset from assets/views.yaml (default: the story camera's view and framing at that moment)",
+    )
     parser.add_argument("--size", default="1920x1080", metavar="WxH", help="even sides up to 3840x2160")
     parser.add_argument("--follow", default=None, metavar="VEHICLE", help="NAIF name for the follow view")
     parser.add_argument(
@@ -31,14 +36,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from viewer.epochs import et_from_utc
     from viewer.export.screenshot import parse_size, screenshot
-    from viewer.scene.views import default_view, get_view
+    from viewer.scene.views import get_view
 
     size = parse_size(args.size)
-    view = args.view or default_view()
-    get_view(view)
+    view = args.view or ("follow" if args.follow else None)
+    if view is not None:
+        get_view(view)
     et = et_from_utc(args.time)
     path = screenshot(
         args.output, et, view=view, size=size, follow=args.follow, quality=args.quality, language=args.lang
     )
-    print(f"wrote {path} ({size[0]}x{size[1]}, view {view}, {args.time})", file=sys.stdout)
+    print(f"wrote {path} ({size[0]}x{size[1]}, view {view or 'story'}, {args.time})", file=sys.stdout)
     return 0

@@ -75,7 +75,7 @@ def screenshot(
     path,
     et: float,
     *,
-    view: str = "system",
+    view: str | None = "system",
     size: tuple[int, int] = (1920, 1080),
     follow: str | None = None,
     quality: str = "still",
@@ -84,15 +84,22 @@ def screenshot(
 ) -> Path:
     """Render the scene at ``et`` in ``view`` and write a PNG to ``path`` atomically; return the path.
 
-    A ``scene`` (a :class:`~viewer.scene.scene.MissionScene`) can be passed to render several stills without
-    rebuilding it; its window size must then equal ``size``.
+    ``view=None`` takes the story camera (:mod:`viewer.director`): the shot's view and the director's camera at
+    ``et``, the same as a video frame of that moment. A ``scene`` (a :class:`~viewer.scene.scene.MissionScene`)
+    can be passed to render several stills without rebuilding it; its window size must then equal ``size``.
     """
     from viewer import paths
     from viewer.scene.views import get_view
 
     size = check_still_size(size)
-    get_view(view)
     et = check_time(et)
+    story = None
+    if view is None:
+        from viewer.director.track import camera_track
+
+        story = camera_track(et, et)
+        view = story.shot_at(et).view
+    get_view(view)
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise InputError(f"output {path} must end in .png")
@@ -110,9 +117,24 @@ def screenshot(
         if language != scene.language:
             scene.set_language(language)
         scene.set_view(view, follow=follow, et=et)
+        if story is not None:
+            _apply_story(scene, story, et)
         image = scene.screenshot()
     finally:
         if own:
             scene.close()
     paths.atomic_write_bytes(path, png_bytes(image))
     return path
+
+
+def _apply_story(scene, story, et: float) -> None:
+    """Put the scene's camera where the director's track says at ``et`` (the subject's drawn position added)."""
+    name = story.subject[story.index(et)]
+    poses = scene.poses(np.array([et]))
+    if not poses.visible[name][0]:
+        return
+    position, focal, up, angle = story.pose_at(et, poses.positions[name][0])
+    c = scene.plotter.camera
+    c.focal_point, c.position, c.up, c.view_angle = tuple(focal), tuple(position), tuple(up), angle
+    c.OrthogonalizeViewUp()
+    scene.camera_moved()
