@@ -269,6 +269,9 @@ def test_report_lists_windows_phases_and_flight_in_text_and_json(synthetic, mode
 
     assert f"{utc_from_et(first[0], 1)} → {utc_from_et(first[1], 1)}" in text
     assert "Powered descent" in text and "Earth never rises at the site" in text
+    zh = report.format_report(rep, "zh")
+    assert "动力下降" in zh and "在着陆点地球从不升起" in zh and "Earth never rises" not in zh
+    assert f"{utc_from_et(first[0], 1)} → {utc_from_et(first[1], 1)}" in zh
     only = report.build_report(model, mission, ["relay-lander"])
     assert [l["id"] for l in only["links"]] == ["relay-lander"]
     with pytest.raises(InputError, match="unknown link"):
