@@ -323,3 +323,10 @@ def test_the_window_cache_key_covers_the_kernels_and_the_package_sources(model, 
     after = model.cache_key()
     monkeypatch.setattr(model_mod, "loaded_kernel_files", lambda: files[:-1])
     assert model.cache_key() != after
+
+
+def test_a_model_with_another_mask_keeps_the_default_cache_entry(model, horizon):
+    model.all_windows()
+    other = links.RelayModel(links.mission_stations(), horizon, bodies=BODIES, mask_deg=12.0)
+    other.all_windows()
+    assert other.cache_path != model.cache_path and other.cache_path.exists() and model.cache_path.exists()
