@@ -62,11 +62,20 @@ class RangeServer:
     def requests_for(self, path: str) -> list[str | None]:
         return [rng for p, rng in self.log if p == path]
 
-    def _body(self, path: str) -> bytes | None:
+    def _size(self, path: str) -> int | None:
         src = self.routes.get(path)
         if src is None:
             return None
-        return src if isinstance(src, bytes) else Path(src).read_bytes()
+        return len(src) if isinstance(src, bytes) else Path(src).stat().st_size
+
+    def _slice(self, path: str, start: int, stop: int) -> bytes:
+        """Bytes [start, stop) of a route; files are read in place (a sparse 2 GB tile costs nothing)."""
+        src = self.routes[path]
+        if isinstance(src, bytes):
+            return src[start:stop]
+        with open(src, "rb") as fh:
+            fh.seek(start)
+            return fh.read(stop - start)
 
     def _count(self, path: str, n: int) -> None:
         with self.lock:
@@ -79,8 +88,8 @@ class RangeServer:
         with self.lock:
             self.log.append((path, rng))
             number = sum(1 for p, _ in self.log if p == path)
-        body = self._body(path)
-        if body is None:
+        size = self._size(path)
+        if size is None:
             h.send_error(404)
             return
         if path in self.html:
@@ -92,22 +101,22 @@ class RangeServer:
             return
         m = _RANGE.match(rng or "")
         if self.ignore_range or not m:
-            self._whole(h, path, body)
+            self._whole(h, path, size)
             return
         start = int(m.group(1))
-        stop = min(int(m.group(2)) + 1 if m.group(2) else len(body), len(body))
-        if start >= len(body):
+        stop = min(int(m.group(2)) + 1 if m.group(2) else size, size)
+        if start >= size:
             h.send_response(416)
-            h.send_header("Content-Range", f"bytes */{len(body)}")
+            h.send_header("Content-Range", f"bytes */{size}")
             h.send_header("Content-Length", "0")
             h.end_headers()
             return
         if path in self.shift_range:
-            start, stop = start + 1, min(stop + 1, len(body))
-        payload = body[start:stop]
+            start, stop = start + 1, min(stop + 1, size)
+        payload = self._slice(path, start, stop)
         h.send_response(206)
         h.send_header("Content-Type", "application/octet-stream")
-        h.send_header("Content-Range", f"bytes {start}-{stop - 1}/{self.total.get(path, len(body))}")
+        h.send_header("Content-Range", f"bytes {start}-{stop - 1}/{self.total.get(path, size)}")
         h.send_header("Content-Length", str(len(payload)))
         h.end_headers()
         cut = self.drop.get((path, number))
@@ -123,15 +132,15 @@ class RangeServer:
         h.wfile.write(payload)
         self._count(path, len(payload))
 
-    def _whole(self, h, path: str, body: bytes) -> None:
+    def _whole(self, h, path: str, size: int) -> None:
         h.send_response(200)
         h.send_header("Content-Type", "application/octet-stream")
-        h.send_header("Content-Length", str(len(body)))
+        h.send_header("Content-Length", str(size))
         h.end_headers()
         try:
-            for i in range(0, len(body), 16384):
-                h.wfile.write(body[i : i + 16384])
-                self._count(path, min(16384, len(body) - i))
+            for i in range(0, size, 16384):
+                h.wfile.write(self._slice(path, i, min(size, i + 16384)))
+                self._count(path, min(16384, size - i))
                 time.sleep(0.0005)
         except OSError:
             h.close_connection = True  # the client hung up: stop sending

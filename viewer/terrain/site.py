@@ -124,16 +124,30 @@ class SiteDem:
         return out
 
     def height_m(self, lat_deg, lon_east_deg, resolution_km: float | None = None) -> np.ndarray:
-        """Heights (m above the reference sphere): the finest layer holding the point, feathered at its edge."""
+        """Heights (m above the reference sphere): the finest layer holding the point, feathered at its edge.
+
+        Layers are taken finest first; each point's remaining weight goes to the next layer, and the global DEM is
+        evaluated only where some weight remains (most of a horizon sweep never reaches it)."""
         lat, lon = np.broadcast_arrays(np.asarray(lat_deg, dtype=float), np.asarray(lon_east_deg, dtype=float))
-        if getattr(self.base, "band_limited", False):
-            out = np.asarray(self.base.height_m(lat, lon, resolution_km=resolution_km), dtype=np.float64)
-        else:
-            out = np.asarray(self.base.height_m(lat, lon), dtype=np.float64)
-        for layer in self._layers:
-            h, w = layer.sample(lat, lon, resolution_km)
-            out = out * (1.0 - w) + h * w
-        return out.astype(np.float32)
+        shape = lat.shape
+        lat, lon = lat.ravel(), lon.ravel()
+        acc = np.zeros(lat.shape)
+        remaining = np.ones(lat.shape)
+        for layer in reversed(self._layers):
+            todo = np.flatnonzero(remaining > 0)
+            if not todo.size:
+                break
+            h, w = layer.sample(lat[todo], lon[todo], resolution_km)
+            acc[todo] += remaining[todo] * w * h
+            remaining[todo] *= 1.0 - w
+        todo = np.flatnonzero(remaining > 0)
+        if todo.size:
+            if getattr(self.base, "band_limited", False):
+                base = self.base.height_m(lat[todo], lon[todo], resolution_km=resolution_km)
+            else:
+                base = self.base.height_m(lat[todo], lon[todo])
+            acc[todo] += remaining[todo] * np.asarray(base, dtype=np.float64)
+        return acc.astype(np.float32).reshape(shape)
 
     def window(self, lat_min: float, lat_max: float, lon_min: float, lon_max: float):
         return self.fine.window(lat_min, lat_max, lon_min, lon_max)
