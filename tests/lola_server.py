@@ -9,7 +9,8 @@ or from memory, keeps connections open, and can misbehave on purpose:
 - ``short``: announce the full length but send half of the body and close;
 - ``html``: answer this path with an HTML error page (status 206 for a Range request, 200 otherwise);
 - ``shift_range``: answer a Range request with the bytes one further (and say so in ``Content-Range``);
-- ``total``: {path: size}: the file size announced in ``Content-Range``.
+- ``total``: {path: size}: the file size announced in ``Content-Range``;
+- ``delay_s``: a wait before every answer (a benchmark's stand-in for the network's round trip).
 
 ``log`` records (path, Range header) of every request and ``sent`` the body bytes sent per path. Request loops are
 bounded by the tests; the server stops in :meth:`close`.
@@ -39,6 +40,7 @@ class RangeServer:
         self.html: set[str] = set()
         self.shift_range: set[str] = set()
         self.total: dict[str, int] = {}
+        self.delay_s = 0.0  # wait before each answer (a benchmark's stand-in for network latency)
         self.lock = threading.Lock()
         owner = self
 
@@ -88,6 +90,8 @@ class RangeServer:
         with self.lock:
             self.log.append((path, rng))
             number = sum(1 for p, _ in self.log if p == path)
+        if self.delay_s:
+            time.sleep(self.delay_s)
         size = self._size(path)
         if size is None:
             h.send_error(404)

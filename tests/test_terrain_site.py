@@ -198,6 +198,12 @@ def test_site_product_is_the_ground_of_the_patch_the_horizon_and_info(volume, tm
     assert meshes.globe_data("browser", dem=dem).meta["source_label"] == "illustrative relief"
     line = describe()[0]
     assert line.startswith("terrain: LOLA 512 px/deg, 59 m: a 60") and TILE in line and line.endswith("[sourced]")
+    from viewer.terrain import provenance
+
+    zh = provenance(dem, "zh")
+    assert zh["label"] == "LOLA 实测地形 512 像素/度，59 米" and zh["grade_word"] == "有来源"
+    assert provenance(dem)["text"] == "Ground: LOLA 512 px/deg, 59 m" and provenance(dem)["colour"].startswith("#")
+    assert provenance(relief)["grade"] == "assumed" and "not a measurement" in provenance(relief)["label"]
 
 
 def test_window_about_another_site_is_ignored(volume, tmp_path, monkeypatch):

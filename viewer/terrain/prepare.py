@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 
+from viewer import words
 from viewer.errors import DataError
 from viewer.paths import cache_dir
 from viewer.terrain import download, site
@@ -64,7 +65,7 @@ def prepare(
         notes += download.fetch(product, retries=retries, progress=progress, stream=stream)[1]
     if warm:
         _warm(stream)
-    print(f"Everything the offline kiosk needs is on this machine ({cache_dir()}). It can go offline now.", file=stream)
+    print(words.word("terrain", "offline_ready", "en").format(path=cache_dir()), file=stream)
     return {"bytes_planned": total, "notes": notes, "stats": stats}
 
 

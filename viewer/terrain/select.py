@@ -17,7 +17,7 @@ from pathlib import Path
 from viewer.errors import DataError
 from viewer.paths import cache_dir
 
-__all__ = ["select_dem", "global_dem", "describe", "credits", "cached_products"]
+__all__ = ["select_dem", "global_dem", "describe", "provenance", "credits", "cached_products"]
 
 
 def cached_products() -> list[Path]:
@@ -84,6 +84,34 @@ def describe() -> list[str]:
     except DataError as exc:
         line = f"terrain: unavailable: {exc.one_line()}"
     return [line] + textures.describe()
+
+
+def provenance(dem=None, lang: str = "en") -> dict:
+    """What the ground is, in ``lang``, with its grade: ``{label, text, grade, grade_word, colour, source}``.
+
+    ``label`` is "LOLA 512 px/deg, 59 m" (the finest LOLA layer's resolution and pixel size) or "illustrative relief
+    (not a measurement)"; ``text`` is the on-screen line ("Ground: …"); ``colour`` the grade's one colour;
+    ``source`` the DEM's ``source_label`` (the language-independent key)."""
+    from viewer import words
+    from viewer.terrain.lola import LolaDem
+    from viewer.terrain.site import SiteDem, metres_per_pixel
+
+    dem = dem if dem is not None else select_dem()
+    finest = dem.fine if isinstance(dem, SiteDem) else dem
+    if isinstance(finest, LolaDem):
+        ppd, metres = f"{finest.resolution:g}", f"{metres_per_pixel(finest):.0f}"
+        label = words.word("terrain", "lola", lang).format(ppd=ppd, metres=metres)
+    else:
+        label = words.word("terrain", "illustrative", lang)
+    grade = getattr(dem, "grade", "assumed")
+    return {
+        "label": label,
+        "text": words.word("terrain", "ground", lang).format(label=label),
+        "grade": grade,
+        "grade_word": words.grade_word(grade, lang),
+        "colour": words.grade_colour(grade),
+        "source": dem.source_label,
+    }
 
 
 def credits() -> list[str]:
