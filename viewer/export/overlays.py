@@ -482,6 +482,15 @@ class Overlays:
             return Image.new("RGBA", (int(max_w) + 1, img.height))
         return img
 
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """(width, height) of the frames the overlays go into."""
+        return self.width, self.height
+
+    def card_position(self, card: Patch) -> tuple[int, int]:
+        """Top left of the credits card: centred in the frame."""
+        return (self.width - card.width) // 2, (self.height - card.height) // 2
+
     def credits_frames(
         self, last_frame: np.ndarray | None, n: int, phases: Iterable[PhaseText] = (), fade: int | None = None
     ) -> Iterator[np.ndarray]:
@@ -489,9 +498,9 @@ class Overlays:
         if n <= 0:
             return
         card = _to_patch(self.credits_image(phases))
-        x = (self.width - card.width) // 2
-        y = (self.height - card.height) // 2
-        base = last_frame if last_frame is not None else np.zeros((self.height, self.width, 3), np.uint8)
+        x, y = self.card_position(card)
+        width, height = self.frame_size
+        base = last_frame if last_frame is not None else np.zeros((height, width, 3), np.uint8)
         base16 = base.astype(np.uint16)
         fade = max(1, min(n // 3, 12) if fade is None else fade)
         final = None
