@@ -140,7 +140,8 @@ def check_panorama_size(projection: Projection, size: tuple[int, int]) -> tuple[
         example = f"{min(limit, w + w % 2)}x{min(limit, w + w % 2)}"
     elif kind == "equirect":
         if w != 2 * h:
-            raise InputError(f"size {w}x{h}: a 360° equirectangular frame is 2:1; use e.g. {2 * h}x{h}")
+            even_h = h + h % 2
+            raise InputError(f"size {w}x{h}: a 360° equirectangular frame is 2:1; use e.g. {2 * even_h}x{even_h}")
         limit = MAX_EQUIRECT_WIDTH
         example = f"{w + 2 * (h % 2)}x{h + h % 2}"
     else:  # pragma: no cover - perspective sizes are checked by viewer.export.video.check_size
