@@ -123,8 +123,7 @@ def site_case(runs: int) -> None:
                 f"{statistics.median(times):.2f} s (median of {runs})"
             )
         srv.close()
-        from viewer.horizon import compute_horizon
-
+        from viewer.links.horizon import compute_horizon
         from viewer.mission import landing_site
         from viewer.terrain import meshes, select_dem
 
