@@ -26,6 +26,7 @@ from viewer import words
 from viewer.epochs import utc_from_et
 from viewer.errors import ViewerError
 from viewer.export.jobs import start_phase_export
+from viewer.scene import vehicles
 from viewer.ui import kiosk, shared
 from viewer.ui.components import HorizonPanel, MissionView, TemplateVTK, notify
 from viewer.ui.i18n import TEXT, t
@@ -138,11 +139,12 @@ class MissionApp(pn.viewable.Viewer):
     def _actor_names(self) -> dict:
         """Actor name -> {en, zh, colour}: the labels the browser draws (names from assets/scene.yaml)."""
         cfg = self._shared.scene.cfg
+        shown = vehicles.display_names(cfg)
         names = {}
         for naif, v in cfg["vehicles"].items():
-            names[v["actor"]] = {**cfg["names"].get(naif, {"en": naif}), "colour": v["colour"]}
+            names[v["actor"]] = {**shown.get(naif, {"en": naif}), "colour": v["colour"]}
         for naif, v in cfg["bodies"].items():
-            names[v["actor"]] = {**cfg["names"].get(naif, {"en": naif}), "colour": "#c9d2e3"}
+            names[v["actor"]] = {**shown.get(naif, {"en": naif}), "colour": "#c9d2e3"}
         return names
 
     def _make_view3d(self) -> MissionView:
