@@ -165,16 +165,20 @@ class SiteDem:
 
     def describe(self) -> str:
         """One line for ``info``: the layers, their products and files."""
-        km = find_key(self.fine.label, "WINDOW_SIZE_KM", "?")
+        km = _km(self.fine)
         text = f"{self.source_label}: a {km} km window of {self.product} about the site ({self.fine.path})"
         if self.context is not None:
             ctx = str(find_key(self.context.label, "SOURCE_PRODUCT_ID", self.context.product))
-            km_c = find_key(self.context.label, "WINDOW_SIZE_KM", "?")
-            text += f"; around it {resolution_label(self.context)} ({km_c} km of {ctx})"
+            text += f"; around it {resolution_label(self.context)} ({_km(self.context)} km of {ctx})"
         return text + f"; beyond, {self.base.source_label}"
 
     def __repr__(self) -> str:
         return f"SiteDem({self.product}, {self.fine.path})"
+
+
+def _km(dem: LolaDem) -> str:
+    km = find_key(dem.label, "WINDOW_SIZE_KM")
+    return f"{km:g}" if isinstance(km, (int, float)) else "?"
 
 
 def _open_role(role: str, site: tuple[float, float]) -> LolaDem | None:
