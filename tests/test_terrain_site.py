@@ -265,3 +265,61 @@ def test_cli_fetch_site_and_prepare(volume, tmp_path, capsys):
     assert main(["data", "prepare", "--product", "none", "--no-progress"]) == 0
     err = capsys.readouterr().err
     assert "MB to download" in err and "can go offline now" in err and "meshes built from LOLA 512" in err
+
+
+def test_prepare_end_to_end_with_the_global_product(ldem4_path, tmp_path, monkeypatch):
+    from viewer.terrain import prepare, select_dem
+
+    routes, _ = archive(with_ldem4=True)
+    routes[f"{GDR_DIR}ldem_4.lbl"] = ldem4_path.with_suffix(".LBL")
+    routes[f"{GDR_DIR}ldem_4.img"] = ldem4_path
+    srv = RangeServer(routes)
+    try:
+        monkeypatch.setenv("VIEWER_LOLA_VOLUME_URL", srv.url)
+        monkeypatch.setenv("VIEWER_LOLA_BASE_URL", srv.url + GDR_DIR)
+        monkeypatch.setenv("VIEWER_CACHE_DIR", str(tmp_path / "cache"))
+        monkeypatch.delenv("VIEWER_DEM", raising=False)
+        import io
+
+        out = io.StringIO()
+        report = prepare.prepare(60, product="ldem_4", progress=False, stream=out)
+        text = out.getvalue()
+        first = text.splitlines()[0]
+        assert first.startswith("data prepare: ") and "MB to download" in first
+        cache = tmp_path / "cache" / "lola"
+        files = [cache / "site" / "fine.img", cache / "site" / "context.img", cache / "ldem_4.img"]
+        assert report["bytes_planned"] == sum(f.stat().st_size for f in files)  # said before, then fetched
+        assert f"{report['bytes_planned'] / 1e6:.2f} MB to download" in first
+        assert "fine window" in text and "context window" in text and "global LDEM_4 2.07 MB, to fetch" in text
+        assert text.rstrip().endswith("It can go offline now.")
+        dem = select_dem()
+        assert isinstance(dem, site.SiteDem) and dem.base.product == "LDEM_4"
+        assert find_key(dem.context.label, "SOURCE_PRODUCT_ID") == "LDEM_4"
+        assert list((tmp_path / "cache" / "meshes").glob("moon-site-browser-*.npz"))
+        # a second run finds everything in place and downloads nothing
+        images = [p for p, _ in srv.log if p.endswith(".img")]
+        out = io.StringIO()
+        assert prepare.prepare(60, product="ldem_4", progress=False, stream=out)["bytes_planned"] == 0
+        assert "0.00 MB to download" in out.getvalue()
+        assert [p for p, _ in srv.log if p.endswith(".img")] == images
+        assert srv.requests_for("index/rdrindex.lbl") == [None]  # the index was read once
+    finally:
+        srv.close()
+
+
+def test_offline_fetch_site_is_one_quick_line(tmp_path, monkeypatch, capsys):
+    import socket
+    import time
+
+    from viewer.cli import main
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("VIEWER_LOLA_VOLUME_URL", f"http://127.0.0.1:{port}/")
+    monkeypatch.setenv("VIEWER_CACHE_DIR", str(tmp_path / "cache"))
+    t0 = time.monotonic()
+    assert main(["data", "fetch", "--site", "--no-progress"]) == 2
+    assert time.monotonic() - t0 < 6
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: cannot reach 127.0.0.1") and "Traceback" not in err[0]

@@ -196,13 +196,33 @@ def _open_role(role: str, site: tuple[float, float]) -> LolaDem | None:
     return dem
 
 
+_OPENED: dict[tuple, SiteDem] = {}
+
+
 def open_site(base) -> SiteDem | None:
-    """The :class:`SiteDem` over ``base`` when the site window is cached for the mission file's site, else None."""
+    """The :class:`SiteDem` over ``base`` when the site window is cached for the mission file's site, else None.
+
+    One per state of the files (paths, sizes, modification times), the site and the base: the windows are read
+    into memory once, not on every call."""
     site = landing_site()
+    files = [site_dir() / f"{role}.{ext}" for role in ROLES for ext in ("img", "lbl")]
+    key = (site, base.identity(), tuple((str(f), *_stamp(f)) for f in files))
+    if key in _OPENED:
+        return _OPENED[key]
     fine = _open_role("fine", site)
-    if fine is None:
-        return None
-    return SiteDem(fine, _open_role("context", site), base)
+    dem = SiteDem(fine, _open_role("context", site), base) if fine is not None else None
+    if dem is not None:
+        _OPENED.clear()  # the windows of an older state are not used again
+        _OPENED[key] = dem
+    return dem
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (st.st_size, st.st_mtime_ns)
 
 
 # ------------------------------------------------------------------------------------------------ fetching
