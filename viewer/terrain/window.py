@@ -75,7 +75,8 @@ def _take(todo: queue.Queue, n: int) -> list[int]:
 def _read_lines(reader: RangeReader, win: Window, lines: list[int], state: dict, retries: int, part: Path):
     """The bytes of ``lines`` (several per request while the server answers multipart), with retries."""
     total = win.remote.layout.file_size
-    for attempt in range(retries + 1):
+    attempt = 0
+    while True:
         try:
             if state["multi"] is not False and len(lines) > 1:
                 got = reader.read_many([win.byte_range(i) for i in lines], total=total)
@@ -85,15 +86,15 @@ def _read_lines(reader: RangeReader, win: Window, lines: list[int], state: dict,
                 state["multi"] = False  # the server answers one range per request
             return [reader.read(*win.byte_range(i), total=total) for i in lines]
         except Dropped as exc:
-            if attempt == retries:
+            attempt += 1
+            if attempt > retries:
                 err = DataError(
-                    f"{win.remote.image_url}: the connection dropped {retries + 1} times near line "
+                    f"{win.remote.image_url}: the connection dropped {attempt} times near line "
                     f"{win.line0 + lines[0] + 1} ({exc}); run the same command again to resume from {part.name}",
                     path=part,
                 )
                 err.resumable = True
                 raise err from None
-    raise AssertionError("unreachable")
 
 
 def _worker(win: Window, todo: queue.Queue, part: Path, done: bytearray, state: dict, retries: int) -> None:
