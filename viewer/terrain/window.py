@@ -115,8 +115,44 @@ def _worker(win: Window, todo: queue.Queue, part: Path, done: bytearray, state: 
         with state["lock"]:
             state.setdefault("error", exc)
         state["stop"].set()
+    except OSError as exc:  # writing the partial file failed (disk full, permissions)
+        with state["lock"]:
+            state.setdefault("error", DataError(f"{part}: cannot write the window ({exc.strerror or exc})", path=part))
+        state["stop"].set()
     finally:
         os.close(fd)
+
+
+def _save_done(part: Path, done_path: Path, done: bytearray, lock: threading.Lock) -> None:
+    """Persist the line map, after the lines it marks are on disk."""
+    with lock:
+        snapshot = bytes(done)
+    fd = os.open(part, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    atomic_write_bytes(done_path, snapshot)
+
+
+def _run_workers(win, todo, files, done, state, retries: int, connections: int, save_every_s: float = 2.0) -> None:
+    """Fetch the queued lines on ``connections`` threads; the line map is saved every ``save_every_s`` and at the
+    end, so even a killed process resumes from about where it stopped."""
+    part, done_path = files
+    threads = [
+        threading.Thread(target=_worker, args=(win, todo, part, done, state, retries), daemon=True)
+        for _ in range(max(1, min(connections, todo.qsize())))
+    ]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            while t.is_alive():
+                t.join(timeout=save_every_s)
+                if t.is_alive():
+                    _save_done(part, done_path, done, state["lock"])
+    finally:
+        _save_done(part, done_path, done, state["lock"])  # what has arrived stays for the next attempt
 
 
 def _prepare_part(win: Window, part: Path, done_path: Path) -> bytearray:
@@ -164,17 +200,14 @@ def fetch_window(
     bar = Progress(dest.name, win.nbytes, have, stream, progress)
     state = {"stop": threading.Event(), "lock": threading.Lock(), "progress": bar, "stats": stats}
     state.update(multi=None, batch=max(1, int(ranges_per_request)))
-    threads = [
-        threading.Thread(target=_worker, args=(win, todo, part, done, state, retries), daemon=True)
-        for _ in range(max(1, min(connections, todo.qsize())))
-    ]
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        atomic_write_bytes(done_path, bytes(done))  # what has arrived stays for the next attempt
+    _run_workers(win, todo, (part, done_path), done, state, retries, connections)
+    if "error" not in state and not all(done):
+        state["error"] = DataError(
+            f"{win.remote.image_url}: {done.count(0)} of {win.lines} window lines did not arrive; "
+            f"run the same command again to resume from {part.name}",
+            path=part,
+        )
+        state["error"].resumable = True
     if "error" in state:
         if not getattr(state["error"], "resumable", False):
             part.unlink(missing_ok=True)  # nothing of a refused answer is kept
