@@ -323,3 +323,24 @@ def test_offline_fetch_site_is_one_quick_line(tmp_path, monkeypatch, capsys):
     assert time.monotonic() - t0 < 6
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: cannot reach 127.0.0.1") and "Traceback" not in err[0]
+
+
+def test_falls_back_to_ldem_128_where_no_512_tile_holds_the_window(volume, tmp_path):
+    from lola_synthetic import index, label
+
+    # the 512 px/deg tile lies 10° south of the site; a (sparse, all-zero) global LDEM_128 is in the index
+    tile = volume.facts["tile"]
+    volume.routes[TILE_LBL] = label(TILE, 1536, 2048, 512, -50.0, 204.0, tile)
+    sparse = tmp_path / "ldem_128.img"
+    with open(sparse, "wb") as fh:
+        fh.truncate(23040 * 46080 * 2)
+    zero = np.zeros(1, dtype="<i2")
+    volume.routes[f"{GDR_DIR}ldem_128.lbl"] = label("LDEM_128", 23040, 46080, 128, 90.0, 0.0, zero)
+    volume.routes[f"{GDR_DIR}ldem_128.img"] = sparse
+    specs = [f"DATA/LOLA_GDR/CYLINDRICAL/IMG/{n}.LBL" for n in (TILE, "LDEM_128", "LDEM_2")]
+    volume.routes["index/rdrindex.lbl"], volume.routes["index/rdrindex.tab"] = index(specs)
+    paths, _ = site.fetch_site(60, progress=False)
+    fine = LolaDem.open(paths[0])
+    assert find_key(fine.label, "SOURCE_PRODUCT_ID") == "LDEM_128" and fine.grid.resolution == 128
+    assert site.resolution_label(fine) == "LOLA 128 px/deg, 237 m"
+    assert volume.requests_for(TILE_IMG) == []  # the tile's label showed it does not hold the window
