@@ -16,6 +16,6 @@ if __name__ == "__main__":
         sys.exit(main(["info"]))
     sys.exit(main())
 else:  # `panel serve app.py`
-    from viewer.ui.app import servable_app
+    from viewer.ui.serve import servable_app
 
     servable_app()

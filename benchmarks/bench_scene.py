@@ -33,6 +33,12 @@ def _median_ms(fn, n: int) -> float:
     return statistics.median(times)
 
 
+def _stepper(fn, et: float, step_s: float):
+    """A call of ``fn`` at ``et``, ``et + step_s``, … (one step further each call)."""
+    k = iter(range(10**6))
+    return lambda: fn(et + step_s * next(k))
+
+
 def _when(view: str, events: dict) -> float | None:
     from viewer.scene.kinematics import coverage
 
@@ -71,28 +77,26 @@ def main() -> None:
         scene.set_quality("fast")
         scene.set_view(view, et=et)
         scene.screenshot()  # first frame: shader compilation
-        k = iter(range(10**6))
-        off = _median_ms(lambda: scene.render_frame(et + 60.0 * next(k)), args.frames)
-        upd = _median_ms(lambda: scene.update(et + 1.0 * next(k)), 200)
+        off = _median_ms(_stepper(scene.render_frame, et, 60.0), args.frames)
+        upd = _median_ms(_stepper(scene.update, et, 1.0), 200)
         scene.set_quality("still")
         scene.set_view(view, et=et)
         scene.screenshot()
-        on = _median_ms(lambda: scene.render_frame(et + 60.0 * next(k)), max(3, args.frames // 3))
+        on = _median_ms(_stepper(scene.render_frame, et, 60.0), max(3, args.frames // 3))
         print(f"{view:<8} {off:>10.1f} {1000 / off:>6.1f} {on:>10.1f} {1000 / on:>6.1f} {upd:>10.2f}")
     scene.close()
 
     import json
 
     web = MissionScene("system", web=True, window_size=(640, 360))
-    print(f"\n{'view':<8} {'tracks s':>9} {'JSON KB':>8} {'compact KB':>11}  (web scene; trails cached)")
+    print(f"\n{'view':<8} {'tracks s':>9} {'JSON KB':>8}  (web scene; trails cached)")
     for view in views:
         et = _when(view, events)
         web.set_view(view, et=et)
         web.export_tracks()  # warms the trail polylines, which the scene builds once per view anyway
         ms = _median_ms(web.export_tracks, 3)
         size = len(json.dumps(web.export_tracks())) / 1024
-        small = len(json.dumps(web.export_tracks(compact=True))) / 1024
-        print(f"{view:<8} {ms / 1000:>9.2f} {size:>8.0f} {small:>11.0f}")
+        print(f"{view:<8} {ms / 1000:>9.2f} {size:>8.0f}")
     tris = sum(
         a.GetMapper().GetInput().GetNumberOfCells()
         for n, a in web.actors.items()

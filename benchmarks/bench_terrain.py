@@ -133,7 +133,7 @@ def site_case(runs: int) -> None:
                     f"{site.resolution_label(dem)}"
                 )
         srv.close()
-        from viewer.horizon import compute_horizon
+        from viewer.links.horizon import compute_horizon
         from viewer.mission import landing_site
         from viewer.terrain import meshes, select_dem
 

@@ -1,4 +1,4 @@
-"""Web app benchmark (issue 9): headless Chromium (Debian's, SwiftShader) against ``python app.py``.
+"""Web app benchmark: headless Chromium (Debian's, SwiftShader) against ``python app.py``.
 
 Prints medians and p95 of:
 
@@ -30,6 +30,8 @@ from pathlib import Path
 from urllib.request import urlopen
 
 import numpy as np
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -86,6 +88,7 @@ class Traffic:
 
     def __init__(self, page):
         self.http = 0
+        self.uncounted = 0
         self.ws_in = 0
         self.ws_out = 0
         self.ws_in_frames: list[bytes] = []
@@ -96,8 +99,8 @@ class Traffic:
     def _finished(self, req):
         try:
             self.http += req.sizes()["responseBodySize"]
-        except Exception:
-            pass
+        except PlaywrightError:  # the request's body is gone (page navigated or closed): it is not counted
+            self.uncounted += 1
 
     def _ws(self, ws):
         ws.on("framereceived", self._recv)
@@ -160,7 +163,6 @@ def main(argv=None) -> int:
     ap.add_argument("--play-s", type=float, default=6.0)
     ap.add_argument("--view", default=None, help="view for the scrub/playback runs (default: the app's default)")
     args = ap.parse_args(argv)
-    from playwright.sync_api import sync_playwright
 
     t_start = time.perf_counter()
     proc, url = start_server()

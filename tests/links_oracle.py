@@ -15,6 +15,8 @@ import math
 import numpy as np
 import spiceypy
 
+from viewer.constants import EARTH_EQUATORIAL_RADIUS_KM, EARTH_POLAR_RADIUS_KM, MOON_RADIUS_KM
+
 EDGE_S = 2.0
 
 
@@ -58,12 +60,12 @@ def oracle(model, link, ets, moon_frame):
     """Is ``link`` (an elementary link of ``model``) open at ``ets``? Plain numpy geometry."""
     b = model.bodies
     pos = lambda t, f, o: np.array(spiceypy.spkpos(t, ets, f, "NONE", o)[0]).reshape(len(ets), 3)
-    r_moon = 1737.4
+    r_moon = MOON_RADIUS_KM
     site = pos(b.site, moon_frame, "MOON")
     r_site_sphere = min(r_moon, np.linalg.norm(site[0])) - 0.001
     low = link.a in (b.lander, b.ascender)
     if link.kind == "station":
-        a, c = 6378.1366, 6356.7519
+        a, c = EARTH_EQUATORIAL_RADIUS_KM, EARTH_POLAR_RADIUS_KM
         st = model.stations[link.station]
         s = geodetic_xyz(st.lat_deg, st.lon_east_deg, st.altitude_m / 1000, a, c)
         lat, lon = math.radians(st.lat_deg), math.radians(st.lon_east_deg)
@@ -91,7 +93,7 @@ def oracle(model, link, ets, moon_frame):
     if link.kind == "space":
         q = pos(link.b, moon_frame, "MOON")
         earth = pos("EARTH", moon_frame, "MOON")
-        return ~ray_blocked(v, q, zero, r_moon) & ~ray_blocked(v, q, earth, 6356.7519)
+        return ~ray_blocked(v, q, zero, r_moon) & ~ray_blocked(v, q, earth, EARTH_POLAR_RADIUS_KM)
     raise AssertionError(link.kind)
 
 

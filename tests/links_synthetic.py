@@ -15,6 +15,8 @@ import numpy as np
 import spiceypy
 from links_oracle import enu_basis
 
+from viewer.constants import MOON_RADIUS_KM
+
 SITE_LAT, SITE_LON, SITE_ELEV_KM = -41.6385, 206.0148, -5.256
 T0_UTC, T1_UTC = "2024-06-01T00:00:00", "2024-06-04T00:00:00"
 LANDING_H, LIFTOFF_H = 22.0, 47.5  # hours after T0
@@ -40,7 +42,7 @@ def ridge_height_m(lat, lon):
     p1, l1 = math.radians(SITE_LAT), math.radians(SITE_LON)
     dl = lon - l1
     cosd = np.clip(np.sin(p1) * np.sin(lat) + np.cos(p1) * np.cos(lat) * np.cos(dl), -1, 1)
-    dist_km = np.arccos(cosd) * 1737.4
+    dist_km = np.arccos(cosd) * MOON_RADIUS_KM
     az = (
         np.degrees(
             np.arctan2(np.sin(dl) * np.cos(lat), np.cos(p1) * np.sin(lat) - np.sin(p1) * np.cos(lat) * np.cos(dl))
@@ -80,7 +82,6 @@ def _write(path: Path, segments) -> None:
 
 
 def _conic(rp, ra, inc, node, argp, m0, t_epoch, ets, gm):
-    a = (rp + ra) / 2
     e = (ra - rp) / (ra + rp)
     elts = [rp, e, math.radians(inc), math.radians(node), math.radians(argp), math.radians(m0), t_epoch, gm]
     return np.array([spiceypy.conics(elts, float(t)) for t in ets])
@@ -91,7 +92,7 @@ def build(tmp: Path, moon_frame: str) -> dict:
     tmp = Path(tmp)
     gm = float(spiceypy.bodvrd("MOON", "GM", 1)[1][0])
     t0, t1 = spiceypy.str2et(T0_UTC), spiceypy.str2et(T1_UTC)
-    site = np.array(spiceypy.latrec(1737.4 + SITE_ELEV_KM, math.radians(SITE_LON), math.radians(SITE_LAT)))
+    site = np.array(spiceypy.latrec(MOON_RADIUS_KM + SITE_ELEV_KM, math.radians(SITE_LON), math.radians(SITE_LAT)))
     m = enu_basis(site)
     names = " ".join(f"'{n}'" for n in IDS)
     codes = " ".join(str(c) for c in IDS.values())

@@ -56,3 +56,23 @@ def test_store_text_and_unknown_kind(cache_dir):
     assert cache.store_text("meta", "change6-viewer", "abc", "KPL\n", ext="tm").stat().st_mtime_ns == mtime
     with pytest.raises(ValueError, match="unknown cache kind"):
         cache.entry_path("nope", "x", "k", "json")
+
+
+def test_poisoned_entries_are_rebuilt_not_trusted(cache_dir):
+    def needs_t0(v):
+        if not isinstance(v, dict) or "t0" not in v:
+            raise ValueError("no t0")
+
+    for poison in ("{}", "[]", '{"t0": NaN}', '{"t0": Infinity}'):
+        path = cache.write_json("web", "tracks-lunar", "k", {"t0": 1.0})
+        path.write_text(poison)
+        assert cache.read_json("web", "tracks-lunar", "k", validate=needs_t0) is None, poison
+        assert not path.exists()
+    assert cache.read_json("web", "tracks-lunar", "k") is None
+    cache.write_json("web", "tracks-lunar", "k", {"t0": 1.0, "xs": [1, 2.5]})
+    assert cache.read_json("web", "tracks-lunar", "k", validate=needs_t0) == {"t0": 1.0, "xs": [1, 2.5]}
+    cache.write_arrays("meshes", "globe", "k", {"points": np.array([0.0, np.nan])})
+    assert cache.read_arrays("meshes", "globe", "k") is None
+    cache.write_arrays("meshes", "globe", "k", {"points": np.zeros(3)})
+    assert cache.read_arrays("meshes", "globe", "k", required=("points", "faces")) is None
+    assert cache.all_finite({"a": [1, 2.0, {"b": None}]}) and not cache.all_finite([float("nan")])

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from viewer.export.video import probe
+from viewer.export.ffmpeg import probe
 
 REPO = Path(__file__).resolve().parent.parent
 ENV = dict(os.environ, VTK_DEFAULT_OPENGL_WINDOW="vtkEGLRenderWindow", PYTHONUNBUFFERED="1")

@@ -1,4 +1,4 @@
-"""The museum kiosk in headless Chromium (issue 11's acceptance list).
+"""The museum kiosk in headless Chromium (the kiosk's acceptance list).
 
 One kiosk server (``python app.py --kiosk`` in a subprocess on a free 127.0.0.1 port, short idle timeout and tour
 steps from a test copy of assets/kiosk.yaml) and one page serve the module, in this order: offline and locked

@@ -19,7 +19,9 @@ from links_oracle import near_edge as _near_edge
 from links_oracle import oracle
 
 from viewer import kernels, links
-from viewer.horizon import compute_horizon
+from viewer.constants import EARTH_EQUATORIAL_RADIUS_KM, EARTH_POLAR_RADIUS_KM, MOON_RADIUS_KM
+from viewer.errors import KernelError
+from viewer.links.horizon import compute_horizon
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +39,7 @@ def synthetic(tmp_path_factory):
     spiceypy.kclear()
     try:  # back to the project's pool (the leapseconds kernel at least, which viewer.epochs expects)
         kernels.furnish()
-    except Exception:
+    except KernelError:  # no mission kernels here: the generic ones will do
         if was_loaded:
             raise
         spiceypy.furnsh(str(kernels.leapseconds_path()))
@@ -124,7 +126,7 @@ def test_window_edges_are_refined_below_one_second(synthetic, model):
 
 
 def test_ridge_gives_the_expected_horizon_profile(horizon):
-    r = 1737.4
+    r = MOON_RADIUS_KM
     obs = r + 0.002  # 2 m mast on flat ground at 0 m
     for az in (50.0, 90.0, 130.0):  # behind the ridge: its near edge at 19 km sets the horizon
         theta = syn.RIDGE["d_min_km"] / r
@@ -158,6 +160,28 @@ def test_ridge_blocks_a_low_satellite_behind_it(synthetic, horizon, monkeypatch_
     # (the lander is 3 m above the site sphere, whose own dip of 0.10° lies below the flat-ground horizon)
     assert el_open_w == pytest.approx(horizon.elevation_at(270.0), abs=0.02)
     assert el_open_e - el_open_w > 2.5
+
+
+def test_a_chain_leg_behind_the_ridge_stops_at_the_ridge(synthetic, horizon):
+    """The lander → relay leg blocked by the ridge: its stub runs due east and stops 19 km out, under the crest."""
+    from viewer.links.chain import relay_chain
+
+    bodies = links.Bodies(**{**BODIES.__dict__, "relay": "SYN_LOWSAT_E"})
+    m = links.RelayModel(links.mission_stations(), horizon, cache=False, bodies=bodies)
+    ta = synthetic["lowsat_t0"]
+    et = ta + (2.0 - syn.LOWSAT_EL0) / (syn.LOWSAT_EL1 - syn.LOWSAT_EL0) * syn.LOWSAT_HOURS * 3600
+    chain = relay_chain(et, m, sources=[(et - 1.0, et + 1.0, "lander")])
+    leg = chain["legs"][0]
+    assert leg["id"] == "lander-queqiao2" and not leg["open"] and leg["reason"] == "horizon" and leg["show"]
+    lander, end = np.array(leg["from"]["position_km"]), np.array(leg["stub"]["to_km"])
+    np.testing.assert_allclose(leg["stub"]["from_km"], lander, atol=1e-9)
+    rel = np.array(spiceypy.pxform("J2000", synthetic["moon_frame"], et)) @ (end - lander)
+    east, north, up = synthetic["enu"].T @ rel
+    assert math.hypot(east, north) == pytest.approx(syn.RIDGE["d_min_km"], abs=0.3)
+    assert math.degrees(math.atan2(east, north)) == pytest.approx(90.0, abs=0.5)
+    assert 0.0 < up < syn.RIDGE["height_m"] / 1000  # the line of sight climbs at 2° and meets the ridge below its crest
+    open_chain = relay_chain(ta + syn.LOWSAT_HOURS * 3600 - 1, m, sources=[(ta, ta + 4000.0, "lander")])
+    assert open_chain["legs"][0]["open"] and open_chain["legs"][0]["stub"] is None
 
 
 def intersect_one(wins, t0, t1):
@@ -214,7 +238,7 @@ def test_timeline_strip_is_json_with_utc_and_et(model):
 def test_endpoint_positions_put_the_station_on_the_earth(synthetic, model):
     ets = np.array([synthetic["t0"], synthetic["t0"] + 3600])
     relay, station = model.endpoint_positions("queqiao2-kashi", ets, observer="EARTH", frame="J2000")
-    assert np.allclose(np.linalg.norm(station, axis=1), np.linalg.norm(model._station_xyz["kashi"]), atol=1e-6)
+    assert np.allclose(np.linalg.norm(station, axis=1), np.linalg.norm(model.station_xyz_km["kashi"]), atol=1e-6)
     assert np.allclose(relay, spiceypy.spkpos("SYN_RELAY", ets, "J2000", "NONE", "EARTH")[0])
 
 
@@ -228,27 +252,30 @@ def test_unknown_link_and_bad_mask_are_one_line_errors(model, horizon):
 
 
 def test_report_lists_windows_phases_and_flight_in_text_and_json(synthetic, model):
-    from viewer import links_cli
     from viewer.errors import InputError
+    from viewer.links import report
     from viewer.mission import load_mission
 
     mission = load_mission()
-    rep = json.loads(json.dumps(links_cli.build_report(model, mission)))
+    rep = json.loads(json.dumps(report.build_report(model, mission)))
     assert [p["id"] for p in rep["phases"]] == ["powered_descent", "surface_operations", "ascent"]
     assert rep["earth_elevation_at_site"]["max_deg"] < 0
     assert {f["vehicle"] for f in rep["in_flight"]} == {"ascender", "orbiter"}
     for f in rep["in_flight"]:
         assert f["direct_fraction"] + f["relay_only_fraction"] + f["none_fraction"] == pytest.approx(1.0)
-    text = links_cli.format_report(rep)
+    text = report.format_report(rep)
     first = model.windows("queqiao2-kashi")[0]
     from viewer.epochs import utc_from_et
 
     assert f"{utc_from_et(first[0], 1)} → {utc_from_et(first[1], 1)}" in text
     assert "Powered descent" in text and "Earth never rises at the site" in text
-    only = links_cli.build_report(model, mission, ["relay-lander"])
+    zh = report.format_report(rep, "zh")
+    assert "动力下降" in zh and "在着陆点地球从不升起" in zh and "Earth never rises" not in zh
+    assert f"{utc_from_et(first[0], 1)} → {utc_from_et(first[1], 1)}" in zh
+    only = report.build_report(model, mission, ["relay-lander"])
     assert [l["id"] for l in only["links"]] == ["relay-lander"]
     with pytest.raises(InputError, match="unknown link"):
-        links_cli.build_report(model, mission, ["nope"])
+        report.build_report(model, mission, ["nope"])
 
 
 def test_a_window_shorter_than_the_grid_step_is_found(synthetic, horizon, model):
@@ -256,7 +283,9 @@ def test_a_window_shorter_than_the_grid_step_is_found(synthetic, horizon, model)
     from links_oracle import geodetic_xyz
 
     st = model.stations["kashi"]
-    s = geodetic_xyz(st.lat_deg, st.lon_east_deg, st.altitude_m / 1000, 6378.1366, 6356.7519)
+    s = geodetic_xyz(
+        st.lat_deg, st.lon_east_deg, st.altitude_m / 1000, EARTH_EQUATORIAL_RADIUS_KM, EARTH_POLAR_RADIUS_KM
+    )
     lat, lon = math.radians(st.lat_deg), math.radians(st.lon_east_deg)
     up = np.array([math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)])
 
@@ -275,3 +304,29 @@ def test_a_window_shorter_than_the_grid_step_is_found(synthetic, horizon, model)
     assert len(wins) == 1
     assert wins[0][0] == pytest.approx(tm - 30.0, abs=2.0) and wins[0][1] == pytest.approx(tm + 30.0, abs=2.0)
     assert brief.densified > 0
+
+
+def test_the_window_cache_key_covers_the_kernels_and_the_package_sources(model, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from viewer.links import model as model_mod
+
+    assert model_mod.PACKAGE_DIR == Path(links.__file__).resolve().parent
+    files = model_mod.loaded_kernel_files()
+    assert any(p.name == "synthetic.bsp" for p in files) and not any(p.suffix == ".tm" for p in files)
+    (tmp_path / "kinds.py").write_text("x = 1\n")
+    monkeypatch.setattr(model_mod, "PACKAGE_DIR", tmp_path)
+    before = model.cache_key()
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "extra.py").write_text("y = 2\n")  # a file moved into a subfolder changes the key too
+    assert model.cache_key() != before
+    after = model.cache_key()
+    monkeypatch.setattr(model_mod, "loaded_kernel_files", lambda: files[:-1])
+    assert model.cache_key() != after
+
+
+def test_a_model_with_another_mask_keeps_the_default_cache_entry(model, horizon):
+    model.all_windows()
+    other = links.RelayModel(links.mission_stations(), horizon, bodies=BODIES, mask_deg=12.0)
+    other.all_windows()
+    assert other.cache_path != model.cache_path and other.cache_path.exists() and model.cache_path.exists()

@@ -131,7 +131,7 @@ def _spice_world_point(scene, target, et):
     """Where SPICE puts ``target`` in the scene's render coordinates (independently of the scene's code)."""
     from viewer import ephemeris
 
-    view, kin = scene.view, scene._kin
+    view, kin = scene.view, scene.model.kin
     frame = view.frame
     rel = ephemeris.positions(target, [et], observer=kin.center, frame=frame)[0]
     if kin.follow:
@@ -198,12 +198,12 @@ def test_site_terrain_is_brighter_on_slopes_facing_the_sun(scene, times):
     cam.position = (0.0, 0.0, 400_000.0)  # straight down from 400 km: the whole patch
     cam.up = (0.0, 1.0, 0.0)
     cam.view_angle = 45.0
-    scene._clip()
+    scene.clip()
     with only(scene, ["terrain"], flat=False):
         img = scene.screenshot().astype(float).mean(axis=2)
     sun = ephemeris.positions("SUN", [et], observer="CHANGE6_SITE", frame="CHANGE6_TOPO")[0]
     az = np.arctan2(sun[0], sun[1])  # clockwise from north
-    mesh = scene._terrain_mesh
+    mesh = scene.site.mesh
     n = np.asarray(mesh.point_data["Normals"], float)
     slope = np.degrees(np.arccos(np.clip(n[:, 2], -1, 1)))
     horiz = n[:, :2] / np.maximum(np.linalg.norm(n[:, :2], axis=1, keepdims=True), 1e-12)
@@ -244,7 +244,7 @@ def test_one_label_for_the_stack_then_two_after_separation(scene):
 
     sep = {e.id: e.et for e in load_mission().events}["separation_la_or"]
     _need("CHANGE6_LANDER", sep + 7200)
-    labels = scene._labels
+    labels = scene.labels.labels
     scene.set_view("lunar", et=sep - 7200)
     shown = [k for k in ("CHANGE6_ORBITER", "CHANGE6_LANDER") if labels[k].GetVisibility()]
     assert shown == ["CHANGE6_ORBITER"] and "Lander" in labels["CHANGE6_ORBITER"].GetInput()
@@ -259,7 +259,7 @@ def test_layers_and_language(scene, times):
     scene.set_view("lunar", et=et)
     scene.set_language("zh")
     try:
-        assert scene._labels["CHANGE6_ORBITER"].GetInput().startswith("轨道器")
+        assert scene.labels.labels["CHANGE6_ORBITER"].GetInput().startswith("轨道器")
         img = scene.screenshot()
         assert _mask(img).any()
     finally:
@@ -279,7 +279,7 @@ def test_link_lines_follow_the_link_states(scene, times):
     scene.set_view("lunar", et=et)
     states = links.link_states(np.array([et]))
     checked = 0
-    for lid, item in scene._links.items():
+    for lid, item in scene.link_lines.items.items():
         a = item["actor"]
         if not a.GetVisibility():
             continue
@@ -292,23 +292,23 @@ def test_link_lines_follow_the_link_states(scene, times):
 
 def test_terrain_exaggeration_scales_relief_about_the_site(scene, times):
     scene.set_view("site", et=times["LOI"])
-    z0 = np.asarray(scene._terrain_mesh.points)[:, 2].copy()
-    near = np.linalg.norm(np.asarray(scene._terrain_mesh.points)[:, :2], axis=1) < 20_000  # 20 km: curvature small
+    z0 = np.asarray(scene.site.mesh.points)[:, 2].copy()
+    near = np.linalg.norm(np.asarray(scene.site.mesh.points)[:, :2], axis=1) < 20_000  # 20 km: curvature small
     scene.set_terrain_exaggeration(3.0)
     try:
-        z3 = np.asarray(scene._terrain_mesh.points)[:, 2]
+        z3 = np.asarray(scene.site.mesh.points)[:, 2]
         assert np.ptp(z3[near]) == pytest.approx(3 * np.ptp(z0[near]), rel=0.1)
-        assert abs(z3[np.argmin(np.linalg.norm(np.asarray(scene._terrain_mesh.points), axis=1))]) < 1.0
-        assert "×3" in scene._texts["note:terrain"].GetInput()
+        assert abs(z3[np.argmin(np.linalg.norm(np.asarray(scene.site.mesh.points), axis=1))]) < 1.0
+        assert "×3" in scene.labels.texts["note:terrain"].GetInput()
     finally:
         scene.set_terrain_exaggeration(1.0)
 
 
 def test_spacecraft_scale_note(scene, times):
     scene.set_view("lunar", et=times["LOI"])
-    assert "40,000" in scene._texts["note:scale"].GetInput()
+    assert "40,000" in scene.labels.texts["note:scale"].GetInput()
     scene.set_spacecraft_scale(1)
-    assert scene._texts["note:scale"].GetInput() == ""
+    assert scene.labels.texts["note:scale"].GetInput() == ""
     scene._scale_override = None
     scene.set_view("lunar")
 
@@ -371,11 +371,11 @@ def test_chinese_mode_puts_no_english_words_on_screen(scene, times):
     scene.set_view("site", et=times["LOI"])
     scene.set_language("zh")
     try:
-        shown = [t.GetInput() or "" for k, t in scene._texts.items() if t.GetVisibility()]
-        shown += [lab.GetInput() or "" for lab in scene._labels.values() if lab.GetVisibility()]
-        assert scene._texts["note:terrain"].GetInput()  # the terrain's source is named
+        shown = [t.GetInput() or "" for k, t in scene.labels.texts.items() if t.GetVisibility()]
+        shown += [lab.GetInput() or "" for lab in scene.labels.labels.values() if lab.GetVisibility()]
+        assert scene.labels.texts["note:terrain"].GetInput()  # the terrain's source is named
         words = {w for text in shown for w in re.findall(r"[A-Za-z]{2,}", text)}
         assert words <= {"UTC", "LOLA", "LDEM"}, (words, shown)
     finally:
         scene.set_language("en")
-    assert scene._texts["note:terrain"].GetInput() == scene.bodies.terrain_label
+    assert scene.labels.texts["note:terrain"].GetInput() == scene.bodies.terrain_label

@@ -92,7 +92,7 @@ def _grey_at(scene, et, points):
     scene.set_view("site", et=et)
     cam = scene.plotter.camera
     cam.focal_point, cam.position, cam.up, cam.view_angle = (0, 0, 0), (0, 0, 40_000.0), (0, 1, 0), 45.0
-    scene._clip()
+    scene.clip()
     keep = {n: p.GetVisibility() for n, p in scene.actors.items()}
     for n, p in scene.actors.items():
         p.SetVisibility(n == "terrain")
@@ -137,9 +137,9 @@ def test_low_sun_exposure_brightens_the_terrain_only(crater_scene):
 
     crater_scene.set_view("site", et=et_from_utc("2024-06-01T22:23:16Z"))  # touchdown, Sun 37° high
     high = (crater_scene.sun.intensity, lander_light(crater_scene))
-    assert crater_scene.exposure(crater_scene._poses.sun_dir[0]) == 1.0
+    assert crater_scene.exposure(crater_scene.frame.sun_dir) == 1.0
     crater_scene.set_view("site", et=et_from_utc(MORNING))  # Sun 4.5° high
-    gain = crater_scene.exposure(crater_scene._poses.sun_dir[0])
+    gain = crater_scene.exposure(crater_scene.frame.sun_dir)
     assert 2.0 < gain <= float(crater_scene.cfg["site_exposure"]["max_gain"])
     assert crater_scene.sun.intensity == pytest.approx(high[0] * gain)
     assert lander_light(crater_scene) == pytest.approx(high[1])  # the spacecraft keep their look

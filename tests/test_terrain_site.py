@@ -191,7 +191,7 @@ def test_each_bad_answer_is_one_line_and_leaves_nothing(volume, tmp_path, fault,
 
 # ----------------------------------------------------------------------------------------------------- use
 def test_site_product_is_the_ground_of_the_patch_the_horizon_and_info(volume, tmp_path):
-    from viewer.horizon import compute_horizon
+    from viewer.links.horizon import compute_horizon
     from viewer.terrain import describe, meshes, select_dem
     from viewer.terrain.synthetic import IllustrativeRelief
 

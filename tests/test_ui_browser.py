@@ -1,4 +1,4 @@
-"""The web app in headless Chromium (Debian's, launched by path): issue 9's acceptance list.
+"""The web app in headless Chromium (Debian's, launched by path): the web app's acceptance list.
 
 One server (``python app.py`` in a subprocess on a free 127.0.0.1 port) and one browser serve the whole module.
 These tests also pin Panel's VTK-pane internals the browser animation relies on (``renderer_el``,
@@ -226,7 +226,7 @@ def test_phase_buttons_jump_to_the_phase_start(app_page):
         phase = load_mission().item(phase_id)
         want = utc_label(phase.start_et)
         p.page.get_by_role("button", name=phase.title.en, exact=True).click()
-        assert p.wait_utc(lambda s: s == want) == want
+        assert p.wait_utc(lambda s, want=want: s == want) == want
 
 
 def test_language_switch_turns_captions_chinese(app_page):

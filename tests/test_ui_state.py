@@ -1,4 +1,4 @@
-"""AppState and the serving rules, without a browser (issue 9)."""
+"""AppState and the serving rules, without a browser."""
 
 from __future__ import annotations
 

@@ -1,12 +1,14 @@
-"""Every disk cache of derived data: link windows, the site horizon, meshes, browser tracks and the meta-kernel.
+"""Every disk cache of derived data: link windows, the site horizon, meshes, browser tracks, the story camera's
+shots and the meta-kernel.
 
 A cache entry lives at ``viewer.paths.cache_dir()/<kind>/<name>-<key>.<ext>``. Its key is a hash of the inputs the
 caller names (numbers, settings) plus :func:`source_signature` of the files it was derived from. A signature walks
 folders recursively and records each file's path relative to its root, size and modification time, so editing,
 adding, removing or moving a file (into a subfolder too) gives a new key.
 
-Writes are atomic (temp file, then rename). A damaged entry is logged, removed and reported as missing, so the
-caller recomputes and replaces it. Writing an entry removes the older entries of the same kind and name.
+Writes are atomic (temp file, then rename). A damaged entry (unreadable, a NaN or infinity inside, a missing
+array, or refused by the caller's check) is logged, removed and reported as missing, so the caller recomputes and
+replaces it. Writing an entry removes the older entries of the same kind and name.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import hashlib
 import io
 import json
 import logging
+import math
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +28,7 @@ from viewer import paths
 
 log = logging.getLogger(__name__)
 
-KINDS = ("links", "meshes", "web", "meta")
+KINDS = ("links", "meshes", "web", "meta", "director")
 
 
 def source_signature(*sources: Path | str) -> list[list]:
@@ -72,16 +75,40 @@ def _damaged(path: Path, err: Exception) -> None:
     path.unlink(missing_ok=True)
 
 
-def read_json(kind: str, name: str, key: str):
-    """The entry's JSON value, or None when it is missing or damaged."""
+def all_finite(value) -> bool:
+    """True if every number inside ``value`` (nested lists and dicts) is finite."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return True
+    if isinstance(value, (int, float)):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(all_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(all_finite(v) for v in value)
+    return False
+
+
+def read_json(kind: str, name: str, key: str, validate: Callable[[object], None] | None = None):
+    """The entry's JSON value, or None when it is missing or damaged.
+
+    Damaged means unreadable, not JSON, holding a non-finite number, or refused by ``validate`` (which raises
+    ``ValueError`` naming what is wrong): a poisoned entry is rebuilt, never trusted.
+    """
     path = entry_path(kind, name, key, "json")
     if not path.exists():
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
+        value = json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
+        if validate is not None:
+            validate(value)
+        return value
+    except (OSError, ValueError, KeyError, TypeError) as err:
         _damaged(path, err)
         return None
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} in a cache entry")
 
 
 def write_json(kind: str, name: str, key: str, value) -> Path:
@@ -92,14 +119,22 @@ def write_json(kind: str, name: str, key: str, value) -> Path:
     return path
 
 
-def read_arrays(kind: str, name: str, key: str) -> dict[str, np.ndarray] | None:
-    """The entry's arrays (an ``.npz``), or None when it is missing or damaged."""
+def read_arrays(kind: str, name: str, key: str, required: tuple[str, ...] = ()) -> dict[str, np.ndarray] | None:
+    """The entry's arrays (an ``.npz``), or None when it is missing, damaged, lacks a ``required`` array, or holds
+    a non-finite float."""
     path = entry_path(kind, name, key, "npz")
     if not path.exists():
         return None
     try:
         with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+            arrays = {k: z[k] for k in z.files}
+        missing = [k for k in required if k not in arrays]
+        if missing:
+            raise ValueError(f"no array {missing[0]!r}")
+        for k, a in arrays.items():
+            if a.dtype.kind == "f" and not np.isfinite(a).all():
+                raise ValueError(f"non-finite values in {k!r}")
+        return arrays
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         _damaged(path, err)
         return None

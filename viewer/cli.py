@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "kernel set: `path` (meta-kernel), `build` (mission SPKs), `report` (manoeuvres)",
     ),
     "data": ("viewer.terrain.cli", "terrain data: `fetch [--product ldem_16]` downloads LOLA products"),
-    "links": ("viewer.links_cli", "relay line of sight: `report [--json]` prints link windows"),
+    "links": ("viewer.links.cli", "relay line of sight: `report [--json]` prints link windows"),
     "screenshot": ("viewer.export.cli_screenshot", "render one offscreen PNG of the mission scene"),
     "export": ("viewer.export.cli", "export `video` (MP4 or PNG sequence) from the mission scene"),
 }

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import struct
 from dataclasses import dataclass
 from functools import cache
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import spiceypy
 
+from viewer import cache as disk_cache
 from viewer import paths
 from viewer.constants import MOON_FALLBACK_FRAME, MOON_ME
 from viewer.errors import KernelError
@@ -164,6 +166,77 @@ def _check_daf(path: Path, head: bytes, fix: str) -> None:
         raise KernelError(f"kernel {path} is truncated ({size} bytes; its file record needs {need}); {fix}", path=path)
 
 
+# ---------------------------------------------------------------------------------------------- checksums
+
+CHECKSUMS = "checksums.json"  # size and sha256 of every project kernel, written by the kernel build
+
+
+def _digest(path: Path) -> tuple[int, str]:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return path.stat().st_size, h.hexdigest()
+
+
+def write_checksums(directory: Path | None = None) -> Path:
+    """Record the size and sha256 of every project kernel in ``directory`` (default ``kernels/``)."""
+    d = Path(directory or paths.KERNELS_DIR)
+    files = sorted(p for p in d.iterdir() if p.suffix in {".bsp", ".tf", ".tpc"})
+    table = {}
+    for p in files:
+        size, sha = _digest(p)
+        table[p.name] = {"size": size, "sha256": sha}
+    path = d / CHECKSUMS
+    paths.atomic_write_text(path, json.dumps({"files": table}, indent=1, sort_keys=True) + "\n")
+    return path
+
+
+def recorded_checksums() -> dict[str, dict]:
+    """name -> {size, sha256} from ``kernels/checksums.json`` ({} where the file is absent)."""
+    path = paths.KERNELS_DIR / CHECKSUMS
+    if not path.exists():
+        return {}
+    fix = "restore it with `git checkout kernels/` or rebuild with `python -m viewer kernels build`"
+    try:
+        table = json.loads(path.read_text(encoding="utf-8"))["files"]
+        return {str(k): {"size": int(v["size"]), "sha256": str(v["sha256"])} for k, v in table.items()}
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise KernelError(f"kernel checksums {path} are unreadable ({exc}); {fix}", path=path) from None
+
+
+def check_recorded(kernels: list[Kernel]) -> None:
+    """Every project kernel the build recorded exists and has the recorded size and sha256 (one line otherwise)."""
+    table = recorded_checksums()
+    fix = "rebuild the kernels with `python -m viewer kernels build` (or `git checkout kernels/`)"
+    for name in sorted(table):
+        path = paths.KERNELS_DIR / name
+        if not path.exists():
+            raise KernelError(f"kernel {path} is missing; {fix}", path=path)
+    for k in kernels:
+        want = table.get(k.path.name) if k.provider == "project" else None
+        if want is None:
+            continue
+        size, sha = _digest(k.path)
+        if size != want["size"]:
+            raise KernelError(f"kernel {k.path} has {size} bytes, the build wrote {want['size']}; {fix}", path=k.path)
+        if sha != want["sha256"]:
+            raise KernelError(f"kernel {k.path} is damaged (its sha256 differs from the build's); {fix}", path=k.path)
+
+
+def blame(kernels: list[Kernel]) -> Kernel | None:
+    """The first kernel of the set that SPICE cannot load on its own (after the leapseconds), or None."""
+    lsk = next((k for k in kernels if k.kind == "LSK"), None)
+    for k in kernels:
+        files = [str(k.path)] if lsk is None or k is lsk else [str(lsk.path), str(k.path)]
+        try:
+            with spiceypy.KernelPool(files):
+                pass
+        except spiceypy.utils.exceptions.SpiceyError:
+            return k
+    return None
+
+
 # ---------------------------------------------------------------------------------------------- meta-kernel
 
 
@@ -197,12 +270,10 @@ def meta_kernel_path(check: bool = True) -> Path:
     if check:
         for k in kernels:
             check_kernel(k)
+        check_recorded(kernels)
     text = _meta_text(kernels)
-    digest = hashlib.sha1(text.encode()).hexdigest()[:12]
-    path = paths.cache_dir() / "meta" / f"change6-viewer-{digest}.tm"
-    if not path.exists() or path.read_text() != text:
-        paths.atomic_write_text(path, text)
-    return path
+    key = disk_cache.make_key({"meta_kernel": text})
+    return disk_cache.store_text("meta", "change6-viewer", key, text, ext="tm")
 
 
 # ---------------------------------------------------------------------------------------------- loading
@@ -231,6 +302,11 @@ def furnish() -> Path:
         spiceypy.furnsh(str(path))
     except spiceypy.utils.exceptions.SpiceyError as exc:
         spiceypy.unload(str(path))
+        culprit = blame(all_kernels())
+        if culprit is not None:
+            raise KernelError(
+                f"SPICE cannot load kernel {culprit.path}: {exc.short}; {culprit.fix}", path=culprit.path
+            ) from None
         raise KernelError(
             f"SPICE could not load the kernel set from {path}: {exc.short}; "
             "reinstall the package or rebuild with `python -m viewer kernels build`",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from viewer import kernels
+from viewer import kernels, paths
 from viewer.trajectory import build
 
 
@@ -22,10 +23,25 @@ def run(args) -> int:
         print(kernels.meta_kernel_path())
         return 0
     if args.action == "build":
-        return build.cli_build(args)
+        return run_build(Path(args.out) if args.out else None)
     rows = build.manoeuvre_report()
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
         print(build.format_report(rows))
+    return 0
+
+
+def run_build(out: Path | None) -> int:
+    """Build the kernels into ``out`` (default kernels/) and print what was written and how long each phase took.
+
+    A :class:`~viewer.errors.ViewerError` reaches ``viewer.cli``, which prints it as one line (exit 2).
+    """
+    summary = build.build(out)
+    for name in summary["files"]:
+        print(f"wrote {name}")
+    phases = ", ".join(f"{k} {v:.1f} s" for k, v in summary["phases_s"].items())
+    print(f"{summary['arcs']} arcs, {summary['manoeuvres']} manoeuvres; {phases}; total {summary['total_s']:.1f} s")
+    if (out is None or out.resolve() == paths.KERNELS_DIR.resolve()) and kernels._loaded is not None:
+        kernels.reload()  # this process had loaded the old kernel set: load the new one
     return 0

@@ -1,9 +1,11 @@
-"""Camera paths for exported clips: the view's preset, an orbit, a smooth follow, and a fly-to between views.
+"""Camera paths for exported clips: the story camera, the view's preset, an orbit, a smooth follow, and a fly-to.
 
 A path is a pure function of ET (frames are stepped by ET, never by wall clock), applied on top of the camera
 the scene sets for its view at that ET (the *base* pose). Poses are in the render units of the current view
 (its floating origin, design rule 6).
 
+- ``story`` (the default): the director's camera (``assets/director.yaml``, :mod:`viewer.director`), one segment
+  per shot.
 - ``preset``: the base pose unchanged.
 - ``orbit[:TURNS]``: the base pose turned about the focal point, around the view-up axis, ``TURNS`` turns
   (default 0.25) over the segment, at a constant rate.
@@ -214,12 +216,29 @@ class FlyTo:
         return target if start is None else interpolate(start, target, u)
 
 
+@dataclass
+class Story:
+    """The director's camera (:mod:`viewer.director`): ``track`` holds the camera relative to its subject, and
+    ``target(name)(ets)`` gives the subject's drawn positions in the view's render units (NaN where it is absent)."""
+
+    track: object
+    target: Callable[[str], Callable[[np.ndarray], np.ndarray]]
+
+    def pose(self, et: float, base: Pose) -> Pose:
+        name = self.track.subject[self.track.index(et)]
+        subject = np.asarray(self.target(name)(np.array([et])), float)[0]
+        if not np.all(np.isfinite(subject)):
+            return base
+        position, focal, up, angle = self.track.pose_at(et, subject)
+        return Pose.of(position, focal, up, angle)
+
+
 def parse_spec(spec: str) -> tuple[str, str | None]:
     """``"follow:CHANGE6_LANDER"`` -> ``("follow", "CHANGE6_LANDER")``; checks the kind."""
     kind, _, arg = str(spec).partition(":")
     kind = kind.strip().lower()
-    if kind not in ("preset", "orbit", "follow", "auto"):
-        raise InputError(f"--camera {spec!r}: choose auto, preset, orbit[:TURNS] or follow[:VEHICLE]")
+    if kind not in ("story", "preset", "orbit", "follow", "auto"):
+        raise InputError(f"--camera {spec!r}: choose story, auto, preset, orbit[:TURNS] or follow[:VEHICLE]")
     if kind == "orbit" and arg:
         try:
             float(arg)
@@ -261,6 +280,8 @@ def plan(
     that part of the table. A change of view starts with a fly-to.
     """
     kind, _ = parse_spec(camera)
+    if kind == "story":
+        return story_plan(start_et, end_et) if view is None else [Segment(start_et, end_et, view, "preset")]
     if view is not None and kind != "auto":
         return [Segment(start_et, end_et, view, camera)]
     cuts = sorted({float(start_et), *(float(t) for t in phase_bounds if start_et < t < end_et)})
@@ -276,3 +297,19 @@ def plan(
         else:
             segs.append(Segment(t0, t1, v, c, flyto=bool(segs)))
     return segs
+
+
+def story_plan(start_et: float, end_et: float) -> list[Segment]:
+    """One segment per director shot in the range; a shot whose transition is ``move`` starts with a fly-to from
+    the previous shot's camera (a ``cut`` just changes)."""
+    from viewer.director.shots import load_director
+
+    director = load_director()
+    segs: list[Segment] = []
+    for i, shot in enumerate(director.shots):
+        nxt = director.shots[i + 1].start_et if i + 1 < len(director.shots) else float("inf")
+        a, b = max(shot.start_et, float(start_et)), min(nxt, float(end_et))
+        if b <= a:
+            continue
+        segs.append(Segment(a, b, shot.view, "story", flyto=bool(segs) and shot.transition == "move"))
+    return segs or [Segment(float(start_et), float(end_et), director.shot_at(start_et).view, "story")]

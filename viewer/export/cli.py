@@ -18,8 +18,6 @@ import sys
 from viewer.errors import InputError
 from viewer.export.video import DEFAULT_PRESET
 
-DEFAULT_SIZE = "1920x1080"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="what", metavar="WHAT")
@@ -42,13 +40,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pace.add_argument("--duration", type=float, metavar="S", help="video seconds for the range (default 10)")
     pace.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
     look = v.add_argument_group("picture")
-    look.add_argument("--size", default=DEFAULT_SIZE, metavar="WxH", help=f"frame size, even (default {DEFAULT_SIZE})")
+    look.add_argument(
+        "--size",
+        default=None,
+        metavar="WxH",
+        help="frame size, even (default 1920x1080; fisheye 2048x2048, square; equirect 4096x2048, 2:1)",
+    )
     look.add_argument("--view", metavar="NAME", help="camera view from assets/views.yaml (default: per phase)")
     look.add_argument(
         "--camera",
-        default="auto",
+        default="story",
         metavar="PATH",
-        help="auto (per phase), preset, orbit[:TURNS] or follow[:VEHICLE] (default auto)",
+        help="story (the director's camera), auto (a view per phase), preset, orbit[:TURNS] or follow[:VEHICLE]"
+        " (default story; with --view, the view's preset)",
     )
     look.add_argument("--captions", default="en", choices=["en", "zh", "none"], help="caption language (default en)")
     look.add_argument(
@@ -69,6 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["auto", "light", "full"],
         help="mesh detail: light (fast) or full; auto = light up to 1080 lines (default)",
     )
+    add_projection_arguments(look)
     enc = v.add_argument_group("encoding")
     enc.add_argument("output", nargs="?", help="output .mp4 file")
     enc.add_argument("--png-dir", metavar="DIR", help="write a lossless PNG sequence into DIR instead of an MP4")
@@ -87,37 +92,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def resolve_range(args, mission) -> tuple[float, float, str | None]:
-    """(start_et, end_et, phase id or None) from --phase or --from/--to, checked."""
-    from viewer.epochs import et_from_utc
-
-    if args.phase and (args.from_utc or args.to_utc):
-        raise InputError("give either --phase or --from/--to, not both")
-    if args.phase:
-        ids = [p.id for p in mission.phases]
-        chapters = [c.id for c in mission.chapters]
-        if args.phase in chapters and args.phase not in ids:  # a chapter runs to the next chapter's start
-            i = chapters.index(args.phase)
-            end = mission.chapters[i + 1].start_et if i + 1 < len(chapters) else max(p.end_et for p in mission.phases)
-            return mission.chapters[i].start_et, end, None
-        if args.phase not in ids:
-            raise InputError(
-                f"unknown phase {args.phase!r}; choose one of: {', '.join(ids)} (or a chapter: {', '.join(chapters)})"
-            )
-        p = mission.item(args.phase)
-        return p.start_et, p.end_et, p.id
-    if not (args.from_utc and args.to_utc):
-        raise InputError("give a time range: --phase ID, or both --from UTC and --to UTC")
-    t0, t1 = et_from_utc(args.from_utc), et_from_utc(args.to_utc)
-    if t1 <= t0:
-        raise InputError(f"--to {args.to_utc} is not after --from {args.from_utc}")
-    return t0, t1, None
+def add_projection_arguments(group) -> None:
+    """--projection, --fov and --dome-tilt (for ``export video`` and ``screenshot``)."""
+    group.add_argument(
+        "--projection",
+        default="perspective",
+        choices=["perspective", "fisheye", "equirect"],
+        help="perspective (default); fisheye: a dome master (square, black outside the circle); "
+        "equirect: 360x180 degrees, 2:1, with spherical video metadata",
+    )
+    group.add_argument(
+        "--fov", type=float, default=None, metavar="DEG", help="fisheye aperture, 90-220 degrees (default 180)"
+    )
+    group.add_argument(
+        "--dome-tilt",
+        type=float,
+        default=None,
+        metavar="DEG",
+        help="fisheye: the dome's centre this many degrees above where the camera looks (tilted domes; default 0)",
+    )
 
 
 def run(args) -> int:
     if args.what != "video":  # pragma: no cover - argparse enforces the choice
         raise InputError(f"unknown export {args.what!r}; choose video")
-    from viewer.export import render_job
+    from viewer.export import render_job  # numpy and the export pipeline: not needed for --help
     from viewer.export.video import sigterm_as_interrupt
 
     with sigterm_as_interrupt():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from viewer.director.track import camera_track
 from viewer.export import camera_paths as cp
 
 HIDDEN_SCENE_TEXTS = ("clock", "title")
@@ -95,8 +96,10 @@ class SceneSource:
         if self.scene.view.name != seg.view or self.scene.et is None or seg.view == "follow":
             self.scene.set_view(seg.view, follow=follow if seg.view == "follow" else None, et=et)
         seg_ets = self._ets[(self._ets >= seg.start_et) & (self._ets <= seg.end_et)]
-        if kind == "orbit":
-            path: cp.CameraPath = cp.Orbit(seg.start_et, seg.end_et, float(arg) if arg else cp.DEFAULT_ORBIT_TURNS)
+        if kind == "story":
+            path: cp.CameraPath = cp.Story(camera_track(seg.start_et, seg.end_et), self._target)
+        elif kind == "orbit":
+            path = cp.Orbit(seg.start_et, seg.end_et, float(arg) if arg else cp.DEFAULT_ORBIT_TURNS)
         elif kind == "follow" and self.scene.view.name != "follow":
             path = cp.Follow(self._target(follow or self._default_follow()), tau_s=cp.follow_tau(self.speed))
             if len(seg_ets):
@@ -133,17 +136,19 @@ class SceneSource:
     def _carrier(self, pose: cp.Pose, from_view: tuple, to_origin: str, to_view):
         """A function of ET giving ``pose`` (render units of ``from_view`` = (view, origin)) in ``to_view``'s
         units and frame, or None where SPICE cannot relate the two origins (then the new view just cuts in)."""
+        from spiceypy.utils.exceptions import SpiceyError
+
         from viewer import ephemeris
-        from viewer.scene.kinematics import _rotations
+        from viewer.errors import ViewerError
 
         from_view, from_origin = from_view
 
         def carry(et: float) -> cp.Pose | None:
             ets = np.array([et])
             try:
-                rot = _rotations(from_view.frame, to_view.frame, ets)[0]
+                rot = ephemeris.rotation(from_view.frame, to_view.frame, ets)[0]
                 shift_km = ephemeris.positions(from_origin, ets, observer=to_origin, frame=to_view.frame)[0]
-            except Exception:  # an origin outside its kernels at this time
+            except (ViewerError, SpiceyError):  # an origin outside its kernels at this time (CoverageError)
                 return None
             k_from, k_to = from_view.units_per_km, to_view.units_per_km
 

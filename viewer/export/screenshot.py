@@ -75,29 +75,51 @@ def screenshot(
     path,
     et: float,
     *,
-    view: str = "system",
+    view: str | None = "system",
     size: tuple[int, int] = (1920, 1080),
     follow: str | None = None,
     quality: str = "still",
     language: str = "en",
     scene=None,
+    projection=None,
 ) -> Path:
     """Render the scene at ``et`` in ``view`` and write a PNG to ``path`` atomically; return the path.
 
-    A ``scene`` (a :class:`~viewer.scene.scene.MissionScene`) can be passed to render several stills without
-    rebuilding it; its window size must then equal ``size``.
+    ``view=None`` takes the story camera (:mod:`viewer.director`): the shot's view and the director's camera at
+    ``et``, the same as a video frame of that moment. A ``scene`` (a :class:`~viewer.scene.scene.MissionScene`)
+    can be passed to render several stills without rebuilding it; its window size must then equal ``size``. A
+    panoramic ``projection`` (:class:`~viewer.export.panorama.Projection`, fisheye or equirect) renders a dome
+    master or a 360° still.
     """
     from viewer import paths
     from viewer.scene.views import get_view
 
-    size = check_still_size(size)
-    get_view(view)
+    panoramic = projection is not None and projection.panoramic
+    if panoramic:
+        from viewer.export.panorama import check_panorama_size
+
+        size = check_panorama_size(projection, size)
+    else:
+        size = check_still_size(size)
     et = check_time(et)
+    story = None
+    if view is None:
+        from viewer.director.track import camera_track
+
+        story = camera_track(et, et)
+        view = story.shot_at(et).view
+    get_view(view)
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise InputError(f"output {path} must end in .png")
     if path.parent and not path.parent.exists():
         raise InputError(f"output directory {path.parent} does not exist; create it first")
+    if panoramic:
+        from viewer.export.panorama_source import panorama_still
+
+        image = panorama_still(et, view, size, projection, follow=follow, aa=quality == "still", language=language)
+        paths.atomic_write_bytes(path, png_bytes(image))
+        return path
     own = scene is None
     if own:
         from viewer.scene.scene import MissionScene
@@ -110,9 +132,24 @@ def screenshot(
         if language != scene.language:
             scene.set_language(language)
         scene.set_view(view, follow=follow, et=et)
+        if story is not None:
+            _apply_story(scene, story, et)
         image = scene.screenshot()
     finally:
         if own:
             scene.close()
     paths.atomic_write_bytes(path, png_bytes(image))
     return path
+
+
+def _apply_story(scene, story, et: float) -> None:
+    """Put the scene's camera where the director's track says at ``et`` (the subject's drawn position added)."""
+    name = story.subject[story.index(et)]
+    poses = scene.poses(np.array([et]))
+    if not poses.visible[name][0]:
+        return
+    position, focal, up, angle = story.pose_at(et, poses.positions[name][0])
+    c = scene.plotter.camera
+    c.focal_point, c.position, c.up, c.view_angle = tuple(focal), tuple(position), tuple(up), angle
+    c.OrthogonalizeViewUp()
+    scene.camera_moved()

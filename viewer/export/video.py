@@ -26,7 +26,6 @@ import queue
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -37,23 +36,15 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from viewer.errors import InputError, ViewerError
+from viewer.errors import InputError
+from viewer.export.ffmpeg import DEFAULT_CRF, DEFAULT_PRESET, ExportError, ffmpeg_command
+from viewer.export.progress import Progress
 
 MAX_LONG_SIDE = 3840
 MAX_SHORT_SIDE = 2160
 MIN_SIDE = 16
-DEFAULT_CRF = 20
-# superfast, not veryfast: on 2 cores x264 shares the CPU with llvmpipe, and the lunar view at 720p went from 29.8
-# to 32.0 frames/s (90 frames, 2026-12-02) for ~1.8x the bytes at the same CRF (20 MB for 30 s of 720p);
-# `--preset veryfast` makes the smaller file
-DEFAULT_PRESET = "superfast"
-X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 QUEUE_FRAMES = 4
 PNG_PATTERN = "frame_%06d.png"
-
-
-class ExportError(ViewerError):
-    """The encoder failed or the output cannot be written."""
 
 
 @runtime_checkable
@@ -77,16 +68,20 @@ def parse_size(text: str) -> tuple[int, int]:
     return check_size((int(parts[0]), int(parts[1])))
 
 
-def check_size(size: tuple[int, int], *, video: bool = True) -> tuple[int, int]:
-    """Check a (width, height): within 3840×2160 (either orientation) and, for video, both even.
+def check_size(
+    size: tuple[int, int], *, video: bool = True, max_size: tuple[int, int] = (MAX_LONG_SIDE, MAX_SHORT_SIDE)
+) -> tuple[int, int]:
+    """Check a (width, height): within ``max_size`` (long, short side; 3840×2160 for flat frames, either
+    orientation) and, for video, both even.
 
     H.264 in yuv420p needs even sides. The exporter never rescales to make them so; it says which side is odd.
     """
     w, h = (int(size[0]), int(size[1]))
+    long, short = max_size
     if min(w, h) < MIN_SIDE:
         raise InputError(f"size {w}x{h} is too small; both sides must be at least {MIN_SIDE} px")
-    if max(w, h) > MAX_LONG_SIDE or min(w, h) > MAX_SHORT_SIDE:
-        raise InputError(f"size {w}x{h} is larger than {MAX_LONG_SIDE}x{MAX_SHORT_SIDE}; choose a smaller size")
+    if max(w, h) > long or min(w, h) > short:
+        raise InputError(f"size {w}x{h} is larger than {long}x{short}; choose a smaller size")
     if video and (w % 2 or h % 2):
         odd = " and ".join(n for n, v in (("width", w), ("height", h)) if v % 2)
         even = f"{w + (w % 2)}x{h + (h % 2)}"
@@ -132,113 +127,6 @@ def frame_ets(
         raise InputError(f"the clip would have {n} frames (over an hour at {fps:g} fps); raise --speed")
     step = span / n if speed is None else speed / fps
     return float(start_et) + step * np.arange(n, dtype=float)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# ffmpeg
-
-
-def ffmpeg_exe() -> str:
-    try:
-        import imageio_ffmpeg
-    except ImportError:  # pragma: no cover - a declared dependency
-        raise ExportError("imageio-ffmpeg is not installed; install it with `pip install imageio-ffmpeg`") from None
-    return imageio_ffmpeg.get_ffmpeg_exe()
-
-
-def ffmpeg_command(
-    size: tuple[int, int],
-    fps: float,
-    target: str,
-    *,
-    kind: str = "mp4",
-    crf: int = DEFAULT_CRF,
-    preset: str = DEFAULT_PRESET,
-    threads: int | None = None,
-) -> list[str]:
-    """The ffmpeg command that reads raw rgb24 frames on stdin and writes ``target``.
-
-    ``kind="mp4"``: H.264 (libx264), yuv420p, constant quality ``crf``, ``+faststart``.
-    ``kind="png"``: a lossless RGB PNG sequence; ``target`` is a printf pattern such as ``dir/frame_%06d.png``.
-    """
-    w, h = size
-    cmd = [
-        ffmpeg_exe(),
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-y",
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "rgb24",
-        "-s",
-        f"{w}x{h}",
-        "-framerate",
-        f"{fps:g}",
-        "-i",
-        "-",
-        "-an",
-    ]
-    if kind == "mp4":
-        if preset not in X264_PRESETS:
-            raise InputError(f"--preset {preset!r} is not an x264 preset; choose one of {', '.join(X264_PRESETS)}")
-        if not 0 <= int(crf) <= 51:
-            raise InputError(f"--crf {crf} is out of range; choose 0 (lossless) … 51 (worst), 18–23 is typical")
-        cmd += [
-            "-c:v",
-            "libx264",
-            "-preset",
-            preset,
-            "-crf",
-            str(int(crf)),
-            "-pix_fmt",
-            "yuv420p",
-            "-movflags",
-            "+faststart",
-        ]
-        if threads:
-            cmd += ["-threads", str(int(threads))]
-        cmd += ["-f", "mp4", target]
-    elif kind == "png":
-        cmd += ["-c:v", "png", "-pix_fmt", "rgb24", "-start_number", "0", "-f", "image2", target]
-    else:  # pragma: no cover - programming error
-        raise ValueError(kind)
-    return cmd
-
-
-def probe(path: Path) -> dict:
-    """Codec, pixel format, size, fps, frame count and duration of a video, from ffmpeg itself.
-
-    Parses ``ffmpeg -i`` and counts frames by decoding (``imageio_ffmpeg.count_frames_and_secs``).
-    """
-    import re
-
-    import imageio_ffmpeg
-
-    out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
-    m = re.search(r"Video: (\w+)(?: \([^)]*\))*, (\w+)(?:\([^)]*\))?, (\d+)x(\d+)", out)
-    if not m:
-        raise ExportError(f"{path}: ffmpeg finds no video stream ({out.strip().splitlines()[-1:]})")
-    fps = re.search(r"([\d.]+) fps", out)
-    frames, secs = imageio_ffmpeg.count_frames_and_secs(str(path))
-    return {
-        "codec": m.group(1),
-        "pix_fmt": m.group(2),
-        "size": (int(m.group(3)), int(m.group(4))),
-        "fps": float(fps.group(1)) if fps else None,
-        "frames": int(frames),
-        "seconds": float(secs),
-        "faststart": _moov_before_mdat(path),
-    }
-
-
-def _moov_before_mdat(path: Path) -> bool:
-    """True if the MP4's ``moov`` atom precedes ``mdat`` (what ``+faststart`` does)."""
-    with open(path, "rb") as fh:
-        data = fh.read(1 << 16)
-    moov, mdat = data.find(b"moov"), data.find(b"mdat")
-    return moov != -1 and (mdat == -1 or moov < mdat)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -296,9 +184,12 @@ class FfmpegSink:
         preset: str = DEFAULT_PRESET,
         threads: int | None = None,
         queue_frames: int = QUEUE_FRAMES,
+        max_size: tuple[int, int] = (MAX_LONG_SIDE, MAX_SHORT_SIDE),
+        finish: Callable[[Path], None] | None = None,
     ):
         self.kind = kind
-        self.size = check_size(size, video=kind == "mp4")
+        self.size = check_size(size, video=kind == "mp4", max_size=max_size)
+        self.finish = finish  # runs on the finished temp file before it is renamed (e.g. 360° metadata)
         self.fps = check_fps(fps)
         self.target = prepare_target(target, force=force, is_dir=kind == "png")
         self.temp = _temp_sibling(self.target, ".mp4" if kind == "mp4" else "")
@@ -308,7 +199,7 @@ class FfmpegSink:
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, int(queue_frames)))
         self._proc: subprocess.Popen | None = None
         self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
+        self._error: Exception | None = None
         self._stderr = None
         self._committed = False
         self._written = 0
@@ -340,31 +231,38 @@ class FfmpegSink:
 
     def _writer(self) -> None:
         assert self._proc is not None and self._proc.stdin is not None
-        stdin = self._proc.stdin
         try:
-            while True:
-                item = self._queue.get()
-                if item is None:
-                    break
-                frame, hook = item
-                if hook is not None:  # overlays, burnt in here while the main thread renders the next frame
-                    t0 = time.perf_counter()
-                    frame = hook(frame)
-                    self.stats.hook_s += time.perf_counter() - t0
+            self._write_queued(self._proc.stdin)
+        except OSError as exc:  # BrokenPipe: ffmpeg died; write()/commit() report ffmpeg's own message
+            self._stop_writing(exc)
+        except Exception as exc:  # noqa: BLE001 - an overlay failed; the main thread re-raises it as itself
+            self._stop_writing(exc)
+
+    def _write_queued(self, stdin) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            frame, hook = item
+            if hook is not None:  # overlays, burnt in here while the main thread renders the next frame
                 t0 = time.perf_counter()
-                stdin.write(memoryview(frame).cast("B"))
-                self.stats.write_s += time.perf_counter() - t0
-                self._written += 1
-        except BaseException as exc:  # BrokenPipe when ffmpeg died; reported by write()/commit()
-            self._error = exc
-            # keep draining so the producer never blocks on a dead pipe
-            while True:
-                try:
-                    if self._queue.get(timeout=0.5) is None:
-                        break
-                except queue.Empty:
-                    if self._committed or self._proc.poll() is not None:
-                        break
+                frame = hook(frame)
+                self.stats.hook_s += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            stdin.write(memoryview(frame).cast("B"))
+            self.stats.write_s += time.perf_counter() - t0
+            self._written += 1
+
+    def _stop_writing(self, exc: Exception) -> None:
+        """Keep the error for the main thread and drain the queue, so the producer never blocks on a dead pipe."""
+        self._error = exc
+        while True:
+            try:
+                if self._queue.get(timeout=0.5) is None:
+                    return
+            except queue.Empty:
+                if self._committed or self._proc.poll() is not None:
+                    return
 
     def _ffmpeg_message(self) -> str:
         if self._stderr is None:
@@ -427,6 +325,8 @@ class FfmpegSink:
         self.stats.drain_s = time.perf_counter() - t0
         if rc != 0:
             self._raise_encoder_failure()
+        if self.finish is not None:
+            self.finish(self.temp)
         if self.kind == "png":
             written = len(list(self.temp.glob("frame_*.png")))
             if written != self.stats.frames:
@@ -489,77 +389,6 @@ class FfmpegSink:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Progress
-
-
-class Progress:
-    """A progress bar with ETA on stderr.
-
-    On a terminal it redraws one line; otherwise (logs, a parent process) it prints a line for the first frame,
-    then at most one a second, and the last. ``fmt="json"`` prints one JSON object a line for machines.
-    """
-
-    def __init__(self, total: int, *, stream=None, fmt: str = "auto", label: str = "export", min_interval=1.0):
-        self.total = int(total)
-        self.stream = stream if stream is not None else sys.stderr
-        tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.fmt = ("bar" if tty else "lines") if fmt == "auto" else fmt
-        self.label = label
-        self.min_interval = min_interval if self.fmt != "bar" else 0.1
-        self.t0 = time.perf_counter()
-        self._last = -1e9
-        self.done = 0
-
-    def eta_s(self) -> float | None:
-        el = time.perf_counter() - self.t0
-        return el / self.done * (self.total - self.done) if self.done else None
-
-    def update(self, done: int, *, force: bool = False) -> None:
-        self.done = done
-        now = time.perf_counter()
-        if self.fmt == "none":
-            return
-        if not force and done not in (1, self.total) and now - self._last < self.min_interval:
-            return
-        self._last = now
-        el = now - self.t0
-        fps = done / el if el > 0 else 0.0
-        eta = self.eta_s()
-        if self.fmt == "json":
-            import json
-
-            line = json.dumps(
-                {
-                    "done": done,
-                    "total": self.total,
-                    "fps": round(fps, 2),
-                    "eta_s": None if eta is None else round(eta, 1),
-                    "elapsed_s": round(el, 1),
-                }
-            )
-            self.stream.write(line + "\n")
-        else:
-            width = 28
-            fill = int(width * done / max(1, self.total))
-            bar = "#" * fill + "." * (width - fill)
-            text = (
-                f"{self.label} [{bar}] {done}/{self.total} frames {100 * done / max(1, self.total):3.0f}% "
-                f"{fps:5.1f} fps ETA {_hms(eta)}"
-            )
-            self.stream.write(("\r" + text) if self.fmt == "bar" else (text + "\n"))
-            if self.fmt == "bar" and done >= self.total:
-                self.stream.write("\n")
-        self.stream.flush()
-
-
-def _hms(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    s = int(round(seconds))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
-
-
-# ----------------------------------------------------------------------------------------------------------------
 # The export loop
 
 
@@ -595,18 +424,33 @@ def export(
     threads: int | None = None,
     progress: Progress | None = None,
     overlay_in_writer: bool = True,
+    max_size: tuple[int, int] = (MAX_LONG_SIDE, MAX_SHORT_SIDE),
+    finish: Callable[[Path], None] | None = None,
 ) -> ExportResult:
     """Render ``source`` at every ET and encode it to ``target`` (``kind`` "mp4" or "png").
 
     ``overlay(frame, et, index)`` burns text into each frame and returns it; with ``overlay_in_writer`` it runs
     in the writer thread, overlapping the next render (VTK releases the GIL while it renders). ``tail()`` yields
     extra frames after the last ET (the closing credits); it runs after every overlay. Either the whole clip
-    lands at ``target`` or nothing does.
+    lands at ``target`` or nothing does. ``max_size`` and ``finish`` go to :class:`FfmpegSink` (panoramas are
+    larger than flat frames; a 360° MP4 gets its spherical metadata in ``finish``).
     """
     ets = np.asarray(list(ets) if not isinstance(ets, np.ndarray) else ets, dtype=float)
     t_start = time.perf_counter()
     render_s = overlay_s = 0.0
-    with FfmpegSink(target, source.size, fps, kind=kind, force=force, crf=crf, preset=preset, threads=threads) as sink:
+    sink = FfmpegSink(
+        target,
+        source.size,
+        fps,
+        kind=kind,
+        force=force,
+        crf=crf,
+        preset=preset,
+        threads=threads,
+        max_size=max_size,
+        finish=finish,
+    )
+    with sink:
         for i, et in enumerate(ets):
             t0 = time.perf_counter()
             frame = source.render_frame(float(et))

@@ -262,6 +262,13 @@ class Mission:
     def conflict(self, conflict_id: str) -> Conflict:
         return self._get("conflict", conflict_id)
 
+    @property
+    def span(self) -> tuple[float, float]:
+        """(first phase start or event, last phase end or event), ET: the range of the time slider."""
+        starts = [p.start_et for p in self.phases] + [e.et for e in self.events]
+        ends = [p.end_et for p in self.phases] + [e.et for e in self.events]
+        return min(starts), max(ends)
+
     def phase_at(self, et: float) -> Phase | None:
         """The most specific (shortest) phase with ``start_et <= et < end_et``, or None."""
         inside = [p for p in self.phases if p.contains(et)]

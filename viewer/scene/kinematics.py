@@ -29,10 +29,11 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from spiceypy.utils.exceptions import SpiceyError
 
 from viewer import ephemeris, kernels, paths
 from viewer.constants import VEHICLES
-from viewer.errors import DataError
+from viewer.errors import CoverageError, DataError, KernelError
 
 LUNAR_SOI_KM = 66_100.0  # Laplace sphere of influence of the Moon about the Earth (a ≈ 384,400 km, mass ratio)
 VEHICLE_ORDER = ("CHANGE6_ORBITER", "QUEQIAO_2", "CHANGE6_LANDER", "CHANGE6_RETURNER", "CHANGE6_ASCENDER")
@@ -67,7 +68,7 @@ def coverage(name: str) -> tuple[float, float] | None:
     kernels.furnish()
     try:
         return kernels.coverage(name)
-    except Exception:
+    except (KernelError, SpiceyError):  # no loaded SPK covers it, or SPICE does not know the name
         return None
 
 
@@ -194,9 +195,6 @@ def rotations(from_frame: str, to_frame: str, ets, max_step_s: float | None = No
     return Slerp(knots, Rotation.from_matrix(rk))(np.clip(ets, lo, hi)).as_matrix()
 
 
-_rotations = rotations  # the name used inside the scene package
-
-
 @dataclass
 class Poses:
     """Render poses at ``ets`` for one view: positions in render units relative to the view's origin."""
@@ -276,7 +274,7 @@ class Kinematics:
         return mask, dirs
 
     # ---------------------------------------------------------------------------------------------- states
-    def _states_moon(self, name: str, ets: np.ndarray) -> np.ndarray:
+    def states_moon(self, name: str, ets: np.ndarray) -> np.ndarray:
         """(N,6) J2000 states relative to the Moon (km, km/s); NaN where not covered."""
         out = np.full((len(ets), 6), np.nan)
         if name == "MOON":
@@ -286,19 +284,19 @@ class Kinematics:
         if ok.any():
             try:
                 out[ok] = ephemeris.states(name, ets[ok], observer="MOON", frame="J2000")
-            except Exception:  # a gap inside the widest coverage interval: query one by one, NaN where uncovered
+            except (CoverageError, SpiceyError):  # a gap inside the widest coverage: one by one, NaN where uncovered
                 for i in np.flatnonzero(ok):
                     try:
                         out[i] = ephemeris.states(name, ets[i : i + 1], observer="MOON", frame="J2000")[0]
-                    except Exception:
-                        pass
+                    except (CoverageError, SpiceyError):
+                        continue
         return out
 
     def choose_center(self, et: float) -> str:
         """For the follow view: the nearer of Moon and Earth to the followed vehicle at ``et``."""
         if self.view.center != "AUTO":
             return self.view.center
-        s = self._states_moon(self.follow or "CHANGE6_ORBITER", np.array([et]))[0]
+        s = self.states_moon(self.follow or "CHANGE6_ORBITER", np.array([et]))[0]
         if not np.isfinite(s[0]):
             return "MOON"
         return "MOON" if np.linalg.norm(s[:3]) < LUNAR_SOI_KM else "EARTH"
@@ -311,23 +309,23 @@ class Kinematics:
         k = self.view.units_per_km
         scale = self.view.spacecraft_scale if scale is None else scale
         m_to_units = k / 1000.0 * scale
-        earth = self._states_moon("EARTH", ets)
-        sun = self._states_moon("SUN", ets)
+        earth = self.states_moon("EARTH", ets)
+        sun = self.states_moon("SUN", ets)
         center = self.center if self.center != "AUTO" else "MOON"
         c_state = (
-            self._states_moon(center, ets)
+            self.states_moon(center, ets)
             if center not in ("MOON", "EARTH")
             else (np.zeros((n, 6)) if center == "MOON" else earth)
         )
-        to_view = _rotations("J2000", self.frame, ets, max_step_s=3600.0)
+        to_view = rotations("J2000", self.frame, ets, max_step_s=3600.0)
         # vehicles: states relative to the Moon, J2000
-        st = {v: self._states_moon(v, ets) for v in self.vehicles}
+        st = {v: self.states_moon(v, ets) for v in self.vehicles}
         vis = {v: np.isfinite(st[v][:, 0]) for v in self.vehicles}
         origin = c_state.copy()
         if self.follow:
             origin = np.where(vis[self.follow][:, None], st[self.follow], c_state)
         out = Poses(ets=ets, units_per_km=k)
-        moon_me = _rotations("MOON_ME", "J2000", ets, max_step_s=3600.0)
+        moon_me = rotations("MOON_ME", "J2000", ets, max_step_s=3600.0)
         sun_dir = _unit(sun[:, :3])
         # attitudes (body -> J2000)
         rot_j = {}
@@ -366,7 +364,7 @@ class Kinematics:
             out.stacked_on[v] = parent_of[v]
             out.offsets_m[v] = offset_of[v]
         # bodies
-        itrf = _rotations("ITRF93", "J2000", ets, max_step_s=900.0)  # 3.75° of Earth rotation between knots
+        itrf = rotations("ITRF93", "J2000", ets, max_step_s=900.0)  # 3.75° of Earth rotation between knots
         for body, state, rot in (("EARTH", earth, itrf), ("MOON", np.zeros((n, 6)), moon_me)):
             rel = state[:, :3] - origin[:, :3]
             out.relative_km[body] = np.einsum("nij,nj->ni", to_view, rel)
@@ -380,7 +378,6 @@ class Kinematics:
 
     # ---------------------------------------------------------------------------------------------- attitude
     def _attitude(self, v, ets, st, earth, sun_dir, moon_me, vis) -> np.ndarray:
-        n = len(ets)
         s = st[v]
         r_moon = s[:, :3]
         near_moon = np.linalg.norm(_nan_to(r_moon, 1e9), axis=1) < LUNAR_SOI_KM
@@ -434,9 +431,9 @@ class Kinematics:
 
     def _thrust_dirs(self, v, ets, near_moon, fallback) -> np.ndarray:
         h = 0.5
-        sp = self._states_moon(v, ets + h)
-        sm = self._states_moon(v, ets - h)
-        s0 = self._states_moon(v, ets)
+        sp = self.states_moon(v, ets + h)
+        sm = self.states_moon(v, ets - h)
+        s0 = self.states_moon(v, ets)
         acc = (sp[:, 3:] - sm[:, 3:]) / (2 * h)
         out = fallback.copy()
         for body, sel in (("MOON", near_moon), ("EARTH", ~near_moon)):
@@ -444,7 +441,7 @@ class Kinematics:
                 continue
             r = s0[sel, :3]
             if body == "EARTH":
-                r = r - self._states_moon("EARTH", ets[sel])[:, :3]
+                r = r - self.states_moon("EARTH", ets[sel])[:, :3]
             g = -_gm(body) * r / np.linalg.norm(r, axis=1, keepdims=True) ** 3
             thrust = acc[sel] - g
             ok = np.linalg.norm(thrust, axis=1) > 1e-7  # 0.1 mm/s²: below this the engine is effectively off

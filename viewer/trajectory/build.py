@@ -1,8 +1,9 @@
-"""The trajectory build: BuildContext shared by the phases, the kernel writer, and the CLI entry points.
+"""The trajectory build: BuildContext shared by the phases, the build run, and the manoeuvre report.
 
 Build order: queqiao2 -> outbound -> lunar_ops -> earth_return, each a module of this package with
-``build_phase(ctx)``. Then the names/frames kernel, one SPK per vehicle and a manifest
-(``change6_manoeuvres.json``: manoeuvres, arcs, events) are written atomically into the output directory.
+``build_phase(ctx)``. Then :mod:`viewer.trajectory.kernel_files` writes the names/frames kernel, one SPK per vehicle
+and a manifest (``change6_manoeuvres.json``: manoeuvres, arcs, events) atomically into the output directory.
+Nothing here prints; ``python -m viewer kernels build`` (:mod:`viewer.kernels_cli`) reports the summary.
 Everything is deterministic: the same inputs on the same platform (manifest `platform`: CPU SIMD features, numpy,
 scipy, spiceypy) give the same states, bit for bit; another CPU moves burn times by seconds.
 """
@@ -13,7 +14,6 @@ import hashlib
 import importlib
 import json
 import math
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -26,21 +26,15 @@ import viewer
 from viewer import paths
 from viewer.constants import VEHICLES
 from viewer.epochs import et_from_utc, utc_from_et
-from viewer.errors import DataError, ViewerError
-from viewer.trajectory import forces
+from viewer.errors import DataError
+from viewer.trajectory import forces, kernel_files
 from viewer.trajectory.engine import Arc, Manoeuvre
+from viewer.trajectory.kernel_files import MANIFEST, SPK_FILES
+
+__all__ = ["MANIFEST", "SPK_FILES", "BuildContext", "build", "format_report", "load_config", "load_manifest",
+           "manoeuvre_report", "run_phases"]
 
 PHASES = ["queqiao2", "outbound", "lunar_ops", "earth_return"]
-MANIFEST = "change6_manoeuvres.json"
-NAMES_KERNEL = "change6_names.tf"
-SPK_FILES = {
-    "CHANGE6_ORBITER": "change6_orbiter.bsp",
-    "CHANGE6_RETURNER": "change6_returner.bsp",
-    "CHANGE6_LANDER": "change6_lander.bsp",
-    "CHANGE6_ASCENDER": "change6_ascender.bsp",
-    "QUEQIAO_2": "change6_queqiao2.bsp",
-    "CHANGE6_SITE": "change6_site.bsp",
-}
 GRADES = {"sourced", "derived", "assumed"}
 LOI_SEQUENCE = ("LOI", "node change", "circularisation")  # capture burn .. 200 km working orbit
 CONFIG_DIR = paths.ASSETS_DIR / "trajectory"
@@ -223,8 +217,6 @@ def run_phases(ctx: BuildContext, allow_missing: bool = False, phases: list[str]
 
 def build(out_dir: Path | None = None, allow_missing: bool = False, phases: list[str] | None = None) -> dict:
     """Run every phase and write the kernels into ``out_dir`` (default ``kernels/``); return a summary."""
-    from viewer.trajectory import kernel_files
-
     out_dir = Path(out_dir or paths.KERNELS_DIR)
     t0 = time.perf_counter()
     ctx = BuildContext()
@@ -234,25 +226,6 @@ def build(out_dir: Path | None = None, allow_missing: bool = False, phases: list
     return {"out_dir": str(out_dir), "files": written, "phases_s": ctx.timings, "write_s": time.perf_counter() - t1,
             "total_s": time.perf_counter() - t0, "manoeuvres": len(ctx.manoeuvres),
             "arcs": sum(len(v) for v in ctx.arcs.values())}
-
-
-def cli_build(args) -> int:
-    out = Path(args.out) if getattr(args, "out", None) else None
-    try:
-        summary = build(out)
-    except ViewerError as exc:
-        print(f"error: {exc.one_line()}", file=sys.stderr)
-        return 2
-    for name in summary["files"]:
-        print(f"wrote {name}")
-    phases = ", ".join(f"{k} {v:.1f} s" for k, v in summary["phases_s"].items())
-    print(f"{summary['arcs']} arcs, {summary['manoeuvres']} manoeuvres; {phases}; total {summary['total_s']:.1f} s")
-    if out is None or out.resolve() == paths.KERNELS_DIR.resolve():
-        from viewer import kernels
-
-        if kernels._loaded is not None:
-            kernels.reload()
-    return 0
 
 
 # ---------------------------------------------------------------------------------------------- report

@@ -1,4 +1,8 @@
-"""Write the build's outputs: the names/frames kernel, one SPK per vehicle, and the manifest JSON."""
+"""Write the build's outputs: the names/frames kernel, one SPK per vehicle, and the manifest JSON.
+
+``ctx`` everywhere is the build's :class:`viewer.trajectory.build.BuildContext` (its arcs, manoeuvres, events,
+input hashes and site); this module reads it and never imports the build, which calls :func:`write_all`.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,17 @@ from viewer import kernels, paths
 from viewer.constants import CHANGE6_TOPO, CHANGE6_TOPO_ID, VEHICLES
 from viewer.epochs import utc_from_et
 from viewer.trajectory import spk
-from viewer.trajectory.build import MANIFEST, NAMES_KERNEL, SPK_FILES, BuildContext
 
+MANIFEST = "change6_manoeuvres.json"
+NAMES_KERNEL = "change6_names.tf"
+SPK_FILES = {
+    "CHANGE6_ORBITER": "change6_orbiter.bsp",
+    "CHANGE6_RETURNER": "change6_returner.bsp",
+    "CHANGE6_LANDER": "change6_lander.bsp",
+    "CHANGE6_ASCENDER": "change6_ascender.bsp",
+    "QUEQIAO_2": "change6_queqiao2.bsp",
+    "CHANGE6_SITE": "change6_site.bsp",
+}
 MIN_STATES = (spk.DEGREE + 1) // 2
 
 
@@ -29,7 +42,7 @@ def topo_matrix(site_me: np.ndarray) -> np.ndarray:
     return np.column_stack([e, n, u])
 
 
-def names_kernel_text(ctx: BuildContext, code_version: str) -> str:
+def names_kernel_text(ctx, code_version: str) -> str:
     moon_frame = kernels.moon_frame()
     site = ctx.site_me_km
     m = topo_matrix(site)
@@ -86,7 +99,7 @@ Chang'e-6 viewer: names of the reconstructed vehicles, the landing site and its 
 """
 
 
-def _segments(ctx: BuildContext, vehicle: str) -> list[spk.Segment]:
+def _segments(ctx, vehicle: str) -> list[spk.Segment]:
     out = []
     body = VEHICLES[vehicle]
     for k, arc in enumerate(ctx.arcs.get(vehicle, [])):
@@ -100,7 +113,7 @@ def _segments(ctx: BuildContext, vehicle: str) -> list[spk.Segment]:
     return out
 
 
-def _site_segment(ctx: BuildContext) -> spk.Segment:
+def _site_segment(ctx) -> spk.Segment:
     starts = [a[0].start_et for a in ctx.arcs.values() if a]
     ends = [a[-1].end_et for a in ctx.arcs.values() if a]
     t0, t1 = min(starts) - 86400.0, max(ends) + 86400.0
@@ -126,7 +139,7 @@ def platform_fingerprint() -> dict:
             "spiceypy": spiceypy.__version__, "cpu_features": sorted(k for k, v in features.items() if v)}
 
 
-def manifest(ctx: BuildContext, code_version: str) -> dict:
+def manifest(ctx, code_version: str) -> dict:
     arcs = []
     seen = {}
     for vehicle, lst in ctx.arcs.items():
@@ -151,7 +164,7 @@ def manifest(ctx: BuildContext, code_version: str) -> dict:
     }
 
 
-def write_all(ctx: BuildContext, out_dir: Path, code_version: str) -> list[str]:
+def write_all(ctx, out_dir: Path, code_version: str) -> list[str]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -179,4 +192,5 @@ def write_all(ctx: BuildContext, out_dir: Path, code_version: str) -> list[str]:
         written.append(fname)
     paths.atomic_write_text(out_dir / MANIFEST, json.dumps(manifest(ctx, code_version), indent=1, sort_keys=False))
     written.append(MANIFEST)
+    written.append(kernels.write_checksums(out_dir).name)
     return written

@@ -1,32 +1,38 @@
-"""MissionApp: the web app people meet first (issue 9). One :class:`AppState` per session; widgets from its params.
+"""MissionApp: the web app people meet first. One :class:`AppState` per session; widgets from its params.
 
 The 3D scene is the shared server scene's cached vtk.js serialisation (:mod:`viewer.ui.shared`); the browser
 animates it from sample tracks (:class:`viewer.ui.components.MissionView`). Python acts on real state changes
 (view, relief, layers, language, phase) and learns the time throttled, for captions and the URL.
 
-``kiosk=True`` builds the same app without file, export and settings controls (issue 11 adds the kiosk itself).
+``kiosk=True`` builds the same app without file, export and settings controls, in the kiosk's layout
+(:mod:`viewer.ui.kiosk`).
 """
 
 from __future__ import annotations
 
 import html
 import logging
+import subprocess
+import sys
+import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import panel as pn
 import param
 
+from viewer import words
 from viewer.epochs import utc_from_et
 from viewer.errors import ViewerError
-from viewer.ui import shared
+from viewer.export.jobs import start_phase_export
+from viewer.ui import kiosk, shared
 from viewer.ui.components import HorizonPanel, MissionView, TemplateVTK, notify
 from viewer.ui.i18n import TEXT, t
-from viewer.ui.state import SPEEDS, AppState
+from viewer.ui.state import SPEEDS, AppState, web_views
 
 log = logging.getLogger("viewer.ui")
 
-GRADE_COLOURS = {"sourced": "#3a9d6e", "derived": "#3f7fbf", "assumed": "#b07a2a"}
 APP_CSS = """
 body, .bk-root { background: #05070d; }
 :root { --ce6-fg: #e8eaf0; --ce6-dim: #9aa6bd; }
@@ -52,7 +58,7 @@ PHASE_BTN_CSS = ".bk-btn { font-size: 13px; padding: 4px 10px; white-space: nowr
 
 
 def badge(grade: str, lang: str) -> str:
-    colour = GRADE_COLOURS.get(grade, "#666")
+    colour = words.grade_colour(grade)
     return f'<span class="ce6-badge ce6-grade-{grade}" style="background:{colour}">{html.escape(t(grade, lang))}</span>'
 
 
@@ -63,6 +69,14 @@ def source_html(src) -> str:
             f'<div class="ce6-src">{title} <a href="{html.escape(src.url)}" target="_blank" rel="noopener">↗</a></div>'
         )
     return f'<div class="ce6-src">{title}</div>'
+
+
+def _text(text) -> dict:
+    return {"en": text.en, "zh": text.zh}
+
+
+def _card(html_text: str) -> pn.pane.HTML:
+    return pn.pane.HTML(html_text, sizing_mode="stretch_width", css_classes=["ce6-card"], stylesheets=[APP_CSS])
 
 
 class MissionApp(pn.viewable.Viewer):
@@ -89,8 +103,6 @@ class MissionApp(pn.viewable.Viewer):
     # ------------------------------------------------------------------------------------------ build
     def _build(self) -> None:
         s = self.state
-        m = self._mission
-        lo, hi = s.param.et.bounds
         self.vtk = TemplateVTK(
             self._shared,
             (s.view, float(s.terrain_exaggeration)),
@@ -99,14 +111,45 @@ class MissionApp(pn.viewable.Viewer):
             enable_keybindings=False,
             camera=self._shared.camera(s.view, s.et),
         )
-        rows = shared.relay_strip()["rows"]
-        names = {}
+        self.view3d = self._make_view3d()
+        self.horizon = HorizonPanel(
+            data=shared.horizon_data(),
+            et=s.et,
+            language=s.language,
+            labels=TEXT["earth_el"],
+            sizing_mode="stretch_width",
+            height=190,
+        )
+        self._make_controls()
+        self._make_files()
+        self._make_panes()
+        # state <-> browser clock; the rest of the state -> scene
+        self.view3d.param.watch(self._safe(self._from_client), ["et", "playing", "speed"])
+        s.param.watch(self._safe(self._to_client), ["et", "playing", "speed"])
+        s.param.watch(self._safe(self._on_view), ["view", "terrain_exaggeration"])
+        s.param.watch(self._safe(self._on_layers), ["show_links", "show_trails", "show_labels", "enlarge_spacecraft"])
+        s.param.watch(self._safe(self._on_language), ["language"])
+        s.param.watch(self._safe(self._on_words), ["et", "phase", "language"])
+        s.param.watch(self._safe(self._on_url), ["et", "view", "language"])
+        self._on_language()
+        self._on_words()
+        self._layout = kiosk.build_layout(self) if s.kiosk else self._make_layout()
+
+    def _actor_names(self) -> dict:
+        """Actor name -> {en, zh, colour}: the labels the browser draws (names from assets/scene.yaml)."""
         cfg = self._shared.scene.cfg
+        names = {}
         for naif, v in cfg["vehicles"].items():
-            names[v["actor"]] = {**self._shared.scene._names.get(naif, {"en": naif}), "colour": v["colour"]}
+            names[v["actor"]] = {**cfg["names"].get(naif, {"en": naif}), "colour": v["colour"]}
         for naif, v in cfg["bodies"].items():
             names[v["actor"]] = {**cfg["names"].get(naif, {"en": naif}), "colour": "#c9d2e3"}
-        self.view3d = MissionView(
+        return names
+
+    def _make_view3d(self) -> MissionView:
+        s = self.state
+        m = self._mission
+        lo, hi = s.param.et.bounds
+        return MissionView(
             on_jump=self._safe(self.jump),
             vtk=self.vtk,
             tracks=self._shared.tracks(s.view),
@@ -119,19 +162,13 @@ class MissionApp(pn.viewable.Viewer):
             launch_et=m.launch_et,
             et_minus_unix=_et_minus_unix(lo, hi),
             language=s.language,
-            names=names,
+            names=self._actor_names(),
             phases=[
-                {
-                    "id": p.id,
-                    "start": p.start_et,
-                    "end": p.end_et,
-                    "parent": p.parent,
-                    "title": {"en": p.title.en, "zh": p.title.zh},
-                }
+                {"id": p.id, "start": p.start_et, "end": p.end_et, "parent": p.parent, "title": _text(p.title)}
                 for p in m.phases
             ],
-            events=[{"id": e.id, "et": e.et, "title": {"en": e.title.en, "zh": e.title.zh}} for e in m.events],
-            relay={"rows": rows},
+            events=[{"id": e.id, "et": e.et, "title": _text(e.title)} for e in m.events],
+            relay={"rows": shared.relay_strip()["rows"]},
             i18n=TEXT,
             show_links=s.show_links,
             show_trails=s.show_trails,
@@ -140,19 +177,13 @@ class MissionApp(pn.viewable.Viewer):
             sizing_mode="stretch_both",
             min_height=480,
         )
-        self.horizon = HorizonPanel(
-            data=shared.horizon_data(),
-            et=s.et,
-            language=s.language,
-            labels=TEXT["earth_el"],
-            sizing_mode="stretch_width",
-            height=190,
-        )
-        # widgets from the parameters
-        view_titles = {shared.views()[k].title.get("en", k): k for k in shared.web_views()}
+
+    def _make_controls(self) -> None:
+        """The view, language, layer, relief and jump controls, made from the state's parameters."""
+        s = self.state
         self.w_view = pn.widgets.RadioButtonGroup.from_param(
             s.param.view,
-            options=view_titles,
+            options=self._view_options(),
             button_type="primary",
             button_style="outline",
             orientation="vertical",
@@ -168,7 +199,6 @@ class MissionApp(pn.viewable.Viewer):
         self.w_layers = pn.Param(
             s,
             parameters=["show_links", "show_trails", "show_labels", "enlarge_spacecraft", "auto_view"],
-            widgets={k: pn.widgets.Switch for k in ()},
             show_name=False,
             default_layout=pn.Column,
             sizing_mode="stretch_width",
@@ -182,6 +212,11 @@ class MissionApp(pn.viewable.Viewer):
             name=t("reset_camera", s.language), button_type="light", button_style="outline"
         )
         self.w_reset.on_click(self._safe(lambda e: self._reset_camera()))
+        self.phase_buttons = pn.FlexBox(*self._phase_buttons(), sizing_mode="stretch_width")
+
+    def _make_files(self) -> None:
+        """The screenshot and video export buttons and their downloads."""
+        s = self.state
         self.w_shot = pn.widgets.Button(
             name=t("screenshot", s.language), button_type="primary", sizing_mode="stretch_width"
         )
@@ -193,16 +228,17 @@ class MissionApp(pn.viewable.Viewer):
             name=t("export_phase", s.language), button_type="light", button_style="outline", sizing_mode="stretch_width"
         )
         self.w_export.on_click(self._safe(lambda e: self._start_export()))
-        self.w_export_status = pn.pane.HTML(
-            "", sizing_mode="stretch_width", css_classes=["ce6-card"], stylesheets=[APP_CSS]
-        )
+        self.w_export_status = _card("")
         self.w_export_file = pn.widgets.FileDownload(
             file=None, visible=False, sizing_mode="stretch_width", button_type="success"
         )
-        self.phase_buttons = pn.FlexBox(*self._phase_buttons(), sizing_mode="stretch_width")
+
+    def _make_panes(self) -> None:
+        """The header, caption, sources, bibliography and section titles (filled by the language and time)."""
+        s = self.state
         self.header = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=[APP_CSS])
-        self.caption = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["ce6-card"], stylesheets=[APP_CSS])
-        self.sources = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["ce6-card"], stylesheets=[APP_CSS])
+        self.caption = _card("")
+        self.sources = _card("")
         self.bibliography = pn.Card(
             pn.pane.HTML(self._bibliography(), sizing_mode="stretch_width", stylesheets=[APP_CSS]),
             title=t("all_sources", s.language),
@@ -213,51 +249,33 @@ class MissionApp(pn.viewable.Viewer):
             k: pn.pane.HTML("", margin=(10, 10, 0, 10), stylesheets=[APP_CSS])
             for k in ("view", "layers", "relief", "jump", "horizon", "files", "sources")
         }
-        # state <-> browser clock; the rest of the state -> scene
-        self.view3d.param.watch(self._safe(self._from_client), ["et", "playing", "speed"])
-        s.param.watch(self._safe(self._to_client), ["et", "playing", "speed"])
-        s.param.watch(self._safe(self._on_view), ["view", "terrain_exaggeration"])
-        s.param.watch(self._safe(self._on_layers), ["show_links", "show_trails", "show_labels", "enlarge_spacecraft"])
-        s.param.watch(self._safe(self._on_language), ["language"])
-        s.param.watch(self._safe(self._on_words), ["et", "phase", "language"])
-        s.param.watch(self._safe(self._on_url), ["et", "view", "language"])
-        self._on_language()
-        self._on_words()
-        self._layout = self._make_layout()
 
     def _make_layout(self):
-        s = self.state
-        if s.kiosk:  # issue 11: the museum kiosk is a layout of this same app (viewer/ui/kiosk.py)
-            from viewer.ui import kiosk
-
-            return kiosk.build_layout(self)
         L = self.labels
-        side = [self.caption, self.sources]
-        if not s.kiosk:
-            side += [
-                L["jump"],
-                self.phase_buttons,
-                self.w_phase,
-                L["view"],
-                self.w_view,
-                self.w_reset,
-                L["layers"],
-                self.w_layers,
-                L["relief"],
-                self.w_relief,
-                L["horizon"],
-                self.horizon,
-                L["files"],
-                self.w_shot,
-                self.w_shot_file,
-                self.w_export,
-                self.w_export_status,
-                self.w_export_file,
-                L["sources"],
-                self.bibliography,
-            ]
-        else:
-            side += [L["horizon"], self.horizon]
+        side = [
+            self.caption,
+            self.sources,
+            L["jump"],
+            self.phase_buttons,
+            self.w_phase,
+            L["view"],
+            self.w_view,
+            self.w_reset,
+            L["layers"],
+            self.w_layers,
+            L["relief"],
+            self.w_relief,
+            L["horizon"],
+            self.horizon,
+            L["files"],
+            self.w_shot,
+            self.w_shot_file,
+            self.w_export,
+            self.w_export_status,
+            self.w_export_file,
+            L["sources"],
+            self.bibliography,
+        ]
         sidebar = pn.Column(
             *side,
             width=400,
@@ -293,6 +311,10 @@ class MissionApp(pn.viewable.Viewer):
             return default
 
         return wrapped
+
+    def _view_options(self) -> dict:
+        lang = self.state.language
+        return {shared.views()[k].title.get(lang, k): k for k in web_views()}
 
     def _jump_options(self) -> dict:
         lang = self.state.language
@@ -379,7 +401,7 @@ class MissionApp(pn.viewable.Viewer):
         for b, p in zip(self.phase_buttons.objects, [p for p in m.phases if not p.parent]):
             b.name = p.title[lang]
         self.w_phase.options = self._jump_options()
-        self.w_view.options = {shared.views()[k].title.get(lang, k): k for k in shared.web_views()}
+        self.w_view.options = self._view_options()
         self.w_reset.name = t("reset_camera", lang)
         self.w_shot.name = t("screenshot", lang)
         self.w_export.name = t("export_phase", lang)
@@ -436,10 +458,6 @@ class MissionApp(pn.viewable.Viewer):
     def _start_screenshot(self) -> None:
         """Render the current view at the current time with the offscreen exporter, in a child process (the
         server keeps serving meanwhile); the download button appears when the PNG is ready."""
-        import subprocess
-        import sys
-        import tempfile
-
         s = self.state
         if self._shot is not None and self._shot[0].poll() is None:
             return
@@ -501,8 +519,6 @@ class MissionApp(pn.viewable.Viewer):
         return False
 
     def _start_export(self) -> None:
-        from viewer.export.jobs import start_phase_export
-
         s = self.state
         if not s.phase:
             notify(t("export_no_phase", s.language))
@@ -549,7 +565,6 @@ class MissionApp(pn.viewable.Viewer):
 
 def _et_minus_unix(lo: float, hi: float) -> float:
     """ET minus Unix seconds (UTC) over the span, from :mod:`viewer.epochs`; one constant (no leap second)."""
-    from datetime import datetime
 
     def offset(et):
         utc = utc_from_et(et, 3)
@@ -582,11 +597,3 @@ def create_app(kiosk: bool | None = None) -> MissionApp:
     if pn.state.curdoc:
         pn.state.on_session_destroyed(_cleanup)
     return app
-
-
-def servable_app():
-    """For ``panel serve app.py``: the app, marked servable (assets are served by the local server)."""
-    from viewer.ui.serve import configure
-
-    configure()
-    return create_app().servable(title="Chang'e-6 mission viewer")

@@ -1,6 +1,6 @@
-"""Museum kiosk mode (issue 11): the same :class:`~viewer.ui.app.MissionApp` and :class:`~viewer.ui.state.AppState`,
-with a full-screen, touch-first layout and no file, export or settings controls (style.md §7.3: a mode of the same
-state, not a second app).
+"""Museum kiosk mode: the same :class:`~viewer.ui.app.MissionApp` and :class:`~viewer.ui.state.AppState`, with a
+full-screen, touch-first layout and no file, export or settings controls (a mode of the same state, not a second
+app).
 
 - :func:`build_layout` is the one hook in the app: ``MissionApp`` calls it instead of its own layout when
   ``state.kiosk`` is set (``python app.py --kiosk`` or ``?kiosk=1``).
@@ -27,11 +27,13 @@ from collections import deque
 
 import panel as pn
 import param
+import psutil
 from panel.custom import Child, JSComponent
 
+from viewer import __version__
 from viewer.errors import ViewerError
 from viewer.ui.components import static_text
-from viewer.ui.i18n import t
+from viewer.ui.i18n import TEXT, t
 from viewer.ui.kiosk_config import KioskConfig, load_kiosk_config
 
 log = logging.getLogger("viewer.ui.kiosk")
@@ -276,10 +278,6 @@ class KioskController:
 
     def status(self) -> dict:
         """Lines for the operator screen (only sent once the PIN was right)."""
-        import psutil
-
-        from viewer import __version__
-
         proc = psutil.Process()
         cfg = self.config
         lang = self.state.language
@@ -328,8 +326,6 @@ def _duration(seconds: float, zh: bool) -> str:
 
 
 def _app_words() -> dict:
-    from viewer.ui.i18n import TEXT
-
     return {k: TEXT[k] for k in ("sourced", "derived", "assumed") if k in TEXT}
 
 

@@ -16,14 +16,16 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from viewer import paths
 from viewer.errors import DataError
-from viewer.mission import LANGUAGES, FieldReader, Text
-from viewer.ui.state import SPEEDS
+from viewer.mission import LANGUAGES, FieldReader, Text, load_mission
+from viewer.scene.views import load_views
+from viewer.ui.state import SPEEDS, mission_span
 
 ENV_CONFIG = "VIEWER_KIOSK_CONFIG"
 ENV_IDLE = "VIEWER_KIOSK_IDLE_S"
@@ -257,8 +259,6 @@ class _KioskReader(FieldReader):
 
 
 def _mission_end(mission) -> float:
-    from viewer.ui.state import mission_span
-
     return mission_span(mission)[1]
 
 
@@ -266,20 +266,14 @@ def load_kiosk_config(path: str | Path | None = None, *, mission=None, views: li
     """Read and check the kiosk settings; a broken rule is a one-line :class:`DataError` naming key and fix."""
     p = Path(path) if path is not None else default_path()
     if mission is None:
-        from viewer.mission import load_mission
-
         mission = load_mission()
     if views is None:
-        from viewer.scene.views import load_views
-
         views = list(load_views())
     return _KioskReader(p, mission, list(views)).config()
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m viewer.ui.kiosk_config [FILE]``: check the kiosk settings and print them in one line."""
-    import sys
-
     args = sys.argv[1:] if argv is None else argv
     try:
         cfg = load_kiosk_config(args[0] if args else None)

@@ -10,9 +10,17 @@ import argparse
 import ipaddress
 import logging
 import os
+import socket
 import sys
 
 os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+
+import panel as pn  # noqa: E402
+from panel.io import resources  # noqa: E402
+
+from viewer.errors import ViewerError  # noqa: E402
+from viewer.ui import app as app_mod  # noqa: E402
+from viewer.ui import kiosk, shared  # noqa: E402
 
 DEFAULT_PORT = 5006
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -24,9 +32,6 @@ def configure() -> None:
     global _configured
     if _configured:
         return
-    import panel as pn
-    from panel.io import resources
-
     resources.set_resource_mode("server")  # bokeh, panel and vtk.js from this server, never a CDN
     pn.extension(
         "vtk",
@@ -68,8 +73,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def free_port(address: str = "127.0.0.1") -> int:
-    import socket
-
     with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as sock:
         sock.bind((address, 0))
         return sock.getsockname()[1]
@@ -102,18 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         args.port = free_port(args.address)
         origins = check_args(args)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from viewer.errors import ViewerError
-
     try:
-        import panel as pn
-
         configure()
-        from viewer.ui import app as app_mod
-        from viewer.ui import shared
-
-        if args.kiosk:  # issue 11: check assets/kiosk.yaml before serving (viewer/ui/kiosk.py)
-            from viewer.ui import kiosk
-
+        if args.kiosk:  # check assets/kiosk.yaml before serving
             kiosk.prepare()
         if not args.no_warm:
             print("preparing the scene (once per server)…", flush=True)
@@ -150,3 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     return 0
+
+
+def servable_app():
+    """For ``panel serve app.py``: the app, marked servable (assets are served by the local server)."""
+    configure()
+    return app_mod.create_app().servable(title="Chang'e-6 mission viewer")

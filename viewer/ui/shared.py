@@ -1,32 +1,45 @@
-"""Process-wide, read-only data of the web app: built once, shared by every session (style.md §7.3).
+"""Process-wide, read-only data of the web app: built once, shared by every session.
 
 - :func:`mission`, :func:`relay_strip`, :func:`horizon_data`: mission facts and derived tables (JSON-able).
 - :class:`SharedScene`: ONE server-side :class:`~viewer.scene.scene.MissionScene` (web meshes, a 300×300 window
   without anti-aliasing). For each (view, relief) it is serialised once for vtk.js and the result is cached; the
   per-view sample tracks are exported once and cached too. Sessions never build a scene of their own: the
-  browser animates from the tracks (design rule 4), so the server scene is only a template.
+  browser animates from the tracks, so the server scene is only a template. Tracks are cached on disk through
+  :mod:`viewer.cache` (keyed over the loaded kernels, ``assets/`` and ``viewer/scene/``).
 
 Panel's serialiser is used with a fixed id root, so an actor keeps the same id in every view and the browser
 finds it with ``getActors(ptr)``. Data arrays are shared between cached serialisations by content hash.
 
-Nothing here imports Panel at module level except through :mod:`panel.pane.vtk`'s serialiser, which is part of
-the UI layer.
+Of Panel, only :mod:`panel.pane.vtk`'s serialiser is used here.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
-import hashlib
-import json
+import logging
 import os
 import threading
-from pathlib import Path
+import time
+from dataclasses import replace
 
 import numpy as np
 
 os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
-from viewer import paths  # noqa: E402
+import panel.pane.vtk.synchronizable_serializer as rws  # noqa: E402
+import pyvista as pv  # noqa: E402
+from spiceypy.utils.exceptions import SpiceyError  # noqa: E402
+
+from viewer import cache, constants, ephemeris, kernels, links, paths  # noqa: E402
+from viewer.errors import ViewerError  # noqa: E402
+from viewer.mission import load_mission  # noqa: E402
+from viewer.scene.scene import MissionScene, body_meshes  # noqa: E402
+from viewer.scene.views import default_view as _default_view  # noqa: E402
+from viewer.scene.views import load_views  # noqa: E402
+from viewer.ui.state import mission_span, web_views  # noqa: E402
+
+log = logging.getLogger("viewer.ui")
 
 ID_ROOT = "ce6"
 SERVER_WINDOW = (300, 300)
@@ -36,46 +49,37 @@ TEXTURE_WIDTH = {"moon": 1024, "earth": 512}  # browser textures, pixels across
 LOD_CELLS = {"low": 8000, "tiny": 200}
 LOD_TEXTURE_WIDTH = {"low": 256, "tiny": 16}
 FAR_RATIO = 60.0
+TRACKS_FORMAT = "web-tracks-2"  # bump when the cached part of the tracks changes shape
+# What a data problem raises while the relay and horizon tables are built: the app then shows why, not a traceback
+DATA_ERRORS = (ViewerError, SpiceyError, OSError)
 
 
 @functools.cache
 def furnish() -> None:
-    from viewer import kernels
-
     kernels.furnish()
 
 
-WEB_EXCLUDED_VIEWS = ("follow",)  # its whole-mission metre-scale tracks are ~10 MB: over the browser budget
+TRACK_SOURCES = ("scene", "links", "director")  # the packages whose code shapes the tracks
+
+
+def check_tracks(tr) -> None:
+    """Raise ValueError unless ``tr`` looks like a view's exported tracks (a poisoned cache entry is rebuilt)."""
+    if not isinstance(tr, dict) or not isinstance(tr.get("actors"), dict) or not tr["actors"]:
+        raise ValueError("tracks without actors")
+    if not cache.all_finite([tr.get("t0", 0.0), tr.get("t1", 0.0)]):
+        raise ValueError("tracks with a non-finite time span")
 
 
 @functools.cache
-def tracks_cache_key() -> str:
-    """Hash of what the tracks depend on: loaded kernels (name, size, mtime), assets and the scene's code."""
-    from viewer import kernels
-
+def tracks_cache_key(view: str) -> str:
+    """Cache key of a view's tracks: the loaded kernels, the assets and the packages of TRACK_SOURCES (recursively)."""
     furnish()
-    h = hashlib.sha256(b"web-tracks-1")
-    files = [Path(k) for k in kernels.loaded_kernels()]
-    files += sorted(paths.ASSETS_DIR.glob("*.yaml"))
-    files += sorted((paths.PACKAGE_DIR / "scene").glob("*.py"))
-    for f in files:
-        try:
-            st = f.stat()
-        except OSError:
-            continue
-        h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()[:16]
-
-
-def web_views() -> list[str]:
-    """The views the web app offers (all of ``assets/views.yaml`` but :data:`WEB_EXCLUDED_VIEWS`)."""
-    return [v for v in views() if v not in WEB_EXCLUDED_VIEWS]
+    sources = [*kernels.loaded_kernels(), paths.ASSETS_DIR, *(paths.PACKAGE_DIR / p for p in TRACK_SOURCES)]
+    return cache.make_key({"format": TRACKS_FORMAT, "view": view}, sources)
 
 
 def warm(log=print) -> None:
     """Prepare every web view (tracks and serialisation) once, before the first visitor."""
-    import time
-
     sh = shared_scene()
     for v in [default_view()] + [v for v in web_views() if v != default_view()]:
         t0 = time.perf_counter()
@@ -88,29 +92,29 @@ def warm(log=print) -> None:
 
 @functools.cache
 def mission():
-    from viewer.mission import load_mission
-
     return load_mission()
 
 
 @functools.cache
 def views() -> dict:
-    from viewer.scene.views import load_views
-
     return load_views()
 
 
 @functools.cache
 def default_view() -> str:
-    from viewer.scene.views import default_view as dv
-
-    return dv()
+    return _default_view()
 
 
 def _b64(a: np.ndarray, dtype: str) -> dict:
-    from viewer.scene.tracks import _array
+    """An array in the tracks' base64 form: ``{"dtype", "shape", "b64"}`` (little-endian bytes)."""
+    a = np.ascontiguousarray(a, dtype=np.dtype(dtype).newbyteorder("<"))
+    return {"dtype": dtype, "shape": list(a.shape), "b64": base64.b64encode(a.tobytes()).decode("ascii")}
 
-    return _array(np.asarray(a), dtype, "base64")
+
+def _unavailable(what: str, exc: Exception) -> str:
+    """Log why a table is missing and return the one line the app shows instead."""
+    log.warning("%s unavailable: %s: %s", what, exc.__class__.__name__, exc)
+    return f"{what} unavailable ({exc.__class__.__name__}: {exc})"[:200]
 
 
 @functools.cache
@@ -118,11 +122,9 @@ def relay_strip() -> dict:
     """Per-link open windows (ET) for the timeline strip, grouped by the relay path a visitor cares about."""
     furnish()
     try:
-        from viewer import links
-
         strip = links.timeline_strip()
-    except Exception as exc:  # no mission kernels: the strip shows no windows and says why
-        return {"links": [], "rows": [], "note": f"relay windows unavailable ({exc.__class__.__name__}: {exc})"[:200]}
+    except DATA_ERRORS as exc:  # no mission kernels: the strip shows no windows and says why
+        return {"links": [], "rows": [], "note": _unavailable("relay windows", exc)}
     out = []
     for link in strip["links"]:
         out.append(
@@ -150,14 +152,9 @@ def relay_strip() -> dict:
 def horizon_data() -> dict:
     """The site's terrain horizon and Earth's azimuth/elevation there over the mission (ET grid), for the panel."""
     furnish()
-    m = mission()
-    from viewer.ui.state import mission_span
-
-    t0, t1 = mission_span(m)
+    t0, t1 = mission_span(mission())
     ets = np.arange(t0, t1 + EARTH_SAMPLE_S, EARTH_SAMPLE_S)
     try:
-        from viewer import ephemeris, links
-
         model = links.default_model()
         h = model.horizon
         # the site is fixed on the Moon: its offset from the Moon's centre in CHANGE6_TOPO is constant, so the
@@ -167,18 +164,18 @@ def horizon_data() -> dict:
         ets_s = ets[:: max(1, len(ets) // 4000)]
         rel = ephemeris.positions("EARTH", ets_s, observer="MOON", frame="CHANGE6_TOPO") - offset
         az, el = links.azimuth_elevation_deg(rel)
-        return {
-            "ok": True,
-            "source": str(h.source),
-            "az": [round(float(a), 2) for a in h.azimuths_deg],
-            "el": [round(float(e), 3) for e in h.elevations_deg],
-            "t": _b64(ets_s, "float64"),
-            "earth_az": _b64(az, "float32"),
-            "earth_el": _b64(el, "float32"),
-            "max_el": round(float(np.max(el)), 2),
-        }
-    except Exception as exc:
-        return {"ok": False, "note": f"horizon unavailable ({exc.__class__.__name__}: {exc})"[:200]}
+    except (*DATA_ERRORS, IndexError) as exc:  # IndexError: no kernel covers the site
+        return {"ok": False, "note": _unavailable("horizon", exc)}
+    return {
+        "ok": True,
+        "source": str(h.source),
+        "az": [round(float(a), 2) for a in h.azimuths_deg],
+        "el": [round(float(e), 3) for e in h.elevations_deg],
+        "t": _b64(ets_s, "float64"),
+        "earth_az": _b64(az, "float32"),
+        "earth_el": _b64(el, "float32"),
+        "max_el": round(float(np.max(el)), 2),
+    }
 
 
 @functools.cache
@@ -186,14 +183,10 @@ def stations_itrf_km() -> dict:
     """Ground stations' body-fixed (ITRF93) positions, km: the browser places relay-link ends on the Earth."""
     furnish()
     try:
-        import spiceypy
-
-        from viewer import links
-
         model = links.default_model()
-        radii = spiceypy.bodvrd("EARTH", "RADII", 3)[1]
-        return {sid: [float(x) for x in st.position_km(radii[0], radii[2])] for sid, st in model.stations.items()}
-    except Exception:
+        return {sid: [float(x) for x in xyz] for sid, xyz in model.station_xyz_km.items()}
+    except DATA_ERRORS as exc:
+        _unavailable("station positions (link ends at the Earth)", exc)
         return {}
 
 
@@ -208,11 +201,7 @@ def _downscale(img: np.ndarray, width: int) -> np.ndarray:
 
 
 def web_bodies():
-    """The scene's browser meshes with textures reduced to the first-payload budget (design rule 7)."""
-    from dataclasses import replace
-
-    from viewer.scene.scene import body_meshes
-
+    """The scene's browser meshes with textures reduced to the first-payload budget."""
     b = body_meshes("browser")
     return replace(
         b,
@@ -225,8 +214,6 @@ class SharedScene:
     """One server-side scene, serialised once per (view, relief) and cached, plus each view's tracks."""
 
     def __init__(self):
-        from viewer.scene.scene import MissionScene
-
         furnish()
         self._lock = threading.RLock()
         self.scene = MissionScene(default_view(), web=True, window_size=SERVER_WINDOW, bodies=web_bodies())
@@ -245,23 +232,17 @@ class SharedScene:
         and on disk (keyed by the kernels, the assets and the scene code, so a change rebuilds them)."""
         with self._lock:
             if view not in self._tracks:
-                path = paths.cache_dir() / "web" / f"tracks-{view}-{tracks_cache_key()}.json"
-                tr = None
-                if path.exists():
-                    try:
-                        tr = json.loads(path.read_text(encoding="utf-8"))
-                    except (OSError, ValueError):
-                        tr = None
+                key = tracks_cache_key(view)
+                tr = cache.read_json("web", f"tracks-{view}", key, validate=check_tracks)
                 if tr is None:
                     tr = self.scene.export_tracks(view)
-                    for old in path.parent.glob(f"tracks-{view}-*.json"):
-                        old.unlink(missing_ok=True)
-                    paths.atomic_write_text(path, json.dumps(tr))
+                    cache.write_json("web", f"tracks-{view}", key, tr)
                 tr["stations_km"] = stations_itrf_km()
                 tr["ptr"] = self.pointers
                 tr["camera_distance"] = self.scene.view.camera.distance
                 tr["units_per_km"] = self.scene.view.units_per_km
                 tr["link_style"] = {k: self.scene.cfg["links"][k] for k in ("open", "blocked")}
+                tr["body_radii_km"] = {"moon": constants.MOON_RADIUS_KM, "earth": constants.EARTH_EQUATORIAL_RADIUS_KM}
                 tr["bodies"] = [
                     {"EARTH": "earth", "MOON": "moon"}[b] for b in self.scene.view.bodies if b in ("EARTH", "MOON")
                 ]
@@ -273,8 +254,6 @@ class SharedScene:
         tr = self.tracks(view)
         if "t0" in tr:
             return 0.5 * (tr["t0"] + tr["t1"])
-        from viewer.ui.state import mission_span
-
         return mission_span(mission())[0]
 
     def serialised(self, view: str, relief: float = 1.0) -> tuple[dict, dict, list]:
@@ -282,8 +261,6 @@ class SharedScene:
         key = (view, float(relief))
         with self._lock:
             if key not in self._serialised:
-                import panel.pane.vtk.synchronizable_serializer as rws
-
                 rws.initializeSerializers()
                 sc = self.scene
                 et = self.reference_et(view)
@@ -309,11 +286,9 @@ class SharedScene:
                 self._serialised[key] = (scene, arrays, context.getAnnotations())
             return self._serialised[key]
 
-    # per-view level of detail of the three big bodies (the first-payload budget, design rule 7)
+    # per-view level of detail of the three big bodies (the first-payload budget)
     def _variant(self, name: str, level: str):
         """(mesh, texture or None) of body actor ``name`` at ``level`` ("low" or "tiny"), built once."""
-        import pyvista as pv
-
         key = (name, level)
         if key not in self._variants:
             b = self.scene.bodies
@@ -328,8 +303,6 @@ class SharedScene:
 
     def _lighten_bodies(self):
         """Swap hidden or far bodies for light meshes and textures while serialising; returns the undo."""
-        import numpy as np
-
         sc = self.scene
         cam = np.asarray(sc.plotter.camera.position, float)
         undo = []
@@ -357,9 +330,7 @@ class SharedScene:
 
         # Panel's serialiser fails on a dataset without points (e.g. the trail of a vehicle absent from this view):
         # give those a two-point placeholder for the serialisation
-        import pyvista as pv
-
-        for name, actor in sc.actors.items():
+        for actor in sc.actors.values():
             mapper = actor.GetMapper() if hasattr(actor, "GetMapper") else None
             data = mapper.GetInput() if mapper is not None else None
             if data is not None and data.GetNumberOfPoints() == 0:

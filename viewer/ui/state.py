@@ -1,4 +1,4 @@
-"""AppState: everything one browser session can change, in one ``param.Parameterized`` (style.md §7.3).
+"""AppState: everything one browser session can change, in one ``param.Parameterized``.
 
 The state knows the mission (phases, events, launch) but nothing about Panel widgets or the 3D scene, so it is
 tested without a browser. Widgets are made from these parameters (``Widget.from_param`` / ``pn.Param``); the
@@ -18,12 +18,20 @@ import param
 
 from viewer.epochs import et_from_utc, mission_elapsed, utc_from_et
 from viewer.errors import InputError
+from viewer.mission import load_mission
 from viewer.phase_views import phase_views
+from viewer.scene.views import default_view, load_views
 
 LANGUAGES = ("en", "zh")
 SPEEDS = (1, 10, 100, 1_000, 10_000, 100_000)  # simulated seconds per wall-clock second
 EXAGGERATIONS = (1, 2, 5, 10)
 URL_KEYS = {"t": "time", "view": "view", "lang": "language"}
+WEB_EXCLUDED_VIEWS = ("follow",)  # its whole-mission metre-scale tracks are ~10 MB: over the browser budget
+
+
+def web_views() -> list[str]:
+    """The views the web app offers (all of ``assets/views.yaml`` but :data:`WEB_EXCLUDED_VIEWS`)."""
+    return [v for v in load_views() if v not in WEB_EXCLUDED_VIEWS]
 
 
 class AppState(param.Parameterized):
@@ -75,10 +83,6 @@ class AppState(param.Parameterized):
     @classmethod
     def for_mission(cls, **params) -> AppState:
         """The state for ``assets/mission.yaml`` and ``assets/views.yaml``."""
-        from viewer.mission import load_mission
-        from viewer.scene.views import default_view
-        from viewer.ui.shared import web_views
-
         return cls(load_mission(), views=web_views(), default_view=default_view(), **params)
 
     # ------------------------------------------------------------------------------------------ time
@@ -205,7 +209,5 @@ class AppState(param.Parameterized):
 
 
 def mission_span(mission) -> tuple[float, float]:
-    """(first phase start, last phase end), ET: the range of the time slider."""
-    starts = [p.start_et for p in mission.phases] + [e.et for e in mission.events]
-    ends = [p.end_et for p in mission.phases] + [e.et for e in mission.events]
-    return min(starts), max(ends)
+    """(first phase start, last phase end), ET: the range of the time slider (:attr:`Mission.span`)."""
+    return mission.span

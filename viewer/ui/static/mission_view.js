@@ -1,4 +1,4 @@
-// Mission view: the vtk.js scene animated in the browser from sample tracks sent once (design rule 4),
+// Mission view: the vtk.js scene animated in the browser from sample tracks sent once,
 // plus the time bar (slider, play/pause, steps, speed, UTC and mission time, phase strip with relay windows).
 //
 // Relies on Panel 1.9.4's VTK pane internals (pinned; covered by tests/test_ui_browser.py):
@@ -251,7 +251,7 @@ export function render({model, el}) {
       }
     }
     let light = bound && bound.ren === ren ? bound.light : null;
-    if (!light || !ren.getLights().includes(light)) {  // the Sun: Panel's pane sends no vtkLight (design rule 5)
+    if (!light || !ren.getLights().includes(light)) {  // the Sun: Panel's pane sends no vtkLight
       ren.setAutomaticLightCreation(false);
       ren.removeAllLights();
       light = ren.makeLight();
@@ -361,8 +361,8 @@ export function render({model, el}) {
   }
 
   // a label hides when its point is behind the Moon or the Earth as seen from the camera
-  const BODY_RADIUS_KM = {moon: 1737.4, earth: 6371.0};
   function occluded(p, name, poses, ren) {
+    const BODY_RADIUS_KM = (tracks.raw && tracks.raw.body_radii_km) || {};  // from viewer.constants
     const cam = ren.getActiveCamera().getPosition();
     const k = (tracks.raw && tracks.raw.units_per_km) || 1;
     for (const [body, rkm] of Object.entries(BODY_RADIUS_KM)) {

@@ -1,0 +1,328 @@
+"""The frame model: what one frame of a view shows at ``et``, as plain records (numpy arrays, no VTK).
+
+:class:`FrameModel` turns an epoch into a :class:`Frame`: the bodies' and vehicles' poses (from
+:mod:`viewer.scene.kinematics`), the trail windows, the relay links' ends and states, the label anchors, the Sun's
+direction and what is visible. The VTK actor groups (:mod:`viewer.scene.groups`) draw a frame; the browser tracks
+(:mod:`viewer.scene.tracks`) sample the same model's poses and trails, so stills and the web app cannot drift apart.
+
+The relay model (:mod:`viewer.links`) is passed in; without one the frame has no links.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+from spiceypy.utils.exceptions import SpiceyError
+
+from viewer.constants import EARTH_EQUATORIAL_RADIUS_KM, EARTH_POLAR_RADIUS_KM, MOON_RADIUS_KM
+from viewer.errors import CoverageError
+from viewer.scene import sampling
+from viewer.scene.kinematics import Kinematics, Poses, frame_from_x, rotations
+from viewer.scene.vehicles import BODY_ACTORS, actors, display_names
+from viewer.scene.views import View
+
+log = logging.getLogger(__name__)
+LINK_KINDS = ("surface", "station", "space")  # links drawn as lines (the others are composites or to the Earth)
+BODY_RADIUS_KM = {"EARTH": EARTH_EQUATORIAL_RADIUS_KM, "MOON": MOON_RADIUS_KM}
+# spheres that hide a label's point from the camera (the Moon a little inside its mean radius: relief)
+OCCLUDERS_KM = (("MOON", MOON_RADIUS_KM - 10.0), ("EARTH", EARTH_POLAR_RADIUS_KM))
+
+
+@dataclass(frozen=True)
+class BodyRecord:
+    """The Earth or the Moon: centre (render units), rotation body-fixed -> view frame, and whether it is shown."""
+
+    position: np.ndarray
+    rotation: np.ndarray
+    shown: bool
+
+
+@dataclass(frozen=True)
+class VehicleRecord:
+    """One vehicle: pose, whether SPICE covers it (``visible``), whether it is drawn (visible and not too far), and
+    the vehicle it rides on in a stack (``""`` when free) and the stack's root."""
+
+    position: np.ndarray
+    rotation: np.ndarray
+    visible: bool
+    drawn: bool
+    stacked_on: str
+    root: str
+
+
+@dataclass(frozen=True)
+class TrailPiece:
+    """A polyline to draw: ``points[lo:hi]`` without the points farther than ``far`` from the origin. ``key`` names
+    the sample set ``points`` belongs to (None: points made for this frame only, the follow view's live trail)."""
+
+    key: tuple | None
+    points: np.ndarray
+    lo: int
+    hi: int
+    far: float = np.inf
+
+    def indices(self) -> np.ndarray:
+        idx = np.arange(self.lo, self.hi)
+        return idx[np.linalg.norm(self.points[self.lo : self.hi], axis=1) < self.far]
+
+
+@dataclass(frozen=True)
+class LinkRecord:
+    """A relay link's two ends (render units) and whether it is open."""
+
+    start: np.ndarray
+    end: np.ndarray
+    open: bool
+
+
+@dataclass(frozen=True)
+class Arrow:
+    """The site view's Earth-direction arrow along the ground: rotation (x along the arrow), base, length, tip."""
+
+    rotation: np.ndarray
+    base: np.ndarray
+    length: float
+    tip: np.ndarray
+
+
+@dataclass(frozen=True)
+class LabelAnchor:
+    """Where a label goes: ``point`` plus ``lift`` render units along the camera's up; ``members`` ride with it;
+    ``occludable``: hidden when the Moon or the Earth stands between it and the camera."""
+
+    key: str
+    point: np.ndarray
+    lift: float
+    members: tuple[str, ...] = ()
+    occludable: bool = True
+
+
+@dataclass
+class Frame:
+    """Everything one frame shows (see the module docstring)."""
+
+    et: float
+    view: View
+    center: str
+    poses: Poses
+    bodies: dict[str, BodyRecord]
+    vehicles: dict[str, VehicleRecord]
+    sun_dir: np.ndarray
+    earth_dir: np.ndarray
+    sky_rotation: np.ndarray
+    trails: dict[str, dict[str, TrailPiece]] = field(default_factory=dict)  # vehicle -> {"past", "future"}
+    links: dict[str, LinkRecord | None] = field(default_factory=dict)
+    arrow: Arrow | None = None
+    labels: list[LabelAnchor] = field(default_factory=list)
+
+    @property
+    def site_view(self) -> bool:
+        return self.view.frame != "J2000"
+
+
+class FrameModel:
+    """Frames of one view at a time. ``relay``: a :class:`viewer.links.RelayModel` or None (no links); ``web``: the
+    light web scene (coarser trails); ``label_lift_m``: per vehicle, how far above its centre its label sits."""
+
+    def __init__(self, cfg: dict, relay=None, *, web: bool = False, label_lift_m: dict[str, float] | None = None):
+        self.cfg = cfg
+        self.relay = relay
+        self.web = web
+        self.vehicle_actor = actors(cfg)
+        self.names = display_names(cfg)
+        self.label_lift_m = dict(label_lift_m or {})
+        self.link_defs = {lid: ln for lid, ln in (relay.links if relay else {}).items() if ln.kind in LINK_KINDS}
+        self.view: View | None = None
+        self.kin: Kinematics | None = None
+        self._trails: dict[tuple, dict | None] = {}
+
+    def set_view(self, view: View, follow: str | None = None, et: float | None = None) -> None:
+        kin = Kinematics(view, follow=follow if view.name == "follow" else None)
+        if et is not None:
+            kin.center = kin.choose_center(et)
+        self.view, self.kin = view, kin
+
+    def far_limit(self) -> float:
+        """Spacecraft, labels and trails farther than this from the origin (render units) are not drawn."""
+        return float(self.cfg["far_factor"]) * self.view.camera.distance
+
+    # ------------------------------------------------------------------------------------------ frame
+    def frame(self, et: float, scale: float, layers: dict | None = None) -> Frame:
+        """The frame at ``et`` with spacecraft drawn ``scale`` times their size; ``layers`` hides links, trails."""
+        layers = layers or {}
+        view, kin = self.view, self.kin
+        p = kin.poses(np.array([et]), scale=scale)
+        far = self.far_limit()
+        bodies = {b: BodyRecord(p.positions[b][0], p.rotations[b][0], b in view.bodies) for b in BODY_ACTORS}
+        vehicles = {}
+        for v in self.vehicle_actor:
+            vis = bool(p.visible[v][0])
+            parent = str(p.stacked_on[v][0])
+            drawn = vis and float(np.linalg.norm(p.positions[v][0])) < far
+            vehicles[v] = VehicleRecord(p.positions[v][0], p.rotations[v][0], vis, drawn, parent, _root(p, v))
+        f = Frame(
+            et=et,
+            view=view,
+            center=kin.center,
+            poses=p,
+            bodies=bodies,
+            vehicles=vehicles,
+            sun_dir=p.sun_dir[0],
+            earth_dir=p.earth_dir[0],
+            sky_rotation=rotations("J2000", view.frame, np.array([et]))[0],
+        )
+        if layers.get("trails", True):
+            f.trails = self._trail_pieces(f, far)
+        f.arrow = self._arrow(f) if f.site_view else None
+        f.labels = self._label_anchors(f, scale)
+        f.links = self._links(f, show=layers.get("links", True))
+        return f
+
+    # ------------------------------------------------------------------------------------------ trails
+    def trail(self, v: str) -> dict | None:
+        """Trail samples of ``v`` for this view: ``ets`` and ``points`` (render units relative to the view's centre),
+        sampled once per view and kept."""
+        key = self.trail_key(v)
+        if key not in self._trails:
+            factor = float(self.cfg["trails"]["web_tolerance_factor"]) if self.web else 1.0
+            self._trails[key] = sampling.sample_trail(self.kin, v, self.view, factor)
+        return self._trails[key]
+
+    def trail_key(self, v: str) -> tuple:
+        return (self.view.name, self.kin.center, v, self.web)
+
+    def _trail_pieces(self, f: Frame, far: float) -> dict[str, dict[str, TrailPiece]]:
+        view = self.view
+        if self.kin.follow:
+            n = int(self.cfg["trails"]["live_points"])
+            live = sampling.live_trail(self.kin, self.kin.follow, view, f.et, n)
+            return {self.kin.follow: {k: TrailPiece(None, pts, 0, len(pts)) for k, pts in live.items()}}
+        out = {}
+        for v in self.vehicle_actor:
+            data = None if f.vehicles[v].stacked_on else self.trail(v)  # a rider's trail is its parent's
+            if data is None:
+                continue
+            ets, pts, key = data["ets"], data["points"], self.trail_key(v)
+            i0 = int(np.searchsorted(ets, f.et - view.trail_past_s))
+            i1 = int(np.searchsorted(ets, f.et, side="right"))
+            i2 = int(np.searchsorted(ets, f.et + view.trail_future_s, side="right"))
+            out[v] = {
+                "past": TrailPiece(key, pts, i0, i1, far),
+                "future": TrailPiece(key, pts, max(i1 - 1, 0), i2, far),
+            }
+        return out
+
+    # ------------------------------------------------------------------------------------------ site, labels
+    def _arrow(self, f: Frame) -> Arrow:
+        e = f.earth_dir
+        horiz = np.array([e[0], e[1], 0.0])
+        if np.linalg.norm(horiz) < 1e-9:
+            horiz = np.array([1.0, 0.0, 0.0])
+        length = self.view.camera.distance * 0.22
+        rot = frame_from_x(horiz[None], np.array([[0.0, 0.0, 1.0]]))[0]
+        base = np.array([0.0, 0.0, length * 0.02])
+        return Arrow(rot, base, length, base + rot[:, 0] * length)
+
+    def _label_anchors(self, f: Frame, scale: float) -> list[LabelAnchor]:
+        view, out = self.view, []
+        lift_m = view.units_per_m * scale
+        for v, rec in f.vehicles.items():
+            if not rec.drawn or rec.stacked_on:  # one label per stack
+                continue
+            members = tuple(m for m in f.poses.stacked_on if f.vehicles[m].stacked_on and f.vehicles[m].root == v)
+            out.append(LabelAnchor(v, rec.position, self.label_lift_m.get(v, 0.0) * lift_m, members))
+        if f.site_view:
+            out.append(LabelAnchor("EARTH", f.arrow.tip, 0.0, occludable=False))  # at the tip of the Earth arrow
+        else:
+            for body, rec in f.bodies.items():
+                if rec.shown:
+                    out.append(LabelAnchor(body, rec.position, BODY_RADIUS_KM[body] * view.units_per_km, (), False))
+        if view.name == "lunar":
+            rel = self.kin.states_moon("CHANGE6_SITE", f.poses.ets)[0, :3]
+            if np.isfinite(rel).all():
+                out.append(LabelAnchor("CHANGE6_SITE", (f.sky_rotation @ rel) * view.units_per_km, 0.0))
+        return out
+
+    def label_text(self, anchor: LabelAnchor, lang: str) -> str:
+        words = [self.names.get(k, {}).get(lang, k) for k in (anchor.key, *anchor.members)]
+        return " + ".join(words)
+
+    # ------------------------------------------------------------------------------------------ links
+    def _links(self, f: Frame, show: bool) -> dict[str, LinkRecord | None]:
+        if not self.link_defs:
+            return {}
+        states = self.relay.link_states(np.array([f.et])) if show else {}
+        max_len = self.view.camera.distance * 6.0
+        cache: dict[str, np.ndarray | None] = {}
+        out: dict[str, LinkRecord | None] = {}
+        for lid, link in self.link_defs.items():
+            stacked = any(e in f.vehicles and f.vehicles[e].stacked_on for e in (link.a, link.b))
+            ends = None if (lid not in states or stacked) else self._link_ends(link, f, cache)
+            if ends is None:  # a stack shows its root's links only
+                out[lid] = None
+                continue
+            pa, pb = ends
+            d = pb - pa
+            length = np.linalg.norm(d)
+            if length > max_len:  # keep the depth range sane: a link to the far Earth is drawn as a long stub
+                pb = pa + d / length * max_len
+            out[lid] = LinkRecord(pa, pb, bool(states[lid][0]))
+        return out
+
+    def _link_ends(self, link, f: Frame, cache: dict) -> tuple[np.ndarray, np.ndarray] | None:
+        out = []
+        for end in (link.a, link.b):
+            if end in f.poses.positions:
+                if not f.poses.visible[end][0]:
+                    return None
+                out.append(f.poses.positions[end][0])
+                continue
+            if end not in cache:  # a ground station: ask the link model once per frame
+                cache[end] = self._station(end, f)
+            if cache[end] is None:
+                return None
+            out.append(cache[end])
+        return out[0], out[1]
+
+    def _station(self, end: str, f: Frame) -> np.ndarray | None:
+        try:
+            km = self.relay.endpoint(end, np.array([f.et]), observer=self.kin.center, frame=self.view.frame)[0]
+        except (SpiceyError, CoverageError) as exc:  # the Earth or the centre outside the loaded kernels
+            log.debug("link end %s at ET %.0f: %s", end, f.et, exc)
+            return None
+        p = km * self.view.units_per_km
+        return p + self._origin_shift(f) if self.kin.follow else p
+
+    def _origin_shift(self, f: Frame) -> np.ndarray:
+        """Render-unit position of the centre body relative to the origin (the followed vehicle, follow view)."""
+        follow = self.kin.follow
+        if not follow or not f.poses.visible[follow][0] or self.kin.center not in f.poses.positions:
+            return np.zeros(3)
+        return f.poses.positions[self.kin.center][0]
+
+
+def occluded(point: np.ndarray, camera: np.ndarray, f: Frame) -> bool:
+    """Whether the Moon or the Earth (spheres) hides ``point`` from the camera position ``camera``."""
+    d = point - camera
+    length = float(np.linalg.norm(d))
+    if length == 0:
+        return False
+    d /= length
+    for body, radius_km in OCCLUDERS_KM:
+        if body not in f.view.bodies:
+            continue
+        c = f.bodies[body].position - camera
+        t = float(c @ d)
+        if 0 < t < length and float(np.linalg.norm(c - t * d)) < radius_km * f.view.units_per_km:
+            return True
+    return False
+
+
+def _root(poses: Poses, v: str) -> str:
+    seen = 0
+    while poses.stacked_on.get(v, [""])[0] and seen < 8:
+        v = poses.stacked_on[v][0]
+        seen += 1
+    return v

@@ -1,0 +1,68 @@
+"""VTK helpers the actor groups share: the self-lit look, matrices, line cells, dummy normals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyvista as pv
+import vtk
+
+# Self-lit look (lines, stars, the indicator): lit with ambient only. Truly unlit actors (lighting=False) break the
+# shadow-map shaders of VTK 9.7 ("vertexVC undeclared"), so shadows would fail in the site view.
+FLAT = {"lighting": True, "ambient": 1.0, "diffuse": 0.0, "specular": 0.0}
+
+
+class Group:
+    """A set of named actors, each with its own user matrix (``matrices``)."""
+
+    def __init__(self) -> None:
+        self.actors: dict[str, vtk.vtkProp] = {}
+        self.matrices: dict[str, vtk.vtkMatrix4x4] = {}
+
+    def add(self, name: str, prop: vtk.vtkProp) -> vtk.vtkProp:
+        self.actors[name] = prop
+        if isinstance(prop, vtk.vtkActor):
+            m = vtk.vtkMatrix4x4()
+            prop.SetUserMatrix(m)
+            self.matrices[name] = m
+        return prop
+
+    def place(self, name: str, rot: np.ndarray, pos: np.ndarray, scale: float) -> None:
+        set_matrix(self.matrices[name], rot, pos, scale)
+
+
+def set_matrix(m: vtk.vtkMatrix4x4, rot: np.ndarray, pos: np.ndarray, scale: float) -> None:
+    a = np.eye(4)
+    a[:3, :3] = rot * scale
+    a[:3, 3] = pos
+    m.DeepCopy(a.ravel())
+
+
+def with_normals(poly: pv.PolyData) -> pv.PolyData:
+    """Give points/lines a (dummy) normal: VTK's shadow pass needs every actor lit, and points or lines without
+    normals are drawn unlit. With ``FLAT`` (ambient only) the normal changes nothing on screen."""
+    if poly.n_points == 0:
+        return poly
+    normals = np.zeros((poly.n_points, 3), np.float32)
+    normals[:, 2] = 1.0
+    poly.point_data["Normals"] = normals
+    poly.point_data.active_normals_name = "Normals"
+    return poly
+
+
+def set_line(poly: pv.PolyData, idx: np.ndarray) -> int:
+    """Make ``poly``'s lines the polylines through the point indices ``idx`` (split where they skip); return the
+    number of points drawn."""
+    if len(idx) < 2:
+        poly.lines = np.array([2, 0, 0])
+        return 0
+    pieces = [p for p in np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1) if len(p) >= 2]
+    if not pieces:
+        poly.lines = np.array([2, 0, 0])
+        return 0
+    poly.lines = np.concatenate([np.concatenate([[len(p)], p]) for p in pieces])
+    return int(sum(len(p) for p in pieces))
+
+
+def line_poly(n: int = 2) -> pv.PolyData:
+    """A polyline of ``n`` points at the origin, with normals."""
+    return with_normals(pv.PolyData(np.zeros((n, 3)), lines=np.hstack([[n], np.arange(n)])))
