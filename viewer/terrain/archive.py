@@ -24,7 +24,7 @@ import numpy as np
 
 from viewer.errors import DataError
 from viewer.paths import atomic_write_text, cache_dir
-from viewer.terrain.download import catalog
+from viewer.terrain.download import catalog, checked_url
 from viewer.terrain.lola import Layout, find_key, layout_of, parse_label
 from viewer.terrain.remote import Dropped, RangeReader, get_small
 
@@ -38,8 +38,8 @@ def site_config() -> dict:
 
 
 def volume_url() -> str:
-    url = os.environ.get("VIEWER_LOLA_VOLUME_URL") or site_config()["volume_url"]
-    return url if url.endswith("/") else url + "/"
+    env = os.environ.get("VIEWER_LOLA_VOLUME_URL")
+    return checked_url(env, "VIEWER_LOLA_VOLUME_URL") if env else checked_url(site_config()["volume_url"], "volume_url")
 
 
 @dataclass(frozen=True)

@@ -140,12 +140,9 @@ class MissionApp(pn.viewable.Viewer):
         """Actor name -> {en, zh, colour}: the labels the browser draws (names from assets/scene.yaml)."""
         cfg = self._shared.scene.cfg
         shown = vehicles.display_names(cfg)
-        names = {}
-        for naif, v in cfg["vehicles"].items():
-            names[v["actor"]] = {**shown.get(naif, {"en": naif}), "colour": v["colour"]}
-        for naif, v in cfg["bodies"].items():
-            names[v["actor"]] = {**shown.get(naif, {"en": naif}), "colour": "#c9d2e3"}
-        return names
+        rows = [(n, v["actor"], v["colour"]) for n, v in cfg["vehicles"].items()]
+        rows += [(n, v["actor"], "#c9d2e3") for n, v in cfg["bodies"].items()]
+        return {actor: {**shown.get(naif, {"en": naif}), "colour": colour} for naif, actor, colour in rows}
 
     def _make_view3d(self) -> MissionView:
         s = self.state
