@@ -491,7 +491,9 @@ def design_return(state0, et0: float, cfg: Config) -> ReturnPlan:
         raise TargetingError("the trajectory correction could not retarget the entry point; check tei.* in "
                              "assets/trajectory/return.yaml")
     lap("tcm")
-    sep_et = cfg.et("separation.time")
+    # separation where the coast descends through the sourced altitude (time follows; to the millisecond)
+    to_if = propagate(impulse(s_tcm, dv_tcm), t_tcm, sol.crossing_et + 60.0, center="EARTH")
+    sep_et = round(find_crossing(to_if, target.frame, cfg.f("separation.altitude_km"))[0], 3)
     post = propagate(impulse(s_tcm, dv_tcm), t_tcm, sep_et, center="EARTH", label="trans_earth_coast_2")
     s_sep = post.states[-1]
     approach = propagate(s_sep, sep_et, sol.crossing_et + 900.0, center="EARTH", label="returner_approach")

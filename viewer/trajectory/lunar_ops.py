@@ -149,8 +149,14 @@ class LunarOps:
         self.mu = forces.gm("MOON")
         self.site_me = np.asarray(ctx.site_me_km, dtype=float)
         self.r_ref = float(ctx.value("outbound", "site.reference_radius_km"))
-        self.lander_engine = Engine(LANDER_ENGINE, self.v("engines.lander_thrust_max_n"),
+        # the guidance never commands more than lander_command_limit of the engine's 7,500 N
+        self.lander_engine = Engine(LANDER_ENGINE,
+                                    self.v("engines.lander_thrust_max_n") * self.v("engines.lander_command_limit"),
                                     self.v("engines.lander_thrust_min_n"), self.v("engines.lander_isp_s"))
+        # the rapid attitude adjustment is flown throttled (its guidance demand saturates the engine)
+        self.turn_engine = Engine(LANDER_ENGINE, self.v("engines.lander_thrust_max_n")
+                                  * self.v("descent.attitude_adjustment.throttle"),
+                                  self.v("engines.lander_thrust_min_n"), self.v("engines.lander_isp_s"))
         f_asc = self.v("engines.ascender_thrust_n")
         self.ascender_engine = Engine(ASCENDER_ENGINE, f_asc, f_asc, self.v("engines.ascender_isp_s"))
         self.t = {k: self.et(f"times.{k}") for k in (
@@ -399,7 +405,8 @@ class LunarOps:
             tgt = me_to_j2000(et_end, pos_me, vel_me)
             acc = me_to_j2000(et_end, acc_me)[:3]
             guide = PolyGuidance(et_end, tgt[:3], tgt[3:], self.g, a_f=acc, freeze_s=4.0)
-            f = fly(et, state, mass, et_end, slew.wrap(guide), self.lander_engine, self.g, dt=dt)
+            eng = self.turn_engine if label == "rapid attitude adjustment" else self.lander_engine
+            f = fly(et, state, mass, et_end, slew.wrap(guide), eng, self.g, dt=dt)
             stages.append(Stage(f"powered descent: {label}", f, LANDER_ENGINE, reasons[label]))
             state, mass, et = *f.end(), float(f.ets[-1])
         f = fly(et, state, mass, self.t["touchdown_utc"], None, None, self.g, dt=min(dt, 0.25))
