@@ -18,12 +18,13 @@ from spiceypy.utils.exceptions import SpiceyError
 
 from viewer.constants import EARTH_EQUATORIAL_RADIUS_KM, EARTH_POLAR_RADIUS_KM, MOON_RADIUS_KM
 from viewer.errors import CoverageError
-from viewer.scene import sampling
+from viewer.scene import hermite, sampling
 from viewer.scene.kinematics import Kinematics, Poses, frame_from_x, rotations
 from viewer.scene.vehicles import BODY_ACTORS, actors, display_names
 from viewer.scene.views import View
 
 log = logging.getLogger(__name__)
+MAX_TURN_DEG = 2.0  # smooth trails: consecutive on-screen segments turn by at most this (viewer.scene.hermite)
 LINK_KINDS = ("surface", "station", "space")  # links drawn as lines (the others are composites or to the Earth)
 BODY_RADIUS_KM = {"EARTH": EARTH_EQUATORIAL_RADIUS_KM, "MOON": MOON_RADIUS_KM}
 # spheres that hide a label's point from the camera (the Moon a little inside its mean radius: relief)
@@ -54,18 +55,45 @@ class VehicleRecord:
 
 @dataclass(frozen=True)
 class TrailPiece:
-    """A polyline to draw: ``points[lo:hi]`` without the points farther than ``far`` from the origin. ``key`` names
-    the sample set ``points`` belongs to (None: points made for this frame only, the follow view's live trail)."""
+    """A polyline to draw: samples ``lo:hi`` (epochs ``ets``, ``points``, ``velocities``) without those farther than
+    ``far`` from the origin. ``key`` names the sample set the arrays belong to (None: made for this frame only, the
+    follow view's live trail)."""
 
     key: tuple | None
+    ets: np.ndarray
     points: np.ndarray
+    velocities: np.ndarray
     lo: int
     hi: int
     far: float = np.inf
+    t0: float = -np.inf  # the trail's time window (the samples lo:hi lie inside it)
+    t1: float = np.inf
 
-    def indices(self) -> np.ndarray:
-        idx = np.arange(self.lo, self.hi)
-        return idx[np.linalg.norm(self.points[self.lo : self.hi], axis=1) < self.far]
+    def indices(self, lo: int | None = None, hi: int | None = None) -> np.ndarray:
+        lo, hi = self.lo if lo is None else lo, self.hi if hi is None else hi
+        idx = np.arange(lo, hi)
+        return idx[np.linalg.norm(self.points[lo:hi], axis=1) < self.far]
+
+    def runs(self) -> list[np.ndarray]:
+        """The samples to draw smoothly: runs of consecutive indices (a far stretch splits the polyline), with the
+        samples just outside the window, so that the curve can be cut exactly at ``t0`` and ``t1``."""
+        idx = self.indices(max(self.lo - 1, 0), min(self.hi + 1, len(self.ets)))
+        return [r for r in np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1) if len(r) >= 2]
+
+    def smooth(self, project, max_turn_deg: float = MAX_TURN_DEG) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Polylines of the trail for the camera ``project`` (:func:`viewer.scene.hermite.densify`), cut at the
+        window's ends by Hermite interpolation: (epochs (M,), points (M,3)) each."""
+        out = []
+        for r in self.runs():
+            t, p, v = self.ets[r], self.points[r], self.velocities[r]
+            a, b = max(self.t0, t[0]), min(self.t1, t[-1])
+            if b <= a:
+                continue
+            tq, pq = hermite.densify(t, p, v, project, max_turn_deg=max_turn_deg)
+            inner = (tq > a) & (tq < b)
+            ends = hermite.hermite(t, p, v, np.array([a, b]))
+            out.append((np.concatenate([[a], tq[inner], [b]]), np.concatenate([ends[:1], pq[inner], ends[1:]])))
+        return out
 
 
 @dataclass(frozen=True)
@@ -198,19 +226,23 @@ class FrameModel:
         if self.kin.follow:
             n = int(self.cfg["trails"]["live_points"])
             live = sampling.live_trail(self.kin, self.kin.follow, view, f.et, n)
-            return {self.kin.follow: {k: TrailPiece(None, pts, 0, len(pts)) for k, pts in live.items()}}
+            parts = {
+                k: TrailPiece(None, d["ets"], d["points"], d["velocities"], 0, len(d["ets"])) for k, d in live.items()
+            }
+            return {self.kin.follow: parts}
         out = {}
         for v in self.vehicle_actor:
             data = None if f.vehicles[v].stacked_on else self.trail(v)  # a rider's trail is its parent's
             if data is None:
                 continue
-            ets, pts, key = data["ets"], data["points"], self.trail_key(v)
+            ets, key = data["ets"], self.trail_key(v)
+            arrays = (ets, data["points"], data["velocities"])
             i0 = int(np.searchsorted(ets, f.et - view.trail_past_s))
             i1 = int(np.searchsorted(ets, f.et, side="right"))
             i2 = int(np.searchsorted(ets, f.et + view.trail_future_s, side="right"))
             out[v] = {
-                "past": TrailPiece(key, pts, i0, i1, far),
-                "future": TrailPiece(key, pts, max(i1 - 1, 0), i2, far),
+                "past": TrailPiece(key, *arrays, i0, i1, far, f.et - view.trail_past_s, f.et),
+                "future": TrailPiece(key, *arrays, max(i1 - 1, 0), i2, far, f.et, f.et + view.trail_future_s),
             }
         return out
 

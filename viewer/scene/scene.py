@@ -128,7 +128,7 @@ class MissionScene:
         self.globes = Bodies(p, self.bodies, cfg)
         self.site = Site(p, self.bodies.terrain, self.globes.textures["moon"], cfg, self.web)
         self.spacecraft = Spacecraft(p, self.vehicle_actor)
-        self.trails = Trails(p, self.vehicle_actor, cfg)
+        self.trails = Trails(p, self.vehicle_actor, cfg, smooth=not self.web)
         self.labels = Labels(self.renderer, self.vehicle_actor, cfg)
         self.link_lines = LinkLines(p, self.model.link_defs, cfg)
         self.groups = (self.sky, self.globes, self.site, self.spacecraft, self.trails, self.labels, self.link_lines)
@@ -308,12 +308,18 @@ class MissionScene:
         self.labels.update(self.frame, self.model, self.plotter.camera, self.language, self.layers.get("labels", True))
 
     # ================================================================================================ output
+    def fit_to_camera(self) -> None:
+        """Draw what depends on the camera in use (smooth trails); :meth:`render` and :meth:`screenshot` call it."""
+        if not self.web and self.frame is not None:
+            self.trails.fit(camera.projector(camera.pose_of(self.plotter.camera), self.size))
+
     def render(self) -> None:
+        self.fit_to_camera()
         self.plotter.render()
 
     def screenshot(self) -> np.ndarray:
         """Render and return the frame as (H, W, 3) uint8."""
-        self.plotter.render()
+        self.render()
         return self.plotter.screenshot(return_img=True)[..., :3]
 
     def render_frame(self, et: float) -> np.ndarray:
