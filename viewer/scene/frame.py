@@ -22,6 +22,7 @@ from viewer.scene import hermite, sampling
 from viewer.scene.kinematics import Kinematics, Poses, frame_from_x, rotations
 from viewer.scene.vehicles import BODY_ACTORS, actors, display_names
 from viewer.scene.views import View
+from viewer.words import word
 
 log = logging.getLogger(__name__)
 MAX_TURN_DEG = 2.0  # smooth trails: consecutive on-screen segments turn by at most this (viewer.scene.hermite)
@@ -117,12 +118,12 @@ class Arrow:
 
 @dataclass(frozen=True)
 class LabelAnchor:
-    """Where a label goes: ``point`` plus ``lift`` render units along the camera's up; ``members`` ride with it;
-    ``occludable``: hidden when the Moon or the Earth stands between it and the camera."""
+    """What a label names and where: ``point`` (render units) and the on-screen rule of
+    :mod:`viewer.scene.placement`; ``members`` ride with it in a stack; ``occludable``: hidden when the Moon or the
+    Earth stands between it and the camera."""
 
     key: str
     point: np.ndarray
-    lift: float
     members: tuple[str, ...] = ()
     occludable: bool = True
 
@@ -152,15 +153,15 @@ class Frame:
 
 class FrameModel:
     """Frames of one view at a time. ``relay``: a :class:`viewer.links.RelayModel` or None (no links); ``web``: the
-    light web scene (coarser trails); ``label_lift_m``: per vehicle, how far above its centre its label sits."""
+    light web scene (coarser trails); ``model_radius_m``: per vehicle, the radius of its model (metres)."""
 
-    def __init__(self, cfg: dict, relay=None, *, web: bool = False, label_lift_m: dict[str, float] | None = None):
+    def __init__(self, cfg: dict, relay=None, *, web: bool = False, model_radius_m: dict[str, float] | None = None):
         self.cfg = cfg
         self.relay = relay
         self.web = web
         self.vehicle_actor = actors(cfg)
         self.names = display_names(cfg)
-        self.label_lift_m = dict(label_lift_m or {})
+        self.model_radius_m = dict(model_radius_m or {})
         self.link_defs = {lid: ln for lid, ln in (relay.links if relay else {}).items() if ln.kind in LINK_KINDS}
         self.view: View | None = None
         self.kin: Kinematics | None = None
@@ -204,7 +205,7 @@ class FrameModel:
         if layers.get("trails", True):
             f.trails = self._trail_pieces(f, far)
         f.arrow = self._arrow(f) if f.site_view else None
-        f.labels = self._label_anchors(f, scale)
+        f.labels = self._label_anchors(f)
         f.links = self._links(f, show=layers.get("links", True))
         return f
 
@@ -257,29 +258,34 @@ class FrameModel:
         base = np.array([0.0, 0.0, length * 0.02])
         return Arrow(rot, base, length, base + rot[:, 0] * length)
 
-    def _label_anchors(self, f: Frame, scale: float) -> list[LabelAnchor]:
+    def _label_anchors(self, f: Frame) -> list[LabelAnchor]:
         view, out = self.view, []
-        lift_m = view.units_per_m * scale
         for v, rec in f.vehicles.items():
             if not rec.drawn or rec.stacked_on:  # one label per stack
                 continue
             members = tuple(m for m in f.poses.stacked_on if f.vehicles[m].stacked_on and f.vehicles[m].root == v)
-            out.append(LabelAnchor(v, rec.position, self.label_lift_m.get(v, 0.0) * lift_m, members))
+            out.append(LabelAnchor(v, rec.position, members))
         if f.site_view:
-            out.append(LabelAnchor("EARTH", f.arrow.tip, 0.0, occludable=False))  # at the tip of the Earth arrow
+            out.append(LabelAnchor("EARTH", f.arrow.tip, occludable=False))  # at the tip of the Earth arrow
         else:
             for body, rec in f.bodies.items():
                 if rec.shown:
-                    out.append(LabelAnchor(body, rec.position, BODY_RADIUS_KM[body] * view.units_per_km, (), False))
+                    out.append(LabelAnchor(body, rec.position, occludable=False))
         if view.name == "lunar":
             rel = self.kin.states_moon("CHANGE6_SITE", f.poses.ets)[0, :3]
             if np.isfinite(rel).all():
-                out.append(LabelAnchor("CHANGE6_SITE", (f.sky_rotation @ rel) * view.units_per_km, 0.0))
+                out.append(LabelAnchor("CHANGE6_SITE", (f.sky_rotation @ rel) * view.units_per_km))
         return out
 
     def label_text(self, anchor: LabelAnchor, lang: str) -> str:
-        words = [self.names.get(k, {}).get(lang, k) for k in (anchor.key, *anchor.members)]
-        return " + ".join(words)
+        """The label's words: the thing's name; a pair of modules as "A + B"; a larger stack as "Chang'e-6 (n
+        modules)" (``assets/words.yaml`` ``scene``)."""
+        names = [self.names.get(k, {}).get(lang, k) for k in (anchor.key, *anchor.members)]
+        if len(names) == 1:
+            return names[0]
+        if len(names) == 2:
+            return word("scene", "pair", lang).format(a=names[0], b=names[1])
+        return word("scene", "stack", lang).format(n=len(names))
 
     # ------------------------------------------------------------------------------------------ links
     def _links(self, f: Frame, show: bool) -> dict[str, LinkRecord | None]:
