@@ -81,19 +81,23 @@ class TrailPiece:
         idx = self.indices(max(self.lo - 1, 0), min(self.hi + 1, len(self.ets)))
         return [r for r in np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1) if len(r) >= 2]
 
-    def smooth(self, project, max_turn_deg: float = MAX_TURN_DEG) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Polylines of the trail for the camera ``project`` (:func:`viewer.scene.hermite.densify`), cut at the
-        window's ends by Hermite interpolation: (epochs (M,), points (M,3)) each."""
+    def smooth(self, project, screen=None, max_turn_deg: float = MAX_TURN_DEG) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Polylines of the trail for the camera ``project`` over a picture ``screen`` = (width, height)
+        (:func:`viewer.scene.hermite.densify`), cut at the window's ends by Hermite interpolation: (epochs (M,),
+        points (M,3)) each."""
         out = []
         for r in self.runs():
             t, p, v = self.ets[r], self.points[r], self.velocities[r]
             a, b = max(self.t0, t[0]), min(self.t1, t[-1])
             if b <= a:
                 continue
-            tq, pq = hermite.densify(t, p, v, project, max_turn_deg=max_turn_deg)
-            inner = (tq > a) & (tq < b)
-            ends = hermite.hermite(t, p, v, np.array([a, b]))
-            out.append((np.concatenate([[a], tq[inner], [b]]), np.concatenate([ends[:1], pq[inner], ends[1:]])))
+            inner = (t > a) & (t < b)  # cut the samples to the window first: [a, inner samples, b]
+            ends = np.array([a, b])
+            tc = np.concatenate([[a], t[inner], [b]])
+            pe, ve = hermite.hermite(t, p, v, ends), hermite.hermite(t, p, v, ends, derivative=True)
+            pc = np.concatenate([pe[:1], p[inner], pe[1:]])
+            vc = np.concatenate([ve[:1], v[inner], ve[1:]])
+            out.append(hermite.densify(tc, pc, vc, project, max_turn_deg=max_turn_deg, screen=screen))
         return out
 
 

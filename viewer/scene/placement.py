@@ -63,34 +63,39 @@ def text_box(text: str, font_px: float) -> tuple[float, float]:
     return em * font_px + 2 * PAD_PX, LINE_EM * font_px + 2 * PAD_PX
 
 
-def _subjects(f: Frame, model: FrameModel, pose: CameraPose, project, ppr: float, scale: float) -> dict:
-    """{key: (centre px, radius px, shown)} of every body and drawn vehicle (radius: its true on-screen size)."""
-    out = {}
+def subjects(f: Frame, model: FrameModel, pose: CameraPose, size, scale: float) -> dict:
+    """{key: (centre px, radius px, shown)} of every body and drawn vehicle (radius: its true on-screen size;
+    shown: no body hides it)."""
+    project = projector(pose, size)
+    ppr = size[1] / (2.0 * np.tan(np.radians(pose.view_angle) / 2.0))
+    keys, points, radii = [], [], []
     for body, rec in f.bodies.items():
-        if not rec.shown:
-            continue
-        r = BODY_RADIUS_KM[body] * f.view.units_per_km
-        d = max(float(np.linalg.norm(rec.position - pose.position)), r * 1.0001)
-        out[body] = (project(rec.position[None])[0], float(np.arcsin(r / d)) * ppr, True)
+        if rec.shown:
+            keys.append(body)
+            points.append(rec.position)
+            radii.append(BODY_RADIUS_KM[body] * f.view.units_per_km)
     m_to_units = f.view.units_per_m * scale
     for v, rec in f.vehicles.items():
-        if not rec.drawn or rec.stacked_on:
-            continue
-        r = model.model_radius_m.get(v, 0.0) * m_to_units
-        d = max(float(np.linalg.norm(rec.position - pose.position)), 1e-9)
-        out[v] = (
-            project(rec.position[None])[0],
-            float(np.arctan(r / d)) * ppr,
-            not occluded(rec.position, pose.position, f),
-        )
+        if rec.drawn and not rec.stacked_on:
+            keys.append(v)
+            points.append(rec.position)
+            radii.append(model.model_radius_m.get(v, 0.0) * m_to_units)
+    if not keys:
+        return {}
+    pts = np.array(points)
+    centres = project(pts)
+    d = np.maximum(np.linalg.norm(pts - pose.position, axis=1), np.array(radii) * 1.0001)
+    px = np.arcsin(np.minimum(np.array(radii) / d, 1.0)) * ppr
+    out = {}
+    for k, c, r, p in zip(keys, centres, px, pts):
+        out[k] = (c, float(r), k in f.bodies or not occluded(p, pose.position, f))
     return out
 
 
-def markers(f: Frame, model: FrameModel, pose: CameraPose, size, scale: float, marker_px: float) -> list[Marker]:
-    """Rings for the bodies and vehicles drawn smaller than ``marker_px`` (see the module docstring)."""
-    project, ppr = projector(pose, size), size[1] / (2.0 * np.tan(np.radians(pose.view_angle) / 2.0))
+def markers(found: dict, model: FrameModel, marker_px: float) -> list[Marker]:
+    """Rings for the bodies and vehicles of ``found`` (:func:`subjects`) drawn smaller than ``marker_px``."""
     out = []
-    for key, (c, r, shown) in _subjects(f, model, pose, project, ppr, scale).items():
+    for key, (c, r, shown) in found.items():
         if shown and np.all(np.isfinite(c)) and 2 * r < marker_px:
             tint = colour(key, model.cfg) if key in model.vehicle_actor else BODY_MARKER_COLOUR
             out.append(Marker(key, (float(c[0]), float(c[1])), marker_px / 2.0, tint))
@@ -104,19 +109,17 @@ def place_labels(
     size: tuple[int, int],
     lang: str,
     *,
-    scale: float,
+    found: dict,
     font_px: float,
     offset_px: float,
     marker_px: float,
     keep_out: list[tuple[float, float, float, float]] = (),
 ) -> list[PlacedLabel]:
-    """The frame's labels placed on screen (see the module docstring); ``keep_out``: boxes of the screen texts."""
+    """The frame's labels placed on screen (see the module docstring): ``found`` from :func:`subjects`;
+    ``keep_out``: boxes of the screen texts."""
     w, h = size
-    project, ppr = projector(pose, size), h / (2.0 * np.tan(np.radians(pose.view_angle) / 2.0))
-    subjects = _subjects(f, model, pose, project, ppr, scale)
-    discs = {
-        k: (c, max(r, marker_px / 2.0)) for k, (c, r, shown) in subjects.items() if shown and np.all(np.isfinite(c))
-    }
+    project = projector(pose, size)
+    discs = {k: (c, max(r, marker_px / 2.0)) for k, (c, r, shown) in found.items() if shown and np.all(np.isfinite(c))}
     taken = list(keep_out)
     out = []
     for anchor in f.labels:
@@ -125,7 +128,7 @@ def place_labels(
         c = project(anchor.point[None])[0]
         if not np.all(np.isfinite(c)) or not (0 <= c[0] < w and 0 <= c[1] < h):
             continue
-        radius = max(subjects.get(anchor.key, (c, 0.0, True))[1], marker_px / 2.0 if anchor.key in subjects else 0.0)
+        radius = max(found.get(anchor.key, (c, 0.0, True))[1], marker_px / 2.0 if anchor.key in found else 0.0)
         text = model.label_text(anchor, lang)
         bw, bh = text_box(text, font_px)
         own = [discs[anchor.key]] if anchor.key in discs else []

@@ -165,6 +165,7 @@ class MissionScene:
     def _refresh(self) -> None:
         if self.et is not None:
             self.update(self.et)
+            self._update_labels()
 
     def set_language(self, language: str) -> None:
         if language not in ("en", "zh"):
@@ -300,7 +301,8 @@ class MissionScene:
                 terrain=self.bodies.terrain_label,
             )
         )
-        self._update_labels()
+        if self.web:  # offscreen, fit_to_camera() places them for the camera in use
+            self._update_labels()
         self.place_stars()
         self.clip()
         self._choose_textures()
@@ -308,21 +310,22 @@ class MissionScene:
     def marker_px(self) -> float:
         return placement.marker_px(self.cfg, self.size[1])
 
-    def _update_labels(self) -> None:
+    def _update_labels(self, pose: camera.CameraPose | None = None) -> None:
         """Labels and markers for the camera in use (:mod:`viewer.scene.placement`)."""
-        pose, show = camera.pose_of(self.plotter.camera), self.layers.get("labels", True)
-        kw = {"scale": self.spacecraft_scale, "marker_px": self.marker_px()}
+        pose, show = pose or camera.pose_of(self.plotter.camera), self.layers.get("labels", True)
+        found = placement.subjects(self.frame, self.model, pose, self.size, self.spacecraft_scale)
+        kw = {"found": found, "marker_px": self.marker_px()}
         self.labels.update(self.frame, self.model, pose, self.size, self.language, show, **kw)
         if not self.web:
-            marks = placement.markers(self.frame, self.model, pose, self.size, kw["scale"], kw["marker_px"])
-            self.markers.update(marks, self.size[1], show)
+            self.markers.update(placement.markers(found, self.model, kw["marker_px"]), self.size[1], show)
 
     # ================================================================================================ output
     def fit_to_camera(self) -> None:
         """Draw what depends on the camera in use (smooth trails); :meth:`render` and :meth:`screenshot` call it."""
         if not self.web and self.frame is not None:
-            self.trails.fit(camera.projector(camera.pose_of(self.plotter.camera), self.size))
-            self._update_labels()
+            pose = camera.pose_of(self.plotter.camera)
+            self.trails.fit(camera.projector(pose, self.size), self.size)
+            self._update_labels(pose)
 
     def render(self) -> None:
         self.fit_to_camera()

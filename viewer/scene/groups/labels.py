@@ -79,7 +79,7 @@ class Labels(Group):
             t.GetTextProperty().SetFontSize(int(round(base * TEXT_LAYOUT[key][3])))
 
     def update(self, f: Frame, model: FrameModel, pose: CameraPose, size, language: str, show: bool, **kw) -> None:
-        """Place the frame's labels on screen for the camera ``pose`` (``kw``: ``scale``, ``marker_px``)."""
+        """Place the frame's labels on screen for the camera ``pose`` (``kw``: ``found``, ``marker_px``)."""
         w, h = size
         font = self.font_px(h)
         offset = float(self.cfg["labels"]["offset_px"]) * max(h, 360) / 1080.0

@@ -62,11 +62,12 @@ class Trails(Group):
                     continue
                 actor.SetVisibility(piece is not None and self._draw((v, part), piece) >= 2)
 
-    def fit(self, project) -> None:
-        """Draw the frame's pieces smoothly for the camera ``project`` (world -> on-screen pixels)."""
+    def fit(self, project, size) -> None:
+        """Draw the frame's pieces smoothly for the camera ``project`` (world -> on-screen pixels, a picture
+        ``size`` = (width, height))."""
         self.drawn_ets = {}
         for (v, part), piece in self.pieces.items():
-            smooth = piece.smooth(project)
+            smooth = piece.smooth(project, size)
             lines = [p for _t, p in smooth]
             poly = self.polys[(v, part)]
             n = sum(len(line) for line in lines)
