@@ -10,8 +10,13 @@ For each scene and size, over the same ETs (anti-aliasing off, mesh detail "auto
 - pipeline with the overlays burnt in on the main thread instead of the writer thread;
 - pipeline with ``-threads 1`` for x264, to see whether giving ffmpeg both cores helps.
 
-Usage: ``python benchmarks/bench_export.py [--sizes 1280x720,1920x1080,3840x2160] [--frames 60]``
-Record the figures in docs/export.md.
+Dome and 360° (``--panorama``): the real export job (``viewer.export.render_job.run``: scene, auto camera,
+captions in the viewing band, ffmpeg, and for 360° the spherical metadata) of the landing (powered descent), 10 s
+at 30 frames/s: a 2048² fisheye dome master and a 4096 × 2048 equirectangular clip; frames/s, render ms a frame
+(inside the panoramic pass), file size. ``--runs 2`` gives the median of two runs.
+
+Usage: ``python benchmarks/bench_export.py [--sizes 1280x720,1920x1080,3840x2160] [--frames 60]``,
+``python benchmarks/bench_export.py --panorama [--runs 2] [--seconds 10]``. Record the figures in docs/export.md.
 """
 
 from __future__ import annotations
@@ -191,14 +196,79 @@ def ab(scene: str, size, n_frames: int, reps: int, tmp: Path) -> dict:
     return out
 
 
+PANORAMAS = {  # name: (projection, size)
+    "dome": ("fisheye", (2048, 2048)),
+    "360": ("equirect", (4096, 2048)),
+}
+
+
+def bench_panorama(name: str, seconds: float, tmp: Path) -> dict:
+    """One real export job of the landing as a dome master or a 360° clip; wall-clock figures."""
+    from viewer.export import render_job
+    from viewer.export.panorama import make_projection
+
+    kind, size = PANORAMAS[name]
+    phase = load_mission().item("powered_descent")
+    target = tmp / f"{name}.mp4"
+    spec = render_job.JobSpec(
+        phase.start_et,
+        phase.end_et,
+        size,
+        fps=FPS,
+        duration=seconds,
+        phase=phase.id,
+        credits_s=0.0,
+        output=target,
+        force=True,
+        projection=make_projection(kind),
+    )
+    load = os.getloadavg()[0]
+    res = render_job.run(spec, progress_fmt="none")
+    info = probe(target)
+    assert info["frames"] == res.frames and info["size"] == size, info
+    return {
+        "name": name,
+        "size": f"{size[0]}x{size[1]}",
+        "frames": res.frames,
+        "fps": res.fps,
+        "render_ms": 1000 * res.render_s / res.frames,
+        "mb": target.stat().st_size / 1e6,
+        "load": load,
+    }
+
+
+def panorama_main(runs: int, seconds: float) -> int:
+    rows: dict[str, list[dict]] = {name: [] for name in PANORAMAS}
+    with tempfile.TemporaryDirectory(prefix="bench_export_") as d:
+        for _ in range(runs):
+            for name in PANORAMAS:
+                r = bench_panorama(name, seconds, Path(d))
+                rows[name].append(r)
+                print(r, file=sys.stderr, flush=True)
+    print(f"machine: {os.cpu_count()} CPUs; medians of {runs} run(s); the landing, {seconds:g} s at {FPS} frames/s")
+    print(f"{'clip':>6} {'size':>10} {'frames':>6} {'frames/s':>9} {'render ms':>10} {'MB':>6} {'load':>5}")
+    for name, rs in rows.items():
+        med = {k: statistics.median(r[k] for r in rs) for k in ("fps", "render_ms", "mb", "load")}
+        print(
+            f"{name:>6} {rs[0]['size']:>10} {rs[0]['frames']:>6} {med['fps']:>9.2f} {med['render_ms']:>10.0f} "
+            f"{med['mb']:>6.1f} {med['load']:>5.1f}   runs: " + ", ".join(f"{r['fps']:.2f}" for r in rs)
+        )
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1280x720,1920x1080,3840x2160")
     ap.add_argument("--frames", type=int, default=60, help="frames per size (4K uses a third)")
     ap.add_argument("--scenes", default="ref,lunar,site", help=f"some of {', '.join(SCENES)}")
     ap.add_argument("--ab", type=int, metavar="REPS", help="only the interleaved A/B/C comparison, REPS rounds")
+    ap.add_argument("--panorama", action="store_true", help="only the dome master and 360° clips of the landing")
+    ap.add_argument("--runs", type=int, default=1, help="--panorama: runs (the table shows medians)")
+    ap.add_argument("--seconds", type=float, default=10.0, help="--panorama: clip length (default 10 s)")
     args = ap.parse_args(argv)
     kernels.furnish()
+    if args.panorama:
+        return panorama_main(args.runs, args.seconds)
     if args.ab:
         print(f"interleaved, {args.ab} rounds, median frames/s; load {os.getloadavg()[0]:.1f}")
         with tempfile.TemporaryDirectory(prefix="bench_export_") as d:

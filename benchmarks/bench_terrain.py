@@ -1,10 +1,17 @@
-"""Terrain benchmark: mesh builds cold and cached, peak memory, and the browser payload. Prints medians.
+"""Terrain benchmark: mesh builds cold and cached, peak memory, the browser payload, and the site window fetch.
+Prints medians.
 
 Goals (issue 6): globe + site meshes ≤ 20 s cold and ≤ 1 s cached; peak RSS ≤ 2 GB even with LDEM_64 as input.
 LDEM_64 is stood in for by a SPARSE 23040×11520 int16 IMG (530 MB apparent size, ~nothing on disk) with a matching
 label in a temp dir. Each run is a fresh subprocess with an empty mesh cache; peak RSS is that process's ru_maxrss.
 
-    /work/venv/bin/python benchmarks/bench_terrain.py [--runs 3]
+    /work/venv/bin/python benchmarks/bench_terrain.py [--runs 3] [--site-only]
+
+The site window case serves a volume shaped like the real archive from 127.0.0.1 (tests/lola_server.py): a sparse
+LDEM_512_45S_00S_180_270 tile (23040 × 46080, 2.1 GB apparent) and a sparse global LDEM_64 (530 MB), with their
+labels and a volume index among 30,000 RDR rows; it fetches the default 60 km window and the 320 km context
+(bytes, requests, seconds, also with 30 ms added to every answer), then times the terrain horizon (360 azimuths,
+150 km) and the site patch from the result.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]  # this checkout's viewer/ and test helpers
 
 CHILD = r"""
 import json, resource, sys, time
@@ -71,10 +78,77 @@ def run_case(name: str, dem_path: str | None, runs: int) -> dict:
     return results[0]
 
 
+def _sparse(path: Path, size: int) -> Path:
+    with open(path, "wb") as fh:
+        fh.truncate(size)
+    return path
+
+
+def site_case(runs: int) -> None:
+    import numpy as np
+    from lola_server import RangeServer
+    from lola_synthetic import GDR_DIR, index, label
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        dn = np.array([-18000, 21000])
+        tile = "LDEM_512_45S_00S_180_270"
+        routes = {
+            f"{GDR_DIR}{tile.lower()}.lbl": label(tile, 23040, 46080, 512, 0.0, 180.0, dn),
+            f"{GDR_DIR}{tile.lower()}.img": _sparse(tmp / "tile.img", 23040 * 46080 * 2),
+            f"{GDR_DIR}ldem_64.lbl": label("LDEM_64", 11520, 23040, 64, 90.0, 0.0, dn),
+            f"{GDR_DIR}ldem_64.img": _sparse(tmp / "ldem_64.img", 11520 * 23040 * 2),
+        }
+        specs = [f"DATA/LOLA_GDR/CYLINDRICAL/IMG/{n}.LBL" for n in (tile, "LDEM_64")]
+        routes["index/rdrindex.lbl"], routes["index/rdrindex.tab"] = index(specs)
+        srv = RangeServer(routes)
+        os.environ["VIEWER_LOLA_VOLUME_URL"] = srv.url
+        os.environ.pop("VIEWER_DEM", None)
+        import time
+
+        from viewer.terrain import site
+
+        for delay in (0.0, 0.03):
+            srv.delay_s = delay
+            times, stats = [], {}
+            for _ in range(runs):
+                os.environ["VIEWER_CACHE_DIR"] = str(tmp / f"cache-{len(times)}-{delay}")
+                stats = {}
+                t = time.perf_counter()
+                site.fetch_site(60, progress=False, stats=stats)
+                times.append(time.perf_counter() - t)
+            print(
+                f"site window fetch (60 km + 320 km context, {delay * 1000:.0f} ms per answer): "
+                f"{stats['bytes'] / 1e6:.2f} MB in {stats['requests']} requests, "
+                f"{statistics.median(times):.2f} s (median of {runs})"
+            )
+        srv.close()
+        from viewer.links.horizon import compute_horizon
+        from viewer.mission import landing_site
+        from viewer.terrain import meshes, select_dem
+
+        dem = select_dem()
+        lat, lon = landing_site()
+        t = time.perf_counter()
+        compute_horizon(dem, lat, lon)
+        print(f"terrain horizon from {dem.source_label} (360 az, 150 km): {time.perf_counter() - t:.2f} s")
+        for lod in ("browser", "export"):
+            t = time.perf_counter()
+            m = meshes.site_data(lod, dem=dem, use_cache=False)
+            print(
+                f"site patch {lod}: {len(m.faces):,} triangles, {m.payload_bytes() / 1e6:.2f} MB, "
+                f"built in {time.perf_counter() - t:.2f} s from {m.meta['source_label']}"
+            )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--site-only", action="store_true", help="only the site window case")
     args = parser.parse_args()
+    if args.site_only:
+        site_case(args.runs)
+        return 0
     from test_terrain_lola import make_sparse_ldem64
 
     from viewer.paths import shared_dir
@@ -95,6 +169,7 @@ def main() -> int:
         )
         run_case("LDEM_64 (sparse)", str(img), args.runs)
 
+    site_case(args.runs)
     moon_jpg, earth_jpg = len(textures.jpeg_bytes("moon")), len(textures.jpeg_bytes("earth"))
     c = first["cold"]
     geometry = c["globe_browser_bytes"] + c["site_browser_bytes"] + c["earth_browser_bytes"]

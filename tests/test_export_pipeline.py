@@ -278,7 +278,7 @@ def _content(lang):
 
 @pytest.mark.parametrize("lang,size", [("en", (640, 360)), ("zh", (1280, 720))])
 def test_overlays_stay_in_the_safe_area(lang, size, kernels_loaded):
-    from viewer.export.overlays import SAFE, Overlays
+    from viewer.export.overlays import SAFE, Overlays, grade_badge
 
     w, h = size
     ov = Overlays(size, _content(lang))
@@ -289,12 +289,26 @@ def test_overlays_stay_in_the_safe_area(lang, size, kernels_loaded):
     assert len(xs) > 0.02 * w * h  # title, clock and caption were drawn
     mx, my = int(SAFE * w), int(SAFE * h)
     assert xs.min() >= mx and xs.max() < w - mx and ys.min() >= my and ys.max() < h - my
-    # the grade badge of the assumed caption is drawn in its colour
-    badge = np.array([178, 34, 52])
+    # the grade badge of the assumed caption is drawn in the grade's one colour (assets/words.yaml)
+    badge = np.array(grade_badge("assumed", lang)[0])
     assert (np.abs(frame.astype(int) - badge).sum(axis=2) < 10).sum() > 20
     # credits fit the safe area too, and show the note
     cr = list(ov.credits_frames(frame, 6, ov.content.phases))
     assert len(cr) == 6 and not np.array_equal(cr[0], cr[-1]) and np.array_equal(cr[-2], cr[-1])
+
+
+def test_credit_words_and_badges_come_from_the_words_file():
+    from viewer import words
+    from viewer.export.overlays import CREDIT_WORDS, credit_words, grade_badge
+
+    section = words.section("export")
+    for key in CREDIT_WORDS:
+        assert section[key].get("en") and section[key].get("zh"), key
+        assert credit_words("zh")[key] == section[key]["zh"] and credit_words("en")[key] == section[key]["en"]
+    assert credit_words("zh")["sources"] == words.word("export", "sources", "zh") == "出处"
+    rgb, label = grade_badge("sourced", "zh")
+    assert label == words.grade_word("sourced", "zh") and "#%02x%02x%02x" % rgb == words.grade_colour("sourced")
+    assert grade_badge("derived", "en")[1] == words.grade_word("derived", "en").upper()
 
 
 def test_missing_cjk_font_is_one_line(monkeypatch):

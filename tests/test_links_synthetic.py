@@ -162,6 +162,28 @@ def test_ridge_blocks_a_low_satellite_behind_it(synthetic, horizon, monkeypatch_
     assert el_open_e - el_open_w > 2.5
 
 
+def test_a_chain_leg_behind_the_ridge_stops_at_the_ridge(synthetic, horizon):
+    """The lander → relay leg blocked by the ridge: its stub runs due east and stops 19 km out, under the crest."""
+    from viewer.links.chain import relay_chain
+
+    bodies = links.Bodies(**{**BODIES.__dict__, "relay": "SYN_LOWSAT_E"})
+    m = links.RelayModel(links.mission_stations(), horizon, cache=False, bodies=bodies)
+    ta = synthetic["lowsat_t0"]
+    et = ta + (2.0 - syn.LOWSAT_EL0) / (syn.LOWSAT_EL1 - syn.LOWSAT_EL0) * syn.LOWSAT_HOURS * 3600
+    chain = relay_chain(et, m, sources=[(et - 1.0, et + 1.0, "lander")])
+    leg = chain["legs"][0]
+    assert leg["id"] == "lander-queqiao2" and not leg["open"] and leg["reason"] == "horizon" and leg["show"]
+    lander, end = np.array(leg["from"]["position_km"]), np.array(leg["stub"]["to_km"])
+    np.testing.assert_allclose(leg["stub"]["from_km"], lander, atol=1e-9)
+    rel = np.array(spiceypy.pxform("J2000", synthetic["moon_frame"], et)) @ (end - lander)
+    east, north, up = synthetic["enu"].T @ rel
+    assert math.hypot(east, north) == pytest.approx(syn.RIDGE["d_min_km"], abs=0.3)
+    assert math.degrees(math.atan2(east, north)) == pytest.approx(90.0, abs=0.5)
+    assert 0.0 < up < syn.RIDGE["height_m"] / 1000  # the line of sight climbs at 2° and meets the ridge below its crest
+    open_chain = relay_chain(ta + syn.LOWSAT_HOURS * 3600 - 1, m, sources=[(ta, ta + 4000.0, "lander")])
+    assert open_chain["legs"][0]["open"] and open_chain["legs"][0]["stub"] is None
+
+
 def intersect_one(wins, t0, t1):
     return links.intersect(wins, [(t0, t1)])
 
@@ -247,6 +269,9 @@ def test_report_lists_windows_phases_and_flight_in_text_and_json(synthetic, mode
 
     assert f"{utc_from_et(first[0], 1)} → {utc_from_et(first[1], 1)}" in text
     assert "Powered descent" in text and "Earth never rises at the site" in text
+    zh = report.format_report(rep, "zh")
+    assert "动力下降" in zh and "在着陆点地球从不升起" in zh and "Earth never rises" not in zh
+    assert f"{utc_from_et(first[0], 1)} → {utc_from_et(first[1], 1)}" in zh
     only = report.build_report(model, mission, ["relay-lander"])
     assert [l["id"] for l in only["links"]] == ["relay-lander"]
     with pytest.raises(InputError, match="unknown link"):
@@ -279,3 +304,29 @@ def test_a_window_shorter_than_the_grid_step_is_found(synthetic, horizon, model)
     assert len(wins) == 1
     assert wins[0][0] == pytest.approx(tm - 30.0, abs=2.0) and wins[0][1] == pytest.approx(tm + 30.0, abs=2.0)
     assert brief.densified > 0
+
+
+def test_the_window_cache_key_covers_the_kernels_and_the_package_sources(model, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from viewer.links import model as model_mod
+
+    assert model_mod.PACKAGE_DIR == Path(links.__file__).resolve().parent
+    files = model_mod.loaded_kernel_files()
+    assert any(p.name == "synthetic.bsp" for p in files) and not any(p.suffix == ".tm" for p in files)
+    (tmp_path / "kinds.py").write_text("x = 1\n")
+    monkeypatch.setattr(model_mod, "PACKAGE_DIR", tmp_path)
+    before = model.cache_key()
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "extra.py").write_text("y = 2\n")  # a file moved into a subfolder changes the key too
+    assert model.cache_key() != before
+    after = model.cache_key()
+    monkeypatch.setattr(model_mod, "loaded_kernel_files", lambda: files[:-1])
+    assert model.cache_key() != after
+
+
+def test_a_model_with_another_mask_keeps_the_default_cache_entry(model, horizon):
+    model.all_windows()
+    other = links.RelayModel(links.mission_stations(), horizon, bodies=BODIES, mask_deg=12.0)
+    other.all_windows()
+    assert other.cache_path != model.cache_path and other.cache_path.exists() and model.cache_path.exists()

@@ -213,7 +213,9 @@ def test_site_patch_is_centred_on_the_mission_files_site(relief):
 # ------------------------------------------------------------------------------------- selection, textures
 def test_select_dem_order(ldem4_path, tmp_path, monkeypatch):
     assert isinstance(select_dem(), IllustrativeRelief)
-    assert describe()[0] == "terrain: illustrative relief (no LOLA file; run `python -m viewer data fetch`)"
+    assert describe()[0] == (
+        "terrain: illustrative relief (no LOLA file; run `python -m viewer data fetch --site`) [assumed]"
+    )
     lola = tmp_path / "cache" / "lola"
     lola.mkdir(parents=True)
     shutil.copyfile(ldem4_path, lola / "ldem_4.img")
@@ -222,7 +224,7 @@ def test_select_dem_order(ldem4_path, tmp_path, monkeypatch):
     (lola / "ldem_64.img").write_bytes(b"\0" * 100)  # a finer product without a label is skipped
     dem = select_dem()
     assert isinstance(dem, LolaDem) and dem.product == "LDEM_4"
-    assert describe()[0] == f"terrain: LOLA LDEM_4 ({lola / 'ldem_4.img'})"
+    assert describe()[0] == f"terrain: LOLA LDEM_4 ({lola / 'ldem_4.img'}) [sourced]"
     monkeypatch.setenv("VIEWER_DEM", str(ldem4_path))
     assert select_dem().path == ldem4_path
     monkeypatch.setenv("VIEWER_DEM", str(tmp_path / "nope.IMG"))

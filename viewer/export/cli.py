@@ -18,8 +18,6 @@ import sys
 from viewer.errors import InputError
 from viewer.export.video import DEFAULT_PRESET
 
-DEFAULT_SIZE = "1920x1080"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="what", metavar="WHAT")
@@ -42,7 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pace.add_argument("--duration", type=float, metavar="S", help="video seconds for the range (default 10)")
     pace.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
     look = v.add_argument_group("picture")
-    look.add_argument("--size", default=DEFAULT_SIZE, metavar="WxH", help=f"frame size, even (default {DEFAULT_SIZE})")
+    look.add_argument(
+        "--size",
+        default=None,
+        metavar="WxH",
+        help="frame size, even (default 1920x1080; fisheye 2048x2048, square; equirect 4096x2048, 2:1)",
+    )
     look.add_argument("--view", metavar="NAME", help="camera view from assets/views.yaml (default: per phase)")
     look.add_argument(
         "--camera",
@@ -70,6 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["auto", "light", "full"],
         help="mesh detail: light (fast) or full; auto = light up to 1080 lines (default)",
     )
+    add_projection_arguments(look)
     enc = v.add_argument_group("encoding")
     enc.add_argument("output", nargs="?", help="output .mp4 file")
     enc.add_argument("--png-dir", metavar="DIR", help="write a lossless PNG sequence into DIR instead of an MP4")
@@ -85,6 +89,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         choices=["auto", "bar", "lines", "json", "none"],
         help="progress on stderr (default: a bar on a terminal, lines otherwise)",
+    )
+
+
+def add_projection_arguments(group) -> None:
+    """--projection, --fov and --dome-tilt (for ``export video`` and ``screenshot``)."""
+    group.add_argument(
+        "--projection",
+        default="perspective",
+        choices=["perspective", "fisheye", "equirect"],
+        help="perspective (default); fisheye: a dome master (square, black outside the circle); "
+        "equirect: 360x180 degrees, 2:1, with spherical video metadata",
+    )
+    group.add_argument(
+        "--fov", type=float, default=None, metavar="DEG", help="fisheye aperture, 90-220 degrees (default 180)"
+    )
+    group.add_argument(
+        "--dome-tilt",
+        type=float,
+        default=None,
+        metavar="DEG",
+        help="fisheye: the dome's centre this many degrees above where the camera looks (tilted domes; default 0)",
     )
 
 

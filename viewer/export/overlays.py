@@ -1,5 +1,6 @@
 """Burnt-in overlays for exported frames, drawn with Pillow: UTC clock, phase title, caption with its grade
-badge, and the closing credits (data sources and the "reconstructed trajectory" note).
+badge, and the closing credits (data sources and the "reconstructed trajectory" note). The words and the grade
+colours come from assets/words.yaml (the `export` and `grades` sections, via viewer.words).
 
 Layout keeps all text inside the title-safe area (5 % margins, EBU R 95) and scales with the frame height, so a
 640×360 test clip and a 4K clip look alike.
@@ -28,38 +29,28 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from viewer import words
 from viewer.errors import InputError
 
 SAFE = 0.05  # title-safe margin, fraction of width and height
 LANGS = ("en", "zh")
 
-# Grade badge colours (RGB) and labels. Colours follow the web app's badges.
-GRADE_STYLE = {
-    "sourced": ((46, 139, 87), {"en": "SOURCED", "zh": "有出处"}),
-    "derived": ((204, 136, 0), {"en": "DERIVED", "zh": "推算"}),
-    "assumed": ((178, 34, 52), {"en": "ASSUMED", "zh": "假设"}),
-}
-LABELS = {
-    "en": {
-        "data": "Data",
-        "captions": "Captions and their sources",
-        "made": "Made with",
-        "tools": "SPICE (NAIF), PyVista/VTK, ffmpeg",
-        "sources": "sources",
-        "sep": ": ",
-        "grades": "Grades: sourced = a public source states it; derived = computed from sourced values; "
-        "assumed = a reconstruction choice",
-    },
-    "zh": {
-        "data": "数据",
-        "captions": "字幕及其出处",
-        "made": "制作工具",
-        "tools": "SPICE (NAIF)、PyVista/VTK、ffmpeg",
-        "sources": "出处",
-        "sep": "：",
-        "grades": "等级：有出处＝公开资料明确给出；推算＝由有出处的数值计算得出；假设＝重建时的选择",
-    },
-}
+CREDIT_WORDS = ("data", "captions", "made", "tools", "sources", "sep", "grades")  # export: in assets/words.yaml
+
+
+def credit_words(lang: str) -> dict[str, str]:
+    """The credits' own words in ``lang`` (the ``export`` section of assets/words.yaml)."""
+    return {key: words.word("export", key, lang) for key in CREDIT_WORDS}
+
+
+def grade_badge(grade: str, lang: str) -> tuple[tuple[int, int, int], str]:
+    """A grade badge's colour (RGB) and label: the grade's one colour and word of assets/words.yaml (English in
+    capitals)."""
+    colour = words.grade_colour(grade).lstrip("#")
+    rgb = (int(colour[0:2], 16), int(colour[2:4], 16), int(colour[4:6], 16))
+    label = words.grade_word(grade, lang)
+    return rgb, label.upper() if lang == "en" else label
+
 
 # Debian/Ubuntu/Fedora/Homebrew paths of Noto Sans CJK (regular, bold), with the SC face index in the .ttc.
 _CJK_KNOWN = [
@@ -385,9 +376,9 @@ class Overlays:
         max_w = min(max_w, int(0.75 * self.width))
         lines = [(t, self.f_caption, (255, 255, 255)) for t in wrap(phase.caption, self.f_caption, max_w)]
         badge = None
-        if phase.grade in GRADE_STYLE:
-            rgb, labels = GRADE_STYLE[phase.grade]
-            badge = (labels[self.lang or "en"], rgb, self.f_badge)
+        if phase.grade in words.grades():
+            rgb, label = grade_badge(phase.grade, self.lang or "en")
+            badge = (label, rgb, self.f_badge)
         return _to_patch(text_box(lines, pad=self.pad, gap=self.gap, badge=badge, radius=self.radius))
 
     # -- closing credits
@@ -395,7 +386,7 @@ class Overlays:
         """The credits card: mission, the reconstructed-trajectory note, the captions shown (each with its grade
         badge and sources), the data products and the tools. Sized to fit the title-safe area."""
         lang = self.lang or "en"
-        lab = LABELS[lang]
+        lab = credit_words(lang)
         phases = list(phases)
         safe_w = self.width - 2 * self.margin_x
         safe_h = self.height - 2 * self.margin_y
@@ -463,8 +454,7 @@ class Overlays:
                 draw.text(((width - tw) / 2, y), text, font=font, fill=tuple(rgb) + (255,))
             elif kind == "badge":
                 grade, text, font, bfont = payload
-                rgb, labels = GRADE_STYLE.get(grade, ((90, 90, 90), {"en": grade.upper(), "zh": grade}))
-                label = labels[lang]
+                rgb, label = grade_badge(grade, lang)
                 bw = bfont.getlength(label) + 2 * self.pad
                 tw = font.getlength(text)
                 total = bw + self.pad + tw
@@ -482,6 +472,15 @@ class Overlays:
             return Image.new("RGBA", (int(max_w) + 1, img.height))
         return img
 
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """(width, height) of the frames the overlays go into."""
+        return self.width, self.height
+
+    def card_position(self, card: Patch) -> tuple[int, int]:
+        """Top left of the credits card: centred in the frame."""
+        return (self.width - card.width) // 2, (self.height - card.height) // 2
+
     def credits_frames(
         self, last_frame: np.ndarray | None, n: int, phases: Iterable[PhaseText] = (), fade: int | None = None
     ) -> Iterator[np.ndarray]:
@@ -489,9 +488,9 @@ class Overlays:
         if n <= 0:
             return
         card = _to_patch(self.credits_image(phases))
-        x = (self.width - card.width) // 2
-        y = (self.height - card.height) // 2
-        base = last_frame if last_frame is not None else np.zeros((self.height, self.width, 3), np.uint8)
+        x, y = self.card_position(card)
+        width, height = self.frame_size
+        base = last_frame if last_frame is not None else np.zeros((height, width, 3), np.uint8)
         base16 = base.astype(np.uint16)
         fade = max(1, min(n // 3, 12) if fade is None else fade)
         final = None
@@ -578,5 +577,5 @@ __all__ = [
     "font_files",
     "wrap",
     "blend",
-    "GRADE_STYLE",
+    "grade_badge",
 ]

@@ -4,12 +4,15 @@
 :func:`run` builds the offscreen :class:`~viewer.scene.MissionScene` through :class:`SceneSource` (the adapter
 that turns the scene into the pipeline's ``render_frame(et)`` frame source, with the camera paths of
 :mod:`viewer.export.camera_paths`), burns in the overlays and hands the frames to :func:`viewer.export.video.export`.
+With ``--projection fisheye|equirect`` the source is :class:`~viewer.export.panorama_source.PanoramaSource` (a dome
+master or a 360° frame of the same scene and camera plan), the overlays sit in the viewing band
+(:mod:`viewer.export.dome_overlays`) and a 360° MP4 gets its spherical metadata (:mod:`viewer.export.spherical`).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,17 +20,24 @@ import numpy as np
 from viewer.epochs import et_from_utc
 from viewer.errors import InputError
 from viewer.export import camera_paths as cp
+from viewer.export.ffmpeg import ffmpeg_command
+from viewer.export.panorama import Projection, make_projection, parse_panorama_size
+from viewer.export.progress import Progress
+from viewer.export.spherical import add_equirect_metadata
 from viewer.export.video import (
     DEFAULT_CRF,
     DEFAULT_PRESET,
+    MAX_LONG_SIDE,
+    MAX_SHORT_SIDE,
     ExportResult,
-    Progress,
     check_fps,
     export,
     frame_ets,
     parse_size,
     prepare_target,
 )
+
+DEFAULT_SIZE = "1920x1080"
 
 
 @dataclass(frozen=True)
@@ -50,17 +60,24 @@ class JobSpec:
     crf: int = DEFAULT_CRF
     preset: str = DEFAULT_PRESET
     force: bool = False
+    projection: Projection = field(default_factory=Projection)
 
     def ets(self) -> np.ndarray:
         return frame_ets(self.start_et, self.end_et, self.fps, speed=self.speed, duration=self.duration)
 
     def credit_frames(self) -> int:
+        if self.projection.panoramic and self.captions is None:
+            return 0  # a clean dome or 360° master: nothing burnt in
         return int(round(self.credits_s * self.fps))
 
     @classmethod
     def from_args(cls, args) -> JobSpec:
         """Check the CLI's arguments in order of cost; the first mistake raises a one-line InputError."""
-        size = parse_size(args.size)
+        projection = make_projection(args.projection, fov=args.fov, tilt=args.dome_tilt)
+        if projection.panoramic:
+            size = parse_panorama_size(args.size, projection)
+        else:
+            size = parse_size(args.size or DEFAULT_SIZE)
         fps = check_fps(args.fps)
         if bool(args.output) == bool(args.png_dir):
             raise InputError("give an output .mp4 file or --png-dir DIR (exactly one)")
@@ -108,10 +125,9 @@ class JobSpec:
             crf=args.crf,
             preset=args.preset,
             force=args.force,
+            projection=projection,
         )
         spec.ets()  # checks --speed/--duration
-        from viewer.export.video import ffmpeg_command
-
         ffmpeg_command(size, fps, "x.mp4", kind=kind, crf=args.crf, preset=args.preset)  # checks crf/preset
         return spec
 
@@ -150,38 +166,60 @@ def segments_for(spec: JobSpec, mission) -> list[cp.Segment]:
     )
 
 
+def make_source(spec: JobSpec, mission, ets: np.ndarray):
+    """The frame source of ``spec``: the mission scene, flat or through the panoramic projection."""
+    kwargs = dict(
+        ets=ets,
+        aa=spec.aa,
+        detail=spec.detail,
+        lang=spec.captions or "en",
+        speed=(spec.end_et - spec.start_et) / max(1e-9, len(ets) / spec.fps),
+    )
+    if spec.projection.panoramic:
+        from viewer.export.panorama_source import PanoramaSource
+
+        return PanoramaSource(spec.size, segments_for(spec, mission), spec.projection, **kwargs)
+    from viewer.export.scene_source import SceneSource
+
+    return SceneSource(spec.size, segments_for(spec, mission), **kwargs)
+
+
+def make_overlays(spec: JobSpec, content):
+    """Title, clock and caption for the frame: flat, or in a dome's or headset's viewing band (None: a clean
+    panoramic master, nothing burnt in)."""
+    if not spec.projection.panoramic:
+        from viewer.export.overlays import Overlays
+
+        return Overlays(spec.size, content)
+    if spec.captions is None:
+        return None
+    from viewer.export.dome_overlays import DomeOverlays
+
+    return DomeOverlays(spec.size, content, spec.projection)
+
+
 def run(spec: JobSpec, *, progress_fmt: str = "auto", source=None) -> ExportResult:
     """Render and encode the clip of ``spec``; returns the result (path, frames, timings)."""
-    from viewer.export.overlays import Overlays, content_from_mission, phases_between
+    from viewer.export.overlays import content_from_mission, phases_between
     from viewer.mission import load_mission
 
     mission = load_mission()
     ets = spec.ets()
     content = content_from_mission(mission, spec.captions)
     if source is None:
-        from viewer.export.scene_source import SceneSource
-
-        source = SceneSource(
-            spec.size,
-            segments_for(spec, mission),
-            ets=ets,
-            aa=spec.aa,
-            detail=spec.detail,
-            lang=spec.captions or "en",
-            speed=(spec.end_et - spec.start_et) / max(1e-9, len(ets) / spec.fps),
-        )
-    overlays = Overlays(spec.size, content)
+        source = make_source(spec, mission, ets)
+    overlays = make_overlays(spec, content)
     n_credits = spec.credit_frames()
     last_raw: dict[str, np.ndarray] = {}
 
     def overlay(frame: np.ndarray, et: float, i: int) -> np.ndarray:
         if i == len(ets) - 1 and n_credits:
             last_raw["frame"] = frame.copy()  # credits go over the clean last picture
-        return overlays(frame, et, i)
+        return overlays(frame, et, i) if overlays is not None else frame
 
     def tail():
         shown = phases_between(content, spec.start_et, float(ets[-1])) if spec.captions else []
-        return overlays.credits_frames(last_raw.get("frame"), n_credits, shown)
+        return overlays.credits_frames(last_raw.get("frame"), n_credits, shown) if n_credits else iter(())
 
     progress = Progress(
         len(ets) + n_credits, fmt=progress_fmt, label=os.path.basename(str(spec.output)) if spec.output else "export"
@@ -199,6 +237,8 @@ def run(spec: JobSpec, *, progress_fmt: str = "auto", source=None) -> ExportResu
             crf=spec.crf,
             preset=spec.preset,
             progress=progress,
+            max_size=spec.size if spec.projection.panoramic else (MAX_LONG_SIDE, MAX_SHORT_SIDE),
+            finish=add_equirect_metadata if spec.projection.kind == "equirect" and spec.kind == "mp4" else None,
         )
     finally:
         close = getattr(source, "close", None)

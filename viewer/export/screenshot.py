@@ -81,17 +81,26 @@ def screenshot(
     quality: str = "still",
     language: str = "en",
     scene=None,
+    projection=None,
 ) -> Path:
     """Render the scene at ``et`` in ``view`` and write a PNG to ``path`` atomically; return the path.
 
     ``view=None`` takes the story camera (:mod:`viewer.director`): the shot's view and the director's camera at
     ``et``, the same as a video frame of that moment. A ``scene`` (a :class:`~viewer.scene.scene.MissionScene`)
-    can be passed to render several stills without rebuilding it; its window size must then equal ``size``.
+    can be passed to render several stills without rebuilding it; its window size must then equal ``size``. A
+    panoramic ``projection`` (:class:`~viewer.export.panorama.Projection`, fisheye or equirect) renders a dome
+    master or a 360° still.
     """
     from viewer import paths
     from viewer.scene.views import get_view
 
-    size = check_still_size(size)
+    panoramic = projection is not None and projection.panoramic
+    if panoramic:
+        from viewer.export.panorama import check_panorama_size
+
+        size = check_panorama_size(projection, size)
+    else:
+        size = check_still_size(size)
     et = check_time(et)
     story = None
     if view is None:
@@ -105,6 +114,12 @@ def screenshot(
         raise InputError(f"output {path} must end in .png")
     if path.parent and not path.parent.exists():
         raise InputError(f"output directory {path.parent} does not exist; create it first")
+    if panoramic:
+        from viewer.export.panorama_source import panorama_still
+
+        image = panorama_still(et, view, size, projection, follow=follow, aa=quality == "still", language=language)
+        paths.atomic_write_bytes(path, png_bytes(image))
+        return path
     own = scene is None
     if own:
         from viewer.scene.scene import MissionScene

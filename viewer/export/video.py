@@ -68,16 +68,20 @@ def parse_size(text: str) -> tuple[int, int]:
     return check_size((int(parts[0]), int(parts[1])))
 
 
-def check_size(size: tuple[int, int], *, video: bool = True) -> tuple[int, int]:
-    """Check a (width, height): within 3840×2160 (either orientation) and, for video, both even.
+def check_size(
+    size: tuple[int, int], *, video: bool = True, max_size: tuple[int, int] = (MAX_LONG_SIDE, MAX_SHORT_SIDE)
+) -> tuple[int, int]:
+    """Check a (width, height): within ``max_size`` (long, short side; 3840×2160 for flat frames, either
+    orientation) and, for video, both even.
 
     H.264 in yuv420p needs even sides. The exporter never rescales to make them so; it says which side is odd.
     """
     w, h = (int(size[0]), int(size[1]))
+    long, short = max_size
     if min(w, h) < MIN_SIDE:
         raise InputError(f"size {w}x{h} is too small; both sides must be at least {MIN_SIDE} px")
-    if max(w, h) > MAX_LONG_SIDE or min(w, h) > MAX_SHORT_SIDE:
-        raise InputError(f"size {w}x{h} is larger than {MAX_LONG_SIDE}x{MAX_SHORT_SIDE}; choose a smaller size")
+    if max(w, h) > long or min(w, h) > short:
+        raise InputError(f"size {w}x{h} is larger than {long}x{short}; choose a smaller size")
     if video and (w % 2 or h % 2):
         odd = " and ".join(n for n, v in (("width", w), ("height", h)) if v % 2)
         even = f"{w + (w % 2)}x{h + (h % 2)}"
@@ -180,9 +184,12 @@ class FfmpegSink:
         preset: str = DEFAULT_PRESET,
         threads: int | None = None,
         queue_frames: int = QUEUE_FRAMES,
+        max_size: tuple[int, int] = (MAX_LONG_SIDE, MAX_SHORT_SIDE),
+        finish: Callable[[Path], None] | None = None,
     ):
         self.kind = kind
-        self.size = check_size(size, video=kind == "mp4")
+        self.size = check_size(size, video=kind == "mp4", max_size=max_size)
+        self.finish = finish  # runs on the finished temp file before it is renamed (e.g. 360° metadata)
         self.fps = check_fps(fps)
         self.target = prepare_target(target, force=force, is_dir=kind == "png")
         self.temp = _temp_sibling(self.target, ".mp4" if kind == "mp4" else "")
@@ -318,6 +325,8 @@ class FfmpegSink:
         self.stats.drain_s = time.perf_counter() - t0
         if rc != 0:
             self._raise_encoder_failure()
+        if self.finish is not None:
+            self.finish(self.temp)
         if self.kind == "png":
             written = len(list(self.temp.glob("frame_*.png")))
             if written != self.stats.frames:
@@ -415,18 +424,33 @@ def export(
     threads: int | None = None,
     progress: Progress | None = None,
     overlay_in_writer: bool = True,
+    max_size: tuple[int, int] = (MAX_LONG_SIDE, MAX_SHORT_SIDE),
+    finish: Callable[[Path], None] | None = None,
 ) -> ExportResult:
     """Render ``source`` at every ET and encode it to ``target`` (``kind`` "mp4" or "png").
 
     ``overlay(frame, et, index)`` burns text into each frame and returns it; with ``overlay_in_writer`` it runs
     in the writer thread, overlapping the next render (VTK releases the GIL while it renders). ``tail()`` yields
     extra frames after the last ET (the closing credits); it runs after every overlay. Either the whole clip
-    lands at ``target`` or nothing does.
+    lands at ``target`` or nothing does. ``max_size`` and ``finish`` go to :class:`FfmpegSink` (panoramas are
+    larger than flat frames; a 360° MP4 gets its spherical metadata in ``finish``).
     """
     ets = np.asarray(list(ets) if not isinstance(ets, np.ndarray) else ets, dtype=float)
     t_start = time.perf_counter()
     render_s = overlay_s = 0.0
-    with FfmpegSink(target, source.size, fps, kind=kind, force=force, crf=crf, preset=preset, threads=threads) as sink:
+    sink = FfmpegSink(
+        target,
+        source.size,
+        fps,
+        kind=kind,
+        force=force,
+        crf=crf,
+        preset=preset,
+        threads=threads,
+        max_size=max_size,
+        finish=finish,
+    )
+    with sink:
         for i, et in enumerate(ets):
             t0 = time.perf_counter()
             frame = source.render_frame(float(et))

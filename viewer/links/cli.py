@@ -3,7 +3,8 @@
 The text report lists, in this order: the model and its inputs (terrain horizon, stations and masks); the Earth's
 elevation at the site over 1–4 June (always negative); end-to-end relay availability during the powered descent,
 the surface operations and the ascent; whether the orbiter and the ascender in flight are seen directly from a
-station or only through Queqiao-2; then every link's windows in UTC. ``--json`` prints the same data as JSON.
+station or only through Queqiao-2; then every link's windows in UTC. ``--json`` prints the same data as JSON;
+``--lang zh`` prints the text in Chinese.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 from viewer.links.project import default_model
 from viewer.links.report import build_report, format_report
 from viewer.mission import load_mission
+from viewer.words import LANGUAGES
 
 
 def add_arguments(parser) -> None:
@@ -26,6 +28,7 @@ def add_arguments(parser) -> None:
         metavar="DEG",
         help="station elevation mask in degrees for every station (default: each station's own, 5°)",
     )
+    parser.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the text report (default en)")
     parser.add_argument(
         "--link",
         action="append",
@@ -42,5 +45,5 @@ def run(args) -> int:
         json.dump(rep, sys.stdout, indent=1, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
-        print(format_report(rep))
+        print(format_report(rep, args.lang))
     return 0

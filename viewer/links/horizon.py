@@ -62,10 +62,6 @@ class HorizonProfile:
         fp = np.concatenate([self.elevations_deg, [self.elevations_deg[0]]])
         return np.interp(az, xp, fp)
 
-    def is_above(self, azimuth_deg, elevation_deg) -> np.ndarray:
-        """True where a direction (azimuth, elevation) clears the terrain horizon."""
-        return np.asarray(elevation_deg, dtype=float) > self.elevation_at(azimuth_deg)
-
     def digest(self) -> str:
         """A short hash of the profile's numbers (a cache-key ingredient)."""
         h = hashlib.sha1()

@@ -170,15 +170,20 @@ class RelayModel:
         }
         return cache.make_key(inputs, [*loaded_kernel_files(), PACKAGE_DIR])
 
+    def cache_name(self) -> str:
+        """The window cache entry's name: one entry per mask, so a report with ``--mask`` keeps the default one."""
+        return "windows" if self.mask_deg is None else f"windows_mask{float(self.mask_deg):g}"
+
     def all_windows(self) -> dict[str, list[Window]]:
         """Every link's windows: from the disk cache when its key matches, else searched and cached."""
         if self._windows is not None:
             return self._windows
         key = self.cache_key() if self.cache_enabled else None
-        data = cache.read_json("links", "windows", key) if key else None
+        name = self.cache_name()
+        data = cache.read_json("links", name, key) if key else None
         if isinstance(data, dict) and set(data.get("windows", ())) == set(self.links):
             self._windows = {lid: [tuple(w) for w in wins] for lid, wins in data["windows"].items()}
-            self.cache_path = cache.entry_path("links", "windows", key, "json")
+            self.cache_path = cache.entry_path("links", name, key, "json")
             return self._windows
         self._windows = self.search()
         if key:
@@ -187,7 +192,7 @@ class RelayModel:
                 "search_seconds": self.search_seconds,
                 "windows": {lid: [list(w) for w in wins] for lid, wins in self._windows.items()},
             }
-            self.cache_path = cache.write_json("links", "windows", key, payload)
+            self.cache_path = cache.write_json("links", name, key, payload)
         return self._windows
 
     # ----------------------------------------------------------------------------------- public views

@@ -9,7 +9,7 @@ from viewer.words import LANGUAGES
 SECTION = "links"
 
 
-def text(key: str, lang: str, **fields: str) -> str:
+def text(key: str, lang: str, **fields) -> str:
     """The ``links`` word ``key`` in ``lang``, with ``{field}`` placeholders filled."""
     return words.word(SECTION, key, lang).format(**fields)
 

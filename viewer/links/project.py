@@ -94,6 +94,7 @@ def mission_phases(mission=None) -> list[dict]:
             {
                 "id": pid,
                 "title": ph.title.en,
+                "titles": {"en": ph.title.en, "zh": ph.title.zh},
                 "start_et": ph.start_et,
                 "end_et": ph.end_et,
                 "start_utc": ph.start,

@@ -12,9 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from viewer.epochs import et_from_utc, utc_from_et
-from viewer.links import names
 from viewer.links.model import MODEL_VERSION, RelayModel
+from viewer.links.names import station_name, text
 from viewer.links.project import default_model, mission_phases
+from viewer.words import word
 
 EARTH_CHECK_UTC = ("2024-06-01T00:00:00Z", "2024-06-05T00:00:00Z")  # "all of 1–4 June"
 
@@ -43,15 +44,14 @@ def timeline_strip(model: RelayModel | None = None) -> dict:
     h = model.horizon
     return {
         "model": MODEL_VERSION,
-        "geometry": "geometric positions (no light time); station masks along the geodetic normal (ITRF93); "
-        "terrain horizon at the site; Moon sphere(s) as listed per link",
+        "geometry": text("report_geometry", "en"),
         "step_s": model.step_s,
         "tolerance_s": model.tolerance_s,
         "stations": [
             {
                 "id": s.id,
                 "name": s.name.en,
-                "label": names.station_name(s),
+                "label": station_name(s),
                 "lat_deg": s.lat_deg,
                 "lon_east_deg": s.lon_east_deg,
                 "altitude_m": s.altitude_m,
@@ -129,66 +129,109 @@ def build_report(model, mission, link_ids=None) -> dict:
     }
 
 
-def format_report(rep: dict) -> str:
-    lines = [
-        f"Relay line of sight ({rep['model']}; grid {rep['step_s']:g} s, edges to {rep['tolerance_s']:g} s)",
-        f"  {rep['geometry']}",
-    ]
+def _header(rep: dict, lang: str) -> list[str]:
     h = rep["horizon"]
-    lines.append(
-        f"  terrain horizon at the site from {h['source']}: {min(h['elevations_deg']):.2f}° … "
-        f"{max(h['elevations_deg']):.2f}° ({len(h['azimuths_deg'])} azimuths, out to {h['max_range_km']:g} km, "
-        f"antenna {h['observer_height_m']:g} m above ground)"
-    )
+    lines = [
+        text("report_title", lang, model=rep["model"], step=rep["step_s"], tolerance=rep["tolerance_s"]),
+        f"  {text('report_geometry', lang)}",
+        text(
+            "report_horizon",
+            lang,
+            source=h["source"],
+            low=min(h["elevations_deg"]),
+            high=max(h["elevations_deg"]),
+            n=len(h["azimuths_deg"]),
+            range=h["max_range_km"],
+            height=h["observer_height_m"],
+        ),
+    ]
     for s in rep["stations"]:
         lines.append(
-            f"  station {s['id']:<8} {s['lat_deg']:9.4f}° {s['lon_east_deg']:10.4f}°E {s['altitude_m']:6.0f} m  "
-            f"mask {s['elevation_mask_deg']:g}°  ({s['grade']})"
+            text(
+                "report_station",
+                lang,
+                id=s["id"],
+                lat=s["lat_deg"],
+                lon=s["lon_east_deg"],
+                alt=s["altitude_m"],
+                mask=s["elevation_mask_deg"],
+                grade=word("grades", s["grade"], lang),
+            )
         )
     e = rep["earth_elevation_at_site"]
-    lines += [
+    return lines + [
         "",
-        f"Earth's elevation at the landing site, {e['from_utc']} … {e['to_utc']}: "
-        f"{e['min_deg']:.1f}° … {e['max_deg']:.1f}° (touchdown {e['at_touchdown_deg']:.1f}°, "
-        f"liftoff {e['at_liftoff_deg']:.1f}°)",
-        "  Earth never rises at the site: every link to the ground goes through Queqiao-2."
-        if e["max_deg"] < 0
-        else "  WARNING: Earth rises above the horizontal plane at the site in this interval.",
+        text(
+            "report_earth",
+            lang,
+            t0=e["from_utc"],
+            t1=e["to_utc"],
+            low=e["min_deg"],
+            high=e["max_deg"],
+            touchdown=e["at_touchdown_deg"],
+            liftoff=e["at_liftoff_deg"],
+        ),
+        text("report_earth_never" if e["max_deg"] < 0 else "report_earth_warning", lang),
     ]
-    lines += ["", "End-to-end relay availability (vehicle → Queqiao-2 → any station)"]
+
+
+def _phases(rep: dict, lang: str) -> list[str]:
+    lines = ["", text("report_phases", lang)]
     for ph in rep["phases"]:
-        verdict = (
-            ("inside one window" if ph["inside_one_window"] else "NOT inside one window")
-            if ph["covered"]
-            else "NOT COVERED by the kernels"
-        )
+        verdict = ("report_inside" if ph["inside_one_window"] else "report_not_inside") if ph["covered"] else None
         lines.append(
-            f"  {ph['title']:<24} {ph['start_utc']} … {ph['end_utc']}  {ph['link']:<15} "
-            f"{100 * ph['fraction']:6.2f} %  {verdict}"
+            text(
+                "report_phase",
+                lang,
+                title=ph["titles"][lang],
+                t0=ph["start_utc"],
+                t1=ph["end_utc"],
+                link=ph["link"],
+                percent=100 * ph["fraction"],
+                verdict=text(verdict or "report_not_covered", lang),
+            )
         )
         if not ph["inside_one_window"]:
-            for a, b in ph["windows_utc"][:12]:
-                lines.append(f"      open {a} … {b}")
-    lines += [
-        "",
-        "In flight after liftoff: seen directly by a station, or only through Queqiao-2"
-        + ("" if rep["in_flight"] else ": the kernels do not cover the flight after liftoff"),
-    ]
+            lines += [text("report_open_window", lang, t0=a, t1=b) for a, b in ph["windows_utc"][:12]]
+    lines += ["", text("report_flight", lang) + ("" if rep["in_flight"] else text("report_flight_none", lang))]
     for f in rep["in_flight"]:
         lines.append(
-            f"  {f['vehicle']:<9} {f['start_utc']} … {f['end_utc']}: direct {100 * f['direct_fraction']:5.1f} %, "
-            f"only via Queqiao-2 {100 * f['relay_only_fraction']:5.1f} %, neither {100 * f['none_fraction']:5.1f} %"
+            text(
+                "report_flight_row",
+                lang,
+                vehicle=text(f["vehicle"], lang),
+                t0=f["start_utc"],
+                t1=f["end_utc"],
+                direct=100 * f["direct_fraction"],
+                relay=100 * f["relay_only_fraction"],
+                none=100 * f["none_fraction"],
+            )
         )
-    lines += ["", "Windows per link (UTC)"]
+    return lines
+
+
+def _link_windows(rep: dict, lang: str) -> list[str]:
+    lines = ["", text("report_windows", lang)]
     for link in rep["links"]:
         cov = link["coverage"]
         span = sum(c["et1"] - c["et0"] for c in cov)
         open_s = sum(w["duration_s"] for w in link["windows"])
-        cover = f"{cov[0]['utc0']} … {cov[-1]['utc1']}" if cov else "no coverage"
+        cover = f"{cov[0]['utc0']} … {cov[-1]['utc1']}" if cov else text("report_no_coverage", lang)
         lines.append(
-            f"== {link['id']}  {link['label'].get('en', '')}  [{cover}; {len(link['windows'])} windows, "
-            f"{100 * open_s / span if span else 0:.1f} % open]"
+            text(
+                "report_link",
+                lang,
+                id=link["id"],
+                label=link["label"].get(lang, ""),
+                cover=cover,
+                n=len(link["windows"]),
+                percent=100 * open_s / span if span else 0.0,
+            )
         )
-        for w in link["windows"]:
-            lines.append(f"   {w['utc0']} → {w['utc1']}  {_duration(w['duration_s'])}")
-    return "\n".join(lines)
+        lines += [f"   {w['utc0']} → {w['utc1']}  {_duration(w['duration_s'])}" for w in link["windows"]]
+    return lines
+
+
+def format_report(rep: dict, lang: str = "en") -> str:
+    """The report as text in ``lang`` (``en`` or ``zh``), every word from ``assets/words.yaml``."""
+    return "\n".join(_header(rep, lang) + _phases(rep, lang) + _link_windows(rep, lang))

@@ -40,6 +40,6 @@ Downloads (``viewer.terrain.download``): ``fetch(product)``; CLI ``python -m vie
 
 from __future__ import annotations
 
-from viewer.terrain.select import cached_products, credits, describe, select_dem
+from viewer.terrain.select import cached_products, credits, describe, global_dem, provenance, select_dem
 
-__all__ = ["select_dem", "describe", "credits", "cached_products"]
+__all__ = ["select_dem", "global_dem", "describe", "provenance", "credits", "cached_products"]

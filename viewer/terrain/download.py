@@ -28,6 +28,7 @@ import yaml
 from viewer import __version__
 from viewer.errors import DataError, InputError
 from viewer.paths import ASSETS_DIR, cache_dir
+from viewer.terrain.remote import offline_error
 
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 60.0
@@ -58,7 +59,7 @@ class _Interrupted(Exception):
     """The server closed the connection before sending everything it announced."""
 
 
-class _Progress:
+class Progress:
     """A one-line progress bar on stderr, redrawn at most 5 times a second."""
 
     def __init__(self, name: str, total: int | None, done: int, stream, enabled: bool):
@@ -82,16 +83,6 @@ class _Progress:
         self.stream.flush()
 
 
-def _offline(url: str, exc: BaseException) -> DataError:
-    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    host = urlsplit(url).netloc
-    return DataError(
-        f"cannot reach {host} ({reason}): offline? The viewer keeps using the illustrative relief; "
-        "run `python -m viewer data fetch` again when online",
-        path=url,
-    )
-
-
 def _open(url: str, start: int):
     """GET ``url`` from byte ``start`` (following redirects). Returns (response, connection, final url)."""
     for _ in range(6):
@@ -102,7 +93,7 @@ def _open(url: str, start: int):
             conn.connect()
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
-            raise _offline(url, exc) from None
+            raise offline_error(url, exc) from None
         conn.sock.settimeout(READ_TIMEOUT_S)
         headers = {"User-Agent": f"change6-viewer/{__version__}", "Accept-Encoding": "identity"}
         if start:
@@ -203,7 +194,7 @@ def _download_once(url, part: Path, have: int, expected_size, progress, stream) 
                 "server and label disagree, nothing was kept",
                 path=url,
             )
-        bar = _Progress(
+        bar = Progress(
             part.name[: -len(".part")],
             expected_size or (have + remaining if remaining else None),
             have,

@@ -286,6 +286,8 @@ def layout_of(label: dict, where, image_name: str = "the image") -> Layout:
 class LolaDem:
     """A LOLA GDR DEM opened through a memory map. Build it with :meth:`open`."""
 
+    grade = "sourced"  # measured heights, from the archive
+
     def __init__(self, img_path: Path, lbl_path: Path, label: dict):
         self.path = Path(img_path)
         self.label_path = Path(lbl_path)
@@ -363,6 +365,10 @@ class LolaDem:
             fh.seek(self.byte_offset + start * self.grid.samples * self.dtype.itemsize)
             block = np.fromfile(fh, dtype=self.dtype, count=count)
         return block.reshape(stop - start, self.grid.samples)
+
+    def rows_m(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Heights (m, float32) of the lines [start, stop) in full, read with ordinary file I/O."""
+        return self._heights(self._read_rows(start, self.grid.lines if stop is None else stop))
 
     def _map(self) -> np.memmap:
         """A fresh read-only map of the image. Callers drop it when done: unmapping returns the touched pages,

@@ -31,8 +31,8 @@ from viewer.constants import EARTH_EQUATORIAL_RADIUS_KM as EARTH_A_KM
 from viewer.constants import EARTH_POLAR_RADIUS_KM as EARTH_B_KM
 from viewer.constants import MOON_RADIUS_KM
 from viewer.mission import landing_site
-from viewer.terrain.select import select_dem
-from viewer.terrain.synthetic import IllustrativeRelief, unit_vectors
+from viewer.terrain.select import global_dem, select_dem
+from viewer.terrain.synthetic import unit_vectors
 from viewer.terrain.textures import uv_of
 
 CODE_VERSION = 2  # 2: lighter browser LODs (web scene ≈ 95k triangles in all)
@@ -140,7 +140,7 @@ def _seam_pole_map(n_rows: int, n_cols: int) -> np.ndarray:
 
 
 def _sample(dem, lat, lon, resolution_km: float) -> np.ndarray:
-    if isinstance(dem, IllustrativeRelief):
+    if getattr(dem, "band_limited", False):
         return dem.height_m(lat, lon, resolution_km=resolution_km)
     return dem.height_m(lat, lon)
 
@@ -250,7 +250,7 @@ def build_earth(lod: str = "browser") -> MeshData:
 
 # -------------------------------------------------------------------------------------------- public API
 def globe_data(lod: str = "browser", exaggeration: float = 1.0, dem=None, use_cache: bool = True) -> MeshData:
-    dem = dem or select_dem()
+    dem = getattr(dem, "base", dem) if dem is not None else global_dem()  # the globe: the global DEM only
     inputs = {"dem": dem.identity(), "lod": lod, "exaggeration": float(exaggeration)}
     name = f"moon-globe-{lod}-x{exaggeration:g}"
     return _cached(name, inputs, dem_sources(dem), lambda: build_globe(dem, lod, exaggeration), use_cache)

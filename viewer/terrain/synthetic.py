@@ -119,6 +119,8 @@ class IllustrativeRelief:
 
     product = None
     source_label = "illustrative relief"
+    grade = "assumed"  # not a measurement: placed and sized from sources, the rest seeded
+    band_limited = True  # height_m takes the sample spacing (resolution_km)
 
     def __init__(self, seed: int | None = None):
         self.spec = load_spec()

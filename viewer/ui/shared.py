@@ -29,7 +29,6 @@ os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
 import panel.pane.vtk.synchronizable_serializer as rws  # noqa: E402
 import pyvista as pv  # noqa: E402
-import spiceypy  # noqa: E402
 from spiceypy.utils.exceptions import SpiceyError  # noqa: E402
 
 from viewer import cache, constants, ephemeris, kernels, links, paths  # noqa: E402
@@ -61,11 +60,22 @@ def furnish() -> None:
     kernels.furnish()
 
 
+TRACK_SOURCES = ("scene", "links", "director")  # the packages whose code shapes the tracks
+
+
+def check_tracks(tr) -> None:
+    """Raise ValueError unless ``tr`` looks like a view's exported tracks (a poisoned cache entry is rebuilt)."""
+    if not isinstance(tr, dict) or not isinstance(tr.get("actors"), dict) or not tr["actors"]:
+        raise ValueError("tracks without actors")
+    if not cache.all_finite([tr.get("t0", 0.0), tr.get("t1", 0.0)]):
+        raise ValueError("tracks with a non-finite time span")
+
+
 @functools.cache
 def tracks_cache_key(view: str) -> str:
-    """Cache key of a view's tracks: the loaded kernels, the assets and the scene package (recursively)."""
+    """Cache key of a view's tracks: the loaded kernels, the assets and the packages of TRACK_SOURCES (recursively)."""
     furnish()
-    sources = [*kernels.loaded_kernels(), paths.ASSETS_DIR, paths.PACKAGE_DIR / "scene"]
+    sources = [*kernels.loaded_kernels(), paths.ASSETS_DIR, *(paths.PACKAGE_DIR / p for p in TRACK_SOURCES)]
     return cache.make_key({"format": TRACKS_FORMAT, "view": view}, sources)
 
 
@@ -175,8 +185,7 @@ def stations_itrf_km() -> dict:
     furnish()
     try:
         model = links.default_model()
-        radii = spiceypy.bodvrd("EARTH", "RADII", 3)[1]
-        return {sid: [float(x) for x in st.position_km(radii[0], radii[2])] for sid, st in model.stations.items()}
+        return {sid: [float(x) for x in xyz] for sid, xyz in model.station_xyz_km.items()}
     except DATA_ERRORS as exc:
         _unavailable("station positions (link ends at the Earth)", exc)
         return {}
@@ -225,7 +234,7 @@ class SharedScene:
         with self._lock:
             if view not in self._tracks:
                 key = tracks_cache_key(view)
-                tr = cache.read_json("web", f"tracks-{view}", key)
+                tr = cache.read_json("web", f"tracks-{view}", key, validate=check_tracks)
                 if tr is None:
                     tr = self.scene.export_tracks(view)
                     cache.write_json("web", f"tracks-{view}", key, tr)
