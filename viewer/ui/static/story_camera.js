@@ -14,7 +14,8 @@ const STORY_PENDING_MS = 8000;  // give up waiting for the server's view change 
 
 function storyPrepare(raw) {
   if (!raw || !raw.segments) return null;
-  const s = {raw, n: raw.n || 0, segments: raw.segments, shots: raw.shots || [], words: raw.words || {}};
+  const s = {raw, n: raw.n || 0, segments: raw.segments, shots: raw.shots || [], words: raw.words || {},
+             subjects: raw.subjects || []};
   if (s.n) {
     for (const k of ["t", "shot", "subject", "off", "aim", "d_off", "d_aim", "up", "hidden"]) s[k] = decode(raw[k]);
   }
