@@ -52,6 +52,7 @@ function makeStoryCamera({model, stage, markDirty, requestTime}) {
   let detached = false, lastShot = -1, lastView = null, lastCam = null;
   let blend = null;            // {from: {off, aim, up} relative to the subject, start, dur}
   let pending = null;          // {view, since}: the server is switching to this view
+  let lastRen = null;
   const state = {sets: 0, lastPose: null};
 
   const overlay = document.createElement("div");
@@ -100,6 +101,7 @@ function makeStoryCamera({model, stage, markDirty, requestTime}) {
     if (!model.story_on || detached) return;
     detached = true;
     blend = null;
+    releaseCamera(lastRen);
     showBack();
   }
 
@@ -163,8 +165,37 @@ function makeStoryCamera({model, stage, markDirty, requestTime}) {
     return out;
   }
 
+  // Panel's pane renders on every Modified event of its camera (five setters, five renders a frame): while the
+  // story holds the camera it uses a camera of its own, rendered once a frame by mission_view.js, and hands the
+  // pose back to the pane's camera when the visitor takes it or the story is turned off.
+  let ownCam = null, paneCam = null;
+
+  function copyCamera(from, to) {
+    to.setPosition(...from.getPosition());
+    to.setFocalPoint(...from.getFocalPoint());
+    to.setViewUp(...from.getViewUp());
+    to.setViewAngle(from.getViewAngle());
+    to.setClippingRange(...from.getClippingRange());
+  }
+
+  function holdCamera(ren) {
+    const active = ren.getActiveCamera();
+    if (ownCam && active === ownCam) return ownCam;
+    if (!ownCam) ownCam = ren.makeCamera ? ren.makeCamera() : window.vtk.Rendering.Core.vtkCamera.newInstance();
+    paneCam = active;
+    copyCamera(active, ownCam);
+    ren.setActiveCamera(ownCam);
+    return ownCam;
+  }
+
+  function releaseCamera(ren) {
+    if (!ren || !ownCam || ren.getActiveCamera() !== ownCam || !paneCam) return;
+    copyCamera(ownCam, paneCam);
+    ren.setActiveCamera(paneCam);
+  }
+
   function setCamera(ren, pos, focal, up, angle) {
-    const cam = ren.getActiveCamera();
+    const cam = holdCamera(ren);
     cam.setPosition(pos[0], pos[1], pos[2]);
     cam.setFocalPoint(focal[0], focal[1], focal[2]);
     cam.setViewUp(up[0], up[1], up[2]);
@@ -182,7 +213,8 @@ function makeStoryCamera({model, stage, markDirty, requestTime}) {
     refresh(b.tracks);
     showBack();
     note.style.display = "none";
-    if (!data || !follow()) { fadeTo(0, 0.2); pending = null; return; }
+    lastRen = b.ren;
+    if (!data || !follow()) { releaseCamera(b.ren); fadeTo(0, 0.2); pending = null; return; }
     const view = b.tracks.raw ? b.tracks.raw.view : null;
     const seg = segmentAt(et);
     if (!seg) return;
