@@ -31,6 +31,7 @@ from viewer.ui import kiosk, shared
 from viewer.ui.components import HorizonPanel, MissionView, TemplateVTK, notify
 from viewer.ui.i18n import TEXT, t
 from viewer.ui.state import SPEEDS, AppState, web_views
+from viewer.ui.story import StoryLink
 
 log = logging.getLogger("viewer.ui")
 
@@ -97,6 +98,7 @@ class MissionApp(pn.viewable.Viewer):
         self._closed = False
         self._shown_items: tuple = ()
         problems = state.apply_query(query or {})
+        self.story = StoryLink(state, query or {})  # story camera: ?t= alone opens it, ?view= a preset
         self._build()
         for p in problems:
             pn.state.onload(lambda p=p: notify(p)) if pn.state.curdoc else log.warning(p)
@@ -112,7 +114,7 @@ class MissionApp(pn.viewable.Viewer):
             enable_keybindings=False,
             camera=self._shared.camera(s.view, s.et),
         )
-        self.view3d = self._make_view3d()
+        self.view3d = self.story.bind(self._make_view3d())
         self.horizon = HorizonPanel(
             data=shared.horizon_data(),
             et=s.et,
@@ -344,7 +346,8 @@ class MissionApp(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------------------------------ actions
     def jump(self, item_id: str) -> None:
-        self.state.jump(item_id)
+        if not self.story.jump(item_id):  # the story camera takes the jump while it is on
+            self.state.jump(item_id)
         self.w_phase.value = ""
 
     def _reset_camera(self) -> None:
@@ -354,7 +357,7 @@ class MissionApp(pn.viewable.Viewer):
         s = self.state
         for e in events:
             if e.name == "et" and abs(e.new - s.et) > 1e-6:
-                s.set_time(e.new)
+                self.story.set_time(e.new)  # with the story on, the story's view changes with the time
             elif e.name == "playing" and e.new != s.playing:
                 s.playing = e.new
             elif e.name == "speed" and e.new != s.speed:
@@ -447,8 +450,7 @@ class MissionApp(pn.viewable.Viewer):
     def _on_url(self, *events) -> None:
         if pn.state.location is None or self._closed:
             return
-        q = self.state.to_query()
-        pn.state.location.update_query(**q)
+        pn.state.location.search = self.story.query()  # no view= while the story camera is on
 
     def _bibliography(self) -> str:
         return "".join(source_html(src) for src in self._mission.sources)
@@ -470,8 +472,7 @@ class MissionApp(pn.viewable.Viewer):
             str(path),
             "--time",
             s.utc,
-            "--view",
-            s.view,
+            *([] if s.auto_view else ["--view", s.view]),  # the story camera's still while it is on
             "--size",
             "1920x1080",
             "--lang",

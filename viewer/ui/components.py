@@ -73,8 +73,9 @@ class MissionView(JSComponent):
     events = param.List(default=[])
     relay = param.Dict(default={})
     i18n = param.Dict(default={})
+    story_on = param.Boolean(default=True, doc="The story camera frames the view (static/story_camera.js)")
 
-    _esm = static_text("mission_view.js")
+    _esm = static_text("story_camera.js") + "\n" + static_text("mission_view.js")
     _stylesheets = [static_text("mission_view.css")]
 
     def __init__(self, on_jump=None, **params):

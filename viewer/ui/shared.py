@@ -37,6 +37,7 @@ from viewer.mission import load_mission  # noqa: E402
 from viewer.scene.scene import MissionScene, body_meshes  # noqa: E402
 from viewer.scene.views import default_view as _default_view  # noqa: E402
 from viewer.scene.views import load_views  # noqa: E402
+from viewer.ui import story  # noqa: E402
 from viewer.ui.state import mission_span, web_views  # noqa: E402
 
 log = logging.getLogger("viewer.ui")
@@ -238,6 +239,9 @@ class SharedScene:
                     tr = self.scene.export_tracks(view)
                     cache.write_json("web", f"tracks-{view}", key, tr)
                 tr["stations_km"] = stations_itrf_km()
+                # --- story camera: the director's samples shown in this view (viewer.ui.story)
+                tr["story"] = story.browser_track(view)
+                # --- end story camera
                 tr["ptr"] = self.pointers
                 tr["camera_distance"] = self.scene.view.camera.distance
                 tr["units_per_km"] = self.scene.view.units_per_km

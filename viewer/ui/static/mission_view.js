@@ -117,6 +117,9 @@ export function render({model, el}) {
   if (axes) axes.create_axes = () => ({psActor: null, axesActor: null, gridActor: null});
   const vtkEl = model.get_child("vtk");
   stage.append(vtkEl, labelLayer);
+  // story camera (story_camera.js): the director's camera, detached by the visitor's drag
+  const story = makeStoryCamera({model, stage, markDirty: () => { clock.dirty = true; },
+                                 requestTime: () => sendTime(true)});
 
   // ---- time bar
   const bar = document.createElement("div");
@@ -271,7 +274,7 @@ export function render({model, el}) {
   function apply(b) {
     const et = clock.et;
     const raw = tracks.raw || {};
-    const scaleF = model.enlarge ? 1 : 1 / (raw.spacecraft_scale || 1);
+    const scaleF = (model.enlarge ? 1 : 1 / (raw.spacecraft_scale || 1)) * story.scale(tracks, et);  // story hook
     const poses = {};
     for (const [name, a] of Object.entries(tracks.actors)) {
       const ps = pose(a, et);
@@ -347,6 +350,7 @@ export function render({model, el}) {
       }
       b.linkState[name] = open;
     }
+    story.apply(b, poses, et);  // story camera hook: before the labels, which project through the camera
     labels(b, poses);
   }
 
@@ -474,6 +478,7 @@ export function render({model, el}) {
       clock.lastWall = wall;
       sendTime(false);
     }
+    if (story.busy(bound)) clock.dirty = true;  // story camera hook: moves and fades run in wall time
     draw();
   }
 
@@ -515,6 +520,7 @@ export function render({model, el}) {
   // for tests and benchmarks: read-only access to the clock and the bound scene
   window.__ce6 = {clock, model, stats, get tracks() { return tracks; }, get bound() { return bound; }, pose,
                   setTime: (et) => setTime(et, true), setPlaying};
+  window.__ce6.story = story;  // story camera hook
 
   fillSpeeds();
   drawStrip();
