@@ -16,18 +16,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 import panel as pn
 import param
 
 from viewer import words
-from viewer.epochs import utc_from_et
+from viewer.epochs import et_minus_unix, utc_from_et
 from viewer.errors import ViewerError
 from viewer.export.jobs import start_phase_export
 from viewer.scene import vehicles
 from viewer.ui import kiosk, shared
+from viewer.ui.classroom_panel import Classroom
 from viewer.ui.components import HorizonPanel, MissionView, TemplateVTK, notify
 from viewer.ui.i18n import TEXT, t
 from viewer.ui.state import SPEEDS, AppState, web_views
@@ -99,6 +99,7 @@ class MissionApp(pn.viewable.Viewer):
         self._shown_items: tuple = ()
         problems = state.apply_query(query or {})
         self.story = StoryLink(state, query or {})  # story camera: ?t= alone opens it, ?view= a preset
+        self.classroom = Classroom(state, query or {})  # ?follow=CODE joins a class; "Lead a class" opens one
         self._build()
         for p in problems:
             pn.state.onload(lambda p=p: notify(p)) if pn.state.curdoc else log.warning(p)
@@ -161,7 +162,7 @@ class MissionApp(pn.viewable.Viewer):
             t0=lo,
             t1=hi,
             launch_et=m.launch_et,
-            et_minus_unix=_et_minus_unix(lo, hi),
+            et_minus_unix=et_minus_unix(lo, hi),
             language=s.language,
             names=self._actor_names(),
             phases=[
@@ -274,6 +275,7 @@ class MissionApp(pn.viewable.Viewer):
             self.w_export,
             self.w_export_status,
             self.w_export_file,
+            self.classroom.panel,
             L["sources"],
             self.bibliography,
         ]
@@ -554,6 +556,7 @@ class MissionApp(pn.viewable.Viewer):
     def close(self) -> None:
         """Stop this session's periodic callback and any running export (called when the session ends)."""
         self._closed = True
+        self.classroom.close()
         if self._export_cb is not None:
             self._export_cb.stop()
             self._export_cb = None
@@ -563,24 +566,10 @@ class MissionApp(pn.viewable.Viewer):
             self._shot[0].kill()
 
 
-def _et_minus_unix(lo: float, hi: float) -> float:
-    """ET minus Unix seconds (UTC) over the span, from :mod:`viewer.epochs`; one constant (no leap second)."""
-
-    def offset(et):
-        utc = utc_from_et(et, 3)
-        unix = datetime.fromisoformat(utc.replace("Z", "+00:00")).timestamp()
-        return et - unix
-
-    a, b = offset(lo), offset(hi)
-    if abs(a - b) > 0.01:
-        log.warning("a leap second inside the mission span: the browser clock may be 1 s off near its end")
-    return a
-
-
 def create_app(kiosk: bool | None = None) -> MissionApp:
     """One session's app, with the URL's ``t``, ``view``, ``lang`` (and ``kiosk``) applied."""
     args = dict(pn.state.session_args or {}) if pn.state.curdoc else {}
-    query = {k: v for k, v in args.items() if k in ("t", "view", "lang")}
+    query = {k: v for k, v in args.items() if k in ("t", "view", "lang", "follow")}
     if kiosk is None:
         kiosk = (args.get("kiosk", [b"0"])[0] in (b"1", b"true", "1")) if "kiosk" in args else False
     t0 = time.perf_counter()
