@@ -185,7 +185,7 @@ def aim_burn(state, t0, t1, target, what, tol_km=1e-6):
     def miss(dv):
         return engine.propagate(engine.impulse(state, dv), t0, t1, center="MOON").states[-1][:3] - target
 
-    dv = np.zeros(3)
+    dv = engine.start(np.zeros(3), 1e-3)
     f = miss(dv)
     h = 1e-6
     jac = np.column_stack([(miss(dv + h * np.eye(3)[k]) - f) / h for k in range(3)])
@@ -267,7 +267,7 @@ def _capture(ctx, cruise, Q2):
         el = engine.elements(burn(f_n).states[-1], mu)
         return (el["ra"] if el["e"] < 1 else 1e7) - ra_cap
 
-    f_n = brentq(apo_miss, 100.0, 600.0, xtol=1e-6, rtol=1e-14, maxiter=100)
+    f_n = brentq(apo_miss, *engine.start([100.0, 600.0]), xtol=1e-6, rtol=1e-14, maxiter=100)
     loi = burn(f_n, rtol=engine.RTOL, label="Q2 LOI burn")
     ctx.add_arc(Q2, loi)
     h = float(np.linalg.norm(s_loi[:3])) - MOON_R
@@ -356,7 +356,7 @@ def _phase_trim(ctx, s0, t0, n, geom, ets):
     a = (mu * (period / (2.0 * math.pi)) ** 2) ** (1.0 / 3.0)
     slope = -revs * 1.5 * period * 2.0 * a * np.linalg.norm(s_tr[3:]) / mu  # s per km/s
     x0, f0 = 0.0, -shift
-    x1 = x0 - f0 / slope
+    x1 = float(engine.start(x0 - f0 / slope))
     f1 = miss(x1)
     for _ in range(12):
         if abs(f1) < 1e-3:
