@@ -270,7 +270,54 @@ def test_a_360_mp4_carries_spherical_metadata_and_decodes(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["descent360.mp4"]
 
 
-def test_a_dome_master_still_is_black_outside_the_circle_and_keeps_captions_inside(tmp_path):
+def _decoded(path: Path) -> list[bytes]:
+    import imageio_ffmpeg
+
+    gen = imageio_ffmpeg.read_frames(str(path))
+    next(gen)
+    return [bytes(b) for b in gen]
+
+
+@pytest.mark.parametrize("faststart", [True, False])
+def test_spherical_boxes_keep_every_frame(tmp_path, faststart):
+    """Adding the boxes moves the media data (moov first) or not (moov last); every frame decodes as before."""
+    import shutil
+
+    from viewer.export.spherical import add_equirect_metadata
+    from viewer.export.video import FfmpegSink
+
+    plain = tmp_path / "plain.mp4"
+    with FfmpegSink(plain, (256, 128), 10) as sink:
+        for i in range(12):
+            frame = np.zeros((128, 256, 3), np.uint8)
+            frame[:, (20 * i) % 256 : (20 * i) % 256 + 30] = (200, 120, 40)
+            sink.write(frame)
+        sink.commit()
+    marked = tmp_path / "marked.mp4"
+    if faststart:
+        shutil.copy(plain, marked)
+    else:  # the muxer's default: moov after mdat
+        subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(plain), "-c", "copy", str(marked)], check=True)
+    assert probe(marked)["faststart"] is faststart
+    add_equirect_metadata(marked)
+    text = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(marked)], capture_output=True, text=True).stderr
+    assert "Spherical Mapping: equirectangular" in text
+    assert _decoded(marked) == _decoded(plain) and len(_decoded(plain)) == 12
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["marked.mp4", "plain.mp4"]
+
+
+def test_a_file_that_is_not_an_mp4_is_refused_in_one_line(tmp_path):
+    from viewer.export.spherical import add_equirect_metadata
+    from viewer.export.video import ExportError
+
+    bad = tmp_path / "x.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x10ftypisom" + b"\x00" * 8 + b"garbage")
+    with pytest.raises(ExportError) as err:
+        add_equirect_metadata(bad)
+    assert "\n" not in str(err.value) and "x.mp4" in str(err.value)
+
+
+def test_a_dome_master_still_is_black_outside_the_circle(tmp_path):
     from PIL import Image
 
     out = tmp_path / "dome.png"
