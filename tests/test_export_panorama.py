@@ -222,9 +222,14 @@ def test_equirect_puts_the_earth_at_its_azimuth_and_elevation(kernels_loaded, az
         )
         src._seg_index = -1
         frame = src.render_frame(et)
+        notes = src.notes_at(et)  # the scene's screen notes, hidden in the frame, handed to the dome overlays
+        labels = src.labels_at(et)  # the labels, at their pixels in the panorama
     finally:
         src.close()
+    assert any("spacecraft enlarged ×" in n for n in notes), notes
     expect = _equirect_pixel(az, el, w, h)
+    earth = [label for label in labels if label.text == "Earth"]
+    assert earth and math.hypot(earth[0].at[0] - expect[0], earth[0].at[1] - expect[1]) < 0.01 * w, labels
     x, y, _ = _blob_centroid(frame, expect, 0.05 * w)
     assert math.hypot(x - expect[0], y - expect[1]) < 0.005 * w, (x, y, expect)
 
@@ -345,6 +350,34 @@ def test_dome_captions_stay_inside_the_circle():
         drawn = frame.max(axis=2) > 0
         assert drawn.sum() > 0.002 * n * n and r[drawn].max() < 1.0
         assert (y[drawn] > n / 2).mean() > 0.7  # the lower front of the dome
+    # the scene's notes go in the band too, inside the circle
+    n = 1024
+    frame = np.zeros((n, n, 3), np.uint8)
+    notes = ("spacecraft enlarged ×40,000", "attitudes: assumed")
+    ov = DomeOverlays((n, n), content, make_projection("fisheye"), notes=lambda et: notes)
+    with_notes = ov(frame, 50.0, 0)
+    plain = DomeOverlays((n, n), content, make_projection("fisheye"))(np.zeros_like(frame), 50.0, 0)
+    y, x = np.mgrid[0:n, 0:n]
+    extra = (with_notes.max(axis=2) > 0) & ~(plain.max(axis=2) > 0)
+    assert extra.sum() > 200 and np.hypot(x[extra] + 0.5 - n / 2, y[extra] + 0.5 - n / 2).max() < n / 2
+
+
+def test_labels_are_drawn_just_above_their_points():
+    from viewer.export.dome_overlays import DomeOverlays, Label
+    from viewer.export.overlays import OverlayContent
+
+    w, h = 1024, 512
+    marks = (Label("Earth", (700.0, 150.0), "#3f7fbf"), Label("Queqiao-2", (5.0, 400.0), "#ffffff"))
+    frame = np.zeros((h, w, 3), np.uint8)
+    ov = DomeOverlays((w, h), OverlayContent(None, []), make_projection("equirect"), labels=lambda et: marks)
+    ov.clock = False
+    ov(frame, 0.0, 0)
+    ys, xs = np.nonzero(frame.max(axis=2) > 0)
+    near = (np.abs(xs - 700) < 60) & (ys < 150) & (ys > 120)
+    assert near.sum() > 30 and near.sum() == (np.abs(xs - 700) < 60).sum()  # just above its point, nowhere else
+    blue = frame[ys[near], xs[near]]
+    assert (blue[:, 2] > blue[:, 0]).mean() > 0.5  # in the Earth's colour
+    assert ((xs < 60) & (ys > 370) & (ys < 400)).sum() > 10  # a label at the left edge is clipped, not lost
 
 
 @pytest.mark.parametrize(
