@@ -322,6 +322,23 @@ def test_a_file_that_is_not_an_mp4_is_refused_in_one_line(tmp_path):
     assert "\n" not in str(err.value) and "x.mp4" in str(err.value)
 
 
+def test_a_clean_dome_master_as_a_png_sequence(tmp_path):
+    """--captions none: nothing burnt in and no credits; every frame is a dome master with black corners."""
+    from PIL import Image
+
+    out = tmp_path / "dome_frames"
+    r = _cli("export", "video", "--phase", "powered_descent", "--projection", "fisheye", "--fov", "200",
+             "--dome-tilt", "30", "--size", "256x256", "--fps", "4", "--duration", "1", "--captions", "none",
+             "--png-dir", str(out))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"frame_{i:06d}.png" for i in range(4)]  # 4 frames, no credits
+    for name in names:
+        frame = np.asarray(Image.open(out / name).convert("RGB"))
+        assert frame.shape == (256, 256, 3) and frame[[0, 0, -1, -1], [0, -1, 0, -1]].max() == 0
+        assert frame.std() > 3
+
+
 def test_a_dome_master_still_is_black_outside_the_circle(tmp_path):
     from PIL import Image
 
