@@ -40,7 +40,7 @@ def _unit(v) -> np.ndarray:
 
 
 def _fisheye_pixel(theta_deg: float, bearing_deg: float, size: int, fov: float) -> tuple[float, float]:
-    """The issue's dome-master formula: radius θ/(fov/2)·R; bearing measured from the right, counter-clockwise."""
+    """The angular fisheye (dome master): radius θ/(fov/2)·R; bearing measured from the right, counter-clockwise."""
     r = theta_deg / (fov / 2) * (size / 2)
     b = math.radians(bearing_deg)
     return size / 2 + r * math.cos(b), size / 2 - r * math.sin(b)
