@@ -189,9 +189,11 @@ def panorama_still(
     follow: str | None = None,
     aa: bool = True,
     language: str = "en",
+    story: bool = False,
 ) -> np.ndarray:
-    """One fisheye or equirectangular frame at ``et`` in ``view`` (the view's preset camera), (H, W, 3) uint8."""
-    camera = f"follow:{follow}" if follow and view == "follow" else "preset"
+    """One fisheye or equirectangular frame at ``et`` in ``view``, (H, W, 3) uint8: the view's preset camera, or
+    with ``story`` the director's camera at that moment (the same as a video frame of it)."""
+    camera = "story" if story else f"follow:{follow}" if follow and view == "follow" else "preset"
     segment = cp.Segment(float(et), float(et) + 1.0, view, camera)
     source = PanoramaSource(size, [segment], projection, ets=np.array([float(et)]), aa=aa, lang=language)
     try:
