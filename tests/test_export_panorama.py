@@ -395,6 +395,16 @@ def test_labels_are_drawn_just_above_their_points():
     blue = frame[ys[near], xs[near]]
     assert (blue[:, 2] > blue[:, 0]).mean() > 0.5  # in the Earth's colour
     assert ((xs < 60) & (ys > 370) & (ys < 400)).sum() > 10  # a label at the left edge is clipped, not lost
+    # on a dome master a label at the rim is cut at the circle: black outside it
+    n = 512
+    rim = (Label("Queqiao-2", (n / 2 + 0.7 * n / 2, n / 2 - 0.7 * n / 2), "#ffffff"),)
+    frame = np.zeros((n, n, 3), np.uint8)
+    ov = DomeOverlays((n, n), OverlayContent(None, []), make_projection("fisheye"), labels=lambda et: rim)
+    ov.clock = False
+    ov(frame, 0.0, 0)
+    y, x = np.mgrid[0:n, 0:n]
+    outside = (x + 0.5 - n / 2) ** 2 + (y + 0.5 - n / 2) ** 2 > (n / 2) ** 2
+    assert frame[~outside].max() > 0 and frame[outside].max() == 0
 
 
 @pytest.mark.parametrize(

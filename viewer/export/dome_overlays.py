@@ -64,6 +64,7 @@ class DomeOverlays(Overlays):
         self.projection = projection
         self.notes = notes  # the scene's screen notes at an ET (spacecraft scale, assumed attitudes, ...)
         self.labels = labels  # the scene's labels at an ET, at their pixels in this projection
+        self._last_notes: tuple[tuple[str, ...], Patch | None] = ((), None)
         screen_h = FISHEYE_SCREEN * self.full_h if projection.kind == "fisheye" else EQUIRECT_SCREEN * self.full_h
         screen_h = int(round(screen_h))
         screen_w = int(round(screen_h * 16 / 9))
@@ -84,8 +85,11 @@ class DomeOverlays(Overlays):
         the title, the clock and the scene's notes."""
         for label in self.labels(et) if self.labels is not None else ():
             patch = self._cached(("label", label.text, label.colour), functools.partial(self._label_patch, label))
-            x, y = label.at
-            blend(frame, patch, int(x) - patch.width // 2, int(y - LABEL_OFFSET * self.full_h) - patch.height)
+            x0 = int(label.at[0]) - patch.width // 2
+            y0 = int(label.at[1] - LABEL_OFFSET * self.full_h) - patch.height
+            blend(frame, patch, x0, y0)
+            if self.projection.kind == "fisheye":
+                self._black_outside_circle(frame, x0, y0, patch.width, patch.height)
         cx = self.full_w // 2
         y = self.caption_bottom()
         phase = self.content.phase_at(et) if self.lang else None
@@ -98,12 +102,25 @@ class DomeOverlays(Overlays):
             stack.append(self._clock_patch(et))
         notes = tuple(self.notes(et)) if self.notes is not None else ()
         if notes:
-            stack.append(self._cached(("notes", notes), lambda: self._notes_patch(notes)))
+            if self._last_notes[0] != notes:  # the site's Sun changes every frame: keep only the latest patch
+                self._last_notes = (notes, self._notes_patch(notes))
+            stack.append(self._last_notes[1])
         for patch in stack:
             y -= patch.height
             blend(frame, patch, cx - patch.width // 2, y)
             y -= 2 * self.gap
         return frame
+
+    def _black_outside_circle(self, frame: np.ndarray, x0: int, y0: int, w: int, h: int) -> None:
+        """Keep the dome master black outside its circle where a label near the rim was drawn."""
+        x1, y1 = min(self.full_w, x0 + w), min(self.full_h, y0 + h)
+        x0, y0 = max(0, x0), max(0, y0)
+        if x1 <= x0 or y1 <= y0:
+            return
+        yy, xx = np.mgrid[y0:y1, x0:x1]
+        r = self.full_w / 2
+        outside = (xx + 0.5 - r) ** 2 + (yy + 0.5 - self.full_h / 2) ** 2 > r * r
+        frame[y0:y1, x0:x1][outside] = 0
 
     def _label_patch(self, label: Label) -> Patch:
         hexc = label.colour.lstrip("#")
