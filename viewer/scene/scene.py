@@ -130,10 +130,11 @@ class MissionScene:
         self.spacecraft = Spacecraft(p, self.vehicle_actor)
         self.trails = Trails(p, self.vehicle_actor, cfg)
         self.labels = Labels(self.renderer, self.vehicle_actor, cfg)
-        self.link_lines = LinkLines(p, self.model.link_defs, cfg)
+        self.link_lines = LinkLines(p, self.model.link_defs, cfg, web=self.web)
         self.groups = (self.sky, self.globes, self.site, self.spacecraft, self.trails, self.labels, self.link_lines)
         self.actors = {name: a for g in self.groups for name, a in g.actors.items()}
         self.labels.set_fonts(self.plotter.window_size[1], self.language)
+        self.link_lines.set_fonts(self.plotter.window_size[1], self.language)
 
     # ================================================================================================ state
     @property
@@ -166,6 +167,7 @@ class MissionScene:
             raise InputError(f"language {language!r} is unknown; choose en or zh")
         self.language = language
         self.labels.set_fonts(self.plotter.window_size[1], language)
+        self.link_lines.set_fonts(self.plotter.window_size[1], language)
         self._refresh()
 
     def set_layer(self, name: str, visible: bool) -> None:
@@ -249,7 +251,8 @@ class MissionScene:
 
     def camera_moved(self) -> None:
         """Call after moving the camera yourself: re-centres the stars, the clipping range and the texture
-        filtering (which depends on how large each body looks from the camera)."""
+        filtering (which depends on how large each body looks from the camera), and puts the relay chain through it."""
+        self._place_links()
         self.place_stars()
         self.clip()
         self._choose_textures()
@@ -287,7 +290,8 @@ class MissionScene:
         self.sky.update(f, gain, self.layers.get("stars", True))
         self.trails.update(f, self.layers.get("trails", True))
         self._update_labels()
-        self.link_lines.update(f)
+        self.link_lines.update(f, self.layers.get("links", True))
+        self._place_links()
         self.labels.set_texts(
             texts.screen_texts(
                 f,
@@ -303,6 +307,9 @@ class MissionScene:
         self.place_stars()
         self.clip()
         self._choose_textures()
+
+    def _place_links(self) -> None:
+        self.link_lines.place(self.plotter.camera, self.size, self.language)
 
     def _update_labels(self) -> None:
         self.labels.update(self.frame, self.model, self.plotter.camera, self.language, self.layers.get("labels", True))
