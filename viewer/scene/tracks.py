@@ -32,7 +32,7 @@ Format ``change6-tracks/1``::
         "reason_text": {"<reason>": {"en", "zh"}}, "legend": {"open": {"en", "zh"}, "blocked": {...}},
         "legs": {"link:<id>": {"from": "<actor name or STATION:id>", "to": "...",
                                "from_name": {"en", "zh"}, "to_name": {...}, "sphere_km": km,
-                               "show": <uint8 (L,)>, "open": <uint8 (L,)>, "reason": <int8 (L,)>,
+                               "show": <uint8 (L,)>, "open": <uint8 (L,)>, "reason": <uint8 (L,)>,  # 1 + index
                                "stub": <float32 (L,)>}},  # the fraction where the stub ends (-1: none)
         "stations": {"<id>": {"name": {"en", "zh"}, "limb": <float32 (G,3)>}}}   # at limb_t, view frame
     }
@@ -249,7 +249,7 @@ def _chain_tracks(model: FrameModel, grid: np.ndarray, encoding: str) -> dict:
             "sphere_km": float(link.moon_radius_km) if link.moon_radius_km else float(relay.moon_radius_km),
             "show": _array((leg["show"] & leg["active"])[keep], "uint8", encoding),
             "open": _array(leg["open"][keep], "uint8", encoding),
-            "reason": _array(leg["reason"][keep], "int8", encoding),
+            "reason": _array(leg["reason"][keep] + 1, "uint8", encoding),  # 0: none
             "stub": _array(np.nan_to_num(leg["stub"][keep, 1], nan=-1.0), "float32", encoding),
         }
     on_grid = np.isin(ets, grid)

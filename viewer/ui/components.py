@@ -74,7 +74,8 @@ class MissionView(JSComponent):
     relay = param.Dict(default={})
     i18n = param.Dict(default={})
 
-    _esm = static_text("mission_view.js")
+    # one module: the relay chain's drawing (relay_chain.js) first, then the view that calls it
+    _esm = static_text("relay_chain.js") + "\n" + static_text("mission_view.js")
     _stylesheets = [static_text("mission_view.css")]
 
     def __init__(self, on_jump=None, **params):
