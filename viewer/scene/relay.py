@@ -43,16 +43,18 @@ class End:
 @dataclass(frozen=True)
 class Leg:
     """A drawn leg from ``a`` to ``b`` (render units): the whole link when ``open``, else its stub, whose end ``b``
-    is the obstruction (``reason``). ``a_end`` is None where a stub starts in mid-air (a long leg's last part)."""
+    is the obstruction (``reason``). ``mid_air``: the stub starts short of its first end ``a_end`` (a long leg's last
+    part); a marker still names ``a_end`` where the frame cuts that start off."""
 
     id: str
     open: bool
     a: np.ndarray
     b: np.ndarray
-    a_end: End | None
+    a_end: End
     b_end: End
     reason: str | None = None
     reason_text: dict | None = None  # {en, zh}: why it is blocked
+    mid_air: bool = False
 
 
 @dataclass(frozen=True)
@@ -147,9 +149,8 @@ def chain_record(model, f) -> ChainRecord | None:
             continue
         stub_b = End(f"reason:{leg['reason']}", eb.name, pa + f1 * (pb - pa))
         a = pa + f0 * (pb - pa)
-        out.legs.append(
-            Leg(leg["id"], False, a, stub_b.point, ea if f0 == 0 else None, stub_b, leg["reason"], leg["reason_text"])
-        )
+        why = leg["reason"], leg["reason_text"]
+        out.legs.append(Leg(leg["id"], False, a, stub_b.point, ea, stub_b, *why, mid_air=f0 > 0))
     for st in chain["stations"]:
         if st["id"] in names:
             d = np.asarray(st["limb_direction"], float)
@@ -211,13 +212,13 @@ def layout(chain: ChainRecord | None, cam: Camera, lang: str) -> Layout:
         mid = cam.pixels(leg.a + 0.5 * (t0 + t1) * (leg.b - leg.a))[0]
         for t, end, cut in ((t0, leg.a_end, t0 > 0), (t1, leg.b_end, t1 < 1)):
             xy = cam.pixels(leg.a + t * (leg.b - leg.a))[0]
-            if end is None:
-                continue
             name = end.name[lang] + (f": {leg.reason_text[lang]}" if cut and end is leg.b_end and leg.reason else "")
             if cut:
                 d = xy - mid
                 d = d / max(float(np.linalg.norm(d)), 1e-9)
                 edge.append((float(xy[0]), float(xy[1]), float(d[0]), float(d[1]), name))
+            elif end is leg.a_end and leg.mid_air:
+                continue
             elif end is leg.b_end and leg.reason:
                 why.append((float(xy[0]), float(xy[1]) + LABEL_DROP_PX, end.name[lang], leg.reason_text[lang]))
             elif not end.labelled and not end.key.startswith("STATION:"):

@@ -494,7 +494,7 @@ export function render({model, el}) {
 
   // for tests and benchmarks: read-only access to the clock and the bound scene
   window.__ce6 = {clock, model, stats, get tracks() { return tracks; }, get bound() { return bound; }, pose,
-                  get relay() { return bound && bound.relay; },
+                  get relay() { return bound && bound.relay; }, relayLayer,
                   setTime: (et) => setTime(et, true), setPlaying};
 
   fillSpeeds();

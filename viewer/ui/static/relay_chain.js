@@ -99,7 +99,7 @@ function relayIndex(t, et) {
   return Math.max(0, Math.min(t.length - 1, lo - 1));
 }
 
-// the chain's drawn legs at et in render units: [{id, open, reason, a, b, aEnd, bEnd, reasonText}]
+// the chain's drawn legs at et in render units: [{id, open, reason, a, b, aEnd, bEnd, reasonText, midAir}]
 function relayLegs(ch, et, ctx) {
   const j = relayIndex(ch.t, et), out = [];
   const k = ctx.unitsPerKm, lang = ctx.lang;
@@ -120,7 +120,7 @@ function relayLegs(ch, et, ctx) {
     const f0 = Math.max(0, f1 - ch.stub_max_km * k / Math.max(L, 1e-9));
     const words = ch.reason_text[reason] || {};
     out.push({id: name, open: false, reason, a: rv.lerp(pa, pb, f0), b: rv.lerp(pa, pb, f1),
-              aEnd: f0 === 0 ? aEnd : null, bEnd: {key: "reason:" + reason, name: bName},
+              aEnd, midAir: f0 > 0, bEnd: {key: "reason:" + reason, name: bName},
               reasonText: words[lang] || words.en || reason});
   }
   return out;
@@ -173,6 +173,8 @@ function relayLayout(legs, cam, ch, et, ctx) {
         const d = [p[0] - mid[0], p[1] - mid[1]], n = Math.hypot(d[0], d[1]) || 1;
         const name = end.name + (i === 1 && leg.reason ? ": " + leg.reasonText : "");
         edge.push({x: p[0], y: p[1], dx: d[0] / n, dy: d[1] / n, name, kind: "edge"});
+      } else if (i === 0 && leg.midAir) {
+        // a long stub's start in mid-air: nothing to name
       } else if (i === 1 && leg.reason) {
         why.push({x: p[0], y: p[1] + RELAY_DROP_PX, name: end.name, reason: leg.reasonText});
       } else if (!String(end.key).startsWith("STATION:") && !ctx.labelled(end.key, p)) {
