@@ -20,6 +20,7 @@ from viewer.constants import EARTH_EQUATORIAL_RADIUS_KM, EARTH_POLAR_RADIUS_KM, 
 from viewer.errors import CoverageError
 from viewer.scene import hermite, sampling
 from viewer.scene.kinematics import Kinematics, Poses, frame_from_x, rotations
+from viewer.scene.relay import chain_record as relay_chain_record
 from viewer.scene.vehicles import BODY_ACTORS, actors, display_names
 from viewer.scene.views import View
 from viewer.words import word
@@ -149,6 +150,7 @@ class Frame:
     links: dict[str, LinkRecord | None] = field(default_factory=dict)
     arrow: Arrow | None = None
     labels: list[LabelAnchor] = field(default_factory=list)
+    chain: object | None = None  # the relay chain in render units (viewer.scene.relay.ChainRecord)
 
     @property
     def site_view(self) -> bool:
@@ -211,6 +213,8 @@ class FrameModel:
         f.arrow = self._arrow(f) if f.site_view else None
         f.labels = self._label_anchors(f)
         f.links = self._links(f, show=layers.get("links", True))
+        if self.relay is not None and layers.get("links", True):  # the relay chain (viewer.scene.relay)
+            f.chain = relay_chain_record(self, f)
         return f
 
     # ------------------------------------------------------------------------------------------ trails

@@ -131,7 +131,7 @@ class MissionScene:
         self.spacecraft = Spacecraft(p, self.vehicle_actor)
         self.trails = Trails(p, self.vehicle_actor, cfg, smooth=not self.web)
         self.labels = Labels(self.renderer, self.vehicle_actor, cfg)
-        self.link_lines = LinkLines(p, self.model.link_defs, cfg)
+        self.link_lines = LinkLines(p, self.model.link_defs, cfg, web=self.web)
         self.groups = (self.sky, self.globes, self.site, self.spacecraft, self.trails, self.labels, self.link_lines)
         if not self.web:  # (the browser draws its own markers)
             keys = ["EARTH", "MOON", *self.vehicle_actor]
@@ -139,6 +139,7 @@ class MissionScene:
             self.groups += (self.markers,)
         self.actors = {name: a for g in self.groups for name, a in g.actors.items()}
         self.labels.set_fonts(self.plotter.window_size[1], self.language)
+        self.link_lines.set_fonts(self.plotter.window_size[1], self.language)
 
     # ================================================================================================ state
     @property
@@ -172,6 +173,7 @@ class MissionScene:
             raise InputError(f"language {language!r} is unknown; choose en or zh")
         self.language = language
         self.labels.set_fonts(self.plotter.window_size[1], language)
+        self.link_lines.set_fonts(self.plotter.window_size[1], language)
         self._refresh()
 
     def set_layer(self, name: str, visible: bool) -> None:
@@ -255,7 +257,8 @@ class MissionScene:
 
     def camera_moved(self) -> None:
         """Call after moving the camera yourself: re-centres the stars, the clipping range and the texture
-        filtering (which depends on how large each body looks from the camera)."""
+        filtering (which depends on how large each body looks from the camera), and puts the relay chain through it."""
+        self.link_lines.place(self.plotter.camera, self.size, self.language)
         self.place_stars()
         self.clip()
         self._choose_textures()
@@ -288,21 +291,11 @@ class MissionScene:
         self.spacecraft.update(f, f.view.units_per_m * self.spacecraft_scale, gain)
         self.sky.update(f, gain, self.layers.get("stars", True))
         self.trails.update(f, self.layers.get("trails", True))
-        self.link_lines.update(f)
-        self.labels.set_texts(
-            texts.screen_texts(
-                f,
-                self.cfg,
-                self.language,
-                names=self.model.names,
-                follow=self.follow,
-                scale=self.spacecraft_scale,
-                relief=self.site.exaggeration,
-                terrain=self.bodies.terrain_label,
-            )
-        )
+        self.link_lines.update(f, self.layers.get("links", True))
+        self.labels.set_texts(texts.for_scene(self, f))
         if self.web:  # offscreen, fit_to_camera() places them for the camera in use
             self._update_labels()
+            self.link_lines.place(self.plotter.camera, self.size, self.language)
         self.place_stars()
         self.clip()
         self._choose_textures()
@@ -326,6 +319,8 @@ class MissionScene:
             pose = camera.pose_of(self.plotter.camera)
             self.trails.fit(camera.projector(pose, self.size), self.size)
             self._update_labels(pose)
+        if self.frame is not None:
+            self.link_lines.place(self.plotter.camera, self.size, self.language)
 
     def render(self) -> None:
         self.fit_to_camera()

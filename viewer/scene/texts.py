@@ -61,3 +61,17 @@ def az_el(v: np.ndarray) -> tuple[float, float]:
     az = float(np.degrees(np.arctan2(e, n)) % 360.0)
     el = float(np.degrees(np.arcsin(np.clip(u / np.linalg.norm(v), -1, 1))))
     return az, el
+
+
+def for_scene(scene, f) -> dict:
+    """:func:`screen_texts` for a :class:`~viewer.scene.scene.MissionScene`'s current settings and frame ``f``."""
+    return screen_texts(
+        f,
+        scene.cfg,
+        scene.language,
+        names=scene.model.names,
+        follow=scene.follow,
+        scale=scene.spacecraft_scale,
+        relief=scene.site.exaggeration,
+        terrain=scene.bodies.terrain_label,
+    )

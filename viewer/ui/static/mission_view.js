@@ -40,6 +40,7 @@ function prepare(raw) {
                        q: decode(a.q), vis: decode(a.vis)};
   }
   if (raw.sun && raw.sun.t) tr.sun = {t: decode(raw.sun.t), d: decode(raw.sun.d)};
+  tr.chain = relayPrepare(raw.chain);  // relay_chain.js
   for (const [name, a] of Object.entries(raw.trails || {})) {
     tr.trails[name] = {t: decode(a.t), past: a.past_s, future: a.future_s, future_part: name.startsWith("trail-future:")};
   }
@@ -116,7 +117,9 @@ export function render({model, el}) {
   const axes = model.vtk && model.vtk.axes;
   if (axes) axes.create_axes = () => ({psActor: null, axesActor: null, gridActor: null});
   const vtkEl = model.get_child("vtk");
-  stage.append(vtkEl, labelLayer);
+  const relayLayer = document.createElement("div");  // the relay chain's words and markers (relay_chain.js)
+  relayLayer.className = "mv-relay";
+  stage.append(vtkEl, relayLayer, labelLayer);
   // story camera (story_camera.js): the director's camera, detached by the visitor's drag
   const story = makeStoryCamera({model, stage, markDirty: () => { clock.dirty = true; },
                                  requestTime: () => sendTime(true)});
@@ -318,39 +321,16 @@ export function render({model, el}) {
       }
       setVis(list, true);
     }
-    // relay links: endpoints from the tracks (stations ride on the Earth), state from the sampled windows
-    const style = raw.link_style || {};
-    const maxLen = (raw.camera_distance || 1e9) * 6;
-    for (const [name, lk] of Object.entries(tracks.links)) {
-      const list = b.actors[name];
-      if (!list) continue;
-      const pa = endpoint(lk.a, poses), pb = endpoint(lk.b, poses);
-      if (!model.show_links || !pa || !pb) { setVis(list, false); continue; }
-      const j = Math.max(0, Math.min(lk.t.length - 1, upper(lk.t, et) - 1));
-      const open = lk.open[j] === 1;
-      let d = [pb[0] - pa[0], pb[1] - pa[1], pb[2] - pa[2]];
-      const L = Math.hypot(d[0], d[1], d[2]);
-      if (L > maxLen) d = d.map(x => x / L * maxLen);
-      for (const act of list) {
-        const pd = act.getMapper().getInputData();
-        const n = pd.getPoints().getNumberOfPoints();
-        const pts = new Float32Array(3 * n);
-        for (let k = 0; k < n; k++) { const u = n > 1 ? k / (n - 1) : 0; for (let c = 0; c < 3; c++) pts[3 * k + c] = pa[c] + u * d[c]; }
-        pd.getPoints().setData(pts, 3);
-        if (b.linkState[name] !== open) {
-          let cells;
-          if (open) { cells = new Uint32Array(n + 1); cells[0] = n; for (let k = 0; k < n; k++) cells[k + 1] = k; }
-          else { const segs = Math.floor(n / 2); cells = new Uint32Array(3 * segs); for (let s = 0; s < segs; s++) { cells[3 * s] = 2; cells[3 * s + 1] = 2 * s; cells[3 * s + 2] = 2 * s + 1; } }
-          pd.getLines().setData(cells, 1);
-          const st = open ? style.open : style.blocked;
-          if (st) { act.getProperty().setColor(...hexRGB(st.colour)); act.getProperty().setLineWidth(st.width); }
-        }
-        pd.modified();
-        if (!act.getVisibility()) act.setVisibility(true);
-      }
-      b.linkState[name] = open;
-    }
-    story.apply(b, poses, et);  // story camera hook: before the labels, which project through the camera
+    story.apply(b, poses, et);  // story camera hook: before what projects through the camera
+    // the relay chain (relay_chain.js): lines on the link actors, names, edge markers and the legend in relayLayer
+    const rect = labelLayer.getBoundingClientRect();  // the same box as relayLayer
+    const names = model.names || {};
+    b.relay = relayDraw(tracks.chain, et, b, {
+      show: model.show_links, lang: model.language, layer: relayLayer, W: rect.width, H: rect.height, poses,
+      unitsPerKm: raw.units_per_km || 1, earthRadiusKm: (raw.body_radii_km || {}).earth || 0, style: raw.link_style,
+      endpoint: (name) => endpoint(name, poses),
+      labelled: (key) => !!(model.show_labels && names[key] && poses[key] && poses[key].vis),
+    });
     labels(b, poses);
   }
 
@@ -519,6 +499,7 @@ export function render({model, el}) {
 
   // for tests and benchmarks: read-only access to the clock and the bound scene
   window.__ce6 = {clock, model, stats, get tracks() { return tracks; }, get bound() { return bound; }, pose,
+                  get relay() { return bound && bound.relay; }, relayLayer,
                   setTime: (et) => setTime(et, true), setPlaying};
   window.__ce6.story = story;  // story camera hook
 
