@@ -115,6 +115,19 @@ class only:
                 prop.SetTexture(look[2])
 
 
+def _actors_2d(scene) -> list:
+    """Every 2D actor (texts, markers) of the scene's renderers."""
+    out = []
+    rens = scene.plotter.ren_win.GetRenderers()
+    rens.InitTraversal()
+    for _ in range(rens.GetNumberOfItems()):
+        ren = rens.GetNextItem()
+        a2 = ren.GetActors2D()
+        a2.InitTraversal()
+        out += [a2.GetNextItem() for _ in range(a2.GetNumberOfItems())]
+    return out
+
+
 def _mask(img, level=8):
     return img.max(axis=2) > level
 
@@ -155,8 +168,14 @@ def test_focus_object_pixels_lie_where_spice_puts_it(scene, times, view):
     _need(target, et)
     actor = {"EARTH": "earth", "MOON": "moon"}.get(target) or scene.vehicle_actor[target]
     scene.set_view(view, et=et)
+    scene.render()  # labels, markers and relay words are placed for this camera; then only the focus object
     with only(scene, [actor]):
-        img = scene.screenshot()
+        hidden_2d = [a for a in _actors_2d(scene) if a.GetVisibility()]
+        for a in hidden_2d:
+            a.SetVisibility(False)
+        img = scene.plotter.screenshot(return_img=True)[..., :3]
+        for a in hidden_2d:
+            a.SetVisibility(True)
     mask = _mask(img, level=2)
     assert mask.sum() >= 3, f"{view}: the focus object {target} is not on screen"
     x, y = scene.project(_spice_world_point(scene, target, et))[0]

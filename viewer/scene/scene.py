@@ -295,7 +295,7 @@ class MissionScene:
         self.labels.set_texts(texts.for_scene(self, f))
         if self.web:  # offscreen, fit_to_camera() places them for the camera in use
             self._update_labels()
-            self.link_lines.place(self.plotter.camera, self.size, self.language)
+        self.link_lines.place(self.plotter.camera, self.size, self.language)  # again in fit_to_camera offscreen
         self.place_stars()
         self.clip()
         self._choose_textures()

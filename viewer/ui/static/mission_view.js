@@ -476,14 +476,15 @@ export function render({model, el}) {
     const pxPerKm = k * H / (2 * d * Math.tan(cam.getViewAngle() * Math.PI / 360));
     const want = 120 / pxPerKm, e = Math.pow(10, Math.floor(Math.log10(want)));
     const km = [1, 2, 5, 10].map(x => x * e).filter(x => x <= want).pop() || e;
-    const len = km >= 1 ? `${km.toLocaleString("en-US")} km` : `${Math.round(km * 1000).toLocaleString("en-US")} m`;
+    const len = km >= 1 ? `${km.toLocaleString("en-US")} ${text("unit_km")}`
+                        : `${Math.round(km * 1000).toLocaleString("en-US")} ${text("unit_m")}`;
     let out = `<div class="mv-scale"><div class="mv-scale-bar" style="width:${(km * pxPerKm).toFixed(0)}px"></div>` +
               `<span>${len}</span>`;
     const bodies = raw.bodies || [], pe = poses.earth, pm = poses.moon;
     if (bodies.includes("earth") && bodies.includes("moon") && pe && pm && pe.vis && pm.vis) {
       const dkm = Math.hypot(pe.p[0] - pm.p[0], pe.p[1] - pm.p[1], pe.p[2] - pm.p[2]) / k;
       const em = (Math.round(dkm / 100) * 100).toLocaleString("en-US");
-      out += `<div class="mv-scale-em">${text("scale_earth_moon")} ${em} km</div>`;
+      out += `<div class="mv-scale-em">${text("scale_earth_moon")} ${em} ${text("unit_km")}</div>`;
     }
     return out + "</div>";
   }
