@@ -132,6 +132,12 @@ def test_follower_mirrors_the_leader_and_can_look_around(browser, server):
         follower.wait_for_timeout(1500)
         assert _corr(_canvas(leader), _canvas(follower)) >= 0.9
         assert lag < 3.0, f"the follower took {lag:.1f} s"
+        # a follower's crafted messages change only its own session, never the room or the leader
+        lead_utc = leader.locator(".mv-utc").inner_text()
+        follower.evaluate("() => { const m = window.__ce6.model; m.et = m.et + 86400 * 3; m.playing = true; }")
+        follower.wait_for_timeout(1500)
+        assert leader.locator(".mv-utc").inner_text() == lead_utc
+        follower.evaluate("() => { window.__ce6.model.playing = false; }")
         # look around: the leader moves on, the follower stays; rejoin: back to the leader's moment
         follower.get_by_role("button", name="Look around").click()
         follower.wait_for_timeout(500)

@@ -38,6 +38,17 @@ def badge(grade: str, lang: str) -> str:
     return f'<span class="ce6-badge ce6-grade-{grade}" style="background:{colour}">{html.escape(t(grade, lang))}</span>'
 
 
+def ground_badge(lang: str) -> str:
+    """What the landing site's ground is (a LOLA product or the illustrative relief), with its grade."""
+    g = shared.ground(lang)
+    if not g:
+        return ""
+    return (
+        f'<div class="ce6-src ce6-ground">{html.escape(g["text"])}'
+        f'<span class="ce6-badge" style="background:{g["colour"]}">{html.escape(g["grade_word"])}</span></div>'
+    )
+
+
 def source_html(src, lang: str = "en") -> str:
     """One source line: the original outlet and title (kept as the reference, marked English), its gloss in
     ``lang`` where the mission file gives one, and a link."""
@@ -356,6 +367,7 @@ class MissionApp(pn.viewable.Viewer):
         )
         for key, pane in self.labels.items():
             pane.object = f'<div class="ce6-section">{html.escape(t("section_" + key, lang))}</div>'
+        self.labels["relief"].object += ground_badge(lang)
         for b, p in zip(self.phase_buttons.objects, [p for p in m.phases if not p.parent]):
             b.name = p.title[lang]
         self.w_phase.options = self._jump_options()

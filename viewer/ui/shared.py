@@ -37,6 +37,7 @@ from viewer.mission import load_mission  # noqa: E402
 from viewer.scene.scene import MissionScene, body_meshes  # noqa: E402
 from viewer.scene.views import default_view as _default_view  # noqa: E402
 from viewer.scene.views import load_views  # noqa: E402
+from viewer.terrain import select as terrain  # noqa: E402
 from viewer.ui import story  # noqa: E402
 from viewer.ui.state import mission_span, web_views  # noqa: E402
 
@@ -480,3 +481,13 @@ def _trim_unused_colour_maps(node) -> None:
 @functools.cache
 def shared_scene() -> SharedScene:
     return SharedScene()
+
+
+@functools.cache
+def ground(lang: str) -> dict:
+    """The site's ground (viewer.terrain.provenance) in ``lang``; {} where the terrain cannot be read."""
+    try:
+        return terrain.provenance(lang=lang)
+    except DATA_ERRORS as exc:
+        _unavailable("the terrain's source", exc)
+        return {}
