@@ -98,8 +98,8 @@ def _source(size, projection, et, keep=("earth",)):
             if self.fixed is not None:
                 self._path = _FixedPath(self.fixed)
 
-        def _apply(self, pose):
-            super()._apply(pose)
+        def _hide_screen_texts(self):  # runs when each render starts
+            super()._hide_screen_texts()
             for name, actor in self.scene.actors.items():
                 if name not in keep:
                     actor.SetVisibility(False)
@@ -232,6 +232,36 @@ def test_equirect_puts_the_earth_at_its_azimuth_and_elevation(kernels_loaded, az
     assert earth and math.hypot(earth[0].at[0] - expect[0], earth[0].at[1] - expect[1]) < 0.01 * w, labels
     x, y, _ = _blob_centroid(frame, expect, 0.05 * w)
     assert math.hypot(x - expect[0], y - expect[1]) < 0.005 * w, (x, y, expect)
+
+
+def test_no_screen_text_is_drawn_on_the_cube_faces(kernels_loaded):
+    """The scene places labels and the relay legend just before it renders; none of them is drawn in a panorama."""
+    from viewer.epochs import et_from_utc
+    from viewer.export import camera_paths as cp
+    from viewer.export.panorama_source import PanoramaSource
+
+    et = et_from_utc(LUNAR_ORBIT_UTC)
+    src = PanoramaSource((512, 256), [cp.Segment(et, et + 60, "lunar", "preset")], make_projection("equirect"),
+                         ets=np.array([et]))  # fmt: skip
+    drawn = []
+    src.scene.renderer.AddObserver("EndEvent", lambda *a: drawn.extend(_visible_2d(src.scene.renderer)))
+    try:
+        src.render_frame(et)
+        assert src.labels_at(et), "the scene has labels to place at this time"
+    finally:
+        src.close()
+    assert drawn == []
+
+
+def _visible_2d(renderer) -> list[str]:
+    props = renderer.GetViewProps()
+    props.InitTraversal()
+    out = []
+    for _ in range(props.GetNumberOfItems()):
+        prop = props.GetNextProp()
+        if prop.IsA("vtkActor2D") and prop.GetVisibility():
+            out.append(prop.GetClassName())
+    return out
 
 
 def test_equirect_seam_is_continuous(kernels_loaded):

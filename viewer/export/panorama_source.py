@@ -82,6 +82,12 @@ class PanoramaSource(SceneSource):
         self._pass.SetDelegatePass(self._steps)
         renderer.SetPass(self._pass)
         renderer.GetCullers().RemoveAllItems()
+        # the scene places its labels and legends just before it renders (MissionScene.fit_to_camera): hide them
+        # when the render starts, after that
+        self._observer = renderer.AddObserver("StartEvent", self._on_render_start)
+
+    def _on_render_start(self, _caller, _event) -> None:
+        self._hide_screen_texts()
 
     # -- frames
     def _apply(self, pose: cp.Pose) -> None:
@@ -105,8 +111,8 @@ class PanoramaSource(SceneSource):
         return tuple(out)
 
     def _label_marks(self, pose: cp.Pose) -> tuple[Label, ...]:
-        """The frame's labels (the scene's anchors, lifted along the story camera's up, hidden behind the Moon or
-        the Earth) at their pixels in the panorama; those outside a fisheye's aperture are left out."""
+        """The frame's labels (the scene's anchors, hidden behind the Moon or the Earth) at their pixels in the
+        panorama; those outside a fisheye's aperture are left out. The overlays draw each just above its point."""
         from viewer.scene.frame import occluded
         from viewer.scene.vehicles import colour
 
@@ -118,7 +124,7 @@ class PanoramaSource(SceneSource):
         rot = camera_frame(pose.position, pose.focal_point, pose.view_up)
         out = []
         for anchor in f.labels:
-            point = anchor.point + rot[1] * anchor.lift
+            point = np.asarray(anchor.point, float)
             if anchor.occludable and occluded(point, eye, f):
                 continue
             x, y = self.projection.pixel_of(rot @ (point - eye), self.size)[0]
