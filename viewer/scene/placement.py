@@ -32,6 +32,7 @@ CANDIDATES = ((0, -1), (1, 0), (0, 1), (-1, 0), (1, -1), (1, 1), (-1, 1), (-1, -
 RINGS = (1.0, 2.0, 3.0, 4.5)
 LATIN_EM, WIDE_EM, LINE_EM, PAD_PX = 0.62, 1.0, 1.2, 2.0
 BODY_MARKER_COLOUR = "#C9D2E3"
+MODEL_EXTENT = 0.7  # a model's on-screen half-width seen from any side, as a fraction of its bounding radius
 BIG_FRACTION = 0.1  # a subject wider than this × the picture height may carry other things' labels
 
 
@@ -79,7 +80,7 @@ def subjects(f: Frame, model: FrameModel, pose: CameraPose, size, scale: float) 
         if rec.drawn and not rec.stacked_on:
             keys.append(v)
             points.append(rec.position)
-            radii.append(model.model_radius_m.get(v, 0.0) * m_to_units)
+            radii.append(model.model_radius_m.get(v, 0.0) * MODEL_EXTENT * m_to_units)
     if not keys:
         return {}
     pts = np.array(points)

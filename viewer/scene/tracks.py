@@ -237,6 +237,7 @@ def _label_tracks(model: FrameModel, union: np.ndarray, poses, encoding: str) ->
         "candidates": [list(c) for c in placement.CANDIDATES],
         "rings": list(placement.RINGS),
         "big_fraction": placement.BIG_FRACTION,
+        "model_extent": placement.MODEL_EXTENT,
     }
     return {"t": _array(union[list(starts)], "float64", encoding), "runs": runs, "bodies": bodies, "rule": rule}
 
