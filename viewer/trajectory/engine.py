@@ -216,7 +216,7 @@ def constant_thrust(thrust_n: float, mass0_kg: float, isp_s: float, et0: float,
                     direction: Callable[[float, np.ndarray], np.ndarray]) -> Callable:
     """Thrust acceleration (km/s^2) of a constant-thrust engine with mass flow; ``direction(et, state)`` is
     called for the unit thrust direction (J2000)."""
-    mdot = thrust_n / (isp_s * 9.80665)
+    mdot = thrust_n / (isp_s * forces.G0)
 
     def accel(et, state):
         m = mass0_kg - mdot * abs(et - et0)

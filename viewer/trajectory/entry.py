@@ -41,7 +41,7 @@ from scipy.integrate import solve_ivp
 from viewer.errors import ViewerError
 from viewer.trajectory import engine, forces
 
-G0 = 9.80665  # m/s^2, standard gravity (for g loads)
+G0 = forces.G0  # m/s^2, standard gravity (for g loads)
 
 # Vallado (2013) Table 8-4: base altitude (km), nominal density at the base (kg/m^3), scale height (km)
 ATMOSPHERE_TABLE = (
@@ -411,9 +411,19 @@ def fly(state0, et0: float, capsule: Capsule, bank: BankProfile, *, interface_km
         events["skip_apex"] = apex_t
     fl.phase = len(bank.sigmas_deg)
 
-    # under the parachutes: drogue, then the main canopy inflating (integration split at the kinks)
-    fl.chute_et = t
     events["main_chute"] = t + capsule.drogue_s
+    csols, events["touchdown"] = _fly_chutes(fl, capsule, t, y, t_end, rtol, atol, max_flight_s)
+    hyper = _stitch(sols, sample_s)
+    chute_samples = _stitch(csols, sample_s)
+    phases = [("hypersonic", hyper[0], hyper[1]), ("parachute", chute_samples[0], chute_samples[1])]
+    peak_a, peak_t, chute_g = _loads(fl, hyper, chute_samples) if sample_s else (float("nan"),) * 3
+    return EntryResult(phases, events, frame, peak_a, peak_t, chute_g, apex_h)
+
+
+def _fly_chutes(fl, capsule, t, y, t_end, rtol, atol, max_flight_s):
+    """Under the parachutes from (t, y): drogue, then the main canopy inflating (integration split at the kinks);
+    returns the integrator solutions and the touchdown epoch."""
+    fl.chute_et = t
     ev_ground = _alt_event(fl, capsule.ground_km, -1.0, True)
     csols = []
     for stop in (t + capsule.drogue_s, t + capsule.drogue_s + capsule.main_inflation_s, t_end):
@@ -425,18 +435,15 @@ def fly(state0, et0: float, capsule: Capsule, bank: BankProfile, *, interface_km
             break
     if sol.status != 1:
         raise EntryError(f"the capsule did not touch down within {max_flight_s:.0f} s of entry")
-    events["touchdown"] = t
-    hyper = _stitch(sols, sample_s)
-    chute_samples = _stitch(csols, sample_s)
-    phases = [("hypersonic", hyper[0], hyper[1]), ("parachute", chute_samples[0], chute_samples[1])]
-    peak_a = peak_t = chute_g = float("nan")
-    if sample_s:
-        accs = np.array([math.sqrt(sum(a * a for a in fl.aero(tt, yy, False)[:3])) for tt, yy in zip(*hyper)])
-        i = int(np.argmax(accs))
-        peak_a, peak_t = float(accs[i]) * 1000.0 / G0, float(hyper[0][i])
-        caccs = np.array([math.sqrt(sum(a * a for a in fl.aero(tt, yy, True)[:3])) for tt, yy in zip(*chute_samples)])
-        chute_g = float(caccs.max()) * 1000.0 / G0
-    return EntryResult(phases, events, frame, peak_a, peak_t, chute_g, apex_h)
+    return csols, t
+
+
+def _loads(fl, hyper, chute_samples):
+    """(peak deceleration in g, its epoch, peak load under the parachutes in g) from the samples."""
+    accs = np.array([math.sqrt(sum(a * a for a in fl.aero(tt, yy, False)[:3])) for tt, yy in zip(*hyper)])
+    i = int(np.argmax(accs))
+    caccs = np.array([math.sqrt(sum(a * a for a in fl.aero(tt, yy, True)[:3])) for tt, yy in zip(*chute_samples)])
+    return float(accs[i]) * 1000.0 / G0, float(hyper[0][i]), float(caccs.max()) * 1000.0 / G0
 
 
 def _apex(sols, frame: EarthFrame) -> tuple[float, float]:
