@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import spiceypy
-from scipy.optimize import brentq, least_squares, minimize_scalar
+from scipy.optimize import brentq, minimize_scalar
 
 from viewer.constants import MOON_RADIUS_KM
 from viewer.epochs import et_from_utc, utc_from_et
@@ -343,9 +343,8 @@ class TeiDesigner:
             res, radial = self.residual_a(x)
             return np.array([res[0], res[1], res[2], radial])
 
-        fd = entry_model.FiniteDifference(f, [1.0, 1e-6, 1e-6, 1e-6])
-        return least_squares(fd, engine.start(x0), jac=fd.jac, x_scale=np.array([60.0, 1e-3, 1e-3, 1e-3]), max_nfev=40,
-                             xtol=1e-10, ftol=1e-10).x
+        return engine.solve(f, x0, what="the TEI departure point", steps=[1.0, 1e-6, 1e-6, 1e-6],
+                            x_scale=np.array([60.0, 1e-3, 1e-3, 1e-3]), max_nfev=40, xtol=1e-10, ftol=1e-10)
 
     # -- stage B: TEI-1 then TEI-2
     def raised_orbit(self, t1: float):
@@ -401,15 +400,11 @@ class TeiDesigner:
             return np.array([res[0], res[1], res[2], x[3] / 1e-4])
 
         steps = np.array([1.0, 1e-6, 1e-6, 1e-6])
-        fd = entry_model.FiniteDifference(f_conic, steps)
         lo, hi = [-850.0, -1.0, -1.0, -1.0], [850.0, 1.0, 1.0, 1.0]
-        x1 = least_squares(fd, np.clip(engine.start(x0), lo, hi), jac=fd.jac, x_scale=np.array([60.0, 1e-3, 1e-3, 1e-3]),
-                           bounds=(lo, hi),
-                           max_nfev=30, xtol=1e-10, ftol=1e-10).x
-        try:
-            return entry_model.newton(f, x1, steps=steps, tol=0.05, what="TEI-2", lower=lo, upper=hi)
-        except entry_model.EntryError as exc:
-            raise TargetingError(f"targeting {exc}; check tei.* in assets/trajectory/return.yaml") from None
+        x1 = engine.solve(f_conic, x0, what="TEI-2 (conic)", steps=steps, bounds=(lo, hi),
+                          x_scale=np.array([60.0, 1e-3, 1e-3, 1e-3]), max_nfev=30, xtol=1e-10, ftol=1e-10)
+        return engine.newton(f, x1, what="TEI-2", step=steps, tol=0.05, lower=lo, upper=hi,
+                             where="tei.* in assets/trajectory/return.yaml")
 
     def solve(self) -> TeiSolution:
         xa, shifts = self.stage_a()

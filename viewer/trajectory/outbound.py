@@ -261,25 +261,8 @@ def correction(state, et, t_peri, target_pos, what, centre="EARTH"):
         end = engine.propagate(s, et, t_peri, center=centre, rtol=rtol).states[-1]
         return (rel_moon(end, t_peri)[:3] - target_pos)
 
-    dv = engine.start(np.zeros(3), 1e-3)
-    f = miss(dv)
-    h = 1e-5
-    jac = np.column_stack([(miss(dv + h * np.eye(3)[k]) - f) / h for k in range(3)])
-    prev, best = None, (float(np.linalg.norm(f)), dv)
-    for _ in range(15):
-        if engine.settled(float(np.linalg.norm(f)), prev, 1e-4):
-            return best[1]
-        prev = float(np.linalg.norm(f))
-        step = -np.linalg.solve(jac, f)
-        dv_new = dv + step
-        f_new = miss(dv_new)
-        jac = jac + np.outer(f_new - f - jac @ step, step) / (step @ step)  # Broyden update
-        dv, f = dv_new, f_new
-        if np.linalg.norm(f) < best[0]:
-            best = (float(np.linalg.norm(f)), dv)
-    if best[0] < 1e-4:
-        return best[1]
-    raise TargetingError(f"{what} did not converge (miss {np.linalg.norm(f):.3f} km); check outbound.yaml tcm.*")
+    return engine.newton(miss, np.zeros(3), what=what, step=1e-5, tol=1e-4, max_iter=15,
+                         where="tcm.* in assets/trajectory/outbound.yaml")
 
 
 # ---------------------------------------------------------------------------------------------- lunar side
