@@ -49,19 +49,14 @@ SECTION = "return"
 
 
 class Config:
-    """Graded values of ``return.yaml`` (the parsed mapping), read by dotted key."""
+    """The graded values of ``return.yaml``, read through the build context (:meth:`BuildContext.entry`, the one way
+    every phase reads its configuration), with typed shorthands and the capsule and bank records built from them."""
 
-    def __init__(self, data: dict):
-        self.data = data
+    def __init__(self, ctx):
+        self.ctx = ctx
 
     def entry(self, key: str) -> dict:
-        node = self.data
-        for part in key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                raise TargetingError(f"assets/trajectory/return.yaml has no entry {key!r}; add it with value, unit, "
-                                     "grade and reason")
-            node = node[part]
-        return node
+        return self.ctx.entry(SECTION, key)
 
     def f(self, key: str) -> float:
         return float(self.entry(key)["value"])
@@ -617,7 +612,7 @@ def _state_in(flight: entry_model.EntryResult, et: float) -> np.ndarray:
 
 def build_phase(ctx) -> None:
     """Add the return to the build: arcs of the orbiter and the returner, the burns and the derived events."""
-    cfg = Config(ctx.config.get(SECTION) or {})
+    cfg = Config(ctx)
     et0 = ctx.last_et(ORBITER)
     state0 = ctx.state(ORBITER, et0, center="MOON")
     plan = design_return(state0, et0, cfg)

@@ -6,8 +6,11 @@ the integrator's own steps, which crowd where the dynamics are fast (periapses, 
 arc as one SPK type-13 segment, so a velocity jump between arcs (an impulsive burn) never leaks into the
 interpolation. A :class:`Manoeuvre` is the record of a burn for the report.
 
-Targeting: :func:`solve` wraps ``scipy.optimize.least_squares`` with a bounded number of evaluations and raises
-:class:`TargetingError` (one line) instead of hanging or returning a miss silently.
+Targeting, one interface for every phase: :func:`newton` (square problems: Gauss-Newton on fixed forward-difference
+steps, step halving or Levenberg-Marquardt damping, bounds, a move limit) and :func:`solve` (damped least squares,
+scipy's trust region, bounded evaluations). Both start from :func:`start` (a test can perturb every starting guess)
+and converge to the integrators' noise floor (:func:`settled`), so last-bit differences between CPUs do not move
+the solution; both raise :class:`TargetingError` (one line) instead of hanging or returning a miss silently.
 """
 
 from __future__ import annotations
