@@ -88,7 +88,7 @@ def _apsis(arc, lo, hi, sign):
 
     j = np.where((arc.ets >= lo) & (arc.ets <= hi))[0]
     if len(j) == 0:
-        raise TargetingError("Queqiao-2 station keeping: no samples to find an apsis")
+        raise TargetingError("Queqiao-2: no samples to find an apsis; check the arc around it")
     r = np.linalg.norm(arc.states[j, :3], axis=1)
     k = j[np.argmax(sign * r)]
     a, b = arc.ets[max(k - 1, 0)], arc.ets[min(k + 1, len(arc.ets) - 1)]
