@@ -67,6 +67,23 @@ def test_config_requires_grade_and_reason(tmp_path):
         load_config(tmp_path)
 
 
+def test_config_source_ids_must_be_mission_sources(tmp_path):
+    from viewer.trajectory.build import load_config
+
+    (tmp_path / "x.yaml").write_text("a: {b: {value: 1, unit: km, grade: sourced, reason: r, source: [R2, R999]}}\n")
+    with pytest.raises(DataError, match=r"a\.b cites R999, not in the sources of assets/mission.yaml"):
+        load_config(tmp_path)
+    (tmp_path / "x.yaml").write_text("a: {value: 1, unit: km, grade: sourced, reason: r, source: [R2, R23]}\n")
+    assert load_config(tmp_path)[0]["x"]["a"]["value"] == 1
+
+
+def test_committed_trajectory_config_cites_only_mission_sources():
+    from viewer.trajectory.build import load_config
+
+    config, hashes = load_config()
+    assert set(config) == {"outbound", "queqiao2", "lunar_ops", "return"} and len(hashes) == 4
+
+
 def test_add_arc_rejects_a_jump(llo_arc):
     from viewer.trajectory.build import BuildContext
 

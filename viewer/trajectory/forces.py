@@ -34,6 +34,7 @@ NAIF = {"SUN": 10, "EARTH": 399, "MOON": 301}
 J2 = {"EARTH": (1.0826267e-3, 6378.1363), "MOON": (2.0330530e-4, 1738.0)}
 POLE_FRAMES = {"EARTH": ("ITRF93", "IAU_EARTH"), "MOON": ("MOON_ME", "IAU_MOON")}
 C22_MOON = 2.2382e-5
+G0 = 9.80665  # m/s^2, standard gravity (defines Isp; g loads)
 POLE_STEP_S = 6 * 3600.0
 AXES_STEP_S = 3600.0
 

@@ -555,6 +555,15 @@ class LunarOps:
                                      "derived", isp_a,
                                      self.asc_mass)
         s2b = engine.impulse(s2, dv2)
+        et_p3, et_p4, asc_arc = self._phasing_34(s2b, et_p2, et_sra, or_st, h_or, r_or, n_or, isp_a)
+        for i, e in enumerate((et_p1, et_p2, et_p3, et_p4), 1):
+            ctx.add_event(f"ascender_phasing_{i}", e, ASC, f"ascender orbit adjustment {i} of 4")
+        self._approach_and_dock(or_st, asc_arc, et_sra, isp_o)
+
+    def _phasing_34(self, s2b, et_p2, et_sra, or_st, h_or, r_or, n_or, isp_a):
+        """Ascender phasing 3 and 4, solved together so that the ascender starts the short-range approach ~50 km
+        ahead of and ~10 km above the orbiter; returns their epochs and the ascender's arc to the docking."""
+        ctx = self.ctx
         period = 2 * math.pi / n_or
         et_p3 = et_sra - self.v("rendezvous.phasing3_revs_before") * period
         et_p4 = et_sra - self.v("rendezvous.phasing4_revs_before") * period
@@ -590,8 +599,13 @@ class LunarOps:
         et_dock = self.t["docking_utc"]
         asc_arc = engine.propagate(b.states[0], et_p4, et_dock, label="ascender awaiting the orbiter")
         ctx.add_arc([ASC], asc_arc)
-        for i, e in enumerate((et_p1, et_p2, et_p3, et_p4), 1):
-            ctx.add_event(f"ascender_phasing_{i}", e, ASC, f"ascender orbit adjustment {i} of 4")
+        return et_p3, et_p4, asc_arc
+
+    def _approach_and_dock(self, or_st, asc_arc, et_sra, isp_o) -> None:
+        """The orbiter's short-range approach (three burns, each solved to reach a point behind the ascender) and
+        the capture at the sourced docking time."""
+        ctx = self.ctx
+        et_dock = self.t["docking_utc"]
         # orbiter short-range approach: three burns, each solved to reach a point behind the ascender
         legs = [(et_sra, self.t["approach2_utc"], self.v("rendezvous.approach1_behind_km"), "approach 1"),
                 (self.t["approach2_utc"], self.t["final_approach_utc"], self.v("rendezvous.approach2_behind_km"),

@@ -88,7 +88,7 @@ def _apsis(arc, lo, hi, sign):
 
     j = np.where((arc.ets >= lo) & (arc.ets <= hi))[0]
     if len(j) == 0:
-        raise TargetingError("Queqiao-2 station keeping: no samples to find an apsis")
+        raise TargetingError("Queqiao-2: no samples to find an apsis; check the arc around it")
     r = np.linalg.norm(arc.states[j, :3], axis=1)
     k = j[np.argmax(sign * r)]
     a, b = arc.ets[max(k - 1, 0)], arc.ets[min(k + 1, len(arc.ets) - 1)]
@@ -180,24 +180,13 @@ def frozen_state(ctx, s_a, t_a, h_ref):
 
 
 def aim_burn(state, t0, t1, target, what, tol_km=1e-6):
-    """Impulsive Δv at (t0, state) so that the force-model position at t1 is ``target`` (Newton, finite-difference
-    Jacobian, then Broyden updates); converged to ``tol_km``."""
+    """Impulsive Δv at (t0, state) so that the force-model position at t1 is ``target`` (:func:`engine.newton`,
+    converged past ``tol_km`` to the noise floor)."""
     def miss(dv):
         return engine.propagate(engine.impulse(state, dv), t0, t1, center="MOON").states[-1][:3] - target
 
-    dv = engine.start(np.zeros(3), 1e-3)
-    f = miss(dv)
-    h = 1e-6
-    jac = np.column_stack([(miss(dv + h * np.eye(3)[k]) - f) / h for k in range(3)])
-    for _ in range(20):
-        if np.linalg.norm(f) < tol_km:
-            return dv
-        step = -np.linalg.solve(jac, f)
-        f_new = miss(dv + step)
-        jac = jac + np.outer(f_new - f - jac @ step, step) / (step @ step)
-        dv, f = dv + step, f_new
-    raise TargetingError(f"{what} did not converge (miss {np.linalg.norm(f) * 1000:.1f} m); check frozen.* in "
-                         "assets/trajectory/queqiao2.yaml")
+    return engine.newton(miss, np.zeros(3), what=what, step=1e-6, tol=tol_km, max_iter=20,
+                         where="frozen.* in assets/trajectory/queqiao2.yaml")
 
 
 def period_velocity(state, n, period, mu):
