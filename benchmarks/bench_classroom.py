@@ -28,8 +28,14 @@ import psutil
 
 REPO = Path(__file__).resolve().parents[1]
 PIN = "468213"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 JUMPS = ["Landing", "Coasting home", "Lunar orbit", "Earth return"]
 
 
@@ -89,8 +95,14 @@ def main() -> int:
     a = ap.parse_args()
     port = a.port or _free_port()
     env = dict(os.environ, VIEWER_TEACHER_PIN=PIN, PYTHONUNBUFFERED="1")
-    srv = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=REPO, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    srv = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}/"
     from playwright.sync_api import sync_playwright
 
@@ -138,10 +150,14 @@ def main() -> int:
         lat = sorted(latencies)
         p95 = lat[int(0.95 * (len(lat) - 1))] if lat else float("nan")
         print(f"followers {a.followers}, {k} leader jumps over {a.seconds:.0f} s")
-        print(f"latency click -> follower state: median {statistics.median(lat) * 1000:.0f} ms, "
-              f"p95 {p95 * 1000:.0f} ms ({len(lat)} deliveries)")
-        print(f"server RSS: {rss0 / 2**20:.0f} MB with the leader, {rss1 / 2**20:.0f} MB with the followers "
-              f"({(rss1 - rss0) / 2**20 / max(1, a.followers):.2f} MB per follower), {rss2 / 2**20:.0f} MB at the end")
+        print(
+            f"latency click -> follower state: median {statistics.median(lat) * 1000:.0f} ms, "
+            f"p95 {p95 * 1000:.0f} ms ({len(lat)} deliveries)"
+        )
+        print(
+            f"server RSS: {rss0 / 2**20:.0f} MB with the leader, {rss1 / 2**20:.0f} MB with the followers "
+            f"({(rss1 - rss0) / 2**20 / max(1, a.followers):.2f} MB per follower), {rss2 / 2**20:.0f} MB at the end"
+        )
         print(f"errors: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
     finally:
         os.killpg(srv.pid, 15)

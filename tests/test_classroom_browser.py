@@ -108,7 +108,7 @@ def _wait(predicate, timeout_s=5.0):
 
 
 def test_follower_mirrors_the_leader_and_can_look_around(browser, server):
-    lctx, leader, lerr = _open(browser, server + "?t=2024-05-20T03:00:00Z&view=lunar")
+    lctx, leader, lerr = _open(browser, server + "?t=2024-05-20T03:00:00Z")  # the story camera, as a class sees it
     text = _lead(leader)
     m = re.search(r"Room ([A-Z2-9]{6})", text)
     assert m, text
@@ -128,9 +128,9 @@ def test_follower_mirrors_the_leader_and_can_look_around(browser, server):
             5.0,
         )
         lag = time.monotonic() - t0
-        leader.wait_for_timeout(1500)
-        follower.wait_for_timeout(1500)
-        assert _corr(_canvas(leader), _canvas(follower)) >= 0.9
+        leader.wait_for_timeout(2500)
+        follower.wait_for_timeout(500)
+        assert _corr(_canvas(leader), _canvas(follower)) >= 0.8
         assert lag < 3.0, f"the follower took {lag:.1f} s"
         # a follower's crafted messages change only its own session, never the room or the leader
         lead_utc = leader.locator(".mv-utc").inner_text()
