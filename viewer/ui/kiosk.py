@@ -184,8 +184,7 @@ class KioskController:
         step = steps[index % len(steps)]
         s = self.state
         same_view = s.view == step.view
-        s.param.update(view=step.view, speed=step.speed, playing=True)
-        s.set_time(step.from_et)
+        self.app.story.go(step.from_et, view=step.view, speed=step.speed, playing=True)  # story camera hook
         if same_view:
             self.app._reset_camera()
         self._tour_caption = step.caption
@@ -202,8 +201,8 @@ class KioskController:
         s = self.state
         view = step.view if step is not None else s.view
         same_view = view == s.view
-        s.param.update(view=view, speed=step.speed if step is not None else s.speed, playing=True)
-        s.set_time(chapter.start_et)
+        speed = step.speed if step is not None else s.speed
+        self.app.story.go(chapter.start_et, view=view, speed=speed, playing=True)  # story camera hook
         if same_view:
             self.app._reset_camera()
         self._tour_caption = None

@@ -279,6 +279,19 @@ class StoryLink:
         self.set_time(item.et if start is None else start)
         return True
 
+    def go(self, et: float, view: str, **params) -> None:
+        """Go to ``et`` in ``view`` (the story's view there while the story is on) with ``params`` (speed, playing),
+        in one update."""
+        s = self.state
+        lo, hi = s.param.et.bounds
+        et = min(max(float(et), lo), hi)
+        want = view_at(et) if s.auto_view else view
+        self._own = True
+        try:
+            s.param.update(view=want if want in s.param.view.objects else view, et=et, **params)
+        finally:
+            self._own = False
+
     def query(self) -> str:
         """The URL's search string: ``t`` and ``lang``, and ``view`` only while a preset is shown."""
         q = self.state.to_query()
