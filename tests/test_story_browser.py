@@ -193,3 +193,52 @@ def test_page_and_offscreen_still_agree(story_browser, utc):
         keep = Path(tempfile.gettempdir()) / f"story-compare-{utc.replace(':', '')}.png"
         Image.fromarray(pair).save(keep)
     assert corr >= 0.8, (utc, corr, "page | still in", str(keep))
+
+
+def _poll(pg, seconds: float, every_ms: int = 100) -> list[dict]:
+    """The story's state every ``every_ms`` for ``seconds`` of wall time, with the wall time in ``wall``."""
+    return pg.evaluate(
+        """([ms, every]) => new Promise(res => { const out = [], t0 = performance.now();
+          const tick = () => { const c = window.__ce6, s = c.story, lp = s.state.lastPose;
+            out.push({wall: (performance.now() - t0) / 1000, et: c.clock.et, view: c.tracks.raw.view,
+                      shot: lp && lp.shot, blending: !!(lp && lp.blending), pending: !!s.pending});
+            if (performance.now() - t0 < ms) setTimeout(tick, every); else res(out); };
+          tick(); })""",
+        [seconds * 1000, every_ms],
+    )
+
+
+def _play(pg, speed: float) -> None:
+    pg.evaluate(f"() => {{ const c = window.__ce6; c.clock.speed = {speed}; c.setPlaying(true); }}")
+
+
+def test_a_move_between_shots_of_one_view_eases_over_two_wall_seconds(story_browser):
+    # descent_start - 600 s: the separation's side-on shot hands over to the descent's chase, both in the lunar view
+    page = _open(story_browser, "?t=2024-06-01T21:58:20Z")
+    try:
+        _play(page.page, 1000)  # 20 s of mission time to the boundary, then 2.5 wall s of move = 2,500 s
+        states = _poll(page.page, 6.0)
+    finally:
+        page.close()
+    moving = [s for s in states if s["blending"]]
+    assert moving, "no eased move at the shot boundary"
+    span = moving[-1]["wall"] - moving[0]["wall"]
+    assert {s["view"] for s in states} == {"lunar"}
+    assert span >= 1.8, f"the move lasted {span:.2f} wall seconds at x1000"  # polled every 0.1 s: >= 2 s less a poll
+
+
+def test_playing_into_another_views_shot_switches_the_view(story_browser):
+    # slow_descent - 60 s: the lunar chase cuts to the site view
+    page = _open(story_browser, "?t=2024-06-01T22:21:45Z")
+    try:
+        _play(page.page, 10)
+        page.page.wait_for_function(
+            "() => window.__ce6.tracks.raw.view === 'site' && window.__ce6.story.state.lastPose.shot === 9",
+            timeout=30_000,
+        )
+        page.settle(800)
+        assert page.page.evaluate("() => window.__ce6.story.following")
+        assert "view=" not in page.page.url
+        assert page.errors == []
+    finally:
+        page.close()
