@@ -27,8 +27,19 @@ Format ``change6-tracks/1``::
       "trails": {"trail:<actor>": {"t": <float64 (K,)>,   # ET of each polyline point
                                     "past_s": s, "future_s": s, "shift": null},
                  "trail-future:<actor>": {... the same ...}},
-      "links":  {"link:<id>": {"a": "<actor name or station id>", "b": "...",
-                               "t": <float64 (L,)>, "open": <uint8 (L,)>}}   # state holds until the next sample
+      "chain":  {                               # the relay chain (viewer.links.chain_samples), see below
+        "t": <float64 (L,)>, "limb_t": <float64 (G,)>, "reasons": [...], "stub_max_km": km, "earth_sphere_km": km,
+        "reason_text": {"<reason>": {"en", "zh"}}, "legend": {"open": {"en", "zh"}, "blocked": {...}},
+        "legs": {"link:<id>": {"from": "<actor name or STATION:id>", "to": "...",
+                               "from_name": {"en", "zh"}, "to_name": {...}, "sphere_km": km,
+                               "show": <uint8 (L,)>, "open": <uint8 (L,)>, "reason": <uint8 (L,)>,  # 1 + index
+                               "stub": <float32 (L,)>}},  # the fraction where the stub ends (-1: none)
+        "stations": {"<id>": {"name": {"en", "zh"}, "limb": <float32 (G,3)>}}},  # at limb_t, view frame
+      "labels": {"t": <float64 (R,)>,             # each run of labels holds until the next ``t``
+                 "runs": [[{"key": "CHANGE6_ORBITER", "actor": "orbiter", "members": ["CHANGE6_LANDER", ...],
+                            "en": "Chang'e-6 (4 modules)", "zh": "..."}, ...], ...],   # one label per thing
+                 "bodies": [{"key": "EARTH", "actor": "earth", "en": "Earth", "zh": "地球"}, ...],
+                 "rule": {...}}                   # viewer.scene.placement's parameters (see the client rules)
     }
 
 An *array* is ``{"dtype": "float32", "shape": [N, 3], "b64": "<little-endian bytes, base64>"}`` (``encoding=
@@ -47,6 +58,19 @@ Client rules:
 - The follow view has no ``trails``: ``live_trail`` names the followed actor and the centre body's actor, and the
   trail point for time ``t`` is ``p_body(now) − p_body(t)`` from the body's track.
 - Add the Sun light on the client from ``sun`` (Panel's VTK pane sends no vtkLight).
+- Labels: ``labels.runs`` lists, per run, the vehicles that carry a label (a stack's root names its ``members``)
+  with the words in both languages; ``labels.bodies`` the bodies' labels. Place them on screen with the rule of
+  :mod:`viewer.scene.placement` and ``labels.rule``: candidates around the subject in order, ``offset_px`` (at
+  1080 lines) beyond its on-screen radius or its marker's, then the farther ``rings``; never over another label,
+  a screen text, the subject or a subject under ``big_fraction`` of the picture's height. A body or vehicle drawn
+  under ``marker.min_px`` gets a ring ``marker.px_at_1080`` wide (never under ``min_px``).
+- The relay chain (``chain``; ``viewer/ui/static/relay_chain.js``): a leg's state is its sample at or before ``t``
+  (the samples include every window edge). Draw ``link:<id>`` when ``show``: solid from ``from`` to ``to`` when
+  ``open``; else a dashed stub up to the obstruction, which ends where the segment enters the Moon's sphere
+  (``sphere_km``) for ``moon_limb``, the Earth's sphere (``earth_sphere_km``) for ``earth_limb``, else at the
+  fraction ``stub``; it starts at most ``stub_max_km`` before that. Legs never active in the span are left out. A station's name goes at the Earth's limb:
+  Earth centre + equatorial radius × ``limb``. Clip each line to the frame; name an end the frame cuts off with a
+  marker at the frame edge.
 
 Sampling is adaptive (:func:`viewer.scene.sampling.sample_ets`).
 """
@@ -58,9 +82,11 @@ import base64
 import numpy as np
 
 from viewer.epochs import utc_from_et
-from viewer.scene.frame import FrameModel
-from viewer.scene.kinematics import coverage, quaternions
+from viewer.scene import placement
+from viewer.scene.frame import FrameModel, LabelAnchor
+from viewer.scene.kinematics import coverage, quaternions, rotations
 from viewer.scene.sampling import centre_states, pre_step, sample_ets, view_span
+from viewer.scene.vehicles import BODY_ACTORS
 
 FORMAT = "change6-tracks/1"
 
@@ -96,7 +122,7 @@ def export_tracks(
     view, kin = model.view, model.kin
     span = view_span(kin, view)
     if span is None:
-        return {"format": FORMAT, "view": view.name, "actors": {}, "sun": {}, "trails": {}, "links": {}}
+        return {"format": FORMAT, "view": view.name, "actors": {}, "sun": {}, "trails": {}, "chain": {}}
     t0 = span[0] if start_et is None else max(span[0], float(start_et))
     t1 = span[1] if end_et is None else min(span[1], float(end_et))
     if view.window_s and start_et is None and end_et is None:
@@ -132,7 +158,8 @@ def export_tracks(
             "d": _array(poses.sun_dir[body_mask], "float32", encoding),
         },
         "trails": _trail_tracks(model, encoding),
-        "links": _link_tracks(model, body_grid, encoding),
+        "labels": _label_tracks(model, union, poses, encoding),
+        "chain": _chain_tracks(model, body_grid, encoding),
     }
     for body, name in (("EARTH", "earth"), ("MOON", "moon")):
         out["actors"][name] = _actor_track(body, view.units_per_km, union[body_mask], poses, body_mask, encoding)
@@ -185,6 +212,43 @@ def _trail_tracks(model: FrameModel, encoding: str) -> dict:
     return out
 
 
+def _label_tracks(model: FrameModel, union: np.ndarray, poses, encoding: str) -> dict:
+    """The labels' runs: who carries a label (roots of stacks, with their members) from each ``t`` on."""
+    vs = [v for v in model.kin.vehicles if v in model.vehicle_actor]
+    sig = np.stack([poses.stacked_on[v].astype(str) for v in vs] + [poses.visible[v].astype(str) for v in vs])
+    starts = np.concatenate([[0], np.flatnonzero((sig[:, 1:] != sig[:, :-1]).any(axis=0)) + 1]) if len(union) else []
+    runs = []
+    for i in starts:
+        parent = {v: str(poses.stacked_on[v][i]) for v in vs}
+        root = {v: _root_of(v, parent) for v in vs}
+        run = []
+        for v in (v for v in model.vehicle_actor if v in vs and poses.visible[v][i] and not parent[v]):
+            anchor = LabelAnchor(v, np.zeros(3), tuple(m for m in vs if parent[m] and root[m] == v))
+            words = {lang: model.label_text(anchor, lang) for lang in ("en", "zh")}
+            run.append({"key": v, "actor": model.vehicle_actor[v], "members": list(anchor.members), **words})
+        runs.append(run)
+    bodies = [
+        {"key": b, "actor": a, **{lang: model.names[b][lang] for lang in ("en", "zh")}} for b, a in BODY_ACTORS.items()
+    ]
+    rule = {
+        "font_size_1080": model.cfg["labels"]["font_size"],
+        "offset_px_1080": model.cfg["labels"]["offset_px"],
+        "marker": dict(model.cfg["markers"]),
+        "candidates": [list(c) for c in placement.CANDIDATES],
+        "rings": list(placement.RINGS),
+        "big_fraction": placement.BIG_FRACTION,
+    }
+    return {"t": _array(union[list(starts)], "float64", encoding), "runs": runs, "bodies": bodies, "rule": rule}
+
+
+def _root_of(v: str, parent: dict[str, str]) -> str:
+    for _ in range(8):
+        if not parent.get(v):
+            break
+        v = parent[v]
+    return v
+
+
 def _actor_track(name: str, scale: float, ets: np.ndarray, poses, mask: np.ndarray, encoding: str) -> dict:
     q = quaternions(poses.rotations[name][mask])
     return {
@@ -198,15 +262,72 @@ def _actor_track(name: str, scale: float, ets: np.ndarray, poses, mask: np.ndarr
     }
 
 
-def _link_tracks(model: FrameModel, grid: np.ndarray, encoding: str) -> dict:
-    out = {}
-    for lid, link in model.link_defs.items():
-        edges = [grid[0], grid[-1]] + [t for w in model.relay.windows(lid) for t in w if grid[0] <= t <= grid[-1]]
-        t = np.unique(np.asarray(edges, float))
-        out[f"link:{lid}"] = {
-            "a": model.vehicle_actor.get(link.a, link.a),
-            "b": model.vehicle_actor.get(link.b, link.b),
-            "t": _array(t, "float64", encoding),
-            "open": _array(model.relay.link_states(t, [lid])[lid], "uint8", encoding),
+# ------------------------------------------------------------------------------------------------ relay chain
+def _chain_tracks(model: FrameModel, grid: np.ndarray, encoding: str) -> dict:
+    """The relay chain sampled on ``grid`` and at every edge of its legs' windows and sources (format above)."""
+    from viewer.links import names
+    from viewer.links.chain import STUB_MAX_KM, chain_samples, source_windows
+
+    relay = model.relay
+    if relay is None or not len(grid):
+        return {}
+    from viewer.scene.groups.link_lines import chain_leg_ids
+
+    lo, hi = grid[0], grid[-1]
+    ids = chain_leg_ids(model.link_defs)
+    edges = [t for lid in ids for w in relay.windows(lid) for t in w] + [t for w in source_windows() for t in w[:2]]
+    edges = np.asarray([t for t in edges if lo <= t <= hi], float)
+    ets = np.unique(np.concatenate([grid, edges, np.minimum(edges + 1.0, hi)]))
+    s = chain_samples(ets, relay)
+    horizon = s["reasons"].index("horizon")
+    state = np.column_stack(
+        [np.column_stack([lg["show"] & lg["active"], lg["open"], lg["reason"]]) for lg in s["legs"].values()]
+    ).astype(np.int16)
+    keep = np.ones(len(ets), bool)  # a row where some leg changes, or a horizon stub (its fraction moves)
+    keep[1:] = np.any(state[1:] != state[:-1], axis=1)
+    keep |= np.logical_or.reduce([lg["reason"] == horizon for lg in s["legs"].values()])
+    keep[[0, -1]] = True
+    legs = {}
+    for lid, leg in s["legs"].items():
+        if lid not in ids or not leg["active"].any():
+            continue
+        link = relay.links[lid]
+        legs[f"link:{lid}"] = {
+            "from": model.vehicle_actor.get(leg["from"], leg["from"]),  # an actor name, or STATION:<id>
+            "to": model.vehicle_actor.get(leg["to"], leg["to"]),
+            "from_name": _end_name(relay, leg["from"]),
+            "to_name": _end_name(relay, leg["to"]),
+            "sphere_km": float(link.moon_radius_km) if link.moon_radius_km else float(relay.moon_radius_km),
+            "show": _array((leg["show"] & leg["active"])[keep], "uint8", encoding),
+            "open": _array(leg["open"][keep], "uint8", encoding),
+            "reason": _array(leg["reason"][keep] + 1, "uint8", encoding),  # 0: none
+            "stub": _array(np.nan_to_num(leg["stub"][keep, 1], nan=-1.0), "float32", encoding),
         }
-    return out
+    on_grid = np.isin(ets, grid)
+    rot = rotations("J2000", model.view.frame, ets[on_grid]) if model.view.frame != "J2000" else None
+    stations = {}
+    for sid, d in s["limb"].items():
+        d = d[on_grid]
+        d = np.einsum("nij,nj->ni", rot, d) if rot is not None else d
+        stations[sid] = {"name": names.station_name(relay.stations[sid]), "limb": _array(d, "float32", encoding)}
+    return {
+        "t": _array(ets[keep], "float64", encoding),
+        "limb_t": _array(ets[on_grid], "float64", encoding),
+        "reasons": list(s["reasons"]),
+        "reason_text": {r: names.both(f"reason_{r}") for r in s["reasons"]},
+        "legend": {k: names.both(f"legend_{k}") for k in ("open", "blocked")},
+        "stub_max_km": STUB_MAX_KM,
+        "earth_sphere_km": float(relay.earth_radii_km[2]),
+        "legs": legs,
+        "stations": stations,
+    }
+
+
+def _end_name(relay, naif: str) -> dict:
+    from viewer.links import names
+    from viewer.links.kinds import ROLE_IDS
+
+    if naif.startswith("STATION:"):
+        return names.station_name(relay.stations[naif.split(":", 1)[1]])
+    role = {getattr(relay.bodies, r): r for r in ROLE_IDS}[naif]
+    return names.role_name(role)

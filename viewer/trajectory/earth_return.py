@@ -36,7 +36,7 @@ from scipy.optimize import brentq, least_squares, minimize_scalar
 from viewer.constants import MOON_RADIUS_KM
 from viewer.epochs import et_from_utc, utc_from_et
 from viewer.trajectory import entry as entry_model
-from viewer.trajectory import forces
+from viewer.trajectory import engine, forces
 from viewer.trajectory.engine import Arc, Manoeuvre, TargetingError, elements, impulse, propagate
 
 ORBITER = "CHANGE6_ORBITER"
@@ -344,7 +344,7 @@ class TeiDesigner:
             return np.array([res[0], res[1], res[2], radial])
 
         fd = entry_model.FiniteDifference(f, [1.0, 1e-6, 1e-6, 1e-6])
-        return least_squares(fd, x0, jac=fd.jac, x_scale=np.array([60.0, 1e-3, 1e-3, 1e-3]), max_nfev=40,
+        return least_squares(fd, engine.start(x0), jac=fd.jac, x_scale=np.array([60.0, 1e-3, 1e-3, 1e-3]), max_nfev=40,
                              xtol=1e-10, ftol=1e-10).x
 
     # -- stage B: TEI-1 then TEI-2
@@ -403,7 +403,8 @@ class TeiDesigner:
         steps = np.array([1.0, 1e-6, 1e-6, 1e-6])
         fd = entry_model.FiniteDifference(f_conic, steps)
         lo, hi = [-850.0, -1.0, -1.0, -1.0], [850.0, 1.0, 1.0, 1.0]
-        x1 = least_squares(fd, x0, jac=fd.jac, x_scale=np.array([60.0, 1e-3, 1e-3, 1e-3]), bounds=(lo, hi),
+        x1 = least_squares(fd, np.clip(engine.start(x0), lo, hi), jac=fd.jac, x_scale=np.array([60.0, 1e-3, 1e-3, 1e-3]),
+                           bounds=(lo, hi),
                            max_nfev=30, xtol=1e-10, ftol=1e-10).x
         try:
             return entry_model.newton(f, x1, steps=steps, tol=0.05, what="TEI-2", lower=lo, upper=hi)
@@ -484,14 +485,13 @@ def design_return(state0, et0: float, cfg: Config) -> ReturnPlan:
         a = propagate(impulse(s_tcm, dv * 1e-3), t_tcm, sol.crossing_et, center="EARTH")
         return (a.states[-1][:3] - goal)
 
-    fd = entry_model.FiniteDifference(miss, [1e-3, 1e-3, 1e-3])  # m/s
-    r_tcm = least_squares(fd, np.zeros(3), jac=fd.jac, x_scale=0.1, max_nfev=30, xtol=1e-14, ftol=1e-14)
-    dv_tcm = r_tcm.x * 1e-3
-    if float(np.linalg.norm(miss(r_tcm.x))) > 0.05:
-        raise TargetingError("the trajectory correction could not retarget the entry point; check tei.* in "
-                             "assets/trajectory/return.yaml")
+    x_tcm = engine.newton(miss, np.zeros(3), what="the return trajectory correction", step=1e-3, tol=0.05,
+                          where="tei.* in assets/trajectory/return.yaml")  # m/s
+    dv_tcm = x_tcm * 1e-3
     lap("tcm")
-    sep_et = cfg.et("separation.time")
+    # separation where the coast descends through the sourced altitude (time follows; to the millisecond)
+    to_if = propagate(impulse(s_tcm, dv_tcm), t_tcm, sol.crossing_et + 60.0, center="EARTH")
+    sep_et = round(find_crossing(to_if, target.frame, cfg.f("separation.altitude_km"))[0], 3)
     post = propagate(impulse(s_tcm, dv_tcm), t_tcm, sep_et, center="EARTH", label="trans_earth_coast_2")
     s_sep = post.states[-1]
     approach = propagate(s_sep, sep_et, sol.crossing_et + 900.0, center="EARTH", label="returner_approach")

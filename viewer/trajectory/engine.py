@@ -32,6 +32,33 @@ class TargetingError(ViewerError):
     """A targeting problem did not converge within its bounds."""
 
 
+# ---------------------------------------------------------------------------------------------- solver starts
+
+GUESS_PERTURBATION = 0.0  # relative perturbation of every solver's starting guess (the reproducibility test sets it)
+
+
+def start(x0, scale: float = 1.0) -> np.ndarray:
+    """A solver's starting guess: as given, or, with :data:`GUESS_PERTURBATION` set, each entry times (1 ± eps)
+    and each zero entry ± eps × ``scale`` (signs alternating), so a test can show that the converged solution does
+    not depend on where the solver started."""
+    x = np.array(x0, dtype=float)
+    eps = GUESS_PERTURBATION
+    if eps == 0.0:
+        return x
+    signs = np.where(np.arange(x.size) % 2 == 0, eps, -eps).reshape(x.shape)
+    return x * (1.0 + signs) + np.where(x == 0.0, signs * scale, 0.0)
+
+
+def settled(norm_f: float, prev_norm: float | None, tol: float) -> bool:
+    """Whether an iterative solver may stop: its residual is a million times below ``tol``, or below ``tol`` and
+    no longer converging (the last step cut it by less than half: the integrator's noise floor). Stopping at the
+    first iterate under ``tol`` would leave the solution anywhere inside the tolerance, and a last-bit difference
+    on another CPU could then stop it one step earlier or later."""
+    if norm_f < 1e-6 * tol:
+        return True
+    return norm_f < tol and prev_norm is not None and norm_f > 0.5 * prev_norm
+
+
 @dataclass
 class Arc:
     """One continuous piece of trajectory: strictly increasing ``ets`` and (N, 6) ``states`` (km, km/s)."""
@@ -245,7 +272,7 @@ def solve(residual: Callable[[np.ndarray], np.ndarray], x0, *, what: str, x_scal
     """Differential correction (scipy least squares, bounded evaluations). Raise :class:`TargetingError` naming
     ``what`` if the residual norm stays above ``tol`` (default: no check beyond convergence)."""
     try:
-        res = least_squares(residual, np.asarray(x0, dtype=float), x_scale=x_scale, bounds=bounds,
+        res = least_squares(residual, start(x0, 1e-9), x_scale=x_scale, bounds=bounds,
                             max_nfev=max_nfev, method="trf", diff_step=diff_step, xtol=1e-12, ftol=1e-12,
                             gtol=1e-12)
     except (ValueError, FloatingPointError) as exc:
@@ -255,3 +282,33 @@ def solve(residual: Callable[[np.ndarray], np.ndarray], x0, *, what: str, x_scal
         raise TargetingError(f"targeting {what} did not converge in {res.nfev} evaluations "
                              f"(residual {norm:.3g} > {tol:.3g}); check its assumptions in assets/trajectory/")
     return res.x
+
+
+def newton(residual, x0, *, what: str, step: float = 1e-6, tol: float = 1e-7, max_iter: int = 12,
+           max_move: float = np.inf, where: str = "assets/trajectory/") -> np.ndarray:
+    """Solve a square system by Newton's method with a forward-difference Jacobian (steps ``step``), moving at most
+    ``max_move`` per iteration; converges to the noise floor (:func:`settled`) and returns the best iterate, or
+    raises :class:`TargetingError` naming ``what`` and ``where``."""
+    x = start(x0)
+    f = residual(x)
+    prev = None
+    best = (float(np.linalg.norm(f)), x)
+    for _ in range(max_iter):
+        norm = float(np.linalg.norm(f))
+        if settled(norm, prev, tol):
+            return best[1]
+        prev = norm
+        jac = np.empty((len(f), len(x)))
+        for k in range(len(x)):
+            dx = np.zeros_like(x)
+            dx[k] = step
+            jac[:, k] = (residual(x + dx) - f) / step
+        dx = np.linalg.solve(jac, f)
+        size = float(np.max(np.abs(dx)))
+        x = x - dx * min(1.0, max_move / size) if size > 0 else x
+        f = residual(x)
+        if float(np.linalg.norm(f)) < best[0]:
+            best = (float(np.linalg.norm(f)), x)
+    if best[0] < tol:
+        return best[1]
+    raise TargetingError(f"targeting {what} did not converge (miss {best[0]:.3g}); check {where}")

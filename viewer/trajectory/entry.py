@@ -39,7 +39,7 @@ import spiceypy
 from scipy.integrate import solve_ivp
 
 from viewer.errors import ViewerError
-from viewer.trajectory import forces
+from viewer.trajectory import engine, forces
 
 G0 = 9.80665  # m/s^2, standard gravity (for g loads)
 
@@ -530,15 +530,20 @@ def newton(f, x0, *, steps, tol: float, what: str, max_iter: int = 12, lower=Non
            damped: bool = False) -> np.ndarray:
     """Gauss-Newton with forward differences of fixed ``steps`` (step halving), or with ``damped`` Levenberg-
     Marquardt (keeps steps sane when some unknowns barely move the residuals); stops when max |f| < tol.
-    Deterministic. Raises :class:`EntryError` naming ``what`` if it does not converge."""
-    x = np.asarray(x0, dtype=float).copy()
-    lower = np.full(len(x), -np.inf) if lower is None else np.asarray(lower, dtype=float)
-    upper = np.full(len(x), np.inf) if upper is None else np.asarray(upper, dtype=float)
+    Converges past ``tol`` to the noise floor (:func:`viewer.trajectory.engine.settled`) and returns the best
+    iterate. Deterministic. Raises :class:`EntryError` naming ``what`` if it does not converge."""
+    lower = np.full(len(x0), -np.inf) if lower is None else np.asarray(lower, dtype=float)
+    upper = np.full(len(x0), np.inf) if upper is None else np.asarray(upper, dtype=float)
+    x = np.clip(engine.start(x0), lower, upper)
     fx = np.asarray(f(x), dtype=float)
     lam = 1e-3
+    prev = None
+    best = (float(np.max(np.abs(fx))), x)
     for _ in range(max_iter):
-        if float(np.max(np.abs(fx))) < tol:
-            return x
+        norm = float(np.max(np.abs(fx)))
+        if engine.settled(norm, prev, tol):
+            return best[1]
+        prev = norm
         jac = np.empty((len(fx), len(x)))
         for j, h in enumerate(steps):
             xp = x.copy()
@@ -563,8 +568,10 @@ def newton(f, x0, *, steps, tol: float, what: str, max_iter: int = 12, lower=Non
             lam *= 10.0
             scale *= 0.5
         x, fx = xn, fn
-    if float(np.max(np.abs(fx))) < tol:
-        return x
+        if float(np.max(np.abs(fx))) < best[0]:
+            best = (float(np.max(np.abs(fx))), x)
+    if best[0] < tol:
+        return best[1]
     raise EntryError(f"{what} did not converge (scaled residual {np.max(np.abs(fx)):.3g})")
 
 
@@ -609,7 +616,8 @@ that land closest): Gauss-Newton, and where that stalls scipy's trust-region lea
                    lower=lo, upper=hi, max_iter=8, damped=True)
     except EntryError:  # ... else the trust region from the start, then Gauss-Newton again
         fd = FiniteDifference(resid, steps)
-        x1 = least_squares(fd, np.clip(x0, lo, hi), jac=fd.jac, bounds=(lo, hi), x_scale=10.0, max_nfev=25,
+        x1 = least_squares(fd, np.clip(engine.start(x0), lo, hi), jac=fd.jac, bounds=(lo, hi), x_scale=10.0,
+                           max_nfev=25,
                            xtol=1e-8, ftol=1e-8).x
         try:
             x = newton(resid, x1, steps=np.array(steps), tol=1.0, what="the entry bank profile", lower=lo,

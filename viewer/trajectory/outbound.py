@@ -111,7 +111,7 @@ def solve_transfer(ctx, geo: LaunchGeometry, t_peri: float, rp_moon: float, thir
     guess = [math.radians(float(g)) for g in _v(ctx, "separation.solver_start", geo.sec)[:2]]
     guess.append(float(_v(ctx, "separation.solver_start", geo.sec)[2]))
     try:  # from the recorded start values (fast), else from an aim point near the Moon (robust)
-        x2 = engine.solve(stage2, guess, what="transfer periselene", x_scale=[1e-3, 1e-3, 1e-4], max_nfev=12,
+        x2 = engine.solve(stage2, guess, what="transfer periselene", x_scale=[1e-3, 1e-3, 1e-4], max_nfev=30,
                           tol=1e-3)
     except TargetingError:
         x1 = engine.solve(stage1, [math.radians(105.0), theta0, 10.92], what="transfer aim (stage 1)",
@@ -260,18 +260,24 @@ def correction(state, et, t_peri, target_pos, what, centre="EARTH"):
         end = engine.propagate(s, et, t_peri, center=centre, rtol=rtol).states[-1]
         return (rel_moon(end, t_peri)[:3] - target_pos)
 
-    dv = np.zeros(3)
+    dv = engine.start(np.zeros(3), 1e-3)
     f = miss(dv)
     h = 1e-5
     jac = np.column_stack([(miss(dv + h * np.eye(3)[k]) - f) / h for k in range(3)])
+    prev, best = None, (float(np.linalg.norm(f)), dv)
     for _ in range(15):
-        if np.linalg.norm(f) < 1e-4:
-            return dv
+        if engine.settled(float(np.linalg.norm(f)), prev, 1e-4):
+            return best[1]
+        prev = float(np.linalg.norm(f))
         step = -np.linalg.solve(jac, f)
         dv_new = dv + step
         f_new = miss(dv_new)
         jac = jac + np.outer(f_new - f - jac @ step, step) / (step @ step)  # Broyden update
         dv, f = dv_new, f_new
+        if np.linalg.norm(f) < best[0]:
+            best = (float(np.linalg.norm(f)), dv)
+    if best[0] < 1e-4:
+        return best[1]
     raise TargetingError(f"{what} did not converge (miss {np.linalg.norm(f):.3f} km); check outbound.yaml tcm.*")
 
 
@@ -369,7 +375,7 @@ def build_phase(ctx) -> None:
 
     from scipy.optimize import brentq
 
-    d_loi = brentq(apo_miss, 300.0, 2400.0, xtol=1e-3, maxiter=60)
+    d_loi = brentq(apo_miss, *engine.start([300.0, 2400.0]), xtol=1e-3, maxiter=60)
     loi = engine.propagate(s_loi, t_loi, t_loi + d_loi, center="MOON", thrust=thrust, label="LOI burn",
                            kind="powered")
     ctx.add_arc(STACK, loi)
@@ -404,7 +410,8 @@ def build_phase(ctx) -> None:
         r = np.linalg.norm(st[:3])
         return np.array([st[:3] @ h / 10.0, st[3:] @ h / 1e-3, (r - rp_moon) / 10.0])
 
-    dv_pc = engine.solve(pc_res, np.zeros(3), what="node change at aposelene", x_scale=1e-3, max_nfev=16, tol=2.0)
+    dv_pc = engine.newton(pc_res, np.zeros(3), what="node change at aposelene", step=1e-6, tol=2.0,
+                          where="outbound.yaml lunar_orbit.*")
     s1 = engine.impulse(s_apo, dv_pc)
     ctx.add_manoeuvre(Manoeuvre("node change", "CHANGE6_ORBITER", t_apo, 0.0, tuple(float(c) for c in dv_pc),
                                 "orbiter 3000 N", *_g(ctx, "lunar_orbit.plane_change_revs")))
@@ -445,7 +452,7 @@ def build_phase(ctx) -> None:
 
     per_ms = 1.5 * n_t * (t_d - t_trim) * 2.0 / (n_t * r_t) / 1.0  # rad of phase lost per km/s along-track
     x0, f0 = 0.0, phase_err(0.0)
-    x1 = x0 - f0 / per_ms
+    x1 = float(engine.start(x0 - f0 / per_ms))
     for _ in range(8):
         f1 = phase_err(x1)
         if abs(f1) < 1e-5:
@@ -462,9 +469,11 @@ def build_phase(ctx) -> None:
     dv_t = x1 * t_dir
     f = miss2(dv_t)
     jac = last_jac = None
+    prev = None
     for _ in range(10):
-        if np.linalg.norm(f) < 0.1:
+        if engine.settled(float(np.linalg.norm(f)), prev, 0.1):
             break
+        prev = float(np.linalg.norm(f))
         if jac is None:
             hstep = 1e-5
             jac = np.column_stack([(miss2(dv_t + hstep * np.eye(3)[j]) - f) / hstep for j in range(3)])
@@ -476,21 +485,28 @@ def build_phase(ctx) -> None:
     else:
         raise TargetingError(f"phasing trim did not converge (miss {np.linalg.norm(f):.2f} km); check "
                              "lunar_orbit.trim_utc in outbound.yaml")
-    ctx.add_manoeuvre(Manoeuvre("phasing trim", "CHANGE6_ORBITER", t_trim, 0.0, tuple(float(c) for c in dv_t),
-                                str(_v(ctx, "lunar_orbit.trim_engine")), *_g(ctx, "lunar_orbit.trim_utc")))
     t_sep = ctx.et(SEC, "lunar_orbit.separation_utc")
+
     # polish with the build tolerance (the solver ran at rtol 1e-9: ~0.5 km apart over 4 days in low orbit)
-    for _ in range(3):
-        cont = engine.propagate(engine.impulse(s_t, dv_t), t_trim, t_d, center="MOON")
-        end = cont.states[-1]
+    def run(dv):
+        arc = engine.propagate(engine.impulse(s_t, dv), t_trim, t_d, center="MOON")
+        end = arc.states[-1]
         hh = np.cross(end[:3], end[3:])
         hh /= np.linalg.norm(hh)
-        f = np.array([math.atan2(np.cross(end[:3], target_d) @ hh, end[:3] @ target_d) * np.linalg.norm(end[:3]),
-                      target_d @ hh])
-        use = jac if jac is not None else last_jac
-        if np.linalg.norm(f) < 0.05 or use is None:
+        return arc, np.array([math.atan2(np.cross(end[:3], target_d) @ hh, end[:3] @ target_d)
+                              * np.linalg.norm(end[:3]), target_d @ hh])
+
+    use = jac if jac is not None else last_jac
+    cont, f = run(dv_t)
+    prev = None
+    for _ in range(4):
+        if use is None or engine.settled(float(np.linalg.norm(f)), prev, 0.1):
             break
+        prev = float(np.linalg.norm(f))
         dv_t = dv_t - np.linalg.lstsq(use, f, rcond=None)[0]
+        cont, f = run(dv_t)
+    ctx.add_manoeuvre(Manoeuvre("phasing trim", "CHANGE6_ORBITER", t_trim, 0.0, tuple(float(c) for c in dv_t),
+                                str(_v(ctx, "lunar_orbit.trim_engine")), *_g(ctx, "lunar_orbit.trim_utc")))
     ctx.add_arc(STACK, cont.sub(t_trim, t_sep, "working orbit (phased)"))
     miss_km = float(np.linalg.norm(f))  # along-track and cross-track
     alt_km = float(np.linalg.norm(cont.states[-1][:3])) - 1737.4

@@ -182,11 +182,7 @@ class KioskController:
         """Start tour step ``index``: its view, time and speed, playing, with the camera at the view's preset."""
         steps = self.config.tour.steps
         step = steps[index % len(steps)]
-        s = self.state
-        same_view = s.view == step.view
-        self.app.story.go(step.from_et, view=step.view, speed=step.speed, playing=True)  # story camera hook
-        if same_view:
-            self.app._reset_camera()
+        self.app.story.go(step.from_et, step.view, speed=step.speed, playing=True)  # the story's view while it is on
         self._tour_caption = step.caption
         self.view.step = index % len(steps)
         self._on_words()
@@ -200,11 +196,8 @@ class KioskController:
         step = self.config.tour.step_for_chapter(chapter_id)
         s = self.state
         view = step.view if step is not None else s.view
-        same_view = view == s.view
         speed = step.speed if step is not None else s.speed
-        self.app.story.go(chapter.start_et, view=view, speed=speed, playing=True)  # story camera hook
-        if same_view:
-            self.app._reset_camera()
+        self.app.story.go(chapter.start_et, view, speed=speed, playing=True)  # the story's view while it is on
         self._tour_caption = None
         self._on_words()
 

@@ -1,0 +1,275 @@
+"""The relay chain of a frame and where it lands on screen (plain numpy, no VTK).
+
+:func:`chain_record` turns :func:`viewer.links.relay_chain` into render units for the frame's view: every drawn leg
+(the source → Queqiao-2 → the stations that see it; a blocked leg only as its stub up to the obstruction) with the
+names at its two ends, and the stations' label anchors at the Earth's limb. The vehicles' ends come from the frame's
+poses (so a leg ends exactly on the drawn spacecraft), the stations' from the relay model.
+
+:func:`layout` puts a chain through a camera (:class:`Camera`: position, focal point, up, vertical view angle, the
+picture's size): each leg is clipped to the part in front of the camera and inside the frame (Liang–Barsky against
+the view frustum's side planes, so the drawn line never runs off-screen); an end cut off by the frame edge becomes
+an **edge marker** at the exit point that names that end (markers at the same place merge their names). The
+browser does the same from the tracks (``viewer/ui/static/relay_chain.js``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+from spiceypy.utils.exceptions import SpiceyError
+
+from viewer.errors import CoverageError
+
+log = logging.getLogger(__name__)
+EDGE_PX = 3.0  # the drawn line stops this far inside the frame; its marker sits there
+MERGE_PX = 28.0  # edge markers (or obstruction words) closer than this share one
+LABEL_DROP_PX = 14.0  # words at an end sit this far below it (above, for a vehicle), off the line's end
+NEAR_FRACTION = 0.05  # nothing is drawn nearer the camera than this × its distance (the near plane never is farther)
+
+
+@dataclass(frozen=True)
+class End:
+    """One end of a drawn leg: ``key`` (NAIF name, ``STATION:<id>`` or ``reason:<reason>``), its words {en, zh},
+    ``point`` (render units) and whether a label of the scene already names it (``labelled``)."""
+
+    key: str
+    name: dict
+    point: np.ndarray
+    labelled: bool = False
+
+
+@dataclass(frozen=True)
+class Leg:
+    """A drawn leg from ``a`` to ``b`` (render units): the whole link when ``open``, else its stub, whose end ``b``
+    is the obstruction (``reason``). ``mid_air``: the stub starts short of its first end ``a_end`` (a long leg's last
+    part); a marker still names ``a_end`` where the frame cuts that start off."""
+
+    id: str
+    open: bool
+    a: np.ndarray
+    b: np.ndarray
+    a_end: End
+    b_end: End
+    reason: str | None = None
+    reason_text: dict | None = None  # {en, zh}: why it is blocked
+    mid_air: bool = False
+
+
+@dataclass(frozen=True)
+class StationMark:
+    """A station in the chain: its label goes at ``anchor`` (the Earth's limb seen from the Moon), off the disc
+    along ``direction``."""
+
+    id: str
+    name: dict
+    anchor: np.ndarray
+    direction: np.ndarray
+
+
+@dataclass
+class ChainRecord:
+    legs: list[Leg] = field(default_factory=list)
+    stations: list[StationMark] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A perspective camera (render units) and the picture's size in pixels."""
+
+    position: np.ndarray
+    focal_point: np.ndarray
+    view_up: np.ndarray
+    view_angle_deg: float
+    size: tuple[int, int]
+
+    def basis(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+        """(right, up, forward, tan of the half-angles across and up) of the camera."""
+        d = np.asarray(self.focal_point, float) - self.position
+        fwd = d / np.linalg.norm(d)
+        up = np.asarray(self.view_up, float) - fwd * float(np.dot(self.view_up, fwd))
+        up /= np.linalg.norm(up)
+        right = np.cross(fwd, up)
+        tv = float(np.tan(np.radians(self.view_angle_deg) / 2.0))
+        w, h = self.size
+        return right, up, fwd, tv * w / h, tv
+
+    def pixels(self, points: np.ndarray) -> np.ndarray:
+        """(N, 2) pixel positions (x right, y down) of world points in front of the camera."""
+        right, up, fwd, th, tv = self.basis()
+        v = np.atleast_2d(points) - self.position
+        z = v @ fwd
+        w, h = self.size
+        x = (v @ right) / (z * th)
+        y = (v @ up) / (z * tv)
+        return np.column_stack([(x + 1) * 0.5 * w, (1 - y) * 0.5 * h])
+
+
+# ---------------------------------------------------------------------------------------------------- the chain
+def chain_record(model, f) -> ChainRecord | None:
+    """The relay chain of frame ``f`` of :class:`viewer.scene.frame.FrameModel` ``model``, or None without one."""
+    from viewer.links.chain import relay_chain
+
+    relay, kin, view = model.relay, model.kin, model.view
+    try:
+        chain = relay_chain(f.et, relay, observer=kin.center, frame=view.frame)
+    except (SpiceyError, CoverageError) as exc:  # the Earth or the centre outside the loaded kernels
+        log.debug("relay chain at ET %.0f: %s", f.et, exc)
+        return None
+    k = view.units_per_km
+    shift = model._origin_shift(f) if kin.follow else np.zeros(3)
+    labelled = {a.key for a in f.labels} | {m for a in f.labels for m in a.members}
+
+    def place(end: dict) -> np.ndarray | None:
+        naif = end["naif"]
+        if naif in f.poses.positions:
+            return f.poses.positions[naif][0] if f.poses.visible[naif][0] else None
+        return np.asarray(end["position_km"], float) * k + shift
+
+    out = ChainRecord()
+    names = {}
+    for leg in chain["legs"]:
+        if not leg["show"]:
+            continue
+        pa, pb = place(leg["from"]), place(leg["to"])
+        if pa is None or pb is None or not (np.isfinite(pa).all() and np.isfinite(pb).all()):
+            continue
+        ea = End(leg["from"]["naif"], leg["from"]["name"], pa, leg["from"]["naif"] in labelled)
+        eb = End(leg["to"]["naif"], leg["to"]["name"], pb, leg["to"]["naif"] in labelled)
+        if leg["open"]:
+            out.legs.append(Leg(leg["id"], True, pa, pb, ea, eb))
+            if eb.key.startswith("STATION:"):
+                names[leg["to"]["id"]] = leg["to"]["name"]
+            continue
+        if leg["stub"] is None:  # outside the trajectory: nothing to say on screen
+            continue
+        f0, f1 = leg["stub"]["fractions"]
+        if f1 <= f0:
+            continue
+        stub_b = End(f"reason:{leg['reason']}", eb.name, pa + f1 * (pb - pa))
+        a = pa + f0 * (pb - pa)
+        why = leg["reason"], leg["reason_text"]
+        out.legs.append(Leg(leg["id"], False, a, stub_b.point, ea, stub_b, *why, mid_air=f0 > 0))
+    for st in chain["stations"]:
+        if st["id"] in names:
+            d = np.asarray(st["limb_direction"], float)
+            anchor = np.asarray(st["limb_anchor_km"], float) * k + shift
+            out.stations.append(StationMark(st["id"], st["name"], anchor, d))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- on screen
+def clip(a: np.ndarray, b: np.ndarray, cam: Camera) -> tuple[float, float] | None:
+    """Fractions (t0, t1) of the segment a → b inside the frame (``EDGE_PX`` in from its edges) and in front of the
+    camera; None when no part is."""
+    right, up, fwd, th, tv = cam.basis()
+    w, h = cam.size
+    th, tv = th * (1 - 2 * EDGE_PX / w), tv * (1 - 2 * EDGE_PX / h)
+    dist = float(np.linalg.norm(np.asarray(cam.focal_point, float) - cam.position))
+    va, vb = a - cam.position, b - cam.position
+    t0, t1 = 0.0, 1.0
+    for g in (
+        lambda v: v @ fwd * th - v @ right,
+        lambda v: v @ fwd * th + v @ right,
+        lambda v: v @ fwd * tv - v @ up,
+        lambda v: v @ fwd * tv + v @ up,
+        lambda v: v @ fwd - NEAR_FRACTION * dist,
+    ):
+        ga, gb = float(g(va)), float(g(vb))
+        if ga < 0 and gb < 0:
+            return None
+        if ga < 0:
+            t0 = max(t0, ga / (ga - gb))
+        elif gb < 0:
+            t1 = min(t1, ga / (ga - gb))
+    return (t0, t1) if t1 > t0 else None
+
+
+@dataclass
+class Layout:
+    """A chain on screen: ``lines`` [(leg, t0, t1)] to draw; ``labels`` [(x, y, text, kind)] at ends on screen
+    (kind ``station``, ``vehicle`` or ``reason``); ``markers`` [(x, y, dx, dy, text)] at the frame edge, (dx, dy)
+    the unit direction out of the frame."""
+
+    lines: list = field(default_factory=list)
+    labels: list = field(default_factory=list)
+    markers: list = field(default_factory=list)
+
+
+def layout(chain: ChainRecord | None, cam: Camera, lang: str) -> Layout:
+    """Where ``chain`` lands in the picture of ``cam`` (see the module docstring); words in ``lang``."""
+    out = Layout()
+    if chain is None:
+        return out
+    edge, why = [], []  # (x, y, dx, dy, name); (x, y, name, reason words)
+    for leg in chain.legs:
+        span = clip(leg.a, leg.b, cam)
+        if span is None:
+            continue
+        t0, t1 = span
+        out.lines.append((leg, t0, t1))
+        mid = cam.pixels(leg.a + 0.5 * (t0 + t1) * (leg.b - leg.a))[0]
+        for t, end, cut in ((t0, leg.a_end, t0 > 0), (t1, leg.b_end, t1 < 1)):
+            xy = cam.pixels(leg.a + t * (leg.b - leg.a))[0]
+            name = end.name[lang] + (f": {leg.reason_text[lang]}" if cut and end is leg.b_end and leg.reason else "")
+            if cut:
+                d = xy - mid
+                d = d / max(float(np.linalg.norm(d)), 1e-9)
+                edge.append((float(xy[0]), float(xy[1]), float(d[0]), float(d[1]), name))
+            elif end is leg.a_end and leg.mid_air:
+                continue
+            elif end is leg.b_end and leg.reason:
+                why.append((float(xy[0]), float(xy[1]) + LABEL_DROP_PX, end.name[lang], leg.reason_text[lang]))
+            elif not end.labelled and not end.key.startswith("STATION:"):
+                out.labels.append((float(xy[0]), float(xy[1]) - LABEL_DROP_PX, end.name[lang], "vehicle"))
+    out.labels += _merge_reasons(why)
+    for st in chain.stations:
+        _station_label(out, st, cam, lang)
+    out.markers = _merge(edge)
+    return out
+
+
+def _station_label(out: Layout, st: StationMark, cam: Camera, lang: str) -> None:
+    """The station's name at its limb anchor, off the Earth's disc (stacked where names would overlap)."""
+    right, up, fwd, _th, _tv = cam.basis()
+    if float((st.anchor - cam.position) @ fwd) <= 0:
+        return
+    xy = cam.pixels(st.anchor)[0]
+    w, h = cam.size
+    if not (0 <= xy[0] <= w and 0 <= xy[1] <= h):
+        return
+    d = np.array([float(st.direction @ right), -float(st.direction @ up)])
+    d = d / max(float(np.linalg.norm(d)), 1e-9)
+    x, y = xy + d * 14.0
+    while any(abs(y - q[1]) < 16 and abs(x - q[0]) < 80 for q in out.labels if q[3] == "station"):
+        y += 16.0 if d[1] >= 0 else -16.0
+    out.labels.append((float(x), float(y), st.name[lang], "station"))
+
+
+def _merge_reasons(why: list) -> list:
+    """One label per obstruction place and reason: "Kashi · Jiamusi: behind the Moon's limb"."""
+    out: list[list] = []
+    for x, y, name, reason in why:
+        for m in out:
+            if m[3] == reason and abs(m[0] - x) < MERGE_PX and abs(m[1] - y) < MERGE_PX:
+                if name not in m[2]:
+                    m[2].append(name)
+                break
+        else:
+            out.append([x, y, [name], reason])
+    return [(x, y, f"{' · '.join(names)}: {reason}", "reason") for x, y, names, reason in out]
+
+
+def _merge(edge: list) -> list:
+    """One marker per place at the frame edge, naming every end that leaves there."""
+    out: list[list] = []
+    for x, y, dx, dy, name in edge:
+        for m in out:
+            if abs(m[0] - x) < MERGE_PX and abs(m[1] - y) < MERGE_PX:
+                if name not in m[4]:
+                    m[4].append(name)
+                break
+        else:
+            out.append([x, y, dx, dy, [name]])
+    return [(x, y, dx, dy, " · ".join(names)) for x, y, dx, dy, names in out]
