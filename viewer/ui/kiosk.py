@@ -182,7 +182,7 @@ class KioskController:
         """Start tour step ``index``: its view, time and speed, playing, with the camera at the view's preset."""
         steps = self.config.tour.steps
         step = steps[index % len(steps)]
-        self.state.go(step.from_et, step.view, speed=step.speed, playing=True)  # the app resets the camera
+        self.app.story.go(step.from_et, step.view, speed=step.speed, playing=True)  # the story's view while it is on
         self._tour_caption = step.caption
         self.view.step = index % len(steps)
         self._on_words()
@@ -196,7 +196,8 @@ class KioskController:
         step = self.config.tour.step_for_chapter(chapter_id)
         s = self.state
         view = step.view if step is not None else s.view
-        s.go(chapter.start_et, view, speed=step.speed if step is not None else s.speed, playing=True)
+        speed = step.speed if step is not None else s.speed
+        self.app.story.go(chapter.start_et, view, speed=speed, playing=True)  # the story's view while it is on
         self._tour_caption = None
         self._on_words()
 

@@ -252,23 +252,17 @@ class StoryLink:
         return view3d
 
     def set_time(self, et: float) -> None:
-        """A time from the browser: with the story on, the time and the story's view at it in one update."""
+        """A time from the browser: with the story on, the time and the story's view at it in one batch."""
         s = self.state
-        lo, hi = s.param.et.bounds
-        et = min(max(float(et), lo), hi)
-        want = view_at(et) if s.auto_view else s.view
-        if want != s.view and want in s.param.view.objects:
-            self._own = True
-            try:
-                s.param.update(view=want, et=et)
-            finally:
-                self._own = False
+        want = self._story_view(et) if s.auto_view else s.view
+        if want != s.view:
+            self._go(et, want)
         else:
             s.set_time(et)
 
     def jump(self, item_id: str) -> bool:
-        """Jump to a phase's start or an event in the story's view, in one update; False when the story is off
-        or there is no such item (the caller then jumps as before, and names a bad id)."""
+        """Jump to a phase's start or an event in the story's view, in one batch; False when the story is off or
+        there is no such item (the caller then jumps as before, and names a bad id)."""
         if not self.state.auto_view:
             return False
         try:
@@ -276,8 +270,27 @@ class StoryLink:
         except KeyError:
             return False
         start = getattr(item, "start_et", None)
-        self.set_time(item.et if start is None else start)
+        et = item.et if start is None else start
+        self._go(et, self._story_view(et))
         return True
+
+    def go(self, et: float, view: str, **params) -> None:
+        """Go to ``et`` in ``view`` (the story's view there while the story is on) with ``params`` (speed, playing),
+        in one batch (:meth:`AppState.go`)."""
+        self._go(et, self._story_view(et) if self.state.auto_view else view, **params)
+
+    def _story_view(self, et: float) -> str:
+        s = self.state
+        lo, hi = s.param.et.bounds
+        want = view_at(min(max(float(et), lo), hi))
+        return want if want in s.param.view.objects else s.view
+
+    def _go(self, et: float, view: str, **params) -> None:
+        self._own = True
+        try:
+            self.state.go(et, view, **params)
+        finally:
+            self._own = False
 
     def query(self) -> str:
         """The URL's search string: ``t`` and ``lang``, and ``view`` only while a preset is shown."""
@@ -287,8 +300,8 @@ class StoryLink:
         return "?" + urlencode(q)
 
     def _switch(self, et: float) -> None:
-        want = view_at(et)
-        if want != self.state.view and want in self.state.param.view.objects:
+        want = self._story_view(et)
+        if want != self.state.view:
             self._own = True
             try:
                 self.state.view = want

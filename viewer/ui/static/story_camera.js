@@ -52,7 +52,7 @@ function makeStoryCamera({model, stage, markDirty, requestTime}) {
   let detached = false, lastShot = -1, lastView = null, lastCam = null;
   let blend = null;            // {from: {off, aim, up} relative to the subject, start, dur}
   let pending = null;          // {view, since}: the server is switching to this view
-  let lastRen = null;
+  let lastRen = null, seenView = null;
   const state = {sets: 0, lastPose: null};
 
   const overlay = document.createElement("div");
@@ -214,6 +214,9 @@ function makeStoryCamera({model, stage, markDirty, requestTime}) {
     showBack();
     note.style.display = "none";
     lastRen = b.ren;
+    const shown = b.tracks.raw ? b.tracks.raw.view : null;
+    if (detached && seenView !== null && shown !== seenView) { detached = false; showBack(); }  // a new view: the story frames it
+    seenView = shown;
     if (!data || !follow()) { releaseCamera(b.ren); fadeTo(0, 0.2); pending = null; return; }
     const view = b.tracks.raw ? b.tracks.raw.view : null;
     const seg = segmentAt(et);
