@@ -274,10 +274,14 @@ class Layout:
     markers: list = field(default_factory=list)
 
 
-def layout(chain: ChainRecord | None, cam: Camera, lang: str) -> Layout:
-    """Where ``chain`` lands in the picture of ``cam`` (see the module docstring); words in ``lang``."""
+def layout(chain: ChainRecord | None, cam: Camera, lang: str, all_around: bool = False) -> Layout:
+    """Where ``chain`` lands in the picture of ``cam`` (see the module docstring); words in ``lang``.
+    ``all_around``: a panorama (every direction is in the picture): whole legs, no words."""
     out = Layout()
     if chain is None:
+        return out
+    if all_around:
+        out.lines = [(leg, 0.0, 1.0) for leg in chain.legs]
         return out
     edge, why = [], []  # (x, y, dx, dy, name); (x, y, name, reason words)
     for leg in chain.legs:

@@ -309,7 +309,9 @@ class MissionScene:
         self._choose_textures()
 
     def _place_links(self) -> None:
-        self.link_lines.place(self.plotter.camera, self.size, self.language)
+        render_pass = self.renderer.GetPass()  # a panoramic pass shows every direction: nothing leaves the frame
+        panorama = render_pass is not None and render_pass.IsA("vtkPanoramicProjectionPass")
+        self.link_lines.place(self.plotter.camera, self.size, self.language, all_around=bool(panorama))
 
     def _update_labels(self) -> None:
         self.labels.update(self.frame, self.model, self.plotter.camera, self.language, self.layers.get("labels", True))

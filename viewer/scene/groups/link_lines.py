@@ -116,8 +116,9 @@ class LinkLines(Group):
         self.chain = f.chain if show else None
         self.shown = show
 
-    def place(self, camera, size: tuple[int, int], language: str) -> Layout:
-        """Draw the chain through ``camera`` (a VTK camera) in a ``size`` picture; returns the layout."""
+    def place(self, camera, size: tuple[int, int], language: str, all_around: bool = False) -> Layout:
+        """Draw the chain through ``camera`` (a VTK camera) in a ``size`` picture; returns the layout.
+        ``all_around``: the picture is a panorama (whole legs, no words)."""
         cam = Camera(
             np.asarray(camera.GetPosition(), float),
             np.asarray(camera.GetFocalPoint(), float),
@@ -125,7 +126,7 @@ class LinkLines(Group):
             float(camera.GetViewAngle()),
             (int(size[0]), int(size[1])),
         )
-        lay = layout(self.chain, cam, language)
+        lay = layout(self.chain, cam, language, all_around)
         drawn = set()
         self.cut = {leg.id: (t0 > 0, t1 < 1) for leg, t0, t1 in lay.lines}  # which ends the frame edge cuts
         for leg, t0, t1 in lay.lines:
