@@ -3,7 +3,8 @@
 The scene composes three parts: the frame model (:mod:`viewer.scene.frame`: ``et`` -> plain records), the actor
 groups (:mod:`viewer.scene.groups`: each builds its actors once and moves them from a frame) and the camera
 (:mod:`viewer.scene.camera`). Actor names are stable: ``earth``, ``moon``, ``terrain``, the vehicles' actors
-(``orbiter`` …), ``trail:<actor>``, ``trail-future:<actor>``, ``label:<actor>``, ``link:<link id>``, ``stars``,
+(``orbiter`` …), ``trail:<actor>``, ``trail-future:<actor>``, ``label:<actor>``, ``link:<link id>`` (the relay chain's legs, with
+``relay:*``: its names, edge markers and legend; not in the web scene), ``stars``,
 ``indicator:earth`` and the screen texts (``clock``, ``title``, ``note:scale``, ``badge:grade``, ``site:sun``,
 ``site:earth``, ``note:terrain``). :meth:`update` changes transforms, visibility, line points, colours and text;
 it never adds or removes an actor.
