@@ -116,6 +116,11 @@ class Camera:
 
 
 # ---------------------------------------------------------------------------------------------------- the chain
+def chain_leg_ids(link_defs: dict) -> list[str]:
+    """The links that can be a leg of the relay chain: a vehicle → Queqiao-2, Queqiao-2 → a station."""
+    return [lid for lid, ln in link_defs.items() if ln.kind in ("surface", "space") or lid.startswith("queqiao2-")]
+
+
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # FrameModel -> the last relay_chain it asked for
 
 

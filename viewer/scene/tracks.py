@@ -73,6 +73,7 @@ import numpy as np
 from viewer.epochs import utc_from_et
 from viewer.scene.frame import FrameModel
 from viewer.scene.kinematics import coverage, quaternions, rotations
+from viewer.scene.relay import chain_leg_ids
 from viewer.scene.sampling import centre_states, pre_step, sample_ets, view_span
 
 FORMAT = "change6-tracks/1"
@@ -220,8 +221,6 @@ def _chain_tracks(model: FrameModel, grid: np.ndarray, encoding: str) -> dict:
     relay = model.relay
     if relay is None or not len(grid):
         return {}
-    from viewer.scene.groups.link_lines import chain_leg_ids
-
     lo, hi = grid[0], grid[-1]
     ids = chain_leg_ids(model.link_defs)
     edges = [t for lid in ids for w in relay.windows(lid) for t in w] + [t for w in source_windows() for t in w[:2]]

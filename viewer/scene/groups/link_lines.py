@@ -18,17 +18,12 @@ import vtk
 from viewer import words
 from viewer.scene.frame import Frame
 from viewer.scene.groups.common import FLAT, Group, with_normals
-from viewer.scene.relay import Camera, Layout, layout
+from viewer.scene.relay import Camera, Layout, chain_leg_ids, layout
 from viewer.scene.vehicles import rgb
 
 N_TEXTS = 14  # name actors (labels and edge markers) kept ready
 MARKER_PX = 9.0
 LEGEND = (("open", 0.095), ("blocked", 0.06))  # style, y of its row (normalised viewport, bottom right)
-
-
-def chain_leg_ids(link_defs: dict) -> list[str]:
-    """The links that can be a leg of the relay chain: a vehicle → Queqiao-2, Queqiao-2 → a station."""
-    return [lid for lid, ln in link_defs.items() if ln.kind in ("surface", "space") or lid.startswith("queqiao2-")]
 
 
 class LinkLines(Group):
