@@ -110,18 +110,28 @@ def site_case(runs: int) -> None:
 
         for delay in (0.0, 0.03):
             srv.delay_s = delay
-            times, stats = [], {}
+            times, index_times, stats, idx = [], [], {}, {}
             for _ in range(runs):
                 os.environ["VIEWER_CACHE_DIR"] = str(tmp / f"cache-{len(times)}-{delay}")
-                stats = {}
+                stats, idx = {}, {}
+                t = time.perf_counter()
+                site.archive.products(stats=idx)  # the archive's index, read once per cache
+                index_times.append(time.perf_counter() - t)
                 t = time.perf_counter()
                 site.fetch_site(60, progress=False, stats=stats)
                 times.append(time.perf_counter() - t)
             print(
-                f"site window fetch (60 km + 320 km context, {delay * 1000:.0f} ms per answer): "
+                f"site windows (60 km + 320 km context, {delay * 1000:.0f} ms per answer): "
                 f"{stats['bytes'] / 1e6:.2f} MB in {stats['requests']} requests, "
-                f"{statistics.median(times):.2f} s (median of {runs})"
+                f"{statistics.median(times):.2f} s; the index before them (once): {idx['bytes'] / 1e6:.2f} MB in "
+                f"{idx['requests']} requests, {statistics.median(index_times):.2f} s (medians of {runs})"
             )
+            for role in site.ROLES:
+                dem = site.LolaDem.open(site.site_dir() / f"{role}.img")
+                print(
+                    f"    {role}: {dem.grid.lines} × {dem.grid.samples} px = {dem.path.stat().st_size / 1e6:.2f} MB, "
+                    f"{site.resolution_label(dem)}"
+                )
         srv.close()
         from viewer.links.horizon import compute_horizon
         from viewer.mission import landing_site

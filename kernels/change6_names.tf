@@ -3,14 +3,14 @@ KPL/FK
 Chang'e-6 viewer: names of the reconstructed vehicles, the landing site and its topocentric frame
 ===================================================================================================
 
-   Written by `python -m viewer kernels build` (change6-viewer 0.1.0, trajectory sources sha256 8dc6ddaabe445eee).
+   Written by `python -m viewer kernels build` (change6-viewer 0.1.0, trajectory sources sha256 9c961d43b36b791a).
    No NAIF IDs were published for these spacecraft. The IDs are the project's own (viewer/constants.py):
    negative, in the -3,060,0xx block, which no NAIF spacecraft or instrument ID can reach.
 
    Bodies
    ------
       CHANGE6_ORBITER   -3060001   orbiter (launch .. after the Earth-return avoidance burn)
-      CHANGE6_RETURNER  -3060002   re-entry capsule (launch .. touchdown + 1 h)
+      CHANGE6_RETURNER  -3060002   re-entry capsule (launch .. 2024-06-25 12:00 UTC, at rest after touchdown)
       CHANGE6_LANDER    -3060003   lander (launch .. stays at the site)
       CHANGE6_ASCENDER  -3060004   ascender (launch .. lunar impact)
       QUEQIAO_2         -3060010   relay satellite (launch 2024-03-20 ..)

@@ -1,7 +1,8 @@
 """Test-side gravity model, written independently of viewer.trajectory.forces (numpy, vectorised).
 
 Point masses of Earth, Moon and Sun from DE440 (spkpos), GMs from the kernel pool, J2 of Earth (EGM2008) and
-Moon (GRAIL), poles from the body-fixed frames at each epoch.
+Moon (GRAIL), poles from the body-fixed frames at each epoch, and the Moon's C22 (GRAIL GL0660B, 2.2382e-5) in
+MOON_ME for points near the Moon.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ J2_TEST = {
     "EARTH": (1.08263e-3, 6378.137, ("ITRF93", "IAU_EARTH")),
     "MOON": (2.033e-4, 1738.0, ("MOON_ME", "IAU_MOON")),
 }
+C22_MOON = 2.2382e-5
 
 
 def _frame(names):
@@ -45,4 +47,17 @@ def gravity(center: str, ets: np.ndarray, pos: np.ndarray) -> np.ndarray:
             z = np.einsum("ij,ij->i", d, poles)[:, None]
             r = dn
             acc += -1.5 * j2 * mu * rad**2 / r**5 * ((1 - 5 * z**2 / r**2) * d + 2 * z * poles)
+        if body == "MOON":
+            acc += _c22(ets, d, mu, rad, _frame(frames))
     return acc
+
+
+def _c22(ets, d, mu, rad, frame):
+    """Gradient of U = 3 mu R^2 C22 (x^2 - y^2) / r^5 in the Moon's body frame, rotated back to J2000."""
+    rots = np.array([spiceypy.pxform("J2000", frame, float(t)) for t in ets])
+    b = np.einsum("nij,nj->ni", rots, d)
+    r2 = np.einsum("ni,ni->n", b, b)[:, None]
+    k = 3 * mu * rad**2 * C22_MOON / r2**2.5
+    q = 5 * (b[:, :1] ** 2 - b[:, 1:2] ** 2) / r2
+    g = k * (np.stack([2 * b[:, 0], -2 * b[:, 1], np.zeros(len(b))], axis=1) - q * b)
+    return np.einsum("nji,nj->ni", rots, g)

@@ -59,4 +59,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's viewer, not an installed one
     sys.exit(main())

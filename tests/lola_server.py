@@ -5,6 +5,8 @@ or from memory, keeps connections open, and can misbehave on purpose:
 
 - ``ignore_range``: answer 200 with the whole file, as a server without Range support does (sent in small chunks,
   so ``sent`` shows how much went out before the client hung up);
+- ``multirange``: answer a request for several ranges with ``multipart/byteranges`` (default), or, when False,
+  with 200 and the whole file, as servers without multi-range support do;
 - ``drop``: {request number of a path: bytes}: send that many body bytes of that answer, then cut the connection;
 - ``short``: announce the full length but send half of the body and close;
 - ``html``: answer this path with an HTML error page (status 206 for a Range request, 200 otherwise);
@@ -25,7 +27,23 @@ import threading
 import time
 from pathlib import Path
 
-_RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
+_SPAN = re.compile(r"^(\d+)-(\d*)$")
+BOUNDARY = b"3d6b6a416f9b5b0a"
+
+
+def _spans(header: str | None) -> list[tuple[int, int]] | None:
+    """[(start, stop)] of a ``Range: bytes=a-b,c-d`` header (stop exclusive, open ends to a large number)."""
+    if not header or not header.startswith("bytes="):
+        return None
+    out = []
+    for part in header[6:].split(","):
+        m = _SPAN.match(part.strip())
+        if m is None:
+            return None
+        out.append((int(m.group(1)), int(m.group(2)) + 1 if m.group(2) else 1 << 62))
+    return out
+
+
 HTML_PAGE = b"<!DOCTYPE html><html><body><h1>Service temporarily unavailable</h1></body></html>"
 
 
@@ -40,6 +58,7 @@ class RangeServer:
         self.html: set[str] = set()
         self.shift_range: set[str] = set()
         self.total: dict[str, int] = {}
+        self.multirange = True  # answer several ranges as multipart/byteranges (as Apache does); else 200
         self.delay_s = 0.0  # wait before each answer (a benchmark's stand-in for network latency)
         self.lock = threading.Lock()
         owner = self
@@ -103,24 +122,40 @@ class RangeServer:
             h.end_headers()
             h.wfile.write(HTML_PAGE)
             return
-        m = _RANGE.match(rng or "")
-        if self.ignore_range or not m:
+        spans = _spans(rng)
+        if self.ignore_range or not spans or (len(spans) > 1 and not self.multirange):
             self._whole(h, path, size)
             return
-        start = int(m.group(1))
-        stop = min(int(m.group(2)) + 1 if m.group(2) else size, size)
-        if start >= size:
+        if any(a >= size for a, _ in spans):
             h.send_response(416)
             h.send_header("Content-Range", f"bytes */{size}")
             h.send_header("Content-Length", "0")
             h.end_headers()
             return
-        if path in self.shift_range:
-            start, stop = start + 1, min(stop + 1, size)
-        payload = self._slice(path, start, stop)
+        shift = 1 if path in self.shift_range else 0
+        spans = [(a + shift, min(b + shift, size)) for a, b in ((a, min(b, size)) for a, b in spans)]
+        total = self.total.get(path, size)
         h.send_response(206)
-        h.send_header("Content-Type", "application/octet-stream")
-        h.send_header("Content-Range", f"bytes {start}-{stop - 1}/{self.total.get(path, size)}")
+        if len(spans) == 1:
+            (a, b), payload = spans[0], self._slice(path, *spans[0])
+            h.send_header("Content-Type", "application/octet-stream")
+            h.send_header("Content-Range", f"bytes {a}-{b - 1}/{total}")
+        else:
+            payload = (
+                b"".join(
+                    b"--"
+                    + BOUNDARY
+                    + b"\r\nContent-Type: application/octet-stream\r\n"
+                    + f"Content-Range: bytes {a}-{b - 1}/{total}\r\n\r\n".encode()
+                    + self._slice(path, a, b)
+                    + b"\r\n"
+                    for a, b in spans
+                )
+                + b"--"
+                + BOUNDARY
+                + b"--\r\n"
+            )
+            h.send_header("Content-Type", f"multipart/byteranges; boundary={BOUNDARY.decode()}")
         h.send_header("Content-Length", str(len(payload)))
         h.end_headers()
         cut = self.drop.get((path, number))

@@ -87,3 +87,16 @@ def test_a_still_without_a_view_takes_the_story_camera_on_the_lit_side(tmp_path,
     out = screenshot(tmp_path / "story.png", et_from_utc(utc), view=None, size=(480, 270), quality="fast")
     share = _lit_share(Image.open(out))
     assert share >= 0.08, f"{utc}: {share:.1%} of the story still is lit"
+
+
+def test_a_still_after_the_last_shot_keeps_the_last_shot(tmp_path):
+    """The recovery phase runs past the returner's kernels: the still keeps the last shot's view (no traceback)."""
+    from PIL import Image
+
+    from viewer.epochs import et_from_utc
+    from viewer.export.screenshot import screenshot
+
+    out = screenshot(
+        tmp_path / "late.png", et_from_utc("2024-06-25T23:05:15Z"), view=None, size=(320, 180), quality="fast"
+    )
+    assert Image.open(out).size == (320, 180)

@@ -40,7 +40,7 @@ def _unit(v) -> np.ndarray:
 
 
 def _fisheye_pixel(theta_deg: float, bearing_deg: float, size: int, fov: float) -> tuple[float, float]:
-    """The issue's dome-master formula: radius θ/(fov/2)·R; bearing measured from the right, counter-clockwise."""
+    """The angular fisheye (dome master): radius θ/(fov/2)·R; bearing measured from the right, counter-clockwise."""
     r = theta_deg / (fov / 2) * (size / 2)
     b = math.radians(bearing_deg)
     return size / 2 + r * math.cos(b), size / 2 - r * math.sin(b)
@@ -98,8 +98,8 @@ def _source(size, projection, et, keep=("earth",)):
             if self.fixed is not None:
                 self._path = _FixedPath(self.fixed)
 
-        def _apply(self, pose):
-            super()._apply(pose)
+        def _hide_screen_texts(self):  # runs when each render starts
+            super()._hide_screen_texts()
             for name, actor in self.scene.actors.items():
                 if name not in keep:
                     actor.SetVisibility(False)
@@ -222,11 +222,46 @@ def test_equirect_puts_the_earth_at_its_azimuth_and_elevation(kernels_loaded, az
         )
         src._seg_index = -1
         frame = src.render_frame(et)
+        notes = src.notes_at(et)  # the scene's screen notes, hidden in the frame, handed to the dome overlays
+        labels = src.labels_at(et)  # the labels, at their pixels in the panorama
     finally:
         src.close()
+    assert any("spacecraft enlarged ×" in n for n in notes), notes
     expect = _equirect_pixel(az, el, w, h)
+    earth = [label for label in labels if label.text == "Earth"]
+    assert earth and math.hypot(earth[0].at[0] - expect[0], earth[0].at[1] - expect[1]) < 0.01 * w, labels
     x, y, _ = _blob_centroid(frame, expect, 0.05 * w)
     assert math.hypot(x - expect[0], y - expect[1]) < 0.005 * w, (x, y, expect)
+
+
+def test_no_screen_text_is_drawn_on_the_cube_faces(kernels_loaded):
+    """The scene places labels and the relay legend just before it renders; none of them is drawn in a panorama."""
+    from viewer.epochs import et_from_utc
+    from viewer.export import camera_paths as cp
+    from viewer.export.panorama_source import PanoramaSource
+
+    et = et_from_utc(LUNAR_ORBIT_UTC)
+    src = PanoramaSource((512, 256), [cp.Segment(et, et + 60, "lunar", "preset")], make_projection("equirect"),
+                         ets=np.array([et]))  # fmt: skip
+    drawn = []
+    src.scene.renderer.AddObserver("EndEvent", lambda *a: drawn.extend(_visible_2d(src.scene.renderer)))
+    try:
+        src.render_frame(et)
+        assert src.labels_at(et), "the scene has labels to place at this time"
+    finally:
+        src.close()
+    assert drawn == []
+
+
+def _visible_2d(renderer) -> list[str]:
+    props = renderer.GetViewProps()
+    props.InitTraversal()
+    out = []
+    for _ in range(props.GetNumberOfItems()):
+        prop = props.GetNextProp()
+        if prop.IsA("vtkActor2D") and prop.GetVisibility():
+            out.append(prop.GetClassName())
+    return out
 
 
 def test_equirect_seam_is_continuous(kernels_loaded):
@@ -270,7 +305,71 @@ def test_a_360_mp4_carries_spherical_metadata_and_decodes(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["descent360.mp4"]
 
 
-def test_a_dome_master_still_is_black_outside_the_circle_and_keeps_captions_inside(tmp_path):
+def _decoded(path: Path) -> list[bytes]:
+    import imageio_ffmpeg
+
+    gen = imageio_ffmpeg.read_frames(str(path))
+    next(gen)
+    return [bytes(b) for b in gen]
+
+
+@pytest.mark.parametrize("faststart", [True, False])
+def test_spherical_boxes_keep_every_frame(tmp_path, faststart):
+    """Adding the boxes moves the media data (moov first) or not (moov last); every frame decodes as before."""
+    import shutil
+
+    from viewer.export.spherical import add_equirect_metadata
+    from viewer.export.video import FfmpegSink
+
+    plain = tmp_path / "plain.mp4"
+    with FfmpegSink(plain, (256, 128), 10) as sink:
+        for i in range(12):
+            frame = np.zeros((128, 256, 3), np.uint8)
+            frame[:, (20 * i) % 256 : (20 * i) % 256 + 30] = (200, 120, 40)
+            sink.write(frame)
+        sink.commit()
+    marked = tmp_path / "marked.mp4"
+    if faststart:
+        shutil.copy(plain, marked)
+    else:  # the muxer's default: moov after mdat
+        subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(plain), "-c", "copy", str(marked)], check=True)
+    assert probe(marked)["faststart"] is faststart
+    add_equirect_metadata(marked)
+    text = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(marked)], capture_output=True, text=True).stderr
+    assert "Spherical Mapping: equirectangular" in text
+    assert _decoded(marked) == _decoded(plain) and len(_decoded(plain)) == 12
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["marked.mp4", "plain.mp4"]
+
+
+def test_a_file_that_is_not_an_mp4_is_refused_in_one_line(tmp_path):
+    from viewer.export.spherical import add_equirect_metadata
+    from viewer.export.video import ExportError
+
+    bad = tmp_path / "x.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x10ftypisom" + b"\x00" * 8 + b"garbage")
+    with pytest.raises(ExportError) as err:
+        add_equirect_metadata(bad)
+    assert "\n" not in str(err.value) and "x.mp4" in str(err.value)
+
+
+def test_a_clean_dome_master_as_a_png_sequence(tmp_path):
+    """--captions none: nothing burnt in and no credits; every frame is a dome master with black corners."""
+    from PIL import Image
+
+    out = tmp_path / "dome_frames"
+    r = _cli("export", "video", "--phase", "powered_descent", "--projection", "fisheye", "--fov", "200",
+             "--dome-tilt", "30", "--size", "256x256", "--fps", "4", "--duration", "1", "--captions", "none",
+             "--png-dir", str(out))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"frame_{i:06d}.png" for i in range(4)]  # 4 frames, no credits
+    for name in names:
+        frame = np.asarray(Image.open(out / name).convert("RGB"))
+        assert frame.shape == (256, 256, 3) and frame[[0, 0, -1, -1], [0, -1, 0, -1]].max() == 0
+        assert frame.std() > 3
+
+
+def test_a_dome_master_still_is_black_outside_the_circle(tmp_path):
     from PIL import Image
 
     out = tmp_path / "dome.png"
@@ -298,6 +397,44 @@ def test_dome_captions_stay_inside_the_circle():
         drawn = frame.max(axis=2) > 0
         assert drawn.sum() > 0.002 * n * n and r[drawn].max() < 1.0
         assert (y[drawn] > n / 2).mean() > 0.7  # the lower front of the dome
+    # the scene's notes go in the band too, inside the circle
+    n = 1024
+    frame = np.zeros((n, n, 3), np.uint8)
+    notes = ("spacecraft enlarged ×40,000", "attitudes: assumed")
+    ov = DomeOverlays((n, n), content, make_projection("fisheye"), notes=lambda et: notes)
+    with_notes = ov(frame, 50.0, 0)
+    plain = DomeOverlays((n, n), content, make_projection("fisheye"))(np.zeros_like(frame), 50.0, 0)
+    y, x = np.mgrid[0:n, 0:n]
+    extra = (with_notes.max(axis=2) > 0) & ~(plain.max(axis=2) > 0)
+    assert extra.sum() > 200 and np.hypot(x[extra] + 0.5 - n / 2, y[extra] + 0.5 - n / 2).max() < n / 2
+
+
+def test_labels_are_drawn_just_above_their_points():
+    from viewer.export.dome_overlays import DomeOverlays, Label
+    from viewer.export.overlays import OverlayContent
+
+    w, h = 1024, 512
+    marks = (Label("Earth", (700.0, 150.0), "#3f7fbf"), Label("Queqiao-2", (5.0, 400.0), "#ffffff"))
+    frame = np.zeros((h, w, 3), np.uint8)
+    ov = DomeOverlays((w, h), OverlayContent(None, []), make_projection("equirect"), labels=lambda et: marks)
+    ov.clock = False
+    ov(frame, 0.0, 0)
+    ys, xs = np.nonzero(frame.max(axis=2) > 0)
+    near = (np.abs(xs - 700) < 60) & (ys < 150) & (ys > 120)
+    assert near.sum() > 30 and near.sum() == (np.abs(xs - 700) < 60).sum()  # just above its point, nowhere else
+    blue = frame[ys[near], xs[near]]
+    assert (blue[:, 2] > blue[:, 0]).mean() > 0.5  # in the Earth's colour
+    assert ((xs < 60) & (ys > 370) & (ys < 400)).sum() > 10  # a label at the left edge is clipped, not lost
+    # on a dome master a label at the rim is cut at the circle: black outside it
+    n = 512
+    rim = (Label("Queqiao-2", (n / 2 + 0.7 * n / 2, n / 2 - 0.7 * n / 2), "#ffffff"),)
+    frame = np.zeros((n, n, 3), np.uint8)
+    ov = DomeOverlays((n, n), OverlayContent(None, []), make_projection("fisheye"), labels=lambda et: rim)
+    ov.clock = False
+    ov(frame, 0.0, 0)
+    y, x = np.mgrid[0:n, 0:n]
+    outside = (x + 0.5 - n / 2) ** 2 + (y + 0.5 - n / 2) ** 2 > (n / 2) ** 2
+    assert frame[~outside].max() > 0 and frame[outside].max() == 0
 
 
 @pytest.mark.parametrize(

@@ -245,6 +245,12 @@ def test_tracks_fit_the_budget_and_name_real_actors(web_scene, view):
     for name in list(out["trails"]) + list(out["chain"].get("legs", {})):
         assert name in web_scene.actors
     assert decode(out["sun"]["d"]).shape[1] == 3
+    labels = out["labels"]  # one label per thing, run by run, as the stills place them
+    assert len(decode(labels["t"])) == len(labels["runs"]) >= 1
+    for run in labels["runs"]:
+        keys = [x["key"] for x in run] + [m for x in run for m in x["members"]]
+        assert len(keys) == len(set(keys)) and all(x["actor"] in web_scene.actors for x in run)
+        assert all(x["en"] and x["zh"] for x in run)
 
 
 def _hermite(t, p, v, tq):

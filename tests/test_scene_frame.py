@@ -43,7 +43,7 @@ def model(kernels_loaded):
     from viewer.scene.frame import FrameModel
     from viewer.scene.kinematics import scene_config
 
-    return FrameModel(scene_config(), links.default_model(), label_lift_m={"CHANGE6_ORBITER": 3.0})
+    return FrameModel(scene_config(), links.default_model(), model_radius_m={"CHANGE6_ORBITER": 3.0})
 
 
 def _frame(model, view: str, et: float, scale: float | None = None):
@@ -123,7 +123,8 @@ def test_one_label_anchor_per_stack_and_links_follow_the_relay_model(model, even
     assert keys.count("CHANGE6_ORBITER") == 1 and "CHANGE6_LANDER" not in keys
     stack = next(a for a in f.labels if a.key == "CHANGE6_ORBITER")
     assert set(stack.members) == {"CHANGE6_RETURNER", "CHANGE6_LANDER", "CHANGE6_ASCENDER"}
-    assert stack.lift == pytest.approx(3.0 * f.view.units_per_m * f.view.spacecraft_scale)
+    assert model.label_text(stack, "en") == "Chang'e-6 (4 modules)"
+    assert model.label_text(stack, "zh") == "嫦娥六号（4 器组合体）"
     states = model.relay.link_states(np.array([et]))
     drawn = {lid: rec for lid, rec in f.links.items() if rec is not None}
     assert drawn, "no link drawn in the lunar view at LOI + 2 h"

@@ -37,6 +37,11 @@ def _source_pixels(dem: LolaDem, source: np.ndarray) -> np.ndarray:
     return source[r0 : r0 + dem.grid.lines, c0 : c0 + dem.grid.samples]
 
 
+def _lines_asked(volume, path: str, since: int = 0) -> int:
+    """Byte ranges asked for ``path`` in the requests after the first ``since`` (one range per image line)."""
+    return sum(rng.count(",") + 1 for rng in volume.requests_for(path)[since:] if rng)
+
+
 def _leftovers(tmp_path) -> list[str]:
     d = tmp_path / "cache" / "lola" / "site"
     return sorted(p.name for p in d.glob("*")) if d.exists() else []
@@ -57,9 +62,11 @@ def test_window_equals_the_source_pixels(volume, tmp_path):
     # the same place has the same height in the source and in the window
     src = LolaDem.open(_serve_copy(volume, tmp_path, "tile"))
     assert fine.height_m(lat, lon) == pytest.approx(float(src.height_m(lat, lon)), abs=1e-3)
-    # one Range request per window line, and exactly the window's bytes
-    assert len(volume.requests_for(TILE_IMG)) == fine.grid.lines
-    assert volume.sent[TILE_IMG] == fine.grid.lines * fine.grid.samples * 2
+    # each window line asked once, 64 lines per multipart answer, and little more than the window's bytes
+    window_bytes = fine.grid.lines * fine.grid.samples * 2
+    assert _lines_asked(volume, TILE_IMG) == fine.grid.lines
+    assert len(volume.requests_for(TILE_IMG)) == -(-fine.grid.lines // 64)
+    assert window_bytes < volume.sent[TILE_IMG] < 1.05 * window_bytes
     # the context window comes from the coarse global product
     ctx = LolaDem.open(paths[1])
     assert find_key(ctx.label, "SOURCE_PRODUCT_ID") == "LDEM_2"
@@ -77,6 +84,17 @@ def _serve_copy(volume, tmp_path, which: str):
     return d / f"{TILE}.IMG"
 
 
+def test_server_without_multirange_gets_one_line_per_request(volume, tmp_path):
+    volume.multirange = False
+    paths, _ = site.fetch_site(60, progress=False)
+    fine = LolaDem.open(paths[0])
+    np.testing.assert_array_equal(fine.rows_m() / 0.5, _source_pixels(fine, volume.facts["tile"]))
+    asked = volume.requests_for(TILE_IMG)
+    multi = [r for r in asked if "," in r]
+    assert 1 <= len(multi) <= 4  # one probe per connection, hung up on unread
+    assert len(asked) - len(multi) == fine.grid.lines
+
+
 def test_index_is_read_in_range_chunks_and_stops_after_the_dems(volume):
     from viewer.terrain import archive as arch
 
@@ -88,26 +106,29 @@ def test_index_is_read_in_range_chunks_and_stops_after_the_dems(volume):
 
 
 def test_resume_after_a_dropped_connection(volume, tmp_path):
-    # the 5th line's answer is cut after 100 bytes: retried on the same run
+    # the 5th answer is cut after 100 bytes: its lines are asked again on the same run
     volume.drop[(TILE_IMG, 5)] = 100
     paths, _ = site.fetch_site(60, progress=False)
     fine = LolaDem.open(paths[0])
     np.testing.assert_array_equal(fine.rows_m() / 0.5, _source_pixels(fine, volume.facts["tile"]))
-    assert len(volume.requests_for(TILE_IMG)) == fine.grid.lines + 1
+    assert len(volume.requests_for(TILE_IMG)) == -(-fine.grid.lines // 64) + 1
+    assert fine.grid.lines < _lines_asked(volume, TILE_IMG) <= fine.grid.lines + 64
 
 
 def test_interrupted_fetch_resumes_on_the_next_run(volume, tmp_path):
-    volume.drop[(TILE_IMG, 300)] = 10
+    volume.drop[(TILE_IMG, 8)] = 10
     with pytest.raises(DataError) as err:
         site.fetch_site(60, progress=False, retries=0)
     assert "\n" not in str(err.value) and "resume" in str(err.value)
-    assert not (tmp_path / "cache" / "lola" / "site" / "fine.img").exists()
-    assert any(name.endswith(".part") for name in _leftovers(tmp_path))
+    d = tmp_path / "cache" / "lola" / "site"
+    assert not (d / "fine.img").exists()
+    (done_map,) = d.glob("fine.img.*.done")
+    arrived = sum(done_map.read_bytes())
+    assert 0 < arrived < len(done_map.read_bytes()) and any(name.endswith(".part") for name in _leftovers(tmp_path))
     first = len(volume.requests_for(TILE_IMG))
     paths, _ = site.fetch_site(60, progress=False)
     fine = LolaDem.open(paths[0])
-    again = len(volume.requests_for(TILE_IMG)) - first
-    assert again == fine.grid.lines - (first - 1)  # only the lines that had not arrived
+    assert _lines_asked(volume, TILE_IMG, since=first) == fine.grid.lines - arrived  # only the missing lines
     np.testing.assert_array_equal(fine.rows_m() / 0.5, _source_pixels(fine, volume.facts["tile"]))
     assert not any(name.endswith((".part", ".done")) for name in _leftovers(tmp_path))
 
@@ -244,3 +265,82 @@ def test_cli_fetch_site_and_prepare(volume, tmp_path, capsys):
     assert main(["data", "prepare", "--product", "none", "--no-progress"]) == 0
     err = capsys.readouterr().err
     assert "MB to download" in err and "can go offline now" in err and "meshes built from LOLA 512" in err
+
+
+def test_prepare_end_to_end_with_the_global_product(ldem4_path, tmp_path, monkeypatch):
+    from viewer.terrain import prepare, select_dem
+
+    routes, _ = archive(with_ldem4=True)
+    routes[f"{GDR_DIR}ldem_4.lbl"] = ldem4_path.with_suffix(".LBL")
+    routes[f"{GDR_DIR}ldem_4.img"] = ldem4_path
+    srv = RangeServer(routes)
+    try:
+        monkeypatch.setenv("VIEWER_LOLA_VOLUME_URL", srv.url)
+        monkeypatch.setenv("VIEWER_LOLA_BASE_URL", srv.url + GDR_DIR)
+        monkeypatch.setenv("VIEWER_CACHE_DIR", str(tmp_path / "cache"))
+        monkeypatch.delenv("VIEWER_DEM", raising=False)
+        import io
+
+        out = io.StringIO()
+        report = prepare.prepare(60, product="ldem_4", progress=False, stream=out)
+        text = out.getvalue()
+        first = text.splitlines()[0]
+        assert first.startswith("data prepare: ") and "MB to download" in first
+        cache = tmp_path / "cache" / "lola"
+        files = [cache / "site" / "fine.img", cache / "site" / "context.img", cache / "ldem_4.img"]
+        assert report["bytes_planned"] == sum(f.stat().st_size for f in files)  # said before, then fetched
+        assert f"{report['bytes_planned'] / 1e6:.2f} MB to download" in first
+        assert "fine window" in text and "context window" in text and "global LDEM_4 2.07 MB, to fetch" in text
+        assert text.rstrip().endswith("It can go offline now.")
+        dem = select_dem()
+        assert isinstance(dem, site.SiteDem) and dem.base.product == "LDEM_4"
+        assert find_key(dem.context.label, "SOURCE_PRODUCT_ID") == "LDEM_4"
+        assert list((tmp_path / "cache" / "meshes").glob("moon-site-browser-*.npz"))
+        # a second run finds everything in place and downloads nothing
+        images = [p for p, _ in srv.log if p.endswith(".img")]
+        out = io.StringIO()
+        assert prepare.prepare(60, product="ldem_4", progress=False, stream=out)["bytes_planned"] == 0
+        assert "0.00 MB to download" in out.getvalue()
+        assert [p for p, _ in srv.log if p.endswith(".img")] == images
+        assert srv.requests_for("index/rdrindex.lbl") == [None]  # the index was read once
+    finally:
+        srv.close()
+
+
+def test_offline_fetch_site_is_one_quick_line(tmp_path, monkeypatch, capsys):
+    import socket
+    import time
+
+    from viewer.cli import main
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("VIEWER_LOLA_VOLUME_URL", f"http://127.0.0.1:{port}/")
+    monkeypatch.setenv("VIEWER_CACHE_DIR", str(tmp_path / "cache"))
+    t0 = time.monotonic()
+    assert main(["data", "fetch", "--site", "--no-progress"]) == 2
+    assert time.monotonic() - t0 < 6
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: cannot reach 127.0.0.1") and "Traceback" not in err[0]
+
+
+def test_falls_back_to_ldem_128_where_no_512_tile_holds_the_window(volume, tmp_path):
+    from lola_synthetic import index, label
+
+    # the 512 px/deg tile lies 10° south of the site; a (sparse, all-zero) global LDEM_128 is in the index
+    tile = volume.facts["tile"]
+    volume.routes[TILE_LBL] = label(TILE, 1536, 2048, 512, -50.0, 204.0, tile)
+    sparse = tmp_path / "ldem_128.img"
+    with open(sparse, "wb") as fh:
+        fh.truncate(23040 * 46080 * 2)
+    zero = np.zeros(1, dtype="<i2")
+    volume.routes[f"{GDR_DIR}ldem_128.lbl"] = label("LDEM_128", 23040, 46080, 128, 90.0, 0.0, zero)
+    volume.routes[f"{GDR_DIR}ldem_128.img"] = sparse
+    specs = [f"DATA/LOLA_GDR/CYLINDRICAL/IMG/{n}.LBL" for n in (TILE, "LDEM_128", "LDEM_2")]
+    volume.routes["index/rdrindex.lbl"], volume.routes["index/rdrindex.tab"] = index(specs)
+    paths, _ = site.fetch_site(60, progress=False)
+    fine = LolaDem.open(paths[0])
+    assert find_key(fine.label, "SOURCE_PRODUCT_ID") == "LDEM_128" and fine.grid.resolution == 128
+    assert site.resolution_label(fine) == "LOLA 128 px/deg, 237 m"
+    assert volume.requests_for(TILE_IMG) == []  # the tile's label showed it does not hold the window

@@ -67,6 +67,23 @@ def test_config_requires_grade_and_reason(tmp_path):
         load_config(tmp_path)
 
 
+def test_config_source_ids_must_be_mission_sources(tmp_path):
+    from viewer.trajectory.build import load_config
+
+    (tmp_path / "x.yaml").write_text("a: {b: {value: 1, unit: km, grade: sourced, reason: r, source: [R2, R999]}}\n")
+    with pytest.raises(DataError, match=r"a\.b cites R999, not in the sources of assets/mission.yaml"):
+        load_config(tmp_path)
+    (tmp_path / "x.yaml").write_text("a: {value: 1, unit: km, grade: sourced, reason: r, source: [R2, R23]}\n")
+    assert load_config(tmp_path)[0]["x"]["a"]["value"] == 1
+
+
+def test_committed_trajectory_config_cites_only_mission_sources():
+    from viewer.trajectory.build import load_config
+
+    config, hashes = load_config()
+    assert set(config) == {"outbound", "queqiao2", "lunar_ops", "return"} and len(hashes) == 4
+
+
 def test_add_arc_rejects_a_jump(llo_arc):
     from viewer.trajectory.build import BuildContext
 
@@ -76,3 +93,47 @@ def test_add_arc_rejects_a_jump(llo_arc):
     bad = engine.Arc("b", first.ets + 3600.0, first.states + np.array([1.0, 0, 0, 0, 0, 0]))
     with pytest.raises(ValueError, match="away from the end"):
         ctx.add_arc(["QUEQIAO_2"], bad)
+
+
+# ---------------------------------------------------------------------------------------------- tight targeting
+# A solver that stops at its first iterate under a loose tolerance leaves the answer anywhere inside it; a last-bit
+# difference then moves the answer by up to that tolerance (burns moved by seconds between CPUs). Each Newton of
+# the build converges to the noise floor instead, and its starting guess can be perturbed to show it.
+
+
+def _newtons():
+    from viewer.trajectory import entry, lunar_ops
+
+    yield "lunar_ops.newton3", lambda f, x0, tol: lunar_ops.newton3(f, x0, what="t", step=1e-7, tol=tol)
+    yield "entry.newton", lambda f, x0, tol: entry.newton(f, x0, steps=np.array([1e-7, 1e-7]), tol=tol, what="t")
+
+
+@pytest.mark.parametrize("name", ["lunar_ops.newton3", "entry.newton"])
+def test_newtons_converge_far_past_a_loose_tolerance(name):
+    solve = dict(_newtons())[name]
+
+    def f(x):
+        return np.array([x[0] ** 2 + x[1] - 3.0, x[0] - x[1] ** 3 + 0.5])
+
+    x = solve(f, np.array([2.0, 1.0]), 1e-1)  # tolerance 0.1: stopping there would leave |f| up to 0.1
+    assert np.max(np.abs(f(x))) < 1e-6
+
+
+@pytest.mark.parametrize("name", ["lunar_ops.newton3", "entry.newton"])
+def test_perturbed_start_gives_the_same_root(name, monkeypatch):
+    solve = dict(_newtons())[name]
+
+    def f(x):
+        return np.array([np.exp(x[0]) - 2.0 - x[1], x[0] + x[1] ** 2 - 1.0])
+
+    ref = solve(f, np.array([0.5, 0.5]), 1e-2)
+    monkeypatch.setattr(engine, "GUESS_PERTURBATION", 1e-12)
+    assert not np.array_equal(engine.start([0.5, 0.0]), [0.5, 0.0])
+    got = solve(f, np.array([0.5, 0.5]), 1e-2)
+    assert np.allclose(got, ref, rtol=0, atol=1e-10)
+
+
+def test_guess_perturbation_is_off_by_default():
+    x = np.array([0.25, 0.0, -3.0])
+    assert np.array_equal(engine.start(x), x)
+    assert engine.GUESS_PERTURBATION == 0.0

@@ -135,11 +135,11 @@ def test_browser_clock_offset_matches_epochs():
     """The browser formats UTC from ET with one offset taken from viewer.epochs: check it on both ends."""
     from datetime import datetime
 
-    from viewer.ui.app import _et_minus_unix
+    from viewer.epochs import et_minus_unix
 
     m = load_mission()
     lo, hi = mission_span(m)
-    off = _et_minus_unix(lo, hi)
+    off = et_minus_unix(lo, hi)
     for et in (lo, (lo + hi) / 2, hi, et_from_utc("2024-06-01T22:23:16Z")):
         js = datetime.fromtimestamp(round(et - off), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         assert js == utc_from_et(et)

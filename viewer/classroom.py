@@ -58,10 +58,10 @@ def _vec3(v) -> list[float]:
 
 
 def _camera(v):
-    if v == "story":
-        return "story"
+    if v in ("story", "preset"):
+        return v
     if not isinstance(v, dict) or set(v) != {"position", "focal_point", "view_up"}:
-        raise ValueError("camera must be 'story' or {position, focal_point, view_up}")
+        raise ValueError("camera must be 'story', 'preset' or {position, focal_point, view_up}")
     return {k: _vec3(v[k]) for k in ("position", "focal_point", "view_up")}
 
 

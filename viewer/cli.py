@@ -22,7 +22,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "viewer.kernels_cli",
         "kernel set: `path` (meta-kernel), `build` (mission SPKs), `report` (manoeuvres)",
     ),
-    "data": ("viewer.terrain.cli", "terrain data: `fetch [--product ldem_16]` downloads LOLA products"),
+    "data": (
+        "viewer.terrain.cli",
+        "terrain data: `fetch --site` (the landing-site window), `fetch --product ldem_16`, `prepare` (offline kiosk), "
+        "`status`",
+    ),
     "links": ("viewer.links.cli", "relay line of sight: `report [--json]` prints link windows"),
     "screenshot": ("viewer.export.cli_screenshot", "render one offscreen PNG of the mission scene"),
     "export": ("viewer.export.cli", "export `video` (MP4 or PNG sequence) from the mission scene"),

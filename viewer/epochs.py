@@ -9,6 +9,7 @@ itself (once) if no kernel pool has been furnished yet.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime, timedelta
 
@@ -91,3 +92,20 @@ def coverage_error(body: str, requested_et: float, start_et: float, end_et: floa
         start_utc=utc_from_et(start_et),
         end_utc=utc_from_et(end_et),
     )
+
+
+def et_minus_unix(lo: float, hi: float) -> float:
+    """ET minus Unix seconds (UTC) over the span [lo, hi]: one constant, for clocks that count Unix seconds (the
+    browser). A leap second inside the span is logged (the clock may then be 1 s off near its end)."""
+
+    def offset(et):
+        utc = utc_from_et(et, 3)
+        unix = datetime.fromisoformat(utc.replace("Z", "+00:00")).timestamp()
+        return et - unix
+
+    a, b = offset(lo), offset(hi)
+    if abs(a - b) > 0.01:
+        logging.getLogger(__name__).warning(
+            "a leap second inside the mission span: the browser clock may be 1 s off near its end"
+        )
+    return a

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from viewer.errors import InputError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 ASSETS_DIR = Path(os.environ.get("VIEWER_ASSETS_DIR", REPO_DIR / "assets"))
@@ -20,7 +22,15 @@ def cache_dir() -> Path:
         import platformdirs
 
         path = Path(platformdirs.user_cache_dir("change6-viewer", appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
+    fix = "point VIEWER_CACHE_DIR at a writable folder, or free some space"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise InputError(f"cache folder {path} is a file, not a folder; remove it or {fix}") from None
+    except OSError as exc:
+        raise InputError(f"cache folder {path} cannot be created ({exc.strerror}); {fix}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise InputError(f"cache folder {path} is not writable; {fix}")
     return path
 
 

@@ -212,8 +212,9 @@ def camera_track(start_et: float, end_et: float, director: Director | None = Non
     the same moment agree), then cut to the range."""
     director = director or load_director()
     parts = []
+    nearest = director.shots.index(director.shot_at(start_et))  # a moment past every shot keeps the last one
     for i, shot in enumerate(director.shots):
-        if shot.start_et >= end_et or _shot_end(director, i) <= start_et:
+        if (shot.start_et >= end_et or _shot_end(director, i) <= start_et) and i != nearest:
             continue
         w = whole_shot(director, i)
         keep = (w["et"] >= start_et) & (w["et"] <= end_et)

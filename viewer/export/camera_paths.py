@@ -33,6 +33,7 @@ from viewer.errors import InputError
 from viewer.phase_views import camera_for
 
 DEFAULT_ORBIT_TURNS = 0.25
+MAX_ORBIT_TURNS = 100
 FOLLOW_DISTANCE = 0.35  # follow camera distance, fraction of the view preset's distance
 FOLLOW_SMOOTH_VIDEO_S = 0.5  # smoothing time constant, video seconds ...
 FOLLOW_MAX_TAU_S = 30.0  # ... but at most this much mission time, so a fast clip does not average over an orbit
@@ -241,9 +242,11 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
         raise InputError(f"--camera {spec!r}: choose story, auto, preset, orbit[:TURNS] or follow[:VEHICLE]")
     if kind == "orbit" and arg:
         try:
-            float(arg)
+            turns = float(arg)
         except ValueError:
             raise InputError(f"--camera {spec!r}: TURNS must be a number, e.g. orbit:0.5") from None
+        if not math.isfinite(turns) or abs(turns) > MAX_ORBIT_TURNS:
+            raise InputError(f"--camera {spec!r}: TURNS must be a finite number of at most {MAX_ORBIT_TURNS} turns")
     if kind == "follow" and arg:
         from viewer.constants import VEHICLES
 

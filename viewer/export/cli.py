@@ -1,10 +1,13 @@
-"""``python -m viewer export video``: an MP4 (H.264) or a lossless PNG sequence of the mission scene.
+"""``python -m viewer export video``: an MP4 (H.264) or a lossless PNG sequence of the mission scene, flat, as a
+fisheye dome master or as a 360° equirectangular video.
 
 Examples::
 
     python -m viewer export video --phase powered_descent --duration 30 --size 1920x1080 --captions zh landing.mp4
     python -m viewer export video --from 2024-06-03T23:38:10Z --to 2024-06-03T23:44:10Z --speed 12 \\
         --view site --camera follow:CHANGE6_ASCENDER --png-dir ascent_frames/
+    python -m viewer export video --phase powered_descent --projection fisheye --size 2048x2048 landing_dome.mp4
+    python -m viewer export video --phase powered_descent --projection equirect --size 4096x2048 landing_360.mp4
 
 Every input is checked before the scene is built, and each mistake is one line (exit 2). Ctrl-C or SIGTERM
 stops the export and leaves no file behind (exit 130).

@@ -212,7 +212,7 @@ class Patch:
     height: int
 
 
-def _to_patch(img: Image.Image) -> Patch:
+def to_patch(img: Image.Image) -> Patch:
     arr = np.asarray(img, dtype=np.uint16)
     alpha = arr[..., 3:4]
     alpha = alpha + (alpha > 127)  # 0..256 so that >> 8 is exact at full opacity
@@ -364,12 +364,12 @@ class Overlays:
         lines = [(self._utc_label(et), self.f_clock, (255, 255, 255))]
         if self.content.epoch_et is not None:
             lines.append((mission_elapsed(et, self.content.epoch_et), self.f_clock, (200, 200, 200)))
-        return _to_patch(text_box(lines, pad=self.pad, gap=self.gap, radius=self.radius))
+        return to_patch(text_box(lines, pad=self.pad, gap=self.gap, radius=self.radius))
 
     def _title_patch(self, phase: PhaseText) -> Patch:
         max_w = int(0.45 * self.width)
         lines = [(t, self.f_title, (255, 255, 255)) for t in wrap(phase.title, self.f_title, max_w)]
-        return _to_patch(text_box(lines, pad=self.pad, gap=self.gap, radius=self.radius))
+        return to_patch(text_box(lines, pad=self.pad, gap=self.gap, radius=self.radius))
 
     def _caption_patch(self, phase: PhaseText) -> Patch:
         max_w = int((1 - 2 * SAFE) * self.width) - 2 * self.pad
@@ -379,7 +379,7 @@ class Overlays:
         if phase.grade in words.grades():
             rgb, label = grade_badge(phase.grade, self.lang or "en")
             badge = (label, rgb, self.f_badge)
-        return _to_patch(text_box(lines, pad=self.pad, gap=self.gap, badge=badge, radius=self.radius))
+        return to_patch(text_box(lines, pad=self.pad, gap=self.gap, badge=badge, radius=self.radius))
 
     # -- closing credits
     def credits_image(self, phases: Iterable[PhaseText] = ()) -> Image.Image:
@@ -487,7 +487,7 @@ class Overlays:
         """``n`` frames of closing credits over the darkened last frame (a short fade from it)."""
         if n <= 0:
             return
-        card = _to_patch(self.credits_image(phases))
+        card = to_patch(self.credits_image(phases))
         x, y = self.card_position(card)
         width, height = self.frame_size
         base = last_frame if last_frame is not None else np.zeros((height, width, 3), np.uint8)

@@ -9,7 +9,9 @@ What changes from the ordinary frame:
 
 - The camera the pass sees is the story camera, turned up by the dome tilt (fisheye only).
 - The scene's screen texts (labels, notes, clock, title) are hidden: they are placed for a flat frame and would
-  repeat on every cube face. The dome overlays (:mod:`viewer.export.dome_overlays`) carry title, clock and caption.
+  repeat on every cube face. The dome overlays (:mod:`viewer.export.dome_overlays`) carry title, clock and caption,
+  the scene's notes (spacecraft scale, assumed attitudes, Sun and Earth at the site) from :meth:`notes_at` and the
+  labels of the spacecraft, bodies and site at their panoramic pixels from :meth:`labels_at`.
 - The clipping range covers every visible prop in every direction, not only in front of the camera.
 - Frustum culling is off (it culls against the story camera's frustum, not the cube faces').
 - Anti-aliasing is cube-map oversampling (1.5× the face resolution), not the scene's SSAA pass, which would
@@ -21,10 +23,12 @@ from __future__ import annotations
 import numpy as np
 
 from viewer.export import camera_paths as cp
+from viewer.export.dome_overlays import Label
 from viewer.export.panorama import Projection, camera_frame
 from viewer.export.scene_source import SceneSource, mesh_lod
 
 AA_OVERSAMPLE = 1.5
+NOTE_PREFIXES = ("note:", "badge:", "site:")  # the scene's screen notes (scale, attitudes, Sun and Earth at the site)
 NEAR_FRACTION = 1e-5  # near plane as a fraction of the far one (the scene's own tolerance)
 
 
@@ -57,6 +61,8 @@ class PanoramaSource(SceneSource):
             )
         super().__init__(size, segments, ets=ets, lang=lang, speed=speed, detail=detail, scene=scene)
         self.projection = projection
+        self._notes: dict[float, tuple[str, ...]] = {}
+        self._labels: dict[float, tuple[Label, ...]] = {}
         self.cube_resolution = projection.cube_resolution(self.size, AA_OVERSAMPLE if aa else 1.0)
         self._install_pass()
 
@@ -76,14 +82,64 @@ class PanoramaSource(SceneSource):
         self._pass.SetDelegatePass(self._steps)
         renderer.SetPass(self._pass)
         renderer.GetCullers().RemoveAllItems()
+        # the scene places its labels and legends just before it renders (MissionScene.fit_to_camera): hide them
+        # when the render starts, after that
+        self._observer = renderer.AddObserver("StartEvent", self._on_render_start)
+
+    def _on_render_start(self, _caller, _event) -> None:
+        self._hide_screen_texts()
 
     # -- frames
     def _apply(self, pose: cp.Pose) -> None:
         super()._apply(pose)
         if self.projection.kind == "fisheye" and self.projection.tilt_deg:
             self._tilt(pose)
+        self._notes[self.scene.et] = self._screen_notes()
+        self._labels[self.scene.et] = self._label_marks(pose)
         self._hide_screen_texts()
         self._clip_all_around()
+
+    def _screen_notes(self) -> tuple[str, ...]:
+        out = []
+        for name, actor in self.scene.actors.items():
+            # by their text, not their visibility: this source hides every screen text itself (an empty text is
+            # the scene's way of hiding a note)
+            if name.startswith(NOTE_PREFIXES) and hasattr(actor, "GetInput"):
+                text = " ".join(str(actor.GetInput() or "").split())
+                if text:
+                    out.append(text)
+        return tuple(out)
+
+    def _label_marks(self, pose: cp.Pose) -> tuple[Label, ...]:
+        """The frame's labels (the scene's anchors, hidden behind the Moon or the Earth) at their pixels in the
+        panorama; those outside a fisheye's aperture are left out. The overlays draw each just above its point."""
+        from viewer.scene.frame import occluded
+        from viewer.scene.vehicles import colour
+
+        scene = self.scene
+        f = scene.frame
+        if f is None or not scene.layers.get("labels", True):
+            return ()
+        eye = np.asarray(pose.position, float)
+        rot = camera_frame(pose.position, pose.focal_point, pose.view_up)
+        out = []
+        for anchor in f.labels:
+            point = np.asarray(anchor.point, float)
+            if anchor.occludable and occluded(point, eye, f):
+                continue
+            x, y = self.projection.pixel_of(rot @ (point - eye), self.size)[0]
+            if np.isfinite(x) and np.isfinite(y):
+                text = scene.model.label_text(anchor, scene.language)
+                out.append(Label(text, (float(x), float(y)), colour(anchor.key, scene.cfg)))
+        return tuple(out)
+
+    def labels_at(self, et: float) -> tuple[Label, ...]:
+        """The labels of the frame at ``et`` with their pixels (for the dome overlays; each handed out once)."""
+        return self._labels.pop(float(et), ())
+
+    def notes_at(self, et: float) -> tuple[str, ...]:
+        """The scene's screen notes of the frame at ``et`` (for the dome overlays; each is handed out once)."""
+        return self._notes.pop(float(et), ())
 
     def _tilt(self, pose: cp.Pose) -> None:
         """Point the camera along the dome axis: the story camera's direction turned up by the tilt."""
@@ -139,9 +195,11 @@ def panorama_still(
     follow: str | None = None,
     aa: bool = True,
     language: str = "en",
+    story: bool = False,
 ) -> np.ndarray:
-    """One fisheye or equirectangular frame at ``et`` in ``view`` (the view's preset camera), (H, W, 3) uint8."""
-    camera = f"follow:{follow}" if follow and view == "follow" else "preset"
+    """One fisheye or equirectangular frame at ``et`` in ``view``, (H, W, 3) uint8: the view's preset camera, or
+    with ``story`` the director's camera at that moment (the same as a video frame of it)."""
+    camera = "story" if story else f"follow:{follow}" if follow and view == "follow" else "preset"
     segment = cp.Segment(float(et), float(et) + 1.0, view, camera)
     source = PanoramaSource(size, [segment], projection, ets=np.array([float(et)]), aa=aa, lang=language)
     try:

@@ -184,7 +184,7 @@ def make_source(spec: JobSpec, mission, ets: np.ndarray):
     return SceneSource(spec.size, segments_for(spec, mission), **kwargs)
 
 
-def make_overlays(spec: JobSpec, content):
+def make_overlays(spec: JobSpec, content, source=None):
     """Title, clock and caption for the frame: flat, or in a dome's or headset's viewing band (None: a clean
     panoramic master, nothing burnt in)."""
     if not spec.projection.panoramic:
@@ -195,7 +195,13 @@ def make_overlays(spec: JobSpec, content):
         return None
     from viewer.export.dome_overlays import DomeOverlays
 
-    return DomeOverlays(spec.size, content, spec.projection)
+    return DomeOverlays(
+        spec.size,
+        content,
+        spec.projection,
+        notes=getattr(source, "notes_at", None),
+        labels=getattr(source, "labels_at", None),
+    )
 
 
 def run(spec: JobSpec, *, progress_fmt: str = "auto", source=None) -> ExportResult:
@@ -208,7 +214,7 @@ def run(spec: JobSpec, *, progress_fmt: str = "auto", source=None) -> ExportResu
     content = content_from_mission(mission, spec.captions)
     if source is None:
         source = make_source(spec, mission, ets)
-    overlays = make_overlays(spec, content)
+    overlays = make_overlays(spec, content, source)
     n_credits = spec.credit_frames()
     last_raw: dict[str, np.ndarray] = {}
 

@@ -117,7 +117,9 @@ def screenshot(
     if panoramic:
         from viewer.export.panorama_source import panorama_still
 
-        image = panorama_still(et, view, size, projection, follow=follow, aa=quality == "still", language=language)
+        image = panorama_still(
+            et, view, size, projection, follow=follow, aa=quality == "still", language=language, story=story is not None
+        )
         paths.atomic_write_bytes(path, png_bytes(image))
         return path
     own = scene is None

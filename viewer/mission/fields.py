@@ -127,11 +127,18 @@ class FieldReader:
     def text(self, node: Any, key: str) -> Text:
         d = self.mapping(node, key, LANGUAGES)
         en = self.string(d["en"], f"{key}.en")
-        zh = self.string(d["zh"], f"{key}.zh")
-        for word in LATIN_WORD.findall(zh):
-            if word not in self.proper_names:
-                self.fail(f"{key}.zh", f"Latin word {word!r} in Chinese text; translate it or list it in proper_names")
+        zh = self.chinese(d["zh"], f"{key}.zh")
+        if zh is None:
+            self.fail(f"{key}.zh", "expected a non-empty string, got None")
         return Text(en=en, zh=zh)
+
+    def chinese(self, node: Any, key: str) -> str | None:
+        """An optional one-line Chinese text (``*_zh`` fields): no Latin words but ``proper_names``."""
+        zh = self.string(node, key, nullable=True)
+        for word in LATIN_WORD.findall(zh or ""):
+            if word not in self.proper_names:
+                self.fail(key, f"Latin word {word!r} in Chinese text; translate it or list it in proper_names")
+        return zh
 
     def time(self, node: Any, key: str) -> tuple[str, float]:
         if not isinstance(node, str) or not UTC_PATTERN.match(node):

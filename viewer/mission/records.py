@@ -45,9 +45,14 @@ class Source:
     title: str
     url: str | None
     read_copy: str | None = None
+    title_zh: str | None = None  # a Chinese gloss of outlet and title (the original stays the reference)
 
     def __str__(self) -> str:
         return f"{self.outlet}, {self.title}" + (f" <{self.url}>" if self.url else "")
+
+    def gloss(self, lang: str) -> str | None:
+        """The title's gloss in ``lang`` (None in English, or where the file gives none)."""
+        return self.title_zh if lang == "zh" else None
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,11 @@ class Phase:
     grade_note: str
     sources: tuple[str, ...]
     parent: str | None = None
+    grade_note_zh: str | None = None
+
+    def note(self, lang: str) -> str:
+        """The grade note in ``lang`` (English where the file gives no translation)."""
+        return (self.grade_note_zh if lang == "zh" else None) or self.grade_note
 
     @property
     def duration_s(self) -> float:
@@ -106,6 +116,11 @@ class Event:
     grade: str
     grade_note: str
     sources: tuple[str, ...]
+    grade_note_zh: str | None = None
+
+    def note(self, lang: str) -> str:
+        """The grade note in ``lang`` (English where the file gives no translation)."""
+        return (self.grade_note_zh if lang == "zh" else None) or self.grade_note
 
     def __repr__(self) -> str:
         return f"<Event {self.id!r} {self.time} {self.grade}>"

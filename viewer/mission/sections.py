@@ -137,7 +137,7 @@ class MissionReader(FieldReader):
         return chapters
 
     def source(self, node: Any, key: str) -> Source:
-        d = self.mapping(node, key, ("id", "outlet", "title", "url"), ("read_copy",))
+        d = self.mapping(node, key, ("id", "outlet", "title", "url"), ("read_copy", "title_zh"))
         url = self.string(d["url"], f"{key}.url", nullable=True)
         for k, u in (("url", url), ("read_copy", d.get("read_copy"))):
             if u is not None and not re.match(r"^https?://\S+$", str(u)):
@@ -148,10 +148,11 @@ class MissionReader(FieldReader):
             title=self.string(d["title"], f"{key}.title"),
             url=url,
             read_copy=self.string(d.get("read_copy"), f"{key}.read_copy", nullable=True),
+            title_zh=self.chinese(d.get("title_zh"), f"{key}.title_zh"),
         )
 
     def phase(self, node: Any, key: str) -> Phase:
-        d = self.mapping(node, key, _ITEM_COMMON + ("start", "end"), ("parent",))
+        d = self.mapping(node, key, _ITEM_COMMON + ("start", "end"), ("parent", "grade_note_zh"))
         start, start_et = self.time(d["start"], f"{key}.start")
         end, end_et = self.time(d["end"], f"{key}.end")
         if end_et <= start_et:
@@ -168,6 +169,7 @@ class MissionReader(FieldReader):
             grade_note=self.string(d["grade_note"], f"{key}.grade_note"),
             sources=self.sources(d["sources"], f"{key}.sources"),
             parent=self.ident(d["parent"], f"{key}.parent") if "parent" in d else None,
+            grade_note_zh=self.chinese(d.get("grade_note_zh"), f"{key}.grade_note_zh"),
         )
 
     def check_parents(self, phases: list[Phase]) -> None:
@@ -182,7 +184,7 @@ class MissionReader(FieldReader):
                 self.fail(f"phases[{i}]", f"{p.id!r} ({p.start} → {p.end}) is not inside its parent {parent!r}")
 
     def event(self, node: Any, key: str) -> Event:
-        d = self.mapping(node, key, _ITEM_COMMON + ("time",))
+        d = self.mapping(node, key, _ITEM_COMMON + ("time",), ("grade_note_zh",))
         time, et = self.time(d["time"], f"{key}.time")
         return Event(
             id=self.ident(d["id"], f"{key}.id"),
@@ -193,6 +195,7 @@ class MissionReader(FieldReader):
             grade=self.grade(d["grade"], f"{key}.grade"),
             grade_note=self.string(d["grade_note"], f"{key}.grade_note"),
             sources=self.sources(d["sources"], f"{key}.sources"),
+            grade_note_zh=self.chinese(d.get("grade_note_zh"), f"{key}.grade_note_zh"),
         )
 
     def conflict(self, node: Any, key: str, referable: set[str]) -> Conflict:

@@ -80,3 +80,36 @@ def clip(renderer) -> None:
 def pixels_per_radian(camera, height: int) -> float:
     """Pixels per radian at the centre of a picture ``height`` pixels high."""
     return height / (2.0 * np.tan(np.radians(camera.view_angle) / 2.0))
+
+
+def pose_of(camera) -> CameraPose:
+    """The pose of a VTK camera."""
+    return CameraPose(
+        np.asarray(camera.position, float),
+        np.asarray(camera.focal_point, float),
+        np.asarray(camera.up, float),
+        float(camera.view_angle),
+    )
+
+
+def projector(pose: CameraPose, size: tuple[int, int]):
+    """A function of world points (N,3) giving their on-screen pixels (N,2), x right and y down as
+    :meth:`MissionScene.project` gives them; NaN for points behind the camera. A pinhole camera with ``pose``'s
+    vertical field of view over a picture ``size`` = (width, height)."""
+    w, h = size
+    fwd = pose.focal_point - pose.position
+    fwd = fwd / np.linalg.norm(fwd)
+    right = np.cross(fwd, pose.view_up)
+    right /= np.linalg.norm(right)
+    up = np.cross(right, fwd)
+    f = 1.0 / np.tan(np.radians(pose.view_angle) / 2.0)
+    axes = np.stack([right, up, fwd])
+
+    def project(points: np.ndarray) -> np.ndarray:
+        c = (np.asarray(points, float) - pose.position) @ axes.T
+        z = np.where(c[:, 2] > 1e-9 * np.linalg.norm(fwd), c[:, 2], np.nan)
+        x = (c[:, 0] / z * f / (w / h) + 1.0) * 0.5 * w
+        y = h - 1.0 - (c[:, 1] / z * f + 1.0) * 0.5 * h
+        return np.stack([x, y], axis=1)
+
+    return project

@@ -18,13 +18,15 @@ from spiceypy.utils.exceptions import SpiceyError
 
 from viewer.constants import EARTH_EQUATORIAL_RADIUS_KM, EARTH_POLAR_RADIUS_KM, MOON_RADIUS_KM
 from viewer.errors import CoverageError
-from viewer.scene import sampling
+from viewer.scene import hermite, sampling
 from viewer.scene.kinematics import Kinematics, Poses, frame_from_x, rotations
 from viewer.scene.relay import chain_record as relay_chain_record
 from viewer.scene.vehicles import BODY_ACTORS, actors, display_names
 from viewer.scene.views import View
+from viewer.words import word
 
 log = logging.getLogger(__name__)
+MAX_TURN_DEG = 2.0  # smooth trails: consecutive on-screen segments turn by at most this (viewer.scene.hermite)
 LINK_KINDS = ("surface", "station", "space")  # links drawn as lines (the others are composites or to the Earth)
 BODY_RADIUS_KM = {"EARTH": EARTH_EQUATORIAL_RADIUS_KM, "MOON": MOON_RADIUS_KM}
 # spheres that hide a label's point from the camera (the Moon a little inside its mean radius: relief)
@@ -55,18 +57,49 @@ class VehicleRecord:
 
 @dataclass(frozen=True)
 class TrailPiece:
-    """A polyline to draw: ``points[lo:hi]`` without the points farther than ``far`` from the origin. ``key`` names
-    the sample set ``points`` belongs to (None: points made for this frame only, the follow view's live trail)."""
+    """A polyline to draw: samples ``lo:hi`` (epochs ``ets``, ``points``, ``velocities``) without those farther than
+    ``far`` from the origin. ``key`` names the sample set the arrays belong to (None: made for this frame only, the
+    follow view's live trail)."""
 
     key: tuple | None
+    ets: np.ndarray
     points: np.ndarray
+    velocities: np.ndarray
     lo: int
     hi: int
     far: float = np.inf
+    t0: float = -np.inf  # the trail's time window (the samples lo:hi lie inside it)
+    t1: float = np.inf
 
-    def indices(self) -> np.ndarray:
-        idx = np.arange(self.lo, self.hi)
-        return idx[np.linalg.norm(self.points[self.lo : self.hi], axis=1) < self.far]
+    def indices(self, lo: int | None = None, hi: int | None = None) -> np.ndarray:
+        lo, hi = self.lo if lo is None else lo, self.hi if hi is None else hi
+        idx = np.arange(lo, hi)
+        return idx[np.linalg.norm(self.points[lo:hi], axis=1) < self.far]
+
+    def runs(self) -> list[np.ndarray]:
+        """The samples to draw smoothly: runs of consecutive indices (a far stretch splits the polyline), with the
+        samples just outside the window, so that the curve can be cut exactly at ``t0`` and ``t1``."""
+        idx = self.indices(max(self.lo - 1, 0), min(self.hi + 1, len(self.ets)))
+        return [r for r in np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1) if len(r) >= 2]
+
+    def smooth(self, project, screen=None, max_turn_deg: float = MAX_TURN_DEG) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Polylines of the trail for the camera ``project`` over a picture ``screen`` = (width, height)
+        (:func:`viewer.scene.hermite.densify`), cut at the window's ends by Hermite interpolation: (epochs (M,),
+        points (M,3)) each."""
+        out = []
+        for r in self.runs():
+            t, p, v = self.ets[r], self.points[r], self.velocities[r]
+            a, b = max(self.t0, t[0]), min(self.t1, t[-1])
+            if b <= a:
+                continue
+            inner = (t > a) & (t < b)  # cut the samples to the window first: [a, inner samples, b]
+            ends = np.array([a, b])
+            tc = np.concatenate([[a], t[inner], [b]])
+            pe, ve = hermite.hermite(t, p, v, ends), hermite.hermite(t, p, v, ends, derivative=True)
+            pc = np.concatenate([pe[:1], p[inner], pe[1:]])
+            vc = np.concatenate([ve[:1], v[inner], ve[1:]])
+            out.append(hermite.densify(tc, pc, vc, project, max_turn_deg=max_turn_deg, screen=screen))
+        return out
 
 
 @dataclass(frozen=True)
@@ -90,12 +123,12 @@ class Arrow:
 
 @dataclass(frozen=True)
 class LabelAnchor:
-    """Where a label goes: ``point`` plus ``lift`` render units along the camera's up; ``members`` ride with it;
-    ``occludable``: hidden when the Moon or the Earth stands between it and the camera."""
+    """What a label names and where: ``point`` (render units) and the on-screen rule of
+    :mod:`viewer.scene.placement`; ``members`` ride with it in a stack; ``occludable``: hidden when the Moon or the
+    Earth stands between it and the camera."""
 
     key: str
     point: np.ndarray
-    lift: float
     members: tuple[str, ...] = ()
     occludable: bool = True
 
@@ -126,15 +159,15 @@ class Frame:
 
 class FrameModel:
     """Frames of one view at a time. ``relay``: a :class:`viewer.links.RelayModel` or None (no links); ``web``: the
-    light web scene (coarser trails); ``label_lift_m``: per vehicle, how far above its centre its label sits."""
+    light web scene (coarser trails); ``model_radius_m``: per vehicle, the radius of its model (metres)."""
 
-    def __init__(self, cfg: dict, relay=None, *, web: bool = False, label_lift_m: dict[str, float] | None = None):
+    def __init__(self, cfg: dict, relay=None, *, web: bool = False, model_radius_m: dict[str, float] | None = None):
         self.cfg = cfg
         self.relay = relay
         self.web = web
         self.vehicle_actor = actors(cfg)
         self.names = display_names(cfg)
-        self.label_lift_m = dict(label_lift_m or {})
+        self.model_radius_m = dict(model_radius_m or {})
         self.link_defs = {lid: ln for lid, ln in (relay.links if relay else {}).items() if ln.kind in LINK_KINDS}
         self.view: View | None = None
         self.kin: Kinematics | None = None
@@ -178,7 +211,7 @@ class FrameModel:
         if layers.get("trails", True):
             f.trails = self._trail_pieces(f, far)
         f.arrow = self._arrow(f) if f.site_view else None
-        f.labels = self._label_anchors(f, scale)
+        f.labels = self._label_anchors(f)
         f.links = self._links(f, show=layers.get("links", True))
         if self.relay is not None and layers.get("links", True):  # the relay chain (viewer.scene.relay)
             f.chain = relay_chain_record(self, f)
@@ -202,19 +235,23 @@ class FrameModel:
         if self.kin.follow:
             n = int(self.cfg["trails"]["live_points"])
             live = sampling.live_trail(self.kin, self.kin.follow, view, f.et, n)
-            return {self.kin.follow: {k: TrailPiece(None, pts, 0, len(pts)) for k, pts in live.items()}}
+            parts = {
+                k: TrailPiece(None, d["ets"], d["points"], d["velocities"], 0, len(d["ets"])) for k, d in live.items()
+            }
+            return {self.kin.follow: parts}
         out = {}
         for v in self.vehicle_actor:
             data = None if f.vehicles[v].stacked_on else self.trail(v)  # a rider's trail is its parent's
             if data is None:
                 continue
-            ets, pts, key = data["ets"], data["points"], self.trail_key(v)
+            ets, key = data["ets"], self.trail_key(v)
+            arrays = (ets, data["points"], data["velocities"])
             i0 = int(np.searchsorted(ets, f.et - view.trail_past_s))
             i1 = int(np.searchsorted(ets, f.et, side="right"))
             i2 = int(np.searchsorted(ets, f.et + view.trail_future_s, side="right"))
             out[v] = {
-                "past": TrailPiece(key, pts, i0, i1, far),
-                "future": TrailPiece(key, pts, max(i1 - 1, 0), i2, far),
+                "past": TrailPiece(key, *arrays, i0, i1, far, f.et - view.trail_past_s, f.et),
+                "future": TrailPiece(key, *arrays, max(i1 - 1, 0), i2, far, f.et, f.et + view.trail_future_s),
             }
         return out
 
@@ -229,29 +266,34 @@ class FrameModel:
         base = np.array([0.0, 0.0, length * 0.02])
         return Arrow(rot, base, length, base + rot[:, 0] * length)
 
-    def _label_anchors(self, f: Frame, scale: float) -> list[LabelAnchor]:
+    def _label_anchors(self, f: Frame) -> list[LabelAnchor]:
         view, out = self.view, []
-        lift_m = view.units_per_m * scale
         for v, rec in f.vehicles.items():
             if not rec.drawn or rec.stacked_on:  # one label per stack
                 continue
             members = tuple(m for m in f.poses.stacked_on if f.vehicles[m].stacked_on and f.vehicles[m].root == v)
-            out.append(LabelAnchor(v, rec.position, self.label_lift_m.get(v, 0.0) * lift_m, members))
+            out.append(LabelAnchor(v, rec.position, members))
         if f.site_view:
-            out.append(LabelAnchor("EARTH", f.arrow.tip, 0.0, occludable=False))  # at the tip of the Earth arrow
+            out.append(LabelAnchor("EARTH", f.arrow.tip, occludable=False))  # at the tip of the Earth arrow
         else:
             for body, rec in f.bodies.items():
                 if rec.shown:
-                    out.append(LabelAnchor(body, rec.position, BODY_RADIUS_KM[body] * view.units_per_km, (), False))
+                    out.append(LabelAnchor(body, rec.position, occludable=False))
         if view.name == "lunar":
             rel = self.kin.states_moon("CHANGE6_SITE", f.poses.ets)[0, :3]
             if np.isfinite(rel).all():
-                out.append(LabelAnchor("CHANGE6_SITE", (f.sky_rotation @ rel) * view.units_per_km, 0.0))
+                out.append(LabelAnchor("CHANGE6_SITE", (f.sky_rotation @ rel) * view.units_per_km))
         return out
 
     def label_text(self, anchor: LabelAnchor, lang: str) -> str:
-        words = [self.names.get(k, {}).get(lang, k) for k in (anchor.key, *anchor.members)]
-        return " + ".join(words)
+        """The label's words: the thing's name; a pair of modules as "A + B"; a larger stack as "Chang'e-6 (n
+        modules)" (``assets/words.yaml`` ``scene``)."""
+        names = [self.names.get(k, {}).get(lang, k) for k in (anchor.key, *anchor.members)]
+        if len(names) == 1:
+            return names[0]
+        if len(names) == 2:
+            return word("scene", "pair", lang).format(a=names[0], b=names[1])
+        return word("scene", "stack", lang).format(n=len(names))
 
     # ------------------------------------------------------------------------------------------ links
     def _links(self, f: Frame, show: bool) -> dict[str, LinkRecord | None]:

@@ -172,16 +172,30 @@ def _dense(kin: Kinematics, vehicle: str, t0: float, t1: float, step_s: float = 
 
 
 def sample_trail(kin: Kinematics, v: str, view, tolerance_factor: float = 1.0) -> dict | None:
-    """Trail samples of ``v`` for ``view``: ``ets`` and ``points`` (render units relative to the view's centre)."""
+    """Trail samples of ``v`` for ``view``: ``ets``, ``points`` (render units relative to the view's centre) and
+    ``velocities`` (render units per second in the view's frame, for cubic Hermite between the samples)."""
     ets = sample_ets(kin, v, view, tolerance_px=view.trail_tolerance_px * tolerance_factor, hermite=False)
     if len(ets) < 2:
         return None
     st = kin.states_moon(v, ets)
     c = kin.states_moon(kin.center, ets) if kin.center != "MOON" else np.zeros_like(st)
-    rot = rotations("J2000", view.frame, ets, max_step_s=600.0)
-    pts = np.einsum("nij,nj->ni", rot, st[:, :3] - c[:, :3]) * view.units_per_km
+    pts, vel = view_states(st - c, ets, view.frame, view.units_per_km, max_step_s=600.0)
     ok = np.isfinite(pts[:, 0]) & _free_or_near_free(kin, v, ets, st, view)
-    return {"ets": ets[ok], "points": pts[ok]}
+    return {"ets": ets[ok], "points": pts[ok], "velocities": vel[ok]}
+
+
+def view_states(rel: np.ndarray, ets: np.ndarray, frame: str, units_per_km: float, max_step_s=None):
+    """Positions and velocities (render units, per second) in ``frame`` of the J2000 states ``rel`` (N,6): the
+    velocity includes the frame's own turning (``Ṙ·r``, from rotations a second either side)."""
+    rot = rotations("J2000", frame, ets, max_step_s=max_step_s)
+    pos = np.einsum("nij,nj->ni", rot, rel[:, :3])
+    vel = np.einsum("nij,nj->ni", rot, rel[:, 3:])
+    if frame != "J2000":
+        d_rot = (
+            rotations("J2000", frame, ets + 1.0, max_step_s) - rotations("J2000", frame, ets - 1.0, max_step_s)
+        ) / 2.0
+        vel += np.einsum("nij,nj->ni", d_rot, rel[:, :3])
+    return pos * units_per_km, vel * units_per_km
 
 
 def _free_or_near_free(kin: Kinematics, v: str, ets: np.ndarray, st: np.ndarray, view) -> np.ndarray:
@@ -199,19 +213,22 @@ def _free_or_near_free(kin: Kinematics, v: str, ets: np.ndarray, st: np.ndarray,
     return ~riding | (gap <= view.trail_past_s + view.trail_future_s)
 
 
-def live_trail(kin: Kinematics, v: str, view, et: float, n: int) -> dict[str, np.ndarray]:
-    """The follow view's trail of ``v`` around ``et``: ``past`` and ``future`` points (denser near now), render
-    units relative to ``v`` at ``et``; a part with fewer than two covered points is left out."""
+def live_trail(kin: Kinematics, v: str, view, et: float, n: int) -> dict[str, dict[str, np.ndarray]]:
+    """The follow view's trail of ``v`` around ``et``: ``past`` and ``future`` parts (denser near now), each with
+    ascending ``ets``, ``points`` (render units relative to ``v`` at ``et``) and ``velocities``; a part with fewer
+    than two covered points is left out."""
     s = np.linspace(0.0, 1.0, n) ** 2
     out = {}
     for part, span, sign in (("past", view.trail_past_s, -1.0), ("future", view.trail_future_s, 1.0)):
         if span <= 0:
             continue
         ets = et + sign * span * s
-        st = kin.states_moon(v, ets)[:, :3]
+        st = kin.states_moon(v, ets)
         ok = np.isfinite(st[:, 0])
         if ok.sum() < 2:
             continue
-        rot = rotations("J2000", view.frame, ets[ok])
-        out[part] = np.einsum("nij,nj->ni", rot, st[ok] - st[0]) * view.units_per_km
+        rel = st[ok] - np.concatenate([st[0, :3], np.zeros(3)])  # positions relative to now, velocities as they are
+        pts, vel = view_states(rel, ets[ok], view.frame, view.units_per_km)
+        order = np.argsort(ets[ok])
+        out[part] = {"ets": ets[ok][order], "points": pts[order], "velocities": vel[order]}
     return out

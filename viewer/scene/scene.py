@@ -30,11 +30,12 @@ import pyvista as pv
 from spiceypy.utils.exceptions import SpiceyError
 
 from viewer.errors import InputError, ViewerError
-from viewer.scene import camera, texts
+from viewer.scene import camera, placement, texts
 from viewer.scene.frame import Frame, FrameModel
 from viewer.scene.groups.bodies import Bodies, BodyMeshes, body_meshes
 from viewer.scene.groups.labels import Labels
 from viewer.scene.groups.link_lines import LinkLines
+from viewer.scene.groups.markers import Markers
 from viewer.scene.groups.site import Site, exposure
 from viewer.scene.groups.sky import Sky
 from viewer.scene.groups.spacecraft import Spacecraft
@@ -114,9 +115,9 @@ class MissionScene:
         self.renderer = self.plotter.renderer
         self.renderer.SetNearClippingPlaneTolerance(1e-5)  # floating origin: near objects metres, far bodies Mm
         self.vehicle_actor = actors(self.cfg)
-        lift = Spacecraft.label_lift_m(self.vehicle_actor)
+        radius = Spacecraft.model_radius_m(self.vehicle_actor)
         relay = default_relay() if relay == DEFAULT else relay
-        self.model = FrameModel(self.cfg, relay, web=web, label_lift_m=lift)
+        self.model = FrameModel(self.cfg, relay, web=web, model_radius_m=radius)
         self._build()
         self.model.set_view(self.view, self.follow)
         self._aa = False
@@ -129,10 +130,14 @@ class MissionScene:
         self.globes = Bodies(p, self.bodies, cfg)
         self.site = Site(p, self.bodies.terrain, self.globes.textures["moon"], cfg, self.web)
         self.spacecraft = Spacecraft(p, self.vehicle_actor)
-        self.trails = Trails(p, self.vehicle_actor, cfg)
+        self.trails = Trails(p, self.vehicle_actor, cfg, smooth=not self.web)
         self.labels = Labels(self.renderer, self.vehicle_actor, cfg)
         self.link_lines = LinkLines(p, self.model.link_defs, cfg, web=self.web)
         self.groups = (self.sky, self.globes, self.site, self.spacecraft, self.trails, self.labels, self.link_lines)
+        if not self.web:  # (the browser draws its own markers)
+            keys = ["EARTH", "MOON", *self.vehicle_actor]
+            self.markers = Markers(self.renderer, keys, float(cfg["markers"]["width_px"]))
+            self.groups += (self.markers,)
         self.actors = {name: a for g in self.groups for name, a in g.actors.items()}
         self.labels.set_fonts(self.plotter.window_size[1], self.language)
         self.link_lines.set_fonts(self.plotter.window_size[1], self.language)
@@ -162,6 +167,7 @@ class MissionScene:
     def _refresh(self) -> None:
         if self.et is not None:
             self.update(self.et)
+            self._update_labels()
 
     def set_language(self, language: str) -> None:
         if language not in ("en", "zh"):
@@ -239,7 +245,7 @@ class MissionScene:
         if et is not None:
             self.update(et)
             self.reset_camera()
-            self._update_labels()  # labels sit above objects along the new camera's up
+            self._update_labels()  # labels are placed for the new camera
 
     # ================================================================================================ camera
     def reset_camera(self) -> None:
@@ -266,14 +272,10 @@ class MissionScene:
         camera.clip(self.renderer)
 
     def _choose_textures(self) -> None:
-        if self.web:
-            return
-        cam = self.plotter.camera
-        textured = {"earth": (self.actors["earth"], self.globes.textures["earth"])}
-        textured["moon"] = (self.actors["moon"], self.globes.textures["moon"])
-        textured["terrain"] = (self.actors["terrain"], self.globes.textures["moon"])
-        ppr = camera.pixels_per_radian(cam, self.plotter.window_size[1])
-        self.globes.choose_textures(cam, ppr, self.view.units_per_km, self.quality == "still", textured)
+        if not self.web:
+            cam, still = self.plotter.camera, self.quality == "still"
+            ppr = camera.pixels_per_radian(cam, self.plotter.window_size[1])
+            self.globes.choose_textures(cam, ppr, self.view.units_per_km, still, {"terrain": self.actors["terrain"]})
 
     # ================================================================================================ update
     def poses(self, ets) -> Poses:
@@ -290,40 +292,49 @@ class MissionScene:
         self.spacecraft.update(f, f.view.units_per_m * self.spacecraft_scale, gain)
         self.sky.update(f, gain, self.layers.get("stars", True))
         self.trails.update(f, self.layers.get("trails", True))
-        self._update_labels()
         self.link_lines.update(f, self.layers.get("links", True))
-        self._place_links()
-        self.labels.set_texts(
-            texts.screen_texts(
-                f,
-                self.cfg,
-                self.language,
-                names=self.model.names,
-                follow=self.follow,
-                scale=self.spacecraft_scale,
-                relief=self.site.exaggeration,
-                terrain=self.bodies.terrain_label,
-            )
-        )
+        self.labels.set_texts(texts.for_scene(self, f))
+        if self.web:  # offscreen, fit_to_camera() places them for the camera in use
+            self._update_labels()
+        self._place_links()  # again in fit_to_camera offscreen
         self.place_stars()
         self.clip()
         self._choose_textures()
+
+    def marker_px(self) -> float:
+        return placement.marker_px(self.cfg, self.size[1])
 
     def _place_links(self) -> None:
         render_pass = self.renderer.GetPass()  # a panoramic pass shows every direction: nothing leaves the frame
         panorama = render_pass is not None and render_pass.IsA("vtkPanoramicProjectionPass")
         self.link_lines.place(self.plotter.camera, self.size, self.language, all_around=bool(panorama))
 
-    def _update_labels(self) -> None:
-        self.labels.update(self.frame, self.model, self.plotter.camera, self.language, self.layers.get("labels", True))
+    def _update_labels(self, pose: camera.CameraPose | None = None) -> None:
+        """Labels and markers for the camera in use (:mod:`viewer.scene.placement`)."""
+        pose, show = pose or camera.pose_of(self.plotter.camera), self.layers.get("labels", True)
+        found = placement.subjects(self.frame, self.model, pose, self.size, self.spacecraft_scale)
+        kw = {"found": found, "marker_px": self.marker_px()}
+        self.labels.update(self.frame, self.model, pose, self.size, self.language, show, **kw)
+        if not self.web:
+            self.markers.update(placement.markers(found, self.model, kw["marker_px"]), self.size[1], show)
 
     # ================================================================================================ output
+    def fit_to_camera(self) -> None:
+        """Draw what depends on the camera in use (smooth trails); :meth:`render` and :meth:`screenshot` call it."""
+        if not self.web and self.frame is not None:
+            pose = camera.pose_of(self.plotter.camera)
+            self.trails.fit(camera.projector(pose, self.size), self.size)
+            self._update_labels(pose)
+        if self.frame is not None:
+            self._place_links()
+
     def render(self) -> None:
+        self.fit_to_camera()
         self.plotter.render()
 
     def screenshot(self) -> np.ndarray:
         """Render and return the frame as (H, W, 3) uint8."""
-        self.plotter.render()
+        self.render()
         return self.plotter.screenshot(return_img=True)[..., :3]
 
     def render_frame(self, et: float) -> np.ndarray:

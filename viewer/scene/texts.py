@@ -9,6 +9,7 @@ import numpy as np
 
 from viewer.epochs import utc_label
 from viewer.scene.frame import Frame
+from viewer.words import word
 
 
 def terrain_label(label: str, cfg: dict, lang: str) -> str:
@@ -37,9 +38,13 @@ def screen_texts(
         "note:scale": txt["scale_note"][lang].format(n=f"{scale:,.0f}") if scale > 1 else "",
         "badge:grade": txt["grade_badge"][lang],
         "note:terrain": "",
+        "note:distance": "",
         "site:sun": "",
         "site:earth": "",
     }
+    if view.name in cfg["scale_cue"]["views"]:
+        km = float(np.linalg.norm(f.bodies["EARTH"].position - f.bodies["MOON"].position)) / view.units_per_km
+        out["note:distance"] = word("scene", "earth_moon", lang).format(km=f"{round(km, -2):,.0f}")
     if f.site_view:
         note = terrain_label(terrain, cfg, lang)
         out["note:terrain"] = note + ("  " + txt["terrain_note"][lang].format(x=f"{relief:g}") if relief != 1 else "")
@@ -56,3 +61,17 @@ def az_el(v: np.ndarray) -> tuple[float, float]:
     az = float(np.degrees(np.arctan2(e, n)) % 360.0)
     el = float(np.degrees(np.arcsin(np.clip(u / np.linalg.norm(v), -1, 1))))
     return az, el
+
+
+def for_scene(scene, f) -> dict:
+    """:func:`screen_texts` for a :class:`~viewer.scene.scene.MissionScene`'s current settings and frame ``f``."""
+    return screen_texts(
+        f,
+        scene.cfg,
+        scene.language,
+        names=scene.model.names,
+        follow=scene.follow,
+        scale=scene.spacecraft_scale,
+        relief=scene.site.exaggeration,
+        terrain=scene.bodies.terrain_label,
+    )

@@ -34,7 +34,12 @@ Format ``change6-tracks/1``::
                                "from_name": {"en", "zh"}, "to_name": {...}, "sphere_km": km,
                                "state": <uint8 (L,)>,   # bit 0 shown, bit 1 open, bits 2-4: 1 + reason index
                                "stub": <int16 (L,)>}},  # where the stub ends, fraction × 32767 (0: none)
-        "stations": {"<id>": {"name": {"en", "zh"}, "limb": <int16 (G,3)>}}}   # × 32767, at limb_t, view frame
+        "stations": {"<id>": {"name": {"en", "zh"}, "limb": <int16 (G,3)>}}},  # × 32767, at limb_t, view frame
+      "labels": {"t": <float64 (R,)>,             # each run of labels holds until the next ``t``
+                 "runs": [[{"key": "CHANGE6_ORBITER", "actor": "orbiter", "members": ["CHANGE6_LANDER", ...],
+                            "en": "Chang'e-6 (4 modules)", "zh": "..."}, ...], ...],   # one label per thing
+                 "bodies": [{"key": "EARTH", "actor": "earth", "en": "Earth", "zh": "地球"}, ...],
+                 "rule": {...}}                   # viewer.scene.placement's parameters (see the client rules)
     }
 
 An *array* is ``{"dtype": "float32", "shape": [N, 3], "b64": "<little-endian bytes, base64>"}`` (``encoding=
@@ -53,6 +58,12 @@ Client rules:
 - The follow view has no ``trails``: ``live_trail`` names the followed actor and the centre body's actor, and the
   trail point for time ``t`` is ``p_body(now) − p_body(t)`` from the body's track.
 - Add the Sun light on the client from ``sun`` (Panel's VTK pane sends no vtkLight).
+- Labels: ``labels.runs`` lists, per run, the vehicles that carry a label (a stack's root names its ``members``)
+  with the words in both languages; ``labels.bodies`` the bodies' labels. Place them on screen with the rule of
+  :mod:`viewer.scene.placement` and ``labels.rule``: candidates around the subject in order, ``offset_px`` (at
+  1080 lines) beyond its on-screen radius or its marker's, then the farther ``rings``; never over another label,
+  a screen text, the subject or a subject under ``big_fraction`` of the picture's height. A body or vehicle drawn
+  under ``marker.min_px`` gets a ring ``marker.px_at_1080`` wide (never under ``min_px``).
 - The relay chain (``chain``; ``viewer/ui/static/relay_chain.js``): a leg's state is its sample at or before ``t``
   (the samples include every window edge). Draw ``link:<id>`` when shown: solid from ``from`` to ``to`` when
   open; else a dashed stub up to the obstruction, which ends where the segment enters the Moon's sphere
@@ -71,10 +82,12 @@ import base64
 import numpy as np
 
 from viewer.epochs import utc_from_et
-from viewer.scene.frame import FrameModel
+from viewer.scene import placement
+from viewer.scene.frame import FrameModel, LabelAnchor
 from viewer.scene.kinematics import coverage, quaternions, rotations
 from viewer.scene.relay import chain_leg_ids
 from viewer.scene.sampling import centre_states, pre_step, sample_ets, view_span
+from viewer.scene.vehicles import BODY_ACTORS
 
 FORMAT = "change6-tracks/1"
 
@@ -146,6 +159,7 @@ def export_tracks(
             "d": _array(poses.sun_dir[body_mask], "float32", encoding),
         },
         "trails": _trail_tracks(model, encoding),
+        "labels": _label_tracks(model, union, poses, encoding),
         "chain": _chain_tracks(model, body_grid, encoding),
     }
     for body, name in (("EARTH", "earth"), ("MOON", "moon")):
@@ -197,6 +211,44 @@ def _trail_tracks(model: FrameModel, encoding: str) -> dict:
         for key in (f"trail:{name}", f"trail-future:{name}"):
             out[key] = {"t": t, "past_s": view.trail_past_s, "future_s": view.trail_future_s, "shift": None}
     return out
+
+
+def _label_tracks(model: FrameModel, union: np.ndarray, poses, encoding: str) -> dict:
+    """The labels' runs: who carries a label (roots of stacks, with their members) from each ``t`` on."""
+    vs = [v for v in model.kin.vehicles if v in model.vehicle_actor]
+    sig = np.stack([poses.stacked_on[v].astype(str) for v in vs] + [poses.visible[v].astype(str) for v in vs])
+    starts = np.concatenate([[0], np.flatnonzero((sig[:, 1:] != sig[:, :-1]).any(axis=0)) + 1]) if len(union) else []
+    runs = []
+    for i in starts:
+        parent = {v: str(poses.stacked_on[v][i]) for v in vs}
+        root = {v: _root_of(v, parent) for v in vs}
+        run = []
+        for v in (v for v in model.vehicle_actor if v in vs and poses.visible[v][i] and not parent[v]):
+            anchor = LabelAnchor(v, np.zeros(3), tuple(m for m in vs if parent[m] and root[m] == v))
+            words = {lang: model.label_text(anchor, lang) for lang in ("en", "zh")}
+            run.append({"key": v, "actor": model.vehicle_actor[v], "members": list(anchor.members), **words})
+        runs.append(run)
+    bodies = [
+        {"key": b, "actor": a, **{lang: model.names[b][lang] for lang in ("en", "zh")}} for b, a in BODY_ACTORS.items()
+    ]
+    rule = {
+        "font_size_1080": model.cfg["labels"]["font_size"],
+        "offset_px_1080": model.cfg["labels"]["offset_px"],
+        "marker": dict(model.cfg["markers"]),
+        "candidates": [list(c) for c in placement.CANDIDATES],
+        "rings": list(placement.RINGS),
+        "big_fraction": placement.BIG_FRACTION,
+        "model_extent": placement.MODEL_EXTENT,
+    }
+    return {"t": _array(union[list(starts)], "float64", encoding), "runs": runs, "bodies": bodies, "rule": rule}
+
+
+def _root_of(v: str, parent: dict[str, str]) -> str:
+    for _ in range(8):
+        if not parent.get(v):
+            break
+        v = parent[v]
+    return v
 
 
 def _actor_track(name: str, scale: float, ets: np.ndarray, poses, mask: np.ndarray, encoding: str) -> dict:

@@ -136,6 +136,10 @@ def _load(path: Path) -> tuple[dict[str, View], str]:
         )
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise DataError(
+            f"{path} is not UTF-8 text; save it as UTF-8 or restore it (`git checkout assets/views.yaml`)", path=path
+        ) from None
     except yaml.YAMLError as exc:
         raise DataError(f"{path} is not valid YAML ({exc.__class__.__name__})", path=path) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("views"), dict):

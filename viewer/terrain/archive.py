@@ -24,7 +24,7 @@ import numpy as np
 
 from viewer.errors import DataError
 from viewer.paths import atomic_write_text, cache_dir
-from viewer.terrain.download import catalog
+from viewer.terrain.download import catalog, checked_url
 from viewer.terrain.lola import Layout, find_key, layout_of, parse_label
 from viewer.terrain.remote import Dropped, RangeReader, get_small
 
@@ -38,8 +38,8 @@ def site_config() -> dict:
 
 
 def volume_url() -> str:
-    url = os.environ.get("VIEWER_LOLA_VOLUME_URL") or site_config()["volume_url"]
-    return url if url.endswith("/") else url + "/"
+    env = os.environ.get("VIEWER_LOLA_VOLUME_URL")
+    return checked_url(env, "VIEWER_LOLA_VOLUME_URL") if env else checked_url(site_config()["volume_url"], "volume_url")
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,22 @@ def _index_layout(label_url: str, stats: dict) -> tuple[str, int, int, int, int]
     return table_url, int(row_bytes), int(rows), column[0], column[1]
 
 
+def _read_retrying(reader: RangeReader, start: int, stop: int, total: int, retries: int = 3) -> bytes:
+    for _ in range(retries):
+        try:
+            return reader.read(start, stop, total=total)
+        except Dropped:
+            continue  # reopened on the next attempt
+    try:
+        return reader.read(start, stop, total=total)
+    except Dropped as exc:
+        raise DataError(
+            f"{reader.url}: the connection dropped {retries + 1} times while reading the archive's index ({exc}); "
+            "run the same command again",
+            path=reader.url,
+        ) from None
+
+
 def read_index(*, full: bool = False, stats: dict | None = None) -> list[Product]:
     """The cylindrical LOLA DEMs listed in the archive volume's index (read from the server)."""
     stats = stats if stats is not None else {}
@@ -119,10 +135,7 @@ def read_index(*, full: bool = False, stats: dict | None = None) -> list[Product
     with RangeReader(table_url, stats=stats) as reader:
         for first in range(0, rows, INDEX_CHUNK_ROWS):
             n = min(INDEX_CHUNK_ROWS, rows - first)
-            try:
-                block = reader.read(first * row_bytes, (first + n) * row_bytes, total=rows * row_bytes)
-            except Dropped:
-                block = reader.read(first * row_bytes, (first + n) * row_bytes, total=rows * row_bytes)
+            block = _read_retrying(reader, first * row_bytes, (first + n) * row_bytes, rows * row_bytes)
             here = []
             for i in range(n):
                 row = block[i * row_bytes : (i + 1) * row_bytes].decode("latin-1")

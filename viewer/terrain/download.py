@@ -20,6 +20,7 @@ import http.client
 import os
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -38,15 +39,33 @@ CATALOG_PATH = ASSETS_DIR / "lola.yaml"
 
 def catalog() -> dict:
     """``assets/lola.yaml``: base URL, products (names, grid, known md5s)."""
+    fix = "restore it with `git checkout assets/lola.yaml`"
     try:
-        return yaml.safe_load(CATALOG_PATH.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataError(f"{CATALOG_PATH}: cannot read the LOLA product table ({exc})", path=CATALOG_PATH) from None
+        doc = yaml.safe_load(CATALOG_PATH.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise DataError(
+            f"{CATALOG_PATH}: cannot read the LOLA product table ({exc.__class__.__name__}); {fix}", path=CATALOG_PATH
+        ) from None
+    products = doc.get("products") if isinstance(doc, dict) else None
+    if not isinstance(products, dict) or not all(isinstance(v, dict) for v in products.values()):
+        raise DataError(f"{CATALOG_PATH}: needs a `products:` mapping of product tables; {fix}", path=CATALOG_PATH)
+    if not isinstance(doc.get("base_url"), str):
+        raise DataError(f"{CATALOG_PATH}: needs `base_url:` (the LOLA archive's address); {fix}", path=CATALOG_PATH)
+    return doc
+
+
+def checked_url(url: str, variable: str) -> str:
+    """``url`` if it is an http(s) address, with a trailing slash; else one line naming ``variable``."""
+    parts = urllib.parse.urlparse(str(url))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        shown = str(url) if len(str(url)) <= 80 else str(url)[:77] + "..."
+        raise InputError(f"{variable}={shown!r} is not an http(s) address; set it like https://host/path/ or unset it")
+    return url if url.endswith("/") else url + "/"
 
 
 def base_url() -> str:
-    url = os.environ.get("VIEWER_LOLA_BASE_URL") or catalog()["base_url"]
-    return url if url.endswith("/") else url + "/"
+    env = os.environ.get("VIEWER_LOLA_BASE_URL")
+    return checked_url(env, "VIEWER_LOLA_BASE_URL") if env else checked_url(catalog()["base_url"], "base_url")
 
 
 def lola_dir() -> Path:

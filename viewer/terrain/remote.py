@@ -10,6 +10,11 @@
 - the body has exactly the bytes announced. A short read or a dropped connection raises :class:`Dropped`, which the
   caller retries (the connection is reopened).
 
+:meth:`RangeReader.read_many` asks for many ranges in one request (``Range: bytes=a-b,c-d,…``). A server that
+answers with ``multipart/byteranges`` gives them all in one round trip (each part's ``Content-Range`` checked the
+same way); one that answers otherwise (``200``, or one merged range) is hung up on unread, and the caller falls back
+to one range per request.
+
 Every error is one line naming the URL and the fix. ``stats`` counts requests and body bytes received.
 """
 
@@ -27,6 +32,8 @@ READ_TIMEOUT_S = 60.0
 MAX_SMALL_BYTES = 64 << 20  # a label or an index larger than this is not what we asked for
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 _REDIRECTS = (301, 302, 303, 307, 308)
+_BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.I)
+PART_OVERHEAD = 400  # header bytes a multipart answer may add per range
 
 
 class Dropped(Exception):
@@ -87,15 +94,17 @@ class RangeReader:
     def __exit__(self, *exc):
         self.close()
 
-    def _request(self, start: int, stop: int):
-        """Send ``GET`` for bytes [start, stop) and return the response (redirects followed, new URL kept)."""
+    def _request(self, start: int, stop: int, more: list[tuple[int, int]] = ()):
+        """Send ``GET`` for bytes [start, stop) (and the ``more`` ranges) and return the response (redirects followed,
+        new URL kept)."""
+        spec = ",".join(f"{a}-{b - 1}" for a, b in [(start, stop), *more])
         for _ in range(6):
             if self._conn is None:
                 self._conn = self._connect()
             parts = urlsplit(self.url)
             path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             try:
-                self._conn.request("GET", path, headers=_headers({"Range": f"bytes={start}-{stop - 1}"}))
+                self._conn.request("GET", path, headers=_headers({"Range": f"bytes={spec}"}))
                 resp = self._conn.getresponse()
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
@@ -128,6 +137,81 @@ class RangeReader:
         except BaseException:
             self.close()  # never reuse a connection whose answer was not read to its end
             raise
+
+    def read_many(self, ranges: list[tuple[int, int]], *, total: int | None = None) -> list[bytes] | None:
+        """The bytes of every [start, stop) in ``ranges`` from one ``multipart/byteranges`` answer, in order; None
+        when the server does not answer that way (the connection is closed without reading the body)."""
+        if len(ranges) == 1:
+            return [self.read(*ranges[0], total=total)]
+        resp = self._request(*ranges[0], list(ranges[1:]))
+        try:
+            ctype = resp.getheader("Content-Type") or ""
+            multipart = resp.status == 206 and ctype.lower().startswith("multipart/byteranges")
+            if resp.status in (200, 206) and not multipart:
+                self.close()
+                return None
+            boundary = _BOUNDARY.search(ctype) if multipart else None
+            if boundary is None:
+                self._check(resp, *ranges[0], total)  # raises the one-line error of this status
+                raise DataError(f"{self.url}: multipart answer without a boundary; check the server", path=self.url)
+            want = sum(b - a for a, b in ranges)
+            length = resp.getheader("Content-Length")
+            if length is not None and int(length) > want + PART_OVERHEAD * len(ranges) + 1024:
+                self.close()
+                return None
+            try:
+                body = resp.read(int(length)) if length is not None else resp.read()
+            except (OSError, http.client.HTTPException) as exc:
+                raise Dropped(f"{type(exc).__name__}: {exc}") from None
+            self.stats["bytes"] += len(body)
+            if length is not None and len(body) != int(length):
+                raise Dropped(f"short read: {len(body)} of {length} bytes")
+            parts = self._parts(body, boundary.group(1).encode(), total)
+            if resp.will_close:
+                self.close()
+        except BaseException:
+            self.close()
+            raise
+        missing = [f"{a}-{b - 1}" for a, b in ranges if (a, b) not in parts]
+        if missing:
+            raise DataError(
+                f"{self.url}: asked for bytes {', '.join(missing[:3])}{' …' if len(missing) > 3 else ''}, the "
+                "multipart answer does not hold them; nothing from it was kept",
+                path=self.url,
+            )
+        return [parts[r] for r in ranges]
+
+    def _parts(self, body: bytes, boundary: bytes, total: int | None) -> dict[tuple[int, int], bytes]:
+        """{(start, stop): bytes} of a multipart/byteranges body, read by the lengths each part announces."""
+        out: dict[tuple[int, int], bytes] = {}
+        pos = 0
+        while True:
+            pos = body.find(b"--" + boundary, pos)
+            if pos < 0:
+                raise Dropped("multipart answer ends before its closing boundary")
+            pos += len(boundary) + 2
+            if body[pos : pos + 2] == b"--":
+                return out
+            end = body.find(b"\r\n\r\n", pos)
+            if end < 0:
+                raise Dropped("multipart part without its headers' end")
+            headers = body[pos:end].decode("latin-1").split("\r\n")
+            value = next((h.split(":", 1)[1] for h in headers if h.lower().startswith("content-range:")), "")
+            m = _CONTENT_RANGE.match(value.strip())
+            if m is None:
+                raise DataError(f"{self.url}: a multipart part has Content-Range {value.strip()!r}", path=self.url)
+            a, b = int(m.group(1)), int(m.group(2)) + 1
+            if total is not None and m.group(3) != "*" and int(m.group(3)) != total:
+                raise DataError(
+                    f"{self.url}: the server's file has {m.group(3)} bytes but its label says {total}; the label "
+                    "does not describe this file (a newer product version?). Fetch again to read the current label",
+                    path=self.url,
+                )
+            data = body[end + 4 : end + 4 + (b - a)]
+            if len(data) != b - a:
+                raise Dropped(f"short part: {len(data)} of {b - a} bytes")
+            out[(a, b)] = data
+            pos = end + 4 + (b - a)
 
     def size(self) -> int:
         """The file's size, from the ``Content-Range`` of a one-byte request (which also proves Range support)."""

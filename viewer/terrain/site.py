@@ -165,16 +165,20 @@ class SiteDem:
 
     def describe(self) -> str:
         """One line for ``info``: the layers, their products and files."""
-        km = find_key(self.fine.label, "WINDOW_SIZE_KM", "?")
+        km = _km(self.fine)
         text = f"{self.source_label}: a {km} km window of {self.product} about the site ({self.fine.path})"
         if self.context is not None:
             ctx = str(find_key(self.context.label, "SOURCE_PRODUCT_ID", self.context.product))
-            km_c = find_key(self.context.label, "WINDOW_SIZE_KM", "?")
-            text += f"; around it {resolution_label(self.context)} ({km_c} km of {ctx})"
+            text += f"; around it {resolution_label(self.context)} ({_km(self.context)} km of {ctx})"
         return text + f"; beyond, {self.base.source_label}"
 
     def __repr__(self) -> str:
         return f"SiteDem({self.product}, {self.fine.path})"
+
+
+def _km(dem: LolaDem) -> str:
+    km = find_key(dem.label, "WINDOW_SIZE_KM")
+    return f"{km:g}" if isinstance(km, (int, float)) else "?"
 
 
 def _open_role(role: str, site: tuple[float, float]) -> LolaDem | None:
@@ -192,13 +196,33 @@ def _open_role(role: str, site: tuple[float, float]) -> LolaDem | None:
     return dem
 
 
+_OPENED: dict[tuple, SiteDem] = {}
+
+
 def open_site(base) -> SiteDem | None:
-    """The :class:`SiteDem` over ``base`` when the site window is cached for the mission file's site, else None."""
+    """The :class:`SiteDem` over ``base`` when the site window is cached for the mission file's site, else None.
+
+    One per state of the files (paths, sizes, modification times), the site and the base: the windows are read
+    into memory once, not on every call."""
     site = landing_site()
+    files = [site_dir() / f"{role}.{ext}" for role in ROLES for ext in ("img", "lbl")]
+    key = (site, base.identity(), tuple((str(f), *_stamp(f)) for f in files))
+    if key in _OPENED:
+        return _OPENED[key]
     fine = _open_role("fine", site)
-    if fine is None:
-        return None
-    return SiteDem(fine, _open_role("context", site), base)
+    dem = SiteDem(fine, _open_role("context", site), base) if fine is not None else None
+    if dem is not None:
+        _OPENED.clear()  # the windows of an older state are not used again
+        _OPENED[key] = dem
+    return dem
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (st.st_size, st.st_mtime_ns)
 
 
 # ------------------------------------------------------------------------------------------------ fetching
@@ -307,6 +331,7 @@ def fetch_windows(windows, km: float, *, retries=3, progress=True, stream=None, 
             dest,
             retries=retries,
             connections=int(cfg.get("connections", 4)),
+            ranges_per_request=int(cfg.get("ranges_per_request", 64)),
             progress=progress,
             stream=stream,
             stats=stats,

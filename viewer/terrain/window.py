@@ -1,8 +1,9 @@
 """Fetching a window of a remote LOLA image line by line, resumably, into a small local PDS3 product.
 
 A window is ``lines × samples`` pixels starting at (``line0``, ``sample0``) of the remote image. Each image line of
-the window is one HTTP Range request (:class:`~viewer.terrain.remote.RangeReader`), over a few kept-open
-connections in parallel. Lines land in ``<name>.img.part`` at their final place, and ``<name>.img.done`` records
+the window is one byte range; a request asks for ``ranges_per_request`` of them at once while the server answers
+``multipart/byteranges``, else one (:class:`~viewer.terrain.remote.RangeReader`), over a few kept-open connections
+in parallel. Lines land in ``<name>.img.part`` at their final place, and ``<name>.img.done`` records
 (one byte per line) which are complete, so an interrupted fetch resumes with the missing lines only, on the same
 run (``retries`` per line) or on the next one.
 
@@ -61,40 +62,97 @@ class Window:
         return start, start + self.samples * lay.dtype.itemsize
 
 
-def _worker(win: Window, todo: queue.Queue, part: Path, done: bytearray, state: dict, retries: int) -> None:
+def _take(todo: queue.Queue, n: int) -> list[int]:
+    out = []
+    while len(out) < n:
+        try:
+            out.append(todo.get_nowait())
+        except queue.Empty:
+            break
+    return out
+
+
+def _read_lines(reader: RangeReader, win: Window, lines: list[int], state: dict, retries: int, part: Path):
+    """The bytes of ``lines`` (several per request while the server answers multipart), with retries."""
     total = win.remote.layout.file_size
+    attempt = 0
+    while True:
+        try:
+            if state["multi"] is not False and len(lines) > 1:
+                got = reader.read_many([win.byte_range(i) for i in lines], total=total)
+                if got is not None:
+                    state["multi"] = True
+                    return got
+                state["multi"] = False  # the server answers one range per request
+            return [reader.read(*win.byte_range(i), total=total) for i in lines]
+        except Dropped as exc:
+            attempt += 1
+            if attempt > retries:
+                err = DataError(
+                    f"{win.remote.image_url}: the connection dropped {attempt} times near line "
+                    f"{win.line0 + lines[0] + 1} ({exc}); run the same command again to resume from {part.name}",
+                    path=part,
+                )
+                err.resumable = True
+                raise err from None
+
+
+def _worker(win: Window, todo: queue.Queue, part: Path, done: bytearray, state: dict, retries: int) -> None:
     row_len = win.samples * win.remote.layout.dtype.itemsize
     fd = os.open(part, os.O_WRONLY)
     try:
         with RangeReader(win.remote.image_url, stats=state["stats"]) as reader:
             while not state["stop"].is_set():
-                try:
-                    i = todo.get_nowait()
-                except queue.Empty:
+                lines = _take(todo, state["batch"] if state["multi"] is not False else 1)
+                if not lines:
                     return
-                for attempt in range(retries + 1):
-                    try:
-                        data = reader.read(*win.byte_range(i), total=total)
-                        break
-                    except Dropped as exc:
-                        if attempt == retries:
-                            err = DataError(
-                                f"{win.remote.image_url}: the connection dropped {retries + 1} times on line "
-                                f"{win.line0 + i + 1} ({exc}); run the same command again to resume from {part.name}",
-                                path=part,
-                            )
-                            err.resumable = True
-                            raise err from None
-                os.pwrite(fd, data, i * row_len)
-                with state["lock"]:
-                    done[i] = 1
-                    state["progress"].update(len(data))
+                for i, data in zip(lines, _read_lines(reader, win, lines, state, retries, part)):
+                    os.pwrite(fd, data, i * row_len)
+                    with state["lock"]:
+                        done[i] = 1
+                        state["progress"].update(len(data))
     except DataError as exc:
         with state["lock"]:
             state.setdefault("error", exc)
         state["stop"].set()
+    except OSError as exc:  # writing the partial file failed (disk full, permissions)
+        with state["lock"]:
+            state.setdefault("error", DataError(f"{part}: cannot write the window ({exc.strerror or exc})", path=part))
+        state["stop"].set()
     finally:
         os.close(fd)
+
+
+def _save_done(part: Path, done_path: Path, done: bytearray, lock: threading.Lock) -> None:
+    """Persist the line map, after the lines it marks are on disk."""
+    with lock:
+        snapshot = bytes(done)
+    fd = os.open(part, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    atomic_write_bytes(done_path, snapshot)
+
+
+def _run_workers(win, todo, files, done, state, retries: int, connections: int, save_every_s: float = 2.0) -> None:
+    """Fetch the queued lines on ``connections`` threads; the line map is saved every ``save_every_s`` and at the
+    end, so even a killed process resumes from about where it stopped."""
+    part, done_path = files
+    threads = [
+        threading.Thread(target=_worker, args=(win, todo, part, done, state, retries), daemon=True)
+        for _ in range(max(1, min(connections, todo.qsize())))
+    ]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            while t.is_alive():
+                t.join(timeout=save_every_s)
+                if t.is_alive():
+                    _save_done(part, done_path, done, state["lock"])
+    finally:
+        _save_done(part, done_path, done, state["lock"])  # what has arrived stays for the next attempt
 
 
 def _prepare_part(win: Window, part: Path, done_path: Path) -> bytearray:
@@ -117,6 +175,7 @@ def fetch_window(
     *,
     retries: int = 3,
     connections: int = 4,
+    ranges_per_request: int = 64,
     progress: bool = True,
     stream=None,
     stats: dict | None = None,
@@ -140,17 +199,15 @@ def fetch_window(
     have = (win.lines - todo.qsize()) * row_len
     bar = Progress(dest.name, win.nbytes, have, stream, progress)
     state = {"stop": threading.Event(), "lock": threading.Lock(), "progress": bar, "stats": stats}
-    threads = [
-        threading.Thread(target=_worker, args=(win, todo, part, done, state, retries), daemon=True)
-        for _ in range(max(1, min(connections, todo.qsize())))
-    ]
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        atomic_write_bytes(done_path, bytes(done))  # what has arrived stays for the next attempt
+    state.update(multi=None, batch=max(1, int(ranges_per_request)))
+    _run_workers(win, todo, (part, done_path), done, state, retries, connections)
+    if "error" not in state and not all(done):
+        state["error"] = DataError(
+            f"{win.remote.image_url}: {done.count(0)} of {win.lines} window lines did not arrive; "
+            f"run the same command again to resume from {part.name}",
+            path=part,
+        )
+        state["error"].resumable = True
     if "error" in state:
         if not getattr(state["error"], "resumable", False):
             part.unlink(missing_ok=True)  # nothing of a refused answer is kept

@@ -5,7 +5,9 @@ Build order: queqiao2 -> outbound -> lunar_ops -> earth_return, each a module of
 and a manifest (``change6_manoeuvres.json``: manoeuvres, arcs, events) atomically into the output directory.
 Nothing here prints; ``python -m viewer kernels build`` (:mod:`viewer.kernels_cli`) reports the summary.
 Everything is deterministic: the same inputs on the same platform (manifest `platform`: CPU SIMD features, numpy,
-scipy, spiceypy) give the same states, bit for bit; another CPU moves burn times by seconds.
+scipy, spiceypy) give the same states, bit for bit. Every solver converges to the integrators' noise floor
+(:func:`viewer.trajectory.engine.settled`), so last-bit differences (another CPU) move burns by well under 0.5 s
+and states by under 100 m (tests/test_trajectory_reproducible.py perturbs every starting guess by 1e-12).
 """
 
 from __future__ import annotations
@@ -43,9 +45,15 @@ CONFIG_DIR = paths.ASSETS_DIR / "trajectory"
 # ---------------------------------------------------------------------------------------------- config
 
 
-def load_config(directory: Path | None = None) -> tuple[dict[str, dict], dict[str, str]]:
-    """Parse every ``*.yaml`` in assets/trajectory: (config keyed by file stem, sha256 of each file)."""
+def load_config(directory: Path | None = None, source_ids: set[str] | None = None
+                ) -> tuple[dict[str, dict], dict[str, str]]:
+    """Parse every ``*.yaml`` in assets/trajectory: (config keyed by file stem, sha256 of each file). Every graded
+    value's ``source`` ids must be among ``source_ids`` (default: the ``sources:`` of assets/mission.yaml)."""
     directory = Path(directory or CONFIG_DIR)
+    if source_ids is None:
+        from viewer.mission.loader import load_mission
+
+        source_ids = {s.id for s in load_mission().sources}
     config, hashes = {}, {}
     for path in sorted(directory.glob("*.yaml")):
         raw = path.read_bytes()
@@ -56,22 +64,29 @@ def load_config(directory: Path | None = None) -> tuple[dict[str, dict], dict[st
             raise DataError(f"{path} is not valid YAML ({exc.__class__.__name__}); fix its syntax", path=path) from None
         if not isinstance(data, dict):
             raise DataError(f"{path} must hold a mapping of named values", path=path)
-        _check_graded(data, path, "")
+        _check_graded(data, path, "", source_ids)
         config[path.stem] = data
     return config, hashes
 
 
-def _check_graded(node, path, prefix):
+def _check_graded(node, path, prefix, source_ids):
     if isinstance(node, dict) and "value" in node:
         if node.get("grade") not in GRADES:
             raise DataError(f"{path}: {prefix or 'entry'} has grade {node.get('grade')!r}; use sourced, derived or "
                             "assumed", path=path)
         if not node.get("reason"):
             raise DataError(f"{path}: {prefix} has no reason; every chosen value needs one", path=path)
+        sources = node.get("source", [])
+        if not isinstance(sources, list):
+            raise DataError(f"{path}: {prefix}.source must be a list of source ids like [R2, R23]", path=path)
+        unknown = [str(x) for x in sources if str(x) not in source_ids]
+        if unknown:
+            raise DataError(f"{path}: {prefix} cites {', '.join(unknown)}, not in the sources of assets/mission.yaml; "
+                            "add the source there or cite one that is", path=path)
         return
     if isinstance(node, dict):
         for k, v in node.items():
-            _check_graded(v, path, f"{prefix}.{k}" if prefix else str(k))
+            _check_graded(v, path, f"{prefix}.{k}" if prefix else str(k), source_ids)
 
 
 def _code_version() -> str:

@@ -31,12 +31,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import spiceypy
-from scipy.optimize import brentq, least_squares, minimize_scalar
+from scipy.optimize import brentq, minimize_scalar
 
 from viewer.constants import MOON_RADIUS_KM
 from viewer.epochs import et_from_utc, utc_from_et
 from viewer.trajectory import entry as entry_model
-from viewer.trajectory import forces
+from viewer.trajectory import engine, forces
 from viewer.trajectory.engine import Arc, Manoeuvre, TargetingError, elements, impulse, propagate
 
 ORBITER = "CHANGE6_ORBITER"
@@ -49,19 +49,14 @@ SECTION = "return"
 
 
 class Config:
-    """Graded values of ``return.yaml`` (the parsed mapping), read by dotted key."""
+    """The graded values of ``return.yaml``, read through the build context (:meth:`BuildContext.entry`, the one way
+    every phase reads its configuration), with typed shorthands and the capsule and bank records built from them."""
 
-    def __init__(self, data: dict):
-        self.data = data
+    def __init__(self, ctx):
+        self.ctx = ctx
 
     def entry(self, key: str) -> dict:
-        node = self.data
-        for part in key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                raise TargetingError(f"assets/trajectory/return.yaml has no entry {key!r}; add it with value, unit, "
-                                     "grade and reason")
-            node = node[part]
-        return node
+        return self.ctx.entry(SECTION, key)
 
     def f(self, key: str) -> float:
         return float(self.entry(key)["value"])
@@ -343,9 +338,8 @@ class TeiDesigner:
             res, radial = self.residual_a(x)
             return np.array([res[0], res[1], res[2], radial])
 
-        fd = entry_model.FiniteDifference(f, [1.0, 1e-6, 1e-6, 1e-6])
-        return least_squares(fd, x0, jac=fd.jac, x_scale=np.array([60.0, 1e-3, 1e-3, 1e-3]), max_nfev=40,
-                             xtol=1e-10, ftol=1e-10).x
+        return engine.solve(f, x0, what="the TEI departure point", steps=[1.0, 1e-6, 1e-6, 1e-6],
+                            x_scale=np.array([60.0, 1e-3, 1e-3, 1e-3]), max_nfev=40, xtol=1e-10, ftol=1e-10)
 
     # -- stage B: TEI-1 then TEI-2
     def raised_orbit(self, t1: float):
@@ -401,14 +395,11 @@ class TeiDesigner:
             return np.array([res[0], res[1], res[2], x[3] / 1e-4])
 
         steps = np.array([1.0, 1e-6, 1e-6, 1e-6])
-        fd = entry_model.FiniteDifference(f_conic, steps)
         lo, hi = [-850.0, -1.0, -1.0, -1.0], [850.0, 1.0, 1.0, 1.0]
-        x1 = least_squares(fd, x0, jac=fd.jac, x_scale=np.array([60.0, 1e-3, 1e-3, 1e-3]), bounds=(lo, hi),
-                           max_nfev=30, xtol=1e-10, ftol=1e-10).x
-        try:
-            return entry_model.newton(f, x1, steps=steps, tol=0.05, what="TEI-2", lower=lo, upper=hi)
-        except entry_model.EntryError as exc:
-            raise TargetingError(f"targeting {exc}; check tei.* in assets/trajectory/return.yaml") from None
+        x1 = engine.solve(f_conic, x0, what="TEI-2 (conic)", steps=steps, bounds=(lo, hi),
+                          x_scale=np.array([60.0, 1e-3, 1e-3, 1e-3]), max_nfev=30, xtol=1e-10, ftol=1e-10)
+        return engine.newton(f, x1, what="TEI-2", step=steps, tol=0.05, lower=lo, upper=hi,
+                             where="tei.* in assets/trajectory/return.yaml")
 
     def solve(self) -> TeiSolution:
         xa, shifts = self.stage_a()
@@ -451,12 +442,72 @@ def _avoidance_dv(state_e, mu: float, perigee_r: float) -> np.ndarray:
     return dv * hz
 
 
+def _orbiter_avoidance(plan, cfg, target, s_sep, sep_et, engc):
+    """The orbiter after separation: its avoidance burn (perigee raised clear of the atmosphere), then onwards;
+    adds the arcs and the burn to ``plan`` and returns its Δv."""
+    t_av = sep_et + cfg.f("separation.avoidance_delay_s")
+    orb1 = propagate(s_sep, sep_et, t_av, center="EARTH", label="orbiter_after_separation")
+    mu_e = forces.gm("EARTH")
+    dv_av = _avoidance_dv(orb1.states[-1], mu_e, target.frame.a + cfg.f("separation.avoidance_perigee_altitude_km"))
+    orb2 = propagate(impulse(orb1.states[-1], dv_av), t_av, cfg.et("separation.orbiter_end"), center="EARTH",
+                     label="orbiter_flyby")
+    plan.arcs += [([ORBITER], orb1), ([ORBITER], orb2)]
+    plan.manoeuvres.append(Manoeuvre("avoidance manoeuvre", ORBITER, t_av, 0.0, tuple(float(c) for c in dv_av),
+                                     engc.split(" ")[0] + " thrusters", "assumed",
+                                     "Raises the orbiter's perigee to %.0f km after separation (value and time not "
+                                     "published)." % cfg.f("separation.avoidance_perigee_altitude_km")))
+
+    return dv_av
+
+
+def _fly_entry(plan, cfg, target, s_cross, t_cross):
+    """The returner's skip entry from the interface (bank profile solved for the landing point and time), its
+    landing and stay; adds the arcs to ``plan`` and returns (capsule, bank profile, flight)."""
+    capsule = cfg.capsule()
+    td_target = cfg.et("entry.touchdown_time")
+    prof, flight = entry_model.solve_bank(s_cross, t_cross, capsule, cfg.bank_guess(), cfg.f("entry.target_lat_deg"),
+                                          cfg.f("entry.target_lon_deg"), td_target)
+    if "second_entry" not in flight.events:
+        raise TargetingError(f"the solved entry does not skip back above {target.altitude_km:.0f} km (apex "
+                             f"{flight.apex_km:.1f} km); make entry.flight_path_angle_deg shallower in "
+                             "assets/trajectory/return.yaml")
+    names = {"hypersonic": "entry_skip", "parachute": "parachute_descent"}
+    for name, ets, sts in flight.phases:
+        plan.arcs.append(([RETURNER], Arc(names[name], ets, sts, "EARTH", "J2000", kind="atmosphere")))
+    td = flight.touchdown_et
+    stroke, landed = landing_arcs(flight.final_state, td, cfg.f("capsule.landing_stroke_s"),
+                                  max(cfg.et("entry.surface_end"), td + 3600.0))
+    plan.arcs += [([RETURNER], stroke), ([RETURNER], landed)]
+
+    return capsule, prof, flight
+
+
+def _record_events(plan, target, sep_et, s_sep, t_cross, s_cross, flight, capsule):
+    """The return's events (separation, entry interface, skip, chutes, touchdown) into ``plan``; returns the
+    figures: separation and interface places, the interface speed and angles, the touchdown place."""
+    fr = target.frame
+    lat_s, lon_s, h_s = fr.geodetic(sep_et, s_sep[:3])
+    v_if, g_if, psi_if = entry_model.flight_angles(fr, t_cross, s_cross)
+    lat_if, lon_if, _ = fr.geodetic(t_cross, s_cross[:3])
+    lat_td, lon_td, _ = flight.touchdown_geodetic()
+    ev = plan.events
+    ev.append(("separation", sep_et, ORBITER, f"orbiter-returner separation at {h_s:.0f} km above "
+                                              f"{lat_s:.1f} N {lon_s:.1f} E"))
+    ev.append(("entry_interface", t_cross, RETURNER, f"first entry at 120 km, {v_if:.2f} km/s inertial, "
+                                                     f"flight-path angle {g_if:.2f} deg, {lat_if:.1f} N {lon_if:.1f} E"))
+    descr = {"skip_out": "climbs back above 120 km", "skip_apex": "apex of the skip (%.0f km)" % flight.apex_km,
+             "second_entry": "second entry at 120 km", "parachute": "drogue opens at %.0f km" % capsule.chute_alt_km,
+             "main_chute": "main canopy opens", "touchdown": f"touchdown at {lat_td:.3f} N {lon_td:.3f} E"}
+    for key, note in descr.items():
+        if key in flight.events:
+            ev.append((key, flight.events[key], RETURNER, note))
+    return lat_s, lon_s, h_s, v_if, g_if, psi_if, lat_if, lon_if, lat_td, lon_td
+
+
 def design_return(state0, et0: float, cfg: Config) -> ReturnPlan:
     """Plan the whole return from the orbiter-returner state (Moon-centred J2000) at ``et0`` after undocking."""
     forces.ensure_generic_kernels()
-    plan = ReturnPlan()
-    clock = [time.perf_counter()]
-    timings = {}
+    plan, clock, timings = ReturnPlan(), [time.perf_counter()], {}
 
     def lap(name):
         now = time.perf_counter()
@@ -484,14 +535,13 @@ def design_return(state0, et0: float, cfg: Config) -> ReturnPlan:
         a = propagate(impulse(s_tcm, dv * 1e-3), t_tcm, sol.crossing_et, center="EARTH")
         return (a.states[-1][:3] - goal)
 
-    fd = entry_model.FiniteDifference(miss, [1e-3, 1e-3, 1e-3])  # m/s
-    r_tcm = least_squares(fd, np.zeros(3), jac=fd.jac, x_scale=0.1, max_nfev=30, xtol=1e-14, ftol=1e-14)
-    dv_tcm = r_tcm.x * 1e-3
-    if float(np.linalg.norm(miss(r_tcm.x))) > 0.05:
-        raise TargetingError("the trajectory correction could not retarget the entry point; check tei.* in "
-                             "assets/trajectory/return.yaml")
+    x_tcm = engine.newton(miss, np.zeros(3), what="the return trajectory correction", step=1e-3, tol=0.05,
+                          where="tei.* in assets/trajectory/return.yaml")  # m/s
+    dv_tcm = x_tcm * 1e-3
     lap("tcm")
-    sep_et = cfg.et("separation.time")
+    # separation where the coast descends through the sourced altitude (time follows; to the millisecond)
+    to_if = propagate(impulse(s_tcm, dv_tcm), t_tcm, sol.crossing_et + 60.0, center="EARTH")
+    sep_et = round(find_crossing(to_if, target.frame, cfg.f("separation.altitude_km"))[0], 3)
     post = propagate(impulse(s_tcm, dv_tcm), t_tcm, sep_et, center="EARTH", label="trans_earth_coast_2")
     s_sep = post.states[-1]
     approach = propagate(s_sep, sep_et, sol.crossing_et + 900.0, center="EARTH", label="returner_approach")
@@ -514,55 +564,13 @@ def design_return(state0, et0: float, cfg: Config) -> ReturnPlan:
                   "Retargets the design entry point after the TEI-2 execution error."),
     ]
 
-    # the orbiter after separation: avoidance burn, then onwards
-    t_av = sep_et + cfg.f("separation.avoidance_delay_s")
-    orb1 = propagate(s_sep, sep_et, t_av, center="EARTH", label="orbiter_after_separation")
-    mu_e = forces.gm("EARTH")
-    dv_av = _avoidance_dv(orb1.states[-1], mu_e, target.frame.a + cfg.f("separation.avoidance_perigee_altitude_km"))
-    orb2 = propagate(impulse(orb1.states[-1], dv_av), t_av, cfg.et("separation.orbiter_end"), center="EARTH",
-                     label="orbiter_flyby")
-    plan.arcs += [([ORBITER], orb1), ([ORBITER], orb2)]
-    plan.manoeuvres.append(Manoeuvre("avoidance manoeuvre", ORBITER, t_av, 0.0, tuple(float(c) for c in dv_av),
-                                     engc.split(" ")[0] + " thrusters", "assumed",
-                                     "Raises the orbiter's perigee to %.0f km after separation (value and time not "
-                                     "published)." % cfg.f("separation.avoidance_perigee_altitude_km")))
+    dv_av = _orbiter_avoidance(plan, cfg, target, s_sep, sep_et, engc)
 
     lap("coasts")
-    # the returner's entry
-    capsule = cfg.capsule()
-    td_target = cfg.et("entry.touchdown_time")
-    prof, flight = entry_model.solve_bank(s_cross, t_cross, capsule, cfg.bank_guess(), cfg.f("entry.target_lat_deg"),
-                                          cfg.f("entry.target_lon_deg"), td_target)
-    if "second_entry" not in flight.events:
-        raise TargetingError(f"the solved entry does not skip back above {target.altitude_km:.0f} km (apex "
-                             f"{flight.apex_km:.1f} km); make entry.flight_path_angle_deg shallower in "
-                             "assets/trajectory/return.yaml")
-    names = {"hypersonic": "entry_skip", "parachute": "parachute_descent"}
-    for name, ets, sts in flight.phases:
-        plan.arcs.append(([RETURNER], Arc(names[name], ets, sts, "EARTH", "J2000", kind="atmosphere")))
-    td = flight.touchdown_et
-    stroke, landed = landing_arcs(flight.final_state, td, cfg.f("capsule.landing_stroke_s"),
-                                  max(cfg.et("entry.surface_end"), td + 3600.0))
-    plan.arcs += [([RETURNER], stroke), ([RETURNER], landed)]
-
+    capsule, prof, flight = _fly_entry(plan, cfg, target, s_cross, t_cross)
     lap("entry")
-    # events and figures
-    fr = target.frame
-    lat_s, lon_s, h_s = fr.geodetic(sep_et, s_sep[:3])
-    v_if, g_if, psi_if = entry_model.flight_angles(fr, t_cross, s_cross)
-    lat_if, lon_if, _ = fr.geodetic(t_cross, s_cross[:3])
-    lat_td, lon_td, _ = flight.touchdown_geodetic()
-    ev = plan.events
-    ev.append(("separation", sep_et, ORBITER, f"orbiter-returner separation at {h_s:.0f} km above "
-                                              f"{lat_s:.1f} N {lon_s:.1f} E"))
-    ev.append(("entry_interface", t_cross, RETURNER, f"first entry at 120 km, {v_if:.2f} km/s inertial, "
-                                                     f"flight-path angle {g_if:.2f} deg, {lat_if:.1f} N {lon_if:.1f} E"))
-    descr = {"skip_out": "climbs back above 120 km", "skip_apex": "apex of the skip (%.0f km)" % flight.apex_km,
-             "second_entry": "second entry at 120 km", "parachute": "drogue opens at %.0f km" % capsule.chute_alt_km,
-             "main_chute": "main canopy opens", "touchdown": f"touchdown at {lat_td:.3f} N {lon_td:.3f} E"}
-    for key, note in descr.items():
-        if key in flight.events:
-            ev.append((key, flight.events[key], RETURNER, note))
+    lat_s, lon_s, h_s, v_if, g_if, psi_if, lat_if, lon_if, lat_td, lon_td = _record_events(
+        plan, target, sep_et, s_sep, t_cross, s_cross, flight, capsule)
     second = flight.events.get("second_entry")
     v2 = None
     if second is not None:
@@ -570,8 +578,8 @@ def design_return(state0, et0: float, cfg: Config) -> ReturnPlan:
     plan.info = {
         "tei": sol, "tcm_dv_m_s": float(np.linalg.norm(dv_tcm) * 1e3), "bank": prof, "flight": flight,
         "separation": (lat_s, lon_s, h_s), "interface": (t_cross, v_if, g_if, psi_if, lat_if, lon_if),
-        "touchdown": (td, lat_td, lon_td), "timings": timings, "second_entry_speed": v2, "avoidance_dv_m_s": float(np.linalg.norm(dv_av)
-                                                                                                * 1e3),
+        "touchdown": (flight.touchdown_et, lat_td, lon_td), "timings": timings, "second_entry_speed": v2,
+        "avoidance_dv_m_s": float(np.linalg.norm(dv_av) * 1e3),
     }
     return plan
 
@@ -604,7 +612,7 @@ def _state_in(flight: entry_model.EntryResult, et: float) -> np.ndarray:
 
 def build_phase(ctx) -> None:
     """Add the return to the build: arcs of the orbiter and the returner, the burns and the derived events."""
-    cfg = Config(ctx.config.get(SECTION) or {})
+    cfg = Config(ctx)
     et0 = ctx.last_et(ORBITER)
     state0 = ctx.state(ORBITER, et0, center="MOON")
     plan = design_return(state0, et0, cfg)

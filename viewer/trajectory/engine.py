@@ -6,8 +6,11 @@ the integrator's own steps, which crowd where the dynamics are fast (periapses, 
 arc as one SPK type-13 segment, so a velocity jump between arcs (an impulsive burn) never leaks into the
 interpolation. A :class:`Manoeuvre` is the record of a burn for the report.
 
-Targeting: :func:`solve` wraps ``scipy.optimize.least_squares`` with a bounded number of evaluations and raises
-:class:`TargetingError` (one line) instead of hanging or returning a miss silently.
+Targeting, one interface for every phase: :func:`newton` (square problems: Gauss-Newton on fixed forward-difference
+steps, step halving or Levenberg-Marquardt damping, bounds, a move limit) and :func:`solve` (damped least squares,
+scipy's trust region, bounded evaluations). Both start from :func:`start` (a test can perturb every starting guess)
+and converge to the integrators' noise floor (:func:`settled`), so last-bit differences between CPUs do not move
+the solution; both raise :class:`TargetingError` (one line) instead of hanging or returning a miss silently.
 """
 
 from __future__ import annotations
@@ -30,6 +33,33 @@ ATOL_KM = 1e-9  # position tolerance; velocities get ATOL_KM / 1000 s
 
 class TargetingError(ViewerError):
     """A targeting problem did not converge within its bounds."""
+
+
+# ---------------------------------------------------------------------------------------------- solver starts
+
+GUESS_PERTURBATION = 0.0  # relative perturbation of every solver's starting guess (the reproducibility test sets it)
+
+
+def start(x0, scale: float = 1.0) -> np.ndarray:
+    """A solver's starting guess: as given, or, with :data:`GUESS_PERTURBATION` set, each entry times (1 ± eps)
+    and each zero entry ± eps × ``scale`` (signs alternating), so a test can show that the converged solution does
+    not depend on where the solver started."""
+    x = np.array(x0, dtype=float)
+    eps = GUESS_PERTURBATION
+    if eps == 0.0:
+        return x
+    signs = np.where(np.arange(x.size) % 2 == 0, eps, -eps).reshape(x.shape)
+    return x * (1.0 + signs) + np.where(x == 0.0, signs * scale, 0.0)
+
+
+def settled(norm_f: float, prev_norm: float | None, tol: float) -> bool:
+    """Whether an iterative solver may stop: its residual is a million times below ``tol``, or below ``tol`` and
+    no longer converging (the last step cut it by less than half: the integrator's noise floor). Stopping at the
+    first iterate under ``tol`` would leave the solution anywhere inside the tolerance, and a last-bit difference
+    on another CPU could then stop it one step earlier or later."""
+    if norm_f < 1e-6 * tol:
+        return True
+    return norm_f < tol and prev_norm is not None and norm_f > 0.5 * prev_norm
 
 
 @dataclass
@@ -189,7 +219,7 @@ def constant_thrust(thrust_n: float, mass0_kg: float, isp_s: float, et0: float,
                     direction: Callable[[float, np.ndarray], np.ndarray]) -> Callable:
     """Thrust acceleration (km/s^2) of a constant-thrust engine with mass flow; ``direction(et, state)`` is
     called for the unit thrust direction (J2000)."""
-    mdot = thrust_n / (isp_s * 9.80665)
+    mdot = thrust_n / (isp_s * forces.G0)
 
     def accel(et, state):
         m = mass0_kg - mdot * abs(et - et0)
@@ -240,14 +270,49 @@ def state_from_elements(rp: float, e: float, inc: float, raan: float, argp: floa
     return np.asarray(spiceypy.conics([rp, e, inc, raan, argp, m0, et, mu], et), dtype=float)
 
 
+class FiniteDifference:
+    """Residual with a forward-difference Jacobian of fixed absolute ``steps`` (the integrators' noise makes
+    scipy's default relative steps useless); remembers the last evaluation."""
+
+    def __init__(self, f, steps):
+        self.f = f
+        self.steps = np.asarray(steps, dtype=float)
+        self._x = None
+        self._fx = None
+
+    def __call__(self, x):
+        x = np.asarray(x, dtype=float)
+        if self._x is None or not np.array_equal(x, self._x):
+            self._x, self._fx = x.copy(), np.asarray(self.f(x), dtype=float)
+        return self._fx
+
+    def jac(self, x):
+        fx = self(x)
+        out = np.empty((len(fx), len(x)))
+        for j, h in enumerate(self.steps):
+            xp = np.asarray(x, dtype=float).copy()
+            xp[j] += h
+            out[:, j] = (np.asarray(self.f(xp)) - fx) / h
+        return out
+
+
 def solve(residual: Callable[[np.ndarray], np.ndarray], x0, *, what: str, x_scale=1.0, bounds=(-np.inf, np.inf),
-          max_nfev: int = 60, tol: float | None = None, diff_step=None) -> np.ndarray:
-    """Differential correction (scipy least squares, bounded evaluations). Raise :class:`TargetingError` naming
-    ``what`` if the residual norm stays above ``tol`` (default: no check beyond convergence)."""
+          max_nfev: int = 60, tol: float | None = None, diff_step=None, steps=None, xtol: float = 1e-12,
+          ftol: float = 1e-12) -> np.ndarray:
+    """Damped least squares (scipy's trust region, bounded evaluations) for over- or under-determined targeting;
+    ``steps``: fixed forward-difference steps for the Jacobian (:class:`FiniteDifference`). Starts from
+    :func:`start`. Raise :class:`TargetingError` naming ``what`` if the residual norm stays above ``tol`` (default:
+    no check beyond convergence)."""
+    fun, jac = residual, "2-point"
+    if steps is not None:
+        fd = FiniteDifference(residual, steps)
+        fun, jac = fd, fd.jac
+    x0 = start(x0, 1e-9)
+    if bounds != (-np.inf, np.inf):
+        x0 = np.clip(x0, bounds[0], bounds[1])
     try:
-        res = least_squares(residual, np.asarray(x0, dtype=float), x_scale=x_scale, bounds=bounds,
-                            max_nfev=max_nfev, method="trf", diff_step=diff_step, xtol=1e-12, ftol=1e-12,
-                            gtol=1e-12)
+        res = least_squares(fun, x0, jac=jac, x_scale=x_scale, bounds=bounds, max_nfev=max_nfev, method="trf",
+                            diff_step=diff_step, xtol=xtol, ftol=ftol, gtol=1e-12)
     except (ValueError, FloatingPointError) as exc:
         raise TargetingError(f"targeting {what} failed: {exc}") from None
     norm = float(np.linalg.norm(res.fun))
@@ -255,3 +320,55 @@ def solve(residual: Callable[[np.ndarray], np.ndarray], x0, *, what: str, x_scal
         raise TargetingError(f"targeting {what} did not converge in {res.nfev} evaluations "
                              f"(residual {norm:.3g} > {tol:.3g}); check its assumptions in assets/trajectory/")
     return res.x
+
+
+def newton(residual, x0, *, what: str, step=1e-6, tol: float = 1e-7, max_iter: int = 12, max_move: float = np.inf,
+           lower=None, upper=None, damped: bool = False, where: str = "assets/trajectory/") -> np.ndarray:
+    """The build's Newton for square (or nearly square) targeting: Gauss-Newton with forward differences of fixed
+    ``step`` (one per unknown, or one for all), each step halved until the residual falls, or with ``damped``
+    Levenberg-Marquardt (keeps steps sane when some unknowns barely move the residuals); moves at most
+    ``max_move`` per iteration and stays within ``lower``/``upper``. Starts from :func:`start`, converges past
+    ``tol`` (max |f|) to the noise floor (:func:`settled`) and returns the best iterate; raises
+    :class:`TargetingError` naming ``what`` and ``where`` if it does not converge. Deterministic."""
+    n = len(np.atleast_1d(x0))
+    steps = np.broadcast_to(np.asarray(step, dtype=float), (n,))
+    lower = np.full(n, -np.inf) if lower is None else np.asarray(lower, dtype=float)
+    upper = np.full(n, np.inf) if upper is None else np.asarray(upper, dtype=float)
+    x = np.clip(start(x0), lower, upper)
+    fx = np.asarray(residual(x), dtype=float)
+    lam, prev = 1e-3, None
+    best = (float(np.max(np.abs(fx))), x)
+    for _ in range(max_iter):
+        norm = float(np.max(np.abs(fx)))
+        if settled(norm, prev, tol):
+            return best[1]
+        prev = norm
+        jac = np.empty((len(fx), n))
+        for j, h in enumerate(steps):
+            xp = x.copy()
+            xp[j] += h if x[j] + h <= upper[j] else -h
+            jac[:, j] = (np.asarray(residual(xp)) - fx) / (xp[j] - x[j])
+        if damped:
+            jtj, jtf = jac.T @ jac, jac.T @ fx
+            diag = np.diag(np.diag(jtj)) + 1e-12 * np.eye(n)
+        else:
+            dx = np.linalg.lstsq(jac, -fx, rcond=None)[0]
+        scale = 1.0
+        for _try in range(10):
+            stp = np.linalg.solve(jtj + lam * diag, -jtf) if damped else scale * dx
+            size = float(np.max(np.abs(stp)))
+            if size > max_move:
+                stp = stp * (max_move / size)
+            xn = np.clip(x + stp, lower, upper)
+            fn = np.asarray(residual(xn), dtype=float)
+            if np.linalg.norm(fn) < np.linalg.norm(fx):
+                lam = max(lam / 10.0, 1e-9)
+                break
+            lam *= 10.0
+            scale *= 0.5
+        x, fx = xn, fn
+        if float(np.max(np.abs(fx))) < best[0]:
+            best = (float(np.max(np.abs(fx))), x)
+    if best[0] < tol:
+        return best[1]
+    raise TargetingError(f"targeting {what} did not converge (residual {best[0]:.3g}); check {where}")

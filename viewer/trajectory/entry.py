@@ -39,9 +39,9 @@ import spiceypy
 from scipy.integrate import solve_ivp
 
 from viewer.errors import ViewerError
-from viewer.trajectory import forces
+from viewer.trajectory import engine, forces
 
-G0 = 9.80665  # m/s^2, standard gravity (for g loads)
+G0 = forces.G0  # m/s^2, standard gravity (for g loads)
 
 # Vallado (2013) Table 8-4: base altitude (km), nominal density at the base (kg/m^3), scale height (km)
 ATMOSPHERE_TABLE = (
@@ -411,9 +411,19 @@ def fly(state0, et0: float, capsule: Capsule, bank: BankProfile, *, interface_km
         events["skip_apex"] = apex_t
     fl.phase = len(bank.sigmas_deg)
 
-    # under the parachutes: drogue, then the main canopy inflating (integration split at the kinks)
-    fl.chute_et = t
     events["main_chute"] = t + capsule.drogue_s
+    csols, events["touchdown"] = _fly_chutes(fl, capsule, t, y, t_end, rtol, atol, max_flight_s)
+    hyper = _stitch(sols, sample_s)
+    chute_samples = _stitch(csols, sample_s)
+    phases = [("hypersonic", hyper[0], hyper[1]), ("parachute", chute_samples[0], chute_samples[1])]
+    peak_a, peak_t, chute_g = _loads(fl, hyper, chute_samples) if sample_s else (float("nan"),) * 3
+    return EntryResult(phases, events, frame, peak_a, peak_t, chute_g, apex_h)
+
+
+def _fly_chutes(fl, capsule, t, y, t_end, rtol, atol, max_flight_s):
+    """Under the parachutes from (t, y): drogue, then the main canopy inflating (integration split at the kinks);
+    returns the integrator solutions and the touchdown epoch."""
+    fl.chute_et = t
     ev_ground = _alt_event(fl, capsule.ground_km, -1.0, True)
     csols = []
     for stop in (t + capsule.drogue_s, t + capsule.drogue_s + capsule.main_inflation_s, t_end):
@@ -425,18 +435,15 @@ def fly(state0, et0: float, capsule: Capsule, bank: BankProfile, *, interface_km
             break
     if sol.status != 1:
         raise EntryError(f"the capsule did not touch down within {max_flight_s:.0f} s of entry")
-    events["touchdown"] = t
-    hyper = _stitch(sols, sample_s)
-    chute_samples = _stitch(csols, sample_s)
-    phases = [("hypersonic", hyper[0], hyper[1]), ("parachute", chute_samples[0], chute_samples[1])]
-    peak_a = peak_t = chute_g = float("nan")
-    if sample_s:
-        accs = np.array([math.sqrt(sum(a * a for a in fl.aero(tt, yy, False)[:3])) for tt, yy in zip(*hyper)])
-        i = int(np.argmax(accs))
-        peak_a, peak_t = float(accs[i]) * 1000.0 / G0, float(hyper[0][i])
-        caccs = np.array([math.sqrt(sum(a * a for a in fl.aero(tt, yy, True)[:3])) for tt, yy in zip(*chute_samples)])
-        chute_g = float(caccs.max()) * 1000.0 / G0
-    return EntryResult(phases, events, frame, peak_a, peak_t, chute_g, apex_h)
+    return csols, t
+
+
+def _loads(fl, hyper, chute_samples):
+    """(peak deceleration in g, its epoch, peak load under the parachutes in g) from the samples."""
+    accs = np.array([math.sqrt(sum(a * a for a in fl.aero(tt, yy, False)[:3])) for tt, yy in zip(*hyper)])
+    i = int(np.argmax(accs))
+    caccs = np.array([math.sqrt(sum(a * a for a in fl.aero(tt, yy, True)[:3])) for tt, yy in zip(*chute_samples)])
+    return float(accs[i]) * 1000.0 / G0, float(hyper[0][i]), float(caccs.max()) * 1000.0 / G0
 
 
 def _apex(sols, frame: EarthFrame) -> tuple[float, float]:
@@ -500,72 +507,18 @@ def landing_miss(result: EntryResult, target_lat: float, target_lon: float) -> t
     return dn, de
 
 
-class FiniteDifference:
-    """Residual with a forward-difference Jacobian of fixed absolute ``steps`` for scipy's least squares (the
-    integrators' noise makes scipy's default relative steps useless); remembers the last evaluation."""
-
-    def __init__(self, f, steps):
-        self.f = f
-        self.steps = np.asarray(steps, dtype=float)
-        self._x = None
-        self._fx = None
-
-    def __call__(self, x):
-        x = np.asarray(x, dtype=float)
-        if self._x is None or not np.array_equal(x, self._x):
-            self._x, self._fx = x.copy(), np.asarray(self.f(x), dtype=float)
-        return self._fx
-
-    def jac(self, x):
-        fx = self(x)
-        out = np.empty((len(fx), len(x)))
-        for j, h in enumerate(self.steps):
-            xp = np.asarray(x, dtype=float).copy()
-            xp[j] += h
-            out[:, j] = (np.asarray(self.f(xp)) - fx) / h
-        return out
+FiniteDifference = engine.FiniteDifference
 
 
 def newton(f, x0, *, steps, tol: float, what: str, max_iter: int = 12, lower=None, upper=None,
            damped: bool = False) -> np.ndarray:
-    """Gauss-Newton with forward differences of fixed ``steps`` (step halving), or with ``damped`` Levenberg-
-    Marquardt (keeps steps sane when some unknowns barely move the residuals); stops when max |f| < tol.
-    Deterministic. Raises :class:`EntryError` naming ``what`` if it does not converge."""
-    x = np.asarray(x0, dtype=float).copy()
-    lower = np.full(len(x), -np.inf) if lower is None else np.asarray(lower, dtype=float)
-    upper = np.full(len(x), np.inf) if upper is None else np.asarray(upper, dtype=float)
-    fx = np.asarray(f(x), dtype=float)
-    lam = 1e-3
-    for _ in range(max_iter):
-        if float(np.max(np.abs(fx))) < tol:
-            return x
-        jac = np.empty((len(fx), len(x)))
-        for j, h in enumerate(steps):
-            xp = x.copy()
-            xp[j] += h if x[j] + h <= upper[j] else -h
-            jac[:, j] = (np.asarray(f(xp)) - fx) / (xp[j] - x[j])
-        if damped:
-            jtj, jtf = jac.T @ jac, jac.T @ fx
-            diag = np.diag(np.diag(jtj)) + 1e-12 * np.eye(len(x))
-        else:
-            dx = np.linalg.lstsq(jac, -fx, rcond=None)[0]
-        scale = 1.0
-        for _try in range(10):
-            if damped:
-                step = np.linalg.solve(jtj + lam * diag, -jtf)
-            else:
-                step = scale * dx
-            xn = np.clip(x + step, lower, upper)
-            fn = np.asarray(f(xn), dtype=float)
-            if np.linalg.norm(fn) < np.linalg.norm(fx):
-                lam = max(lam / 10.0, 1e-9)
-                break
-            lam *= 10.0
-            scale *= 0.5
-        x, fx = xn, fn
-    if float(np.max(np.abs(fx))) < tol:
-        return x
-    raise EntryError(f"{what} did not converge (scaled residual {np.max(np.abs(fx)):.3g})")
+    """:func:`viewer.trajectory.engine.newton` (fixed forward-difference ``steps``), raising :class:`EntryError`
+    naming ``what`` if it does not converge."""
+    try:
+        return engine.newton(f, x0, what=what, step=steps, tol=tol, max_iter=max_iter, lower=lower, upper=upper,
+                             damped=damped)
+    except engine.TargetingError:
+        raise EntryError(f"{what} did not converge") from None
 
 
 def solve_bank(state0, et0: float, capsule: Capsule, guess: BankProfile, target_lat: float, target_lon: float,
@@ -600,17 +553,14 @@ that land closest): Gauss-Newton, and where that stalls scipy's trust-region lea
     if float(np.max(np.abs(resid(x0)))) * tol_km > 100.0:
         starts = [np.array([x0[0], a * abs(x0[1]), b * abs(x0[2])]) for a in (1.0, -1.0) for b in (1.0, -1.0)]
         x0 = min(starts, key=lambda x: float(np.linalg.norm(resid(x))))
-    from scipy.optimize import least_squares
-
     lo, hi = [-limit_deg] * 3, [limit_deg] * 3
     steps = [0.01, 0.01, 0.01]
     try:  # Gauss-Newton first (quadratic near the guess) ...
         x = newton(resid, np.clip(x0, lo, hi), steps=np.array(steps), tol=1.0, what="the entry bank profile",
                    lower=lo, upper=hi, max_iter=8, damped=True)
     except EntryError:  # ... else the trust region from the start, then Gauss-Newton again
-        fd = FiniteDifference(resid, steps)
-        x1 = least_squares(fd, np.clip(x0, lo, hi), jac=fd.jac, bounds=(lo, hi), x_scale=10.0, max_nfev=25,
-                           xtol=1e-8, ftol=1e-8).x
+        x1 = engine.solve(resid, x0, what="the entry bank profile", steps=steps, bounds=(lo, hi), x_scale=10.0,
+                          max_nfev=25, xtol=1e-8, ftol=1e-8)
         try:
             x = newton(resid, x1, steps=np.array(steps), tol=1.0, what="the entry bank profile", lower=lo,
                        upper=hi, damped=True)

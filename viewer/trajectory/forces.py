@@ -1,4 +1,5 @@
-"""The force model of the reconstructed trajectories: point masses of Earth, Moon and Sun plus the J2 of Earth and Moon.
+"""The force model of the reconstructed trajectories: point masses of Earth, Moon and Sun, the J2 of Earth and Moon,
+and the Moon's C22 for states relative to the Moon.
 
 - Positions of the bodies come from DE440 through SPICE (tabulated every 30 min, cubic Hermite), the GMs from
   the kernel pool (``BODY10_GM``, ``BODY399_GM``, ``BODY301_GM`` in ``kernels/viewer_bodies.tpc``, DE440 values).
@@ -8,10 +9,15 @@
 - States are integrated in J2000 relative to a centre body (``"MOON"`` or ``"EARTH"``); the acceleration is
   the centre's attraction, the J2 terms, and the direct minus indirect attraction of the two other bodies.
 
-Zonal coefficients (unnormalised J2 = -C20) and their reference radii:
+- C22 (the Moon's equatorial ellipticity) acts in MOON_ME for Moon-centred states; its x and y axes are tabulated
+  every hour and interpolated linearly (the Moon turns 0.55 deg an hour; error < 1e-6 rad). At the Earth the
+  Moon's C22 is below 1e-12 of the Moon's pull and is left out.
+
+Coefficients (unnormalised J2 = -C20, C22) and their reference radii:
 
 - Earth: J2 = 1.0826267e-3 at 6378.1363 km (EGM2008, Pavlis et al., JGR 117, B04406, 2012).
-- Moon: J2 = 2.0330530e-4 at 1738.0 km (GRAIL field GL0660B, Konopliv et al., JGR Planets 118, 1415, 2013).
+- Moon: J2 = 2.0330530e-4, C22 = 2.2382e-5 (normalised 3.4674e-5) at 1738.0 km (GRAIL field GL0660B, Konopliv
+  et al., JGR Planets 118, 1415, 2013).
 """
 
 from __future__ import annotations
@@ -27,7 +33,10 @@ from viewer.errors import KernelError
 NAIF = {"SUN": 10, "EARTH": 399, "MOON": 301}
 J2 = {"EARTH": (1.0826267e-3, 6378.1363), "MOON": (2.0330530e-4, 1738.0)}
 POLE_FRAMES = {"EARTH": ("ITRF93", "IAU_EARTH"), "MOON": ("MOON_ME", "IAU_MOON")}
+C22_MOON = 2.2382e-5
+G0 = 9.80665  # m/s^2, standard gravity (defines Isp; g loads)
 POLE_STEP_S = 6 * 3600.0
+AXES_STEP_S = 3600.0
 
 _generic_loaded = False
 
@@ -99,6 +108,49 @@ class PoleTable:
         return np.asarray(spiceypy.pxform(self.frame, "J2000", float(et))[:, 2])
 
 
+class AxesTable:
+    """The x and y axes of the Moon's body-fixed frame in J2000, tabulated every hour, interpolated linearly."""
+
+    def __init__(self):
+        self.frame = pole_frame("MOON")
+        self._t0 = None
+        self._ax = None
+
+    def _extend(self, et: float) -> None:
+        lo = math.floor(et / AXES_STEP_S) * AXES_STEP_S - 20 * 86400.0
+        hi = lo + 160 * 86400.0
+        if self._t0 is not None:
+            lo, hi = min(lo, self._t0), max(hi, self._t0 + AXES_STEP_S * (len(self._ax) - 1))
+        n = int(round((hi - lo) / AXES_STEP_S)) + 1
+        ets = lo + AXES_STEP_S * np.arange(n)
+        self._ax = [np.asarray(spiceypy.pxform(self.frame, "J2000", float(t)))[:, :2].T.ravel().tolist() for t in ets]
+        self._t0 = lo
+
+    def __call__(self, et: float) -> list[float]:
+        """(x0, x1, x2, y0, y1, y2): the body x and y axes in J2000 at ``et``."""
+        if self._t0 is None or et < self._t0 or et >= self._t0 + AXES_STEP_S * (len(self._ax) - 2):
+            self._extend(et)
+        x = (et - self._t0) / AXES_STEP_S
+        i = int(x)
+        f = x - i
+        a, b = self._ax[i], self._ax[i + 1]
+        return [a[k] + f * (b[k] - a[k]) for k in range(6)]
+
+
+def c22_accel(x: float, y: float, z: float, mu: float, c22: float, radius: float, axes) -> tuple[float, float, float]:
+    """C22 acceleration at (x, y, z) km (J2000) relative to the body; ``axes`` its body x and y axes in J2000."""
+    bx = x * axes[0] + y * axes[1] + z * axes[2]
+    by = x * axes[3] + y * axes[4] + z * axes[5]
+    r2 = x * x + y * y + z * z
+    r5 = r2 * r2 * math.sqrt(r2)
+    k = 3.0 * mu * radius * radius * c22 / r5
+    q = 5.0 * (bx * bx - by * by) / r2
+    # gradient of U = k r^5 (bx^2 - by^2) / r^5: body-frame terms 2 bx, -2 by, minus q times the position
+    gx, gy = 2.0 * bx, -2.0 * by
+    return (k * (gx * axes[0] + gy * axes[3] - q * x), k * (gx * axes[1] + gy * axes[4] - q * y),
+            k * (gx * axes[2] + gy * axes[5] - q * z))
+
+
 EPHEM_STEP_S = 1800.0
 
 
@@ -152,7 +204,8 @@ def j2_accel(x: float, y: float, z: float, mu: float, j2: float, radius: float, 
 
 
 class ForceModel:
-    """Gravity of Earth, Moon and Sun (DE440) with the J2 of Earth and Moon, for states relative to ``center``."""
+    """Gravity of Earth, Moon and Sun (DE440), the J2 of Earth and Moon and the Moon's C22 (Moon-centred), for states
+    relative to ``center``."""
 
     def __init__(self, center: str = "MOON"):
         if center not in ("MOON", "EARTH"):
@@ -164,6 +217,7 @@ class ForceModel:
         self.poles = {b: _pole_table(b) for b in ("EARTH", "MOON")}
         self._ids = {b: NAIF[b] for b in NAIF}
         self.tables = {b: BodyTable(b, center) for b in self.others}
+        self.moon_axes = _axes_table() if center == "MOON" else None
 
     def body_positions(self, et: float) -> dict[str, tuple[float, float, float]]:
         c = self._ids[self.center]
@@ -178,6 +232,9 @@ class ForceModel:
         j, rad = J2[self.center]
         jx, jy, jz = j2_accel(x, y, z, mu_c, j, rad, self.poles[self.center](et))
         ax, ay, az = ax + jx, ay + jy, az + jz
+        if self.moon_axes is not None:
+            cx, cy, cz = c22_accel(x, y, z, mu_c, C22_MOON, rad, self.moon_axes(et))
+            ax, ay, az = ax + cx, ay + cy, az + cz
         for b in self.others:
             sx, sy, sz = self.tables[b](et)
             mu = self.mu[b]
@@ -198,6 +255,13 @@ class ForceModel:
 
 _POLES: dict[str, PoleTable] = {}
 _MODELS: dict[str, ForceModel] = {}
+_AXES: list[AxesTable] = []
+
+
+def _axes_table() -> AxesTable:
+    if not _AXES:
+        _AXES.append(AxesTable())
+    return _AXES[0]
 
 
 def _pole_table(body: str) -> PoleTable:

@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 import spiceypy
 
-G0 = 9.80665  # m/s², standard gravity (defines Isp)
+from viewer.trajectory.forces import G0  # m/s², standard gravity (defines Isp)
 
 Gravity = Callable[[float, np.ndarray], np.ndarray]
 Steering = Callable[[float, np.ndarray, np.ndarray, float], np.ndarray]  # -> desired thrust acceleration km/s²

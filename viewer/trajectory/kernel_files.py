@@ -42,6 +42,11 @@ def topo_matrix(site_me: np.ndarray) -> np.ndarray:
     return np.column_stack([e, n, u])
 
 
+def _coverage_end(ctx, vehicle: str) -> str:
+    """UTC (to the minute) of the end of ``vehicle``'s last arc."""
+    return utc_from_et(ctx.arcs[vehicle][-1].end_et, 0)[:16].replace("T", " ") + " UTC"
+
+
 def names_kernel_text(ctx, code_version: str) -> str:
     moon_frame = kernels.moon_frame()
     site = ctx.site_me_km
@@ -63,7 +68,7 @@ Chang'e-6 viewer: names of the reconstructed vehicles, the landing site and its 
    Bodies
    ------
       CHANGE6_ORBITER   {VEHICLES['CHANGE6_ORBITER']}   orbiter (launch .. after the Earth-return avoidance burn)
-      CHANGE6_RETURNER  {VEHICLES['CHANGE6_RETURNER']}   re-entry capsule (launch .. touchdown + 1 h)
+      CHANGE6_RETURNER  {VEHICLES['CHANGE6_RETURNER']}   re-entry capsule (launch .. {_coverage_end(ctx, 'CHANGE6_RETURNER')}, at rest after touchdown)
       CHANGE6_LANDER    {VEHICLES['CHANGE6_LANDER']}   lander (launch .. stays at the site)
       CHANGE6_ASCENDER  {VEHICLES['CHANGE6_ASCENDER']}   ascender (launch .. lunar impact)
       QUEQIAO_2         {VEHICLES['QUEQIAO_2']}   relay satellite (launch 2024-03-20 ..)

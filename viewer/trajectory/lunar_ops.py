@@ -88,25 +88,9 @@ def phase_angle(r_ref: np.ndarray, r: np.ndarray, h_ref: np.ndarray) -> float:
 
 def newton3(residual, x0: np.ndarray, *, what: str, step: float = 1e-6, tol: float = 1e-7,
             max_iter: int = 12, max_move: float = np.inf) -> np.ndarray:
-    """Solve a square 3-D (or n-D) system by Newton's method with a forward-difference Jacobian."""
-    x = np.asarray(x0, dtype=float).copy()
-    f = residual(x)
-    for _ in range(max_iter):
-        if float(np.linalg.norm(f)) < tol:
-            return x
-        jac = np.empty((len(f), len(x)))
-        for k in range(len(x)):
-            dx = np.zeros_like(x)
-            dx[k] = step
-            jac[:, k] = (residual(x + dx) - f) / step
-        dx = np.linalg.solve(jac, f)
-        size = float(np.max(np.abs(dx)))
-        x = x - dx * min(1.0, max_move / size) if size > 0 else x
-        f = residual(x)
-    if float(np.linalg.norm(f)) < tol:
-        return x
-    raise TargetingError(f"targeting {what} did not converge (miss {np.linalg.norm(f):.3g}); check "
-                         "assets/trajectory/lunar_ops.yaml")
+    """:func:`viewer.trajectory.engine.newton` with the lunar-operations hint in its error."""
+    return engine.newton(residual, x0, what=what, step=step, tol=tol, max_iter=max_iter, max_move=max_move,
+                         where="assets/trajectory/lunar_ops.yaml")
 
 
 @dataclass
@@ -149,8 +133,14 @@ class LunarOps:
         self.mu = forces.gm("MOON")
         self.site_me = np.asarray(ctx.site_me_km, dtype=float)
         self.r_ref = float(ctx.value("outbound", "site.reference_radius_km"))
-        self.lander_engine = Engine(LANDER_ENGINE, self.v("engines.lander_thrust_max_n"),
+        # the guidance never commands more than lander_command_limit of the engine's 7,500 N
+        self.lander_engine = Engine(LANDER_ENGINE,
+                                    self.v("engines.lander_thrust_max_n") * self.v("engines.lander_command_limit"),
                                     self.v("engines.lander_thrust_min_n"), self.v("engines.lander_isp_s"))
+        # the rapid attitude adjustment is flown throttled (its guidance demand saturates the engine)
+        self.turn_engine = Engine(LANDER_ENGINE, self.v("engines.lander_thrust_max_n")
+                                  * self.v("descent.attitude_adjustment.throttle"),
+                                  self.v("engines.lander_thrust_min_n"), self.v("engines.lander_isp_s"))
         f_asc = self.v("engines.ascender_thrust_n")
         self.ascender_engine = Engine(ASCENDER_ENGINE, f_asc, f_asc, self.v("engines.ascender_isp_s"))
         self.t = {k: self.et(f"times.{k}") for k in (
@@ -362,7 +352,7 @@ class LunarOps:
         return peak[0] / self.lander_engine.thrust_max_n
 
     def braking_end(self, state0: np.ndarray, mass0: float) -> float:
-        """The earliest braking end (bisection, 0.25 s) in the allowed window whose guidance keeps the margin."""
+        """The earliest braking end (bisection, 1 ms) in the allowed window whose guidance keeps the margin."""
         mb = "descent.main_braking."
         lo, hi = self.et(mb + "earliest_end_utc"), self.et(mb + "latest_end_utc")
         margin = self.v(mb + "throttle_margin")
@@ -371,7 +361,7 @@ class LunarOps:
         if self.braking_peak(state0, mass0, hi) > margin:
             raise TargetingError("main braking needs more than the 7,500 N engine even at its latest end; check "
                                  "descent.pdi_downrange_km and the masses in assets/trajectory/lunar_ops.yaml")
-        while hi - lo > 0.25:
+        while hi - lo > 1e-3:
             mid = 0.5 * (lo + hi)
             if self.braking_peak(state0, mass0, mid) <= margin:
                 hi = mid
@@ -399,7 +389,8 @@ class LunarOps:
             tgt = me_to_j2000(et_end, pos_me, vel_me)
             acc = me_to_j2000(et_end, acc_me)[:3]
             guide = PolyGuidance(et_end, tgt[:3], tgt[3:], self.g, a_f=acc, freeze_s=4.0)
-            f = fly(et, state, mass, et_end, slew.wrap(guide), self.lander_engine, self.g, dt=dt)
+            eng = self.turn_engine if label == "rapid attitude adjustment" else self.lander_engine
+            f = fly(et, state, mass, et_end, slew.wrap(guide), eng, self.g, dt=dt)
             stages.append(Stage(f"powered descent: {label}", f, LANDER_ENGINE, reasons[label]))
             state, mass, et = *f.end(), float(f.ets[-1])
         f = fly(et, state, mass, self.t["touchdown_utc"], None, None, self.g, dt=min(dt, 0.25))
@@ -564,6 +555,15 @@ class LunarOps:
                                      "derived", isp_a,
                                      self.asc_mass)
         s2b = engine.impulse(s2, dv2)
+        et_p3, et_p4, asc_arc = self._phasing_34(s2b, et_p2, et_sra, or_st, h_or, r_or, n_or, isp_a)
+        for i, e in enumerate((et_p1, et_p2, et_p3, et_p4), 1):
+            ctx.add_event(f"ascender_phasing_{i}", e, ASC, f"ascender orbit adjustment {i} of 4")
+        self._approach_and_dock(or_st, asc_arc, et_sra, isp_o)
+
+    def _phasing_34(self, s2b, et_p2, et_sra, or_st, h_or, r_or, n_or, isp_a):
+        """Ascender phasing 3 and 4, solved together so that the ascender starts the short-range approach ~50 km
+        ahead of and ~10 km above the orbiter; returns their epochs and the ascender's arc to the docking."""
+        ctx = self.ctx
         period = 2 * math.pi / n_or
         et_p3 = et_sra - self.v("rendezvous.phasing3_revs_before") * period
         et_p4 = et_sra - self.v("rendezvous.phasing4_revs_before") * period
@@ -599,8 +599,13 @@ class LunarOps:
         et_dock = self.t["docking_utc"]
         asc_arc = engine.propagate(b.states[0], et_p4, et_dock, label="ascender awaiting the orbiter")
         ctx.add_arc([ASC], asc_arc)
-        for i, e in enumerate((et_p1, et_p2, et_p3, et_p4), 1):
-            ctx.add_event(f"ascender_phasing_{i}", e, ASC, f"ascender orbit adjustment {i} of 4")
+        return et_p3, et_p4, asc_arc
+
+    def _approach_and_dock(self, or_st, asc_arc, et_sra, isp_o) -> None:
+        """The orbiter's short-range approach (three burns, each solved to reach a point behind the ascender) and
+        the capture at the sourced docking time."""
+        ctx = self.ctx
+        et_dock = self.t["docking_utc"]
         # orbiter short-range approach: three burns, each solved to reach a point behind the ascender
         legs = [(et_sra, self.t["approach2_utc"], self.v("rendezvous.approach1_behind_km"), "approach 1"),
                 (self.t["approach2_utc"], self.t["final_approach_utc"], self.v("rendezvous.approach2_behind_km"),

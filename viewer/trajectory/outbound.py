@@ -24,13 +24,14 @@ import math
 import numpy as np
 import spiceypy
 
+from viewer.constants import MOON_RADIUS_KM as MOON_R
 from viewer.epochs import utc_from_et
 from viewer.trajectory import engine, forces
 from viewer.trajectory.engine import Arc, Manoeuvre, TargetingError
 
 STACK = ["CHANGE6_ORBITER", "CHANGE6_RETURNER", "CHANGE6_LANDER", "CHANGE6_ASCENDER"]
 SEC = "outbound"
-G0 = 9.80665
+G0 = forces.G0
 LIFTOFF_NET_ACCEL_KM_S2 = 0.2 * G0 / 1000.0  # Long March 5 liftoff thrust/weight ~1.2
 
 
@@ -111,7 +112,7 @@ def solve_transfer(ctx, geo: LaunchGeometry, t_peri: float, rp_moon: float, thir
     guess = [math.radians(float(g)) for g in _v(ctx, "separation.solver_start", geo.sec)[:2]]
     guess.append(float(_v(ctx, "separation.solver_start", geo.sec)[2]))
     try:  # from the recorded start values (fast), else from an aim point near the Moon (robust)
-        x2 = engine.solve(stage2, guess, what="transfer periselene", x_scale=[1e-3, 1e-3, 1e-4], max_nfev=12,
+        x2 = engine.solve(stage2, guess, what="transfer periselene", x_scale=[1e-3, 1e-3, 1e-4], max_nfev=30,
                           tol=1e-3)
     except TargetingError:
         x1 = engine.solve(stage1, [math.radians(105.0), theta0, 10.92], what="transfer aim (stage 1)",
@@ -260,19 +261,8 @@ def correction(state, et, t_peri, target_pos, what, centre="EARTH"):
         end = engine.propagate(s, et, t_peri, center=centre, rtol=rtol).states[-1]
         return (rel_moon(end, t_peri)[:3] - target_pos)
 
-    dv = np.zeros(3)
-    f = miss(dv)
-    h = 1e-5
-    jac = np.column_stack([(miss(dv + h * np.eye(3)[k]) - f) / h for k in range(3)])
-    for _ in range(15):
-        if np.linalg.norm(f) < 1e-4:
-            return dv
-        step = -np.linalg.solve(jac, f)
-        dv_new = dv + step
-        f_new = miss(dv_new)
-        jac = jac + np.outer(f_new - f - jac @ step, step) / (step @ step)  # Broyden update
-        dv, f = dv_new, f_new
-    raise TargetingError(f"{what} did not converge (miss {np.linalg.norm(f):.3f} km); check outbound.yaml tcm.*")
+    return engine.newton(miss, np.zeros(3), what=what, step=1e-5, tol=1e-4, max_iter=15,
+                         where="tcm.* in assets/trajectory/outbound.yaml")
 
 
 # ---------------------------------------------------------------------------------------------- lunar side
@@ -285,7 +275,7 @@ def ghost_state(ctx, t_d: float) -> np.ndarray:
     # site direction in the frozen lunar-equator frame at t_d = Moon-fixed direction at that instant
     p = ctx.site_me_km / np.linalg.norm(ctx.site_me_km)
     inc = math.radians(float(_v(ctx, "lunar_orbit.inclination_deg")))
-    r = 1737.4 + float(_v(ctx, "lunar_orbit.working_alt_km"))
+    r = MOON_R + float(_v(ctx, "lunar_orbit.working_alt_km"))
     rho, alpha = math.hypot(p[0], p[1]), math.atan2(p[1], p[0])
     k = -math.cos(inc) * p[2] / (math.sin(inc) * rho)
     if abs(k) > 1:
@@ -302,33 +292,9 @@ def ghost_state(ctx, t_d: float) -> np.ndarray:
     return np.concatenate([m.T @ s[:3], m.T @ s[3:]])
 
 
-def build_phase(ctx) -> None:
-    geo = LaunchGeometry(ctx)
-    mu_m = forces.gm("MOON")
-    t_loi = ctx.et(SEC, "loi.start_utc")
-    t_peri = t_loi + float(_v(ctx, "loi.periselene_offset_s"))
-    rp_moon = 1737.4 + float(_v(ctx, "loi.periselene_alt_km"))
-
-    # ghost working orbit: backwards from the descent time, for its plane at capture and circularisation
-    t_d = ctx.et(SEC, "lunar_orbit.descent_start_utc")
-    ghost_d = ghost_state(ctx, t_d)
-    ghost = engine.propagate(ghost_d, t_d, t_peri, center="MOON", rtol=1e-8)
-
-    def plane(t):
-        g = ghost.state_at(t)
-        h = np.cross(g[:3], g[3:])
-        return h / np.linalg.norm(h)
-
-    # the capture periselene lies in the ghost plane, so the node change at aposelene can rotate onto it
-    normal = plane(t_peri)
-    az, theta, vp = solve_transfer(ctx, geo, t_peri, rp_moon, lambda rel: rel[:3] @ normal / 10.0)
-    s_inj = geo.injection(az, theta, vp)
-    nominal = engine.propagate(s_inj, geo.t_sep, t_peri, center="EARTH")
-    target = rel_moon(nominal.states[-1], t_peri)[:3]
-
-    fly_launch(ctx, geo, s_inj, STACK, "CHANGE6_ORBITER", az, theta)
-
-    # cruise with an assumed injection error, TCM-1 and TCM-2
+def _cruise(ctx, geo, s_inj, t_peri, target, t_loi) -> np.ndarray:
+    """Cruise with an assumed injection error, TCM-1 and TCM-2 (solved to hit the nominal periselene ``target``);
+    returns the Moon-relative state at the LOI start."""
     err = np.asarray(_v(ctx, "tcm.injection_error_m_s"), dtype=float) / 1000.0
     r, v = s_inj[:3], s_inj[3:]
     t_hat = v / np.linalg.norm(v)
@@ -358,10 +324,14 @@ def build_phase(ctx) -> None:
     ctx.add_arc(STACK, arc)
     s_loi = rel_moon(arc.states[-1], t_loi)
 
-    # LOI: finite anti-velocity burn, duration for the capture aposelene
+    return s_loi
+
+
+def _loi(ctx, s_loi, t_loi, mu_m):
+    """LOI: finite anti-velocity burn, duration solved for the capture aposelene; returns (burn arc, duration)."""
     f_n, isp, m0 = float(_v(ctx, "loi.thrust_n")), float(_v(ctx, "loi.isp_s")), float(_v(ctx, "loi.mass_kg"))
     thrust = engine.constant_thrust(f_n, m0, isp, t_loi, engine.antivelocity)
-    ra_target = 1737.4 + float(_v(ctx, "loi.aposelene_alt_km"))
+    ra_target = MOON_R + float(_v(ctx, "loi.aposelene_alt_km"))
 
     def apo_miss(d):
         a = engine.propagate(s_loi, t_loi, t_loi + d, center="MOON", thrust=thrust, rtol=1e-9)
@@ -369,7 +339,7 @@ def build_phase(ctx) -> None:
 
     from scipy.optimize import brentq
 
-    d_loi = brentq(apo_miss, 300.0, 2400.0, xtol=1e-3, maxiter=60)
+    d_loi = brentq(apo_miss, *engine.start([300.0, 2400.0]), xtol=1e-3, maxiter=60)
     loi = engine.propagate(s_loi, t_loi, t_loi + d_loi, center="MOON", thrust=thrust, label="LOI burn",
                            kind="powered")
     ctx.add_arc(STACK, loi)
@@ -379,6 +349,12 @@ def build_phase(ctx) -> None:
                                 "200 x 8,600 km capture orbit"))
     ctx.add_event("capture", loi.end_et, "CHANGE6_ORBITER", "end of LOI burn: 200 x 8,600 km, 12 h orbit")
 
+    return loi, d_loi
+
+
+def _to_working_orbit(ctx, loi, plane, rp_moon, mu_m):
+    """Capture orbit to the first aposelene, node change there (next periselene in the ghost plane at rp), and
+    circularisation at that periselene; returns (working-orbit state, its epoch)."""
     # capture orbit to the first aposelene
     period = engine.elements(loi.states[-1], mu_m)["period"]
     cap = engine.propagate(loi.states[-1], loi.end_et, loi.end_et + 0.75 * period, center="MOON")
@@ -404,7 +380,8 @@ def build_phase(ctx) -> None:
         r = np.linalg.norm(st[:3])
         return np.array([st[:3] @ h / 10.0, st[3:] @ h / 1e-3, (r - rp_moon) / 10.0])
 
-    dv_pc = engine.solve(pc_res, np.zeros(3), what="node change at aposelene", x_scale=1e-3, max_nfev=16, tol=2.0)
+    dv_pc = engine.newton(pc_res, np.zeros(3), what="node change at aposelene", step=1e-6, tol=2.0,
+                          where="outbound.yaml lunar_orbit.*")
     s1 = engine.impulse(s_apo, dv_pc)
     ctx.add_manoeuvre(Manoeuvre("node change", "CHANGE6_ORBITER", t_apo, 0.0, tuple(float(c) for c in dv_pc),
                                 "orbiter 3000 N", *_g(ctx, "lunar_orbit.plane_change_revs")))
@@ -425,6 +402,33 @@ def build_phase(ctx) -> None:
                                 "orbiter 3000 N", *_g(ctx, "lunar_orbit.circularise_periselene")))
     s_w = np.concatenate([s_c[:3], v_new])
 
+    return s_w, t_c
+
+
+def _polish_trim(s_t, t_trim, t_d, target_d, dv_t, jac):
+    """Polish the phasing trim with the build tolerance (its solver ran at rtol 1e-9: ~0.5 km apart over 4 days in
+    low orbit): Newton steps with the solver's Jacobian to the noise floor. Returns (arc, miss, Δv)."""
+    def run(dv):
+        arc = engine.propagate(engine.impulse(s_t, dv), t_trim, t_d, center="MOON")
+        end = arc.states[-1]
+        hh = np.cross(end[:3], end[3:])
+        hh /= np.linalg.norm(hh)
+        return arc, np.array([math.atan2(np.cross(end[:3], target_d) @ hh, end[:3] @ target_d)
+                              * np.linalg.norm(end[:3]), target_d @ hh])
+
+    cont, f = run(dv_t)
+    prev = None
+    for _ in range(4):
+        if jac is None or engine.settled(float(np.linalg.norm(f)), prev, 0.1):
+            break
+        prev = float(np.linalg.norm(f))
+        dv_t = dv_t - np.linalg.lstsq(jac, f, rcond=None)[0]
+        cont, f = run(dv_t)
+    return cont, f, dv_t
+
+
+def _phase_working_orbit(ctx, s_w, t_c, t_d, ghost_d, mu_m) -> float:
+    """Working orbit to the trim, then the phasing trim for the site overflight at t_d; returns the miss (km)."""
     # working orbit to the trim, then phasing trim for the site overflight at t_d
     t_trim = ctx.et(SEC, "lunar_orbit.trim_utc")
     work = engine.propagate(s_w, t_c, t_trim, center="MOON", label="working orbit")
@@ -445,7 +449,7 @@ def build_phase(ctx) -> None:
 
     per_ms = 1.5 * n_t * (t_d - t_trim) * 2.0 / (n_t * r_t) / 1.0  # rad of phase lost per km/s along-track
     x0, f0 = 0.0, phase_err(0.0)
-    x1 = x0 - f0 / per_ms
+    x1 = float(engine.start(x0 - f0 / per_ms))
     for _ in range(8):
         f1 = phase_err(x1)
         if abs(f1) < 1e-5:
@@ -462,9 +466,11 @@ def build_phase(ctx) -> None:
     dv_t = x1 * t_dir
     f = miss2(dv_t)
     jac = last_jac = None
+    prev = None
     for _ in range(10):
-        if np.linalg.norm(f) < 0.1:
+        if engine.settled(float(np.linalg.norm(f)), prev, 0.1):
             break
+        prev = float(np.linalg.norm(f))
         if jac is None:
             hstep = 1e-5
             jac = np.column_stack([(miss2(dv_t + hstep * np.eye(3)[j]) - f) / hstep for j in range(3)])
@@ -476,27 +482,50 @@ def build_phase(ctx) -> None:
     else:
         raise TargetingError(f"phasing trim did not converge (miss {np.linalg.norm(f):.2f} km); check "
                              "lunar_orbit.trim_utc in outbound.yaml")
+    t_sep = ctx.et(SEC, "lunar_orbit.separation_utc")
+
+    cont, f, dv_t = _polish_trim(s_t, t_trim, t_d, target_d, dv_t, jac if jac is not None else last_jac)
     ctx.add_manoeuvre(Manoeuvre("phasing trim", "CHANGE6_ORBITER", t_trim, 0.0, tuple(float(c) for c in dv_t),
                                 str(_v(ctx, "lunar_orbit.trim_engine")), *_g(ctx, "lunar_orbit.trim_utc")))
-    t_sep = ctx.et(SEC, "lunar_orbit.separation_utc")
-    # polish with the build tolerance (the solver ran at rtol 1e-9: ~0.5 km apart over 4 days in low orbit)
-    for _ in range(3):
-        cont = engine.propagate(engine.impulse(s_t, dv_t), t_trim, t_d, center="MOON")
-        end = cont.states[-1]
-        hh = np.cross(end[:3], end[3:])
-        hh /= np.linalg.norm(hh)
-        f = np.array([math.atan2(np.cross(end[:3], target_d) @ hh, end[:3] @ target_d) * np.linalg.norm(end[:3]),
-                      target_d @ hh])
-        use = jac if jac is not None else last_jac
-        if np.linalg.norm(f) < 0.05 or use is None:
-            break
-        dv_t = dv_t - np.linalg.lstsq(use, f, rcond=None)[0]
     ctx.add_arc(STACK, cont.sub(t_trim, t_sep, "working orbit (phased)"))
     miss_km = float(np.linalg.norm(f))  # along-track and cross-track
-    alt_km = float(np.linalg.norm(cont.states[-1][:3])) - 1737.4
+    alt_km = float(np.linalg.norm(cont.states[-1][:3])) - MOON_R
     ctx.add_event("working_orbit", t_c, "CHANGE6_ORBITER", "circular ~200 km, i 137 deg working orbit")
     ctx.add_event("overflight_target", t_d, "CHANGE6_SITE",
                   f"the stack's orbit, continued without burns, passes over the site (miss {miss_km:.2f} km along "
                   f"and across track, at {alt_km:.1f} km altitude)")
+    return miss_km
+
+
+def build_phase(ctx) -> None:
+    geo = LaunchGeometry(ctx)
+    mu_m = forces.gm("MOON")
+    t_loi = ctx.et(SEC, "loi.start_utc")
+    t_peri = t_loi + float(_v(ctx, "loi.periselene_offset_s"))
+    rp_moon = MOON_R + float(_v(ctx, "loi.periselene_alt_km"))
+
+    # ghost working orbit: backwards from the descent time, for its plane at capture and circularisation
+    t_d = ctx.et(SEC, "lunar_orbit.descent_start_utc")
+    ghost_d = ghost_state(ctx, t_d)
+    ghost = engine.propagate(ghost_d, t_d, t_peri, center="MOON", rtol=1e-8)
+
+    def plane(t):
+        g = ghost.state_at(t)
+        h = np.cross(g[:3], g[3:])
+        return h / np.linalg.norm(h)
+
+    # the capture periselene lies in the ghost plane, so the node change at aposelene can rotate onto it
+    normal = plane(t_peri)
+    az, theta, vp = solve_transfer(ctx, geo, t_peri, rp_moon, lambda rel: rel[:3] @ normal / 10.0)
+    s_inj = geo.injection(az, theta, vp)
+    nominal = engine.propagate(s_inj, geo.t_sep, t_peri, center="EARTH")
+    target = rel_moon(nominal.states[-1], t_peri)[:3]
+
+    fly_launch(ctx, geo, s_inj, STACK, "CHANGE6_ORBITER", az, theta)
+
+    s_loi = _cruise(ctx, geo, s_inj, t_peri, target, t_loi)
+    loi, d_loi = _loi(ctx, s_loi, t_loi, mu_m)
+    s_w, t_c = _to_working_orbit(ctx, loi, plane, rp_moon, mu_m)
+    miss_km = _phase_working_orbit(ctx, s_w, t_c, t_d, ghost_d, mu_m)
     ctx.outbound_info = {"azimuth_deg": math.degrees(az), "downrange_deg": math.degrees(theta), "vp_km_s": vp,
                          "loi_s": d_loi, "trim_miss_km": miss_km, "utc_c": utc_from_et(t_c)}

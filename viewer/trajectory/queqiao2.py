@@ -1,16 +1,24 @@
-"""Queqiao-2 from launch to July: the 24 h relay orbit (200 x 16,000 km, i 62.4 deg), phased for the CE-6 windows.
+"""Queqiao-2 from launch to July: a 24 h frozen elliptical relay orbit (i 62.4 deg to the lunar equator), phased
+for the CE-6 windows.
 
 1. Launch (Long March 8, Wenchang) and transfer: the same machinery as Chang'e-6 (outbound.py): a powered ascent,
    the upper stage's finite TLI solved backwards from the sourced 200 km perigee injection, and a ballistic transfer
-   to a 200 km periselene at the sourced LOI time, with the periselene at an assumed latitude in the Moon-orbit frame.
+   to a 200 km periselene, reached ``loi.periselene_offset_s`` after the sourced LOI start (so the braking starts at
+   the sourced ~440 km), with the periselene at an assumed latitude in the Moon-orbit frame. An assumed injection
+   error is removed by one mid-course correction.
 2. LOI: the sourced start (16:46Z) and duration (19 min); the thrust level is solved for the capture orbit.
-3. Plane change at the first aposelene, about the apse line, to the mission inclination (to the Moon's orbit plane,
-   the plane the Earth perturbation acts in).
+3. Frozen-orbit insertion in two burns. The frozen elements (queqiao2.yaml ``frozen``: periselene radius, argument
+   of periselene and inclination relative to MOON_ME) were found by a search in the full force model (Earth and
+   Sun, the Moon's J2 and C22): the inclination stays near 62.4 deg and the periselene over the north from
+   2 April to 28 June with no station keeping. The plane is the one of that inclination through the capture
+   orbit's first aposelene, so the first burn there turns the plane where it is cheapest and aims the conic whose
+   periselene is the frozen one (position solved in the force model); the second burn, at that periselene, sets
+   the 24 h period.
 4. Phase for the relay windows: a grid over the mean anomaly at the descent start (two-body over the windows) gives
    the phase with the largest margin (relay above the site's horizon and above the mask at one Earth station
-   through the descent and the ascent); a phasing burn and a second burn on 2 April put it there.
-5. Mission orbit to July with paired station keeping (see queqiao2.yaml station_keeping) and a pair on the
-   revolution before each window, so those revolutions are 200 x 16,000 km, 24 h.
+   through the descent and the ascent); one tangential trim at the periselene nearest 2 April moves the orbit
+   there (the period it sets is solved in the force model).
+5. The mission orbit flies free to July.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import math
 import numpy as np
 import spiceypy
 
+from viewer.constants import MOON_RADIUS_KM as MOON_R
 from viewer.trajectory import engine, forces
 from viewer.trajectory.engine import TargetingError
 
@@ -79,72 +88,13 @@ def _apsis(arc, lo, hi, sign):
 
     j = np.where((arc.ets >= lo) & (arc.ets <= hi))[0]
     if len(j) == 0:
-        raise TargetingError("Queqiao-2 station keeping: no samples to find an apsis")
+        raise TargetingError("Queqiao-2: no samples to find an apsis; check the arc around it")
     r = np.linalg.norm(arc.states[j, :3], axis=1)
     k = j[np.argmax(sign * r)]
     a, b = arc.ets[max(k - 1, 0)], arc.ets[min(k + 1, len(arc.ets) - 1)]
     t = minimize_scalar(lambda x: -sign * np.linalg.norm(arc.state_at(x)[:3]), bounds=(a, b), method="bounded",
                         options={"xatol": 1e-3}).x
     return float(round(t, 3))
-
-
-def _next_apsis_radius(state, t, period, which):
-    """Radius of the next periselene (which -1) or aposelene (+1) after (t, state), force model."""
-    arc = engine.propagate(state, t, t + 0.75 * period, center="MOON", rtol=1e-8)
-    return np.linalg.norm(arc.state_at(_apsis(arc, t + 0.05 * period, arc.end_et, which))[:3])
-
-
-def _apsis_burn(ctx, st, t, target, which, mu, period, name):
-    """Tangential Δv at an apsis (t, st) that puts the next opposite apsis at radius ``target`` (Newton with the
-    two-body slope: r_other = r q / (2 - q), q = r v^2 / mu). Returns the new state and records the burn."""
-    t_hat = st[3:] / np.linalg.norm(st[3:])
-    r, v = np.linalg.norm(st[:3]), np.linalg.norm(st[3:])
-    q = r * v**2 / mu
-    slope = r * 4.0 * r * v / mu / (2.0 - q) ** 2 / 10.0
-
-    def miss(x):
-        return (_next_apsis_radius(engine.impulse(st, x * t_hat), t, period, which) - target) / 10.0
-
-    x = 0.0
-    for _ in range(8):
-        f = miss(x)
-        if abs(f) < 5e-3:  # 50 m
-            break
-        x -= f / slope
-    else:
-        raise TargetingError("Queqiao-2 station keeping did not converge; check station_keeping.* in "
-                             "assets/trajectory/queqiao2.yaml")
-    grade = ctx.entry(SEC, "station_keeping.interval_days")
-    ctx.add_manoeuvre(engine.Manoeuvre(name, "QUEQIAO_2", t, 0.0, tuple(float(c) for c in x * t_hat),
-                                       "Queqiao-2 thrusters", grade["grade"], grade["reason"]))
-    return engine.impulse(st, x * t_hat)
-
-
-def _kept(ctx, s0, t0, t1, burn_times, rp, ra, mu, period):
-    """Integrate from t0 to t1. Before each of ``burn_times``: a tangential burn at a periselene restores the next
-    aposelene to ``ra``, then one at that aposelene restores the next periselene to ``rp`` (force model), so the
-    revolution after it has the chosen size and period. Returns the arcs in time order."""
-    arcs, s, t = [], np.asarray(s0, dtype=float), t0
-    for k, entry in enumerate(list(burn_times) + [None]):
-        if entry is None:
-            arcs.append(engine.propagate(s, t, t1, center="MOON", label=f"Q2 mission orbit {k}"))
-            break
-        kind, tb = entry
-        arc = engine.propagate(s, t, tb, center="MOON", label=f"Q2 mission orbit {k}")
-        if kind == "window":  # the pair goes on the revolution before the one holding the window
-            tp_w = _apsis(arc, tb - 1.05 * period, tb, -1)
-            ta = _apsis(arc, tp_w - 0.75 * period, tp_w - 0.25 * period, +1)
-        else:
-            ta = _apsis(arc, tb - 0.9 * period, tb, +1)
-        tp = _apsis(arc, max(t + 60.0, ta - 0.75 * period), ta - 0.25 * period, -1)
-        arcs.append(arc.sub(t, tp))
-        s_p = _apsis_burn(ctx, arc.state_at(tp), tp, ra, +1, mu, period, f"Q2 station keeping {k}a")
-        arc2 = engine.propagate(s_p, tp, tp + 0.75 * period, center="MOON", label=f"Q2 mission orbit {k}b")
-        ta2 = _apsis(arc2, tp + 0.25 * period, arc2.end_et, +1)
-        arcs.append(arc2.sub(tp, ta2))
-        s = _apsis_burn(ctx, arc2.state_at(ta2), ta2, rp, -1, mu, period, f"Q2 station keeping {k}p")
-        t = ta2
-    return arcs
 
 
 def orbit_plane_frame(et):
@@ -161,44 +111,141 @@ def _periselene_near(arc, t, period):
     return _apsis(arc, max(arc.start_et, t - 0.6 * period), min(arc.end_et, t + 0.6 * period), -1)
 
 
-def build_phase(ctx) -> None:
+
+
+def _periselene_time(arc, t_guess, period):
+    """Periselene time near ``t_guess`` (r . v = 0, solved to 1 microsecond on the arc's dense output)."""
     from scipy.optimize import brentq
 
+    t = _periselene_near(arc, t_guess, period)
+
+    def rdot(x):
+        s = arc.state_at(x)
+        return float(s[:3] @ s[3:])
+
+    lo, hi = max(arc.start_et, t - 60.0), min(arc.end_et, t + 60.0)
+    if rdot(lo) >= 0 or rdot(hi) <= 0:
+        return t
+    return brentq(rdot, lo, hi, xtol=1e-6, rtol=1e-15, maxiter=100)
+
+
+def frozen_geometry(s_a, t_a, inc, argp, h_ref):
+    """Plane normal and periselene direction (J2000) of the orbit with inclination ``inc`` to the lunar equator
+    (MOON_ME pole at ``t_a``) through the position of ``s_a``, argument of periselene ``argp`` from its ascending
+    node on that equator; of the two such planes, the one whose normal is nearest ``h_ref``."""
+    z = np.asarray(spiceypy.pxform(forces.pole_frame("MOON"), "J2000", float(t_a)))[:, 2]
+    r_hat = s_a[:3] / np.linalg.norm(s_a[:3])
+    u = np.cross(r_hat, z)
+    u /= np.linalg.norm(u)
+    w = np.cross(r_hat, u)
+    b = math.cos(inc) / (w @ z)
+    if abs(b) > 1.0:
+        raise TargetingError("Queqiao-2: no plane of the frozen inclination passes through the capture aposelene; "
+                             "check frozen.inclination_deg in assets/trajectory/queqiao2.yaml")
+    n = max((s * math.sqrt(1.0 - b * b) * u + b * w for s in (1.0, -1.0)), key=lambda c: float(c @ h_ref))
+    node = np.cross(z, n)
+    node /= np.linalg.norm(node)
+    return n, math.cos(argp) * node + math.sin(argp) * np.cross(n, node)
+
+
+def transfer_conic(s_a, n, p_hat, rp, mu):
+    """The conic in the plane ``n`` through the position of ``s_a`` with its periselene at ``rp`` along ``p_hat``:
+    (velocity at s_a, time from s_a to that periselene)."""
+    r = np.linalg.norm(s_a[:3])
+    r_hat = s_a[:3] / r
+    nu = math.atan2(float(n @ np.cross(p_hat, r_hat)), float(p_hat @ r_hat))
+    e = (r - rp) / (rp - r * math.cos(nu))
+    if not 0.0 <= e < 1.0:
+        raise TargetingError(f"Queqiao-2 frozen insertion: the transfer conic has e = {e:.3f}; check frozen.* in "
+                             "assets/trajectory/queqiao2.yaml")
+    p = rp * (1.0 + e)
+    k = math.sqrt(mu / p)
+    v = k * e * math.sin(nu) * r_hat + k * (1.0 + e * math.cos(nu)) * np.cross(n, r_hat)
+    a = rp / (1.0 - e)
+    big_e = 2.0 * math.atan(math.sqrt((1.0 - e) / (1.0 + e)) * math.tan(nu / 2.0))
+    m = (big_e - e * math.sin(big_e)) % (2.0 * math.pi)
+    return v, (2.0 * math.pi - m) / math.sqrt(mu / a**3)
+
+
+def frozen_state(ctx, s_a, t_a, h_ref):
+    """Frozen-orbit geometry from the capture aposelene: (plane normal, periselene position, burn-1 velocity guess,
+    periselene time, period), from queqiao2.yaml ``frozen`` and ``mission_orbit.period_h``."""
+    mu = forces.gm("MOON")
+    inc = math.radians(float(ctx.value(SEC, "frozen.inclination_deg")))
+    argp = math.radians(float(ctx.value(SEC, "frozen.argp_deg")))
+    rp = MOON_R + float(ctx.value(SEC, "frozen.periselene_alt_km"))
+    n, p_hat = frozen_geometry(s_a, t_a, inc, argp, h_ref)
+    v1, dt = transfer_conic(s_a, n, p_hat, rp, mu)
+    return n, rp * p_hat, v1, t_a + dt, 3600.0 * float(ctx.value(SEC, "mission_orbit.period_h"))
+
+
+def aim_burn(state, t0, t1, target, what, tol_km=1e-6):
+    """Impulsive Δv at (t0, state) so that the force-model position at t1 is ``target`` (:func:`engine.newton`,
+    converged past ``tol_km`` to the noise floor)."""
+    def miss(dv):
+        return engine.propagate(engine.impulse(state, dv), t0, t1, center="MOON").states[-1][:3] - target
+
+    return engine.newton(miss, np.zeros(3), what=what, step=1e-6, tol=tol_km, max_iter=20,
+                         where="frozen.* in assets/trajectory/queqiao2.yaml")
+
+
+def period_velocity(state, n, period, mu):
+    """Velocity perpendicular to the radius in the plane ``n`` that gives the two-body ``period`` at ``state``."""
+    r = np.linalg.norm(state[:3])
+    a = (mu * (period / (2.0 * math.pi)) ** 2) ** (1.0 / 3.0)
+    return math.sqrt(mu * (2.0 / r - 1.0 / a)) * np.cross(n, state[:3] / r)
+
+
+def _arrive(ctx, Q2):
+    """Launch, transfer with the mid-course correction, cruise to the LOI start; returns the cruise arc."""
     from viewer.trajectory import outbound
 
-    mu = forces.gm("MOON")
-    t_ep = ctx.et(SEC, "mission_orbit.epoch_utc")
-    rp = 1737.4 + float(ctx.value(SEC, "mission_orbit.periselene_alt_km"))
-    ra = 1737.4 + float(ctx.value(SEC, "mission_orbit.aposelene_alt_km"))
-    inc = math.radians(float(ctx.value(SEC, "mission_orbit.inclination_deg")))
-    period = 2 * math.pi * math.sqrt((0.5 * (rp + ra)) ** 3 / mu)
-    ets = window_ets(ctx)
-    geom = Geometry(ctx, ets)
-    site_mask = float(ctx.value(SEC, "windows.site_mask_deg"))
-    mask = float(ctx.value(SEC, "windows.mask_deg"))
-    Q2 = ["QUEQIAO_2"]
-
-    # 1. launch and transfer: periselene (rp) at the LOI time, at the assumed latitude in the Moon-orbit frame
-    #    (the highest the approach allows), so that after a plane change about the apse line to i 62.4 deg the
-    #    aposelene lies far south
     geo = outbound.LaunchGeometry(ctx, SEC)
     t_loi = ctx.et(SEC, "loi.start_utc")
     t_peri = t_loi + float(ctx.value(SEC, "loi.periselene_offset_s"))
-    rp_moon = 1737.4 + float(ctx.value(SEC, "loi.periselene_alt_km"))
+    rp_moon = MOON_R + float(ctx.value(SEC, "loi.periselene_alt_km"))
     z_orb = orbit_plane_frame(t_peri)[2]
     lat_p = math.radians(float(ctx.value(SEC, "loi.periselene_lat_deg")))
     az, theta, vp = outbound.solve_transfer(
         ctx, geo, t_peri, rp_moon, lambda rel: (rel[:3] @ z_orb / np.linalg.norm(rel[:3]) - math.sin(lat_p)) * 100.0)
     s_inj = geo.injection(az, theta, vp)
+    nominal = engine.propagate(s_inj, geo.t_sep, t_peri, center="EARTH")
+    target = outbound.rel_moon(nominal.states[-1], t_peri)[:3]
     outbound.fly_launch(ctx, geo, s_inj, Q2, "QUEQIAO_2", az, theta)
-    cruise = engine.propagate(s_inj, geo.t_sep, t_loi, center="EARTH", label="Q2 cruise")
-    ctx.add_arc(Q2, cruise)
 
-    # 2. LOI: sourced start and duration; thrust level solved for the capture aposelene
+    err = np.asarray(ctx.value(SEC, "mcc.injection_error_m_s"), dtype=float) / 1000.0
+    r, v = s_inj[:3], s_inj[3:]
+    t_hat = v / np.linalg.norm(v)
+    w_hat = np.cross(r, v) / np.linalg.norm(np.cross(r, v))
+    dv_err = err[0] * t_hat + err[1] * np.cross(t_hat, w_hat) + err[2] * w_hat
+    g = ctx.entry(SEC, "mcc.injection_error_m_s")
+    ctx.add_manoeuvre(engine.Manoeuvre("Q2 separation (injection error)", "QUEQIAO_2", geo.t_sep, 0.0,
+                                       tuple(float(c) for c in dv_err), "upper-stage cutoff", g["grade"], g["reason"]))
+    t_mcc = geo.t_launch + 3600.0 * float(ctx.value(SEC, "mcc.after_launch_h"))
+    c1 = engine.propagate(engine.impulse(s_inj, dv_err), geo.t_sep, t_mcc, center="EARTH", label="Q2 cruise 1")
+    ctx.add_arc(Q2, c1)
+    dv = outbound.correction(c1.states[-1], t_mcc, t_peri, target, "Queqiao-2 mid-course correction")
+    g = ctx.entry(SEC, "mcc.after_launch_h")
+    ctx.add_manoeuvre(engine.Manoeuvre("Q2 mid-course correction", "QUEQIAO_2", t_mcc, 0.0,
+                                       tuple(float(c) for c in dv), str(ctx.value(SEC, "mcc.engine")), g["grade"],
+                                       g["reason"] + "; Δv solved to hit the nominal periselene"))
+    cruise = engine.propagate(engine.impulse(c1.states[-1], dv), t_mcc, t_loi, center="EARTH", label="Q2 cruise 2")
+    ctx.add_arc(Q2, cruise)
+    return cruise
+
+
+def _capture(ctx, cruise, Q2):
+    """LOI: sourced start and duration, thrust solved for the capture aposelene; returns the LOI arc."""
+    from scipy.optimize import brentq
+
+    from viewer.trajectory import outbound
+
+    mu = forces.gm("MOON")
+    t_loi = cruise.end_et
     s_loi = outbound.rel_moon(cruise.states[-1], t_loi)
     dur = float(ctx.value(SEC, "loi.duration_s"))
     isp, m0 = float(ctx.value(SEC, "loi.isp_s")), float(ctx.value(SEC, "loi.mass_kg"))
-    ra_cap = 1737.4 + float(ctx.value(SEC, "loi.aposelene_alt_km"))
+    ra_cap = MOON_R + float(ctx.value(SEC, "loi.aposelene_alt_km"))
 
     def burn(f_n, rtol=1e-9, label=""):
         thrust = engine.constant_thrust(f_n, m0, isp, t_loi, engine.antivelocity)
@@ -209,48 +256,54 @@ def build_phase(ctx) -> None:
         el = engine.elements(burn(f_n).states[-1], mu)
         return (el["ra"] if el["e"] < 1 else 1e7) - ra_cap
 
-    f_n = brentq(apo_miss, 100.0, 600.0, xtol=1e-3, maxiter=60)
+    f_n = brentq(apo_miss, *engine.start([100.0, 600.0]), xtol=1e-6, rtol=1e-14, maxiter=100)
     loi = burn(f_n, rtol=engine.RTOL, label="Q2 LOI burn")
     ctx.add_arc(Q2, loi)
+    h = float(np.linalg.norm(s_loi[:3])) - MOON_R
     ctx.add_manoeuvre(engine.Manoeuvre("Q2 LOI", "QUEQIAO_2", t_loi, dur, tuple(float(c) for c in loi.dv_km_s),
                                        f"{ctx.value(SEC, 'loi.engine')} (~{f_n:.0f} N effective)", "derived",
-                                       "sourced start and duration (19 min); thrust solved for the assumed capture "
-                                       "orbit"))
-    ctx.add_event("queqiao2_loi", t_loi, "QUEQIAO_2", f"LOI burn {dur:.0f} s, effective thrust {f_n:.0f} N")
+                                       f"sourced start (at {h:.0f} km altitude) and duration (19 min); thrust solved "
+                                       "for the assumed capture orbit"))
+    ctx.add_event("queqiao2_loi", t_loi, "QUEQIAO_2", f"LOI burn {dur:.0f} s from {h:.0f} km, effective thrust "
+                  f"{f_n:.0f} N")
+    return loi
 
-    # 3. plane change at the first aposelene, about the apse line, to the mission inclination
+
+def _insert_frozen(ctx, loi, Q2):
+    """Capture orbit to the first aposelene, burn 1 (plane and aim), transfer, burn 2 at the frozen periselene.
+    Returns (state after burn 2, its epoch, the plane normal)."""
+    mu = forces.gm("MOON")
     cap_p = engine.elements(loi.states[-1], mu)["period"]
     cap = engine.propagate(loi.states[-1], loi.end_et, loi.end_et + 0.8 * cap_p, center="MOON")
-    t_a1 = _apsis(cap, loi.end_et, cap.end_et, +1)
-    ctx.add_arc(Q2, cap.sub(loi.end_et, t_a1, "Q2 capture orbit"))
-    s_a = cap.state_at(t_a1)
-    p_hat = -s_a[:3] / np.linalg.norm(s_a[:3])
-    z = orbit_plane_frame(t_a1)[2]
-    e1 = np.cross(z, p_hat)
-    e1 /= np.linalg.norm(e1)
-    e2 = np.cross(p_hat, e1)
-    b = math.cos(inc) / (e2 @ z)
-    if abs(b) > 1:
-        raise TargetingError("Queqiao-2: the periselene latitude exceeds the inclination; check loi.periselene_lat_deg")
-    h_old = np.cross(s_a[:3], s_a[3:])
-    h_new = max((a * e1 + b * e2 for a in (math.sqrt(1 - b * b), -math.sqrt(1 - b * b))), key=lambda h: h @ h_old)
-    r_hat = s_a[:3] / np.linalg.norm(s_a[:3])
-    v_r = s_a[3:] @ r_hat
-    v_t = np.linalg.norm(s_a[3:] - v_r * r_hat)
-    v_new = v_r * r_hat + v_t * np.cross(h_new, r_hat)
-    grade = ctx.entry(SEC, "mission_insertion.phasing_revs")
+    t_a = _apsis(cap, loi.end_et, cap.end_et, +1)
+    ctx.add_arc(Q2, cap.sub(loi.end_et, t_a, "Q2 capture orbit"))
+    s_a = cap.state_at(t_a)
+    n, r_p, v1, t_p, period = frozen_state(ctx, s_a, t_a, np.cross(s_a[:3], s_a[3:]))
+    t_p = round(t_p, 3)
+    dv1 = (v1 - s_a[3:]) + aim_burn(engine.impulse(s_a, v1 - s_a[3:]), t_a, t_p, r_p, "Queqiao-2 frozen insertion")
     eng = str(ctx.value(SEC, "mission_insertion.engine"))
-    ctx.add_manoeuvre(engine.Manoeuvre("Q2 plane change", "QUEQIAO_2", t_a1, 0.0,
-                                       tuple(float(c) for c in v_new - s_a[3:]), eng, "assumed",
-                                       "rotate the capture orbit about its apse line to the mission inclination, at "
-                                       "aposelene where it is cheapest"))
-    s1 = np.concatenate([s_a[:3], v_new])
+    g = ctx.entry(SEC, "frozen.periselene_alt_km")
+    ctx.add_manoeuvre(engine.Manoeuvre("Q2 frozen-orbit plane change", "QUEQIAO_2", t_a, 0.0,
+                                       tuple(float(c) for c in dv1), eng, "derived",
+                                       "at the first aposelene: turns the plane to the frozen inclination and aims "
+                                       "the periselene at the frozen one (" + g["reason"] + ")"))
+    tr = engine.propagate(engine.impulse(s_a, dv1), t_a, t_p, center="MOON", label="Q2 transfer to the frozen orbit")
+    ctx.add_arc(Q2, tr)
+    s_p = tr.states[-1]
+    dv2 = period_velocity(s_p, n, period, mu) - s_p[3:]
+    ctx.add_manoeuvre(engine.Manoeuvre("Q2 frozen-orbit insertion", "QUEQIAO_2", t_p, 0.0,
+                                       tuple(float(c) for c in dv2), eng, "derived",
+                                       "at the frozen periselene: sets the 24 h period"))
+    return engine.impulse(s_p, dv2), t_p, n
 
-    # 4. natural phase: where would the periselene fall near the descent? grid the wanted phase for the windows
-    t_start = ctx.et(SEC, "mission_orbit.start_utc")
-    nat = engine.propagate(s1, t_a1, t_ep + 0.6 * period, center="MOON", rtol=1e-8)
-    t_nat = _periselene_near(nat, t_ep - 0.5 * period, period)
-    s_nat = nat.state_at(t_nat)
+
+def _best_phase(ctx, s_nat, geom, ets, period):
+    """Grid over the mean anomaly at the descent start (two-body from the periselene state ``s_nat`` over the
+    windows): (margin in deg, the periselene time before the descent start that gives it)."""
+    mu = forces.gm("MOON")
+    t_ep = ctx.et(SEC, "mission_orbit.epoch_utc")
+    site_mask = float(ctx.value(SEC, "windows.site_mask_deg"))
+    mask = float(ctx.value(SEC, "windows.mask_deg"))
 
     def margin(tp0):
         sat = np.array([spiceypy.prop2b(mu, s_nat, float(t - tp0))[:3] for t in ets])
@@ -258,60 +311,76 @@ def build_phase(ctx) -> None:
         return min((site_el - site_mask).min(), (st_el - mask).min())
 
     p0, p1, ps = ctx.value(SEC, "mission_orbit.phase_grid_deg")
-    cands = [(margin(t_ep - m / 360.0 * period), m) for m in np.arange(p0, p1, ps)]
-    best_margin, m_best = max(cands)
-    if best_margin <= 0:
+    best, m_best = max((margin(t_ep - m / 360.0 * period), m) for m in np.arange(p0, p1, ps))
+    if best <= 0:
         raise TargetingError("no Queqiao-2 phase sees the site and a station in both windows; check "
-                             "assets/trajectory/queqiao2.yaml (windows, stations, orbit)")
-    shift = (t_ep - m_best / 360.0 * period) - t_nat
-    shift = (shift + 0.5 * period) % period - 0.5 * period
+                             "assets/trajectory/queqiao2.yaml (windows, stations, frozen)")
+    return best, t_ep - m_best / 360.0 * period, m_best
 
-    # 5. phasing: from the first periselene after the plane change to the last one before start_utc, run on a
-    #    period longer/shorter by shift / N, then restore (tangential burns at periselene)
-    ph = engine.propagate(s1, t_a1, t_a1 + 0.7 * period, center="MOON")
-    t_p1 = _apsis(ph, t_a1, ph.end_et, -1)
-    ctx.add_arc(Q2, ph.sub(t_a1, t_p1, "Q2 orbit after plane change"))
-    s_p1 = ph.state_at(t_p1)
-    n_rev = max(1, int((t_start - t_p1) // period))
-    p_new = period + shift / n_rev
-    a_new = (mu * (p_new / (2 * math.pi)) ** 2) ** (1.0 / 3.0)
-    r1 = np.linalg.norm(s_p1[:3])
-    v_need = math.sqrt(mu * (2.0 / r1 - 1.0 / a_new))
-    t_hat = s_p1[3:] / np.linalg.norm(s_p1[3:])
-    dv1 = (v_need - np.linalg.norm(s_p1[3:])) * t_hat
-    ctx.add_manoeuvre(engine.Manoeuvre("Q2 phasing", "QUEQIAO_2", t_p1, 0.0, tuple(float(c) for c in dv1), eng,
-                                       grade["grade"], grade["reason"]))
-    s2 = engine.impulse(s_p1, dv1)
-    t_guess = t_p1 + n_rev * p_new
-    pa = engine.propagate(s2, t_p1, t_guess + 0.3 * period, center="MOON", label="Q2 phasing orbit")
-    t_pn = _periselene_near(pa, t_guess, period)
-    ctx.add_arc(Q2, pa.sub(t_p1, t_pn))
-    s_pn = pa.state_at(t_pn)
-    r_n = np.linalg.norm(s_pn[:3])
-    v_back = math.sqrt(mu * (2.0 / r_n - 2.0 / (rp + ra) * 0 - 1.0 / (0.5 * (r_n + ra))))
-    t_hat = s_pn[3:] / np.linalg.norm(s_pn[3:])
-    dv2 = (v_back - np.linalg.norm(s_pn[3:])) * t_hat
-    ctx.add_manoeuvre(engine.Manoeuvre("Q2 mission orbit insertion", "QUEQIAO_2", t_pn, 0.0,
-                                       tuple(float(c) for c in dv2), eng, grade["grade"], grade["reason"]))
-    s_m = engine.impulse(s_pn, dv2)
-    ctx.add_event("queqiao2_mission_orbit", t_pn, "QUEQIAO_2", "24 h frozen mission orbit (200 x 16,000 km)")
 
-    # 6. mission orbit with station keeping: before the descent and ascent revolutions, and every interval
+def _phase_trim(ctx, s0, t0, n, geom, ets):
+    """Tangential trim at the periselene nearest ``mission_orbit.start_utc`` that puts the periselene near the
+    descent at the best phase for the relay windows (secant on the force-model periselene time, to 1 ms).
+    Returns (arc to the trim, trim epoch, state after the trim, Δv vector, phase info)."""
+    mu = forces.gm("MOON")
+    period = 3600.0 * float(ctx.value(SEC, "mission_orbit.period_h"))
+    t_start = ctx.et(SEC, "mission_orbit.start_utc")
+    t_ep = ctx.et(SEC, "mission_orbit.epoch_utc")
+    pre = engine.propagate(s0, t0, t_start + 0.7 * period, center="MOON")
+    t_tr = round(_periselene_time(pre, t_start, period), 3)
+    pre = pre.sub(t0, t_tr, "Q2 frozen orbit")
+    s_tr = pre.states[-1]
+    t_hat = s_tr[3:] / np.linalg.norm(s_tr[3:])
+    nat = engine.propagate(s_tr, t_tr, t_ep + 0.6 * period, center="MOON", rtol=1e-9)
+    t_nat = _periselene_time(nat, t_ep - 0.5 * period, period)
+    best, t_want, m_best = _best_phase(ctx, nat.state_at(t_nat), geom, ets, period)
+    shift = (t_want - t_nat + 0.5 * period) % period - 0.5 * period
+    t_want = t_nat + shift
+
+    def miss(x):
+        arc = engine.propagate(engine.impulse(s_tr, x * t_hat), t_tr, t_want + 0.6 * period, center="MOON")
+        return _periselene_time(arc, t_want, period) - t_want
+
+    revs = (t_want - t_tr) / period
+    a = (mu * (period / (2.0 * math.pi)) ** 2) ** (1.0 / 3.0)
+    slope = -revs * 1.5 * period * 2.0 * a * np.linalg.norm(s_tr[3:]) / mu  # s per km/s
+    x0, f0 = 0.0, -shift
+    x1 = float(engine.start(x0 - f0 / slope))
+    f1 = miss(x1)
+    for _ in range(12):
+        if abs(f1) < 1e-3:
+            break
+        x0, x1, f0 = x1, x1 - f1 * (x1 - x0) / (f1 - f0), f1
+        f1 = miss(x1)
+    else:
+        raise TargetingError("Queqiao-2 phase trim did not converge; check mission_orbit.* in "
+                             "assets/trajectory/queqiao2.yaml")
+    info = {"phase_deg": float(m_best), "grid_margin_deg": float(best), "shift_s": float(shift)}
+    return pre, t_tr, engine.impulse(s_tr, x1 * t_hat), x1 * t_hat, info
+
+
+def build_phase(ctx) -> None:
+    Q2 = ["QUEQIAO_2"]
+    ets = window_ets(ctx)
+    geom = Geometry(ctx, ets)
+    cruise = _arrive(ctx, Q2)
+    loi = _capture(ctx, cruise, Q2)
+    s_f, t_f, n = _insert_frozen(ctx, loi, Q2)
+    pre, t_tr, s_m, dv, info = _phase_trim(ctx, s_f, t_f, n, geom, ets)
+    ctx.add_arc(Q2, pre)
+    g = ctx.entry(SEC, "mission_insertion.phase_trim")
+    ctx.add_manoeuvre(engine.Manoeuvre("Q2 mission orbit insertion", "QUEQIAO_2", t_tr, 0.0,
+                                       tuple(float(c) for c in dv), str(ctx.value(SEC, "mission_insertion.engine")),
+                                       g["grade"], g["reason"]))
+    ctx.add_event("queqiao2_mission_orbit", t_tr, "QUEQIAO_2", "24 h frozen mission orbit (i 62.4 deg to the lunar "
+                  "equator, periselene over the north)")
     t_end = ctx.et(SEC, "mission_orbit.end_utc")
-    step = float(ctx.value(SEC, "station_keeping.interval_days")) * 86400.0
-    t_asc = ctx.et(SEC, "windows.ascent_start_utc")
-    t_ds = ctx.et(SEC, "windows.descent_start_utc")
-    must = [t_ds, t_asc]
-    regular = list(np.arange(t_pn + step, t_end - 1.5 * 86400.0, step))
-    times = sorted([("window", t) for t in must] +
-                   [("regular", t) for t in regular if all(not -2.5 * 86400.0 < t - m < 1.0 * 86400.0 for m in must)],
-                   key=lambda e: e[1])
-    for arc in _kept(ctx, s_m, t_pn, t_end, times, rp, ra, mu, period):
-        ctx.add_arc(Q2, arc)
+    ctx.add_arc(Q2, engine.propagate(s_m, t_tr, t_end, center="MOON", label="Q2 mission orbit"))
 
     sat = np.array([ctx.arc_at("QUEQIAO_2", t).state_at(t)[:3] for t in ets])
     site_el, st_el = geom.elevations(sat)
+    site_mask = float(ctx.value(SEC, "windows.site_mask_deg"))
+    mask = float(ctx.value(SEC, "windows.mask_deg"))
     if min((site_el - site_mask).min(), (st_el - mask).min()) <= 0:
         raise TargetingError("Queqiao-2 misses a relay window after phasing; check assets/trajectory/queqiao2.yaml")
-    ctx.queqiao2_info = {"phase_deg": float(m_best), "grid_margin_deg": best_margin, "shift_s": shift,
-                         "min_site_el_deg": float(site_el.min()), "min_station_el_deg": float(st_el.min())}
+    ctx.queqiao2_info = {**info, "min_site_el_deg": float(site_el.min()), "min_station_el_deg": float(st_el.min())}

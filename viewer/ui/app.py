@@ -12,49 +12,25 @@ from __future__ import annotations
 
 import html
 import logging
-import subprocess
-import sys
-import tempfile
 import time
-from datetime import datetime
-from pathlib import Path
 
 import panel as pn
 import param
 
 from viewer import words
-from viewer.epochs import utc_from_et
+from viewer.epochs import et_minus_unix, utc_from_et
 from viewer.errors import ViewerError
-from viewer.export.jobs import start_phase_export
+from viewer.scene import vehicles
 from viewer.ui import kiosk, shared
+from viewer.ui.classroom_panel import Classroom
 from viewer.ui.components import HorizonPanel, MissionView, TemplateVTK, notify
+from viewer.ui.files import SaveControls
 from viewer.ui.i18n import TEXT, t
 from viewer.ui.state import SPEEDS, AppState, web_views
+from viewer.ui.story import StoryLink
+from viewer.ui.styles import APP_CSS, PHASE_BTN_CSS
 
 log = logging.getLogger("viewer.ui")
-
-APP_CSS = """
-body, .bk-root { background: #05070d; }
-:root { --ce6-fg: #e8eaf0; --ce6-dim: #9aa6bd; }
-.ce6-header { display: flex; align-items: baseline; gap: 18px; padding: 10px 18px 6px; color: var(--ce6-fg);
-  font-family: "Noto Sans", "Noto Sans CJK SC", "DejaVu Sans", sans-serif; }
-.ce6-title { font-size: 26px; font-weight: 600; letter-spacing: 0.01em; }
-.ce6-sub { font-size: 15px; color: var(--ce6-dim); }
-.ce6-note { font-size: 13px; color: #c9b27a; border: 1px solid #4a3f24; border-radius: 12px; padding: 2px 10px; }
-.ce6-card { color: var(--ce6-fg); font-family: "Noto Sans", "Noto Sans CJK SC", "DejaVu Sans", sans-serif; }
-.ce6-card h2 { font-size: 24px; margin: 2px 0 6px; font-weight: 600; }
-.ce6-card h3 { font-size: 17px; margin: 14px 0 4px; font-weight: 600; color: #f3d27a; }
-.ce6-card p { font-size: 16px; line-height: 1.5; margin: 4px 0; color: #d5dae5; }
-.ce6-kicker { font-size: 12px; text-transform: uppercase; letter-spacing: 0.12em; color: var(--ce6-dim); }
-.ce6-badge { display: inline-block; font-size: 12px; padding: 1px 8px; border-radius: 10px; margin-left: 6px;
-  vertical-align: middle; color: #fff; opacity: 0.85; font-weight: 500; letter-spacing: 0.03em; }
-.ce6-src { font-size: 13px; color: var(--ce6-dim); margin: 2px 0; }
-.ce6-src a { color: #8fb8e8; }
-.ce6-section { font-size: 12px; text-transform: uppercase; letter-spacing: 0.12em; color: var(--ce6-dim);
-  margin: 10px 0 2px; font-family: "Noto Sans", "Noto Sans CJK SC", sans-serif; }
-"""
-
-PHASE_BTN_CSS = ".bk-btn { font-size: 13px; padding: 4px 10px; white-space: nowrap; }"
 
 
 def badge(grade: str, lang: str) -> str:
@@ -62,13 +38,26 @@ def badge(grade: str, lang: str) -> str:
     return f'<span class="ce6-badge ce6-grade-{grade}" style="background:{colour}">{html.escape(t(grade, lang))}</span>'
 
 
-def source_html(src) -> str:
-    title = html.escape(f"{src.outlet}, {src.title}")
-    if src.url:
-        return (
-            f'<div class="ce6-src">{title} <a href="{html.escape(src.url)}" target="_blank" rel="noopener">↗</a></div>'
-        )
-    return f'<div class="ce6-src">{title}</div>'
+def ground_badge(lang: str) -> str:
+    """What the landing site's ground is (a LOLA product or the illustrative relief), with its grade."""
+    g = shared.ground(lang)
+    if not g:
+        return ""
+    return (
+        f'<div class="ce6-src ce6-ground">{html.escape(g["text"])}'
+        f'<span class="ce6-badge" style="background:{g["colour"]}">{html.escape(g["grade_word"])}</span></div>'
+    )
+
+
+def source_html(src, lang: str = "en") -> str:
+    """One source line: the original outlet and title (kept as the reference, marked English), its gloss in
+    ``lang`` where the mission file gives one, and a link."""
+    title = f'<span lang="en" class="ce6-orig">{html.escape(f"{src.outlet}, {src.title}")}</span>'
+    gloss = src.gloss(lang)
+    if gloss:
+        title += f'<span class="ce6-gloss">（{html.escape(gloss)}）</span>'
+    link = f' <a href="{html.escape(src.url)}" target="_blank" rel="noopener">↗</a>' if src.url else ""
+    return f'<div class="ce6-src">{title}{link}</div>'
 
 
 def _text(text) -> dict:
@@ -90,12 +79,11 @@ class MissionApp(pn.viewable.Viewer):
         super().__init__(state=state, **params)
         self._shared = shared.shared_scene()
         self._mission = state.mission
-        self._export_job = None
-        self._export_cb = None
-        self._shot = None  # (Popen, path) of a running offscreen screenshot
         self._closed = False
         self._shown_items: tuple = ()
         problems = state.apply_query(query or {})
+        self.story = StoryLink(state, query or {})  # story camera: ?t= alone opens it, ?view= a preset
+        self.classroom = Classroom(state, query or {})  # ?follow=CODE joins a class; "Lead a class" opens one
         self._build()
         for p in problems:
             pn.state.onload(lambda p=p: notify(p)) if pn.state.curdoc else log.warning(p)
@@ -111,7 +99,7 @@ class MissionApp(pn.viewable.Viewer):
             enable_keybindings=False,
             camera=self._shared.camera(s.view, s.et),
         )
-        self.view3d = self._make_view3d()
+        self.view3d = self.story.bind(self._make_view3d())
         self.horizon = HorizonPanel(
             data=shared.horizon_data(),
             et=s.et,
@@ -121,12 +109,12 @@ class MissionApp(pn.viewable.Viewer):
             height=190,
         )
         self._make_controls()
-        self._make_files()
+        self.files = SaveControls(s, self._safe)
         self._make_panes()
         # state <-> browser clock; the rest of the state -> scene
         self.view3d.param.watch(self._safe(self._from_client), ["et", "playing", "speed"])
         s.param.watch(self._safe(self._to_client), ["et", "playing", "speed"])
-        s.param.watch(self._safe(self._on_view), ["view", "terrain_exaggeration"])
+        s.param.watch(self._safe(self._on_view), ["view", "terrain_exaggeration", "jumps"])
         s.param.watch(self._safe(self._on_layers), ["show_links", "show_trails", "show_labels", "enlarge_spacecraft"])
         s.param.watch(self._safe(self._on_language), ["language"])
         s.param.watch(self._safe(self._on_words), ["et", "phase", "language"])
@@ -138,12 +126,10 @@ class MissionApp(pn.viewable.Viewer):
     def _actor_names(self) -> dict:
         """Actor name -> {en, zh, colour}: the labels the browser draws (names from assets/scene.yaml)."""
         cfg = self._shared.scene.cfg
-        names = {}
-        for naif, v in cfg["vehicles"].items():
-            names[v["actor"]] = {**cfg["names"].get(naif, {"en": naif}), "colour": v["colour"]}
-        for naif, v in cfg["bodies"].items():
-            names[v["actor"]] = {**cfg["names"].get(naif, {"en": naif}), "colour": "#c9d2e3"}
-        return names
+        shown = vehicles.display_names(cfg)
+        rows = [(n, v["actor"], v["colour"]) for n, v in cfg["vehicles"].items()]
+        rows += [(n, v["actor"], "#c9d2e3") for n, v in cfg["bodies"].items()]
+        return {actor: {**shown.get(naif, {"en": naif}), "colour": colour} for naif, actor, colour in rows}
 
     def _make_view3d(self) -> MissionView:
         s = self.state
@@ -160,7 +146,7 @@ class MissionApp(pn.viewable.Viewer):
             t0=lo,
             t1=hi,
             launch_et=m.launch_et,
-            et_minus_unix=_et_minus_unix(lo, hi),
+            et_minus_unix=et_minus_unix(lo, hi),
             language=s.language,
             names=self._actor_names(),
             phases=[
@@ -214,25 +200,6 @@ class MissionApp(pn.viewable.Viewer):
         self.w_reset.on_click(self._safe(lambda e: self._reset_camera()))
         self.phase_buttons = pn.FlexBox(*self._phase_buttons(), sizing_mode="stretch_width")
 
-    def _make_files(self) -> None:
-        """The screenshot and video export buttons and their downloads."""
-        s = self.state
-        self.w_shot = pn.widgets.Button(
-            name=t("screenshot", s.language), button_type="primary", sizing_mode="stretch_width"
-        )
-        self.w_shot.on_click(self._safe(lambda e: self._start_screenshot()))
-        self.w_shot_file = pn.widgets.FileDownload(
-            file=None, visible=False, sizing_mode="stretch_width", button_type="success"
-        )
-        self.w_export = pn.widgets.Button(
-            name=t("export_phase", s.language), button_type="light", button_style="outline", sizing_mode="stretch_width"
-        )
-        self.w_export.on_click(self._safe(lambda e: self._start_export()))
-        self.w_export_status = _card("")
-        self.w_export_file = pn.widgets.FileDownload(
-            file=None, visible=False, sizing_mode="stretch_width", button_type="success"
-        )
-
     def _make_panes(self) -> None:
         """The header, caption, sources, bibliography and section titles (filled by the language and time)."""
         s = self.state
@@ -268,11 +235,8 @@ class MissionApp(pn.viewable.Viewer):
             L["horizon"],
             self.horizon,
             L["files"],
-            self.w_shot,
-            self.w_shot_file,
-            self.w_export,
-            self.w_export_status,
-            self.w_export_file,
+            *self.files.widgets,
+            self.classroom.panel,
             L["sources"],
             self.bibliography,
         ]
@@ -345,7 +309,8 @@ class MissionApp(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------------------------------ actions
     def jump(self, item_id: str) -> None:
-        self.state.jump(item_id)
+        if not self.story.jump(item_id):  # the story camera takes the jump while it is on
+            self.state.jump(item_id)
         self.w_phase.value = ""
 
     def _reset_camera(self) -> None:
@@ -355,7 +320,7 @@ class MissionApp(pn.viewable.Viewer):
         s = self.state
         for e in events:
             if e.name == "et" and abs(e.new - s.et) > 1e-6:
-                s.set_time(e.new)
+                self.story.set_time(e.new)  # with the story on, the story's view changes with the time
             elif e.name == "playing" and e.new != s.playing:
                 s.playing = e.new
             elif e.name == "speed" and e.new != s.speed:
@@ -372,10 +337,14 @@ class MissionApp(pn.viewable.Viewer):
                 v.speed = float(e.new)
 
     def _on_view(self, *events) -> None:
+        """A new view or relief re-synchronises the scene; a new view or a jump puts the camera on the preset for
+        the current time (a jump sets view and time in one batch, so both are new here)."""
         s = self.state
-        self.view3d.tracks = self._shared.tracks(s.view)
-        self.vtk.set_key((s.view, float(s.terrain_exaggeration)))
-        if any(e.name == "view" for e in events):
+        names = {e.name for e in events}
+        if names & {"view", "terrain_exaggeration"}:
+            self.view3d.tracks = self._shared.tracks(s.view)
+            self.vtk.set_key((s.view, float(s.terrain_exaggeration)))
+        if names & {"view", "jumps"}:
             self._reset_camera()
 
     def _on_layers(self, *events) -> None:
@@ -398,14 +367,15 @@ class MissionApp(pn.viewable.Viewer):
         )
         for key, pane in self.labels.items():
             pane.object = f'<div class="ce6-section">{html.escape(t("section_" + key, lang))}</div>'
+        self.labels["relief"].object += ground_badge(lang)
         for b, p in zip(self.phase_buttons.objects, [p for p in m.phases if not p.parent]):
             b.name = p.title[lang]
         self.w_phase.options = self._jump_options()
         self.w_view.options = self._view_options()
         self.w_reset.name = t("reset_camera", lang)
-        self.w_shot.name = t("screenshot", lang)
-        self.w_export.name = t("export_phase", lang)
+        self.files.set_language(lang)
         self.bibliography.title = t("all_sources", lang)
+        self.bibliography.objects[0].object = self._bibliography()
         for name, w in zip(self.w_layers._widgets.keys(), self.w_layers._widgets.values()):
             if name in TEXT:
                 w.name = t(name, lang)
@@ -439,8 +409,9 @@ class MissionApp(pn.viewable.Viewer):
         for item in (phase, event):
             if item is None:
                 continue
-            note = f'<div class="ce6-src"><i>{html.escape(item.grade_note)}</i></div>' if item.grade_note else ""
-            srcs.append(note + "".join(source_html(m) for m in (self._mission.source(x) for x in item.sources)))
+            note = item.note(lang)
+            note = f'<div class="ce6-src ce6-grade-note"><i>{html.escape(note)}</i></div>' if note else ""
+            srcs.append(note + "".join(source_html(self._mission.source(x), lang) for x in item.sources))
         self.sources.object = (
             f'<div class="ce6-section" style="margin:0">{html.escape(t("section_cited", lang))}</div>' + "".join(srcs)
         )
@@ -448,139 +419,22 @@ class MissionApp(pn.viewable.Viewer):
     def _on_url(self, *events) -> None:
         if pn.state.location is None or self._closed:
             return
-        q = self.state.to_query()
-        pn.state.location.update_query(**q)
+        pn.state.location.search = self.story.query()  # no view= while the story camera is on
 
     def _bibliography(self) -> str:
-        return "".join(source_html(src) for src in self._mission.sources)
-
-    # ------------------------------------------------------------------------------------------ files
-    def _start_screenshot(self) -> None:
-        """Render the current view at the current time with the offscreen exporter, in a child process (the
-        server keeps serving meanwhile); the download button appears when the PNG is ready."""
-        s = self.state
-        if self._shot is not None and self._shot[0].poll() is None:
-            return
-        out_dir = Path(tempfile.mkdtemp(prefix="change6-shot-"))
-        path = out_dir / f"change6_{s.view}_{s.utc.replace(':', '').replace('-', '')}.png"
-        argv = [
-            sys.executable,
-            "-m",
-            "viewer",
-            "screenshot",
-            str(path),
-            "--time",
-            s.utc,
-            "--view",
-            s.view,
-            "--size",
-            "1920x1080",
-            "--lang",
-            s.language,
-        ]
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-        )
-        self._shot = (proc, path)
-        self.w_shot_file.visible = False
-        self.w_shot.name = t("rendering", s.language)
-        self.w_shot.disabled = True
-        self._ensure_poll()
-
-    def _ensure_poll(self) -> None:
-        if self._export_cb is None:
-            self._export_cb = pn.state.add_periodic_callback(self._safe(self._poll_jobs), period=700)
-
-    def _poll_jobs(self) -> None:
-        busy = self._poll_shot()
-        busy = self._poll_export() or busy
-        if not busy and self._export_cb is not None:
-            self._export_cb.stop()
-            self._export_cb = None
-
-    def _poll_shot(self) -> bool:
-        if self._shot is None:
-            return False
-        proc, path = self._shot
-        if proc.poll() is None:
-            return True
-        lang = self.state.language
-        self.w_shot.name = t("screenshot", lang)
-        self.w_shot.disabled = False
-        err = proc.stderr.read().strip().splitlines() if proc.stderr else []
-        self._shot = None
-        if proc.returncode == 0 and path.exists():
-            self.w_shot_file.file = str(path)
-            self.w_shot_file.filename = path.name
-            self.w_shot_file.label = f"{t('download', lang)} {path.name}"
-            self.w_shot_file.visible = True
-        else:
-            notify(err[-1] if err else f"the screenshot failed (status {proc.returncode})")
-        return False
-
-    def _start_export(self) -> None:
-        s = self.state
-        if not s.phase:
-            notify(t("export_no_phase", s.language))
-            return
-        if self._export_job is not None and self._export_job.status().state == "running":
-            notify(t("export_busy", s.language))
-            return
-        self._export_job = start_phase_export(s.phase, lang=s.language, view=s.view, size=(1280, 720))
-        self.w_export_file.visible = False
-        self._ensure_poll()
-
-    def _poll_export(self) -> bool:
-        job = self._export_job
-        if job is None:
-            return False
-        st = job.status()
-        lang = self.state.language
-        if st.state == "running":
-            pct = 100 * st.fraction
-            eta = f", {st.eta_s:.0f} s" if st.eta_s else ""
-            self.w_export_status.object = f"<p>{html.escape(t('exporting', lang))} {pct:.0f} %{eta}</p>"
-            return True
-        self._export_job = None
-        if st.state == "done":
-            self.w_export_status.object = f"<p>{html.escape(t('export_done', lang))}</p>"
-            self.w_export_file.file = str(st.path)
-            self.w_export_file.filename = st.path.name
-            self.w_export_file.visible = True
-        else:
-            self.w_export_status.object = f"<p>{html.escape(st.error or st.state)}</p>"
-        return False
+        return "".join(source_html(src, self.state.language) for src in self._mission.sources)
 
     def close(self) -> None:
         """Stop this session's periodic callback and any running export (called when the session ends)."""
         self._closed = True
-        if self._export_cb is not None:
-            self._export_cb.stop()
-            self._export_cb = None
-        if self._export_job is not None and self._export_job.status().state == "running":
-            self._export_job.cancel()
-        if self._shot is not None and self._shot[0].poll() is None:
-            self._shot[0].kill()
-
-
-def _et_minus_unix(lo: float, hi: float) -> float:
-    """ET minus Unix seconds (UTC) over the span, from :mod:`viewer.epochs`; one constant (no leap second)."""
-
-    def offset(et):
-        utc = utc_from_et(et, 3)
-        unix = datetime.fromisoformat(utc.replace("Z", "+00:00")).timestamp()
-        return et - unix
-
-    a, b = offset(lo), offset(hi)
-    if abs(a - b) > 0.01:
-        log.warning("a leap second inside the mission span: the browser clock may be 1 s off near its end")
-    return a
+        self.classroom.close()
+        self.files.close()
 
 
 def create_app(kiosk: bool | None = None) -> MissionApp:
     """One session's app, with the URL's ``t``, ``view``, ``lang`` (and ``kiosk``) applied."""
     args = dict(pn.state.session_args or {}) if pn.state.curdoc else {}
-    query = {k: v for k, v in args.items() if k in ("t", "view", "lang")}
+    query = {k: v for k, v in args.items() if k in ("t", "view", "lang", "follow")}
     if kiosk is None:
         kiosk = (args.get("kiosk", [b"0"])[0] in (b"1", b"true", "1")) if "kiosk" in args else False
     t0 = time.perf_counter()

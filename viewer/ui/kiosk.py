@@ -182,12 +182,7 @@ class KioskController:
         """Start tour step ``index``: its view, time and speed, playing, with the camera at the view's preset."""
         steps = self.config.tour.steps
         step = steps[index % len(steps)]
-        s = self.state
-        same_view = s.view == step.view
-        s.param.update(view=step.view, speed=step.speed, playing=True)
-        s.set_time(step.from_et)
-        if same_view:
-            self.app._reset_camera()
+        self.state.go(step.from_et, step.view, speed=step.speed, playing=True)  # the app resets the camera
         self._tour_caption = step.caption
         self.view.step = index % len(steps)
         self._on_words()
@@ -201,11 +196,7 @@ class KioskController:
         step = self.config.tour.step_for_chapter(chapter_id)
         s = self.state
         view = step.view if step is not None else s.view
-        same_view = view == s.view
-        s.param.update(view=view, speed=step.speed if step is not None else s.speed, playing=True)
-        s.set_time(chapter.start_et)
-        if same_view:
-            self.app._reset_camera()
+        s.go(chapter.start_et, view, speed=step.speed if step is not None else s.speed, playing=True)
         self._tour_caption = None
         self._on_words()
 

@@ -31,12 +31,14 @@ import panel.pane.vtk.synchronizable_serializer as rws  # noqa: E402
 import pyvista as pv  # noqa: E402
 from spiceypy.utils.exceptions import SpiceyError  # noqa: E402
 
-from viewer import cache, constants, ephemeris, kernels, links, paths  # noqa: E402
+from viewer import cache, constants, ephemeris, kernels, links, paths, words  # noqa: E402
 from viewer.errors import ViewerError  # noqa: E402
 from viewer.mission import load_mission  # noqa: E402
 from viewer.scene.scene import MissionScene, body_meshes  # noqa: E402
 from viewer.scene.views import default_view as _default_view  # noqa: E402
 from viewer.scene.views import load_views  # noqa: E402
+from viewer.terrain import select as terrain  # noqa: E402
+from viewer.ui import story  # noqa: E402
 from viewer.ui.state import mission_span, web_views  # noqa: E402
 
 log = logging.getLogger("viewer.ui")
@@ -49,7 +51,10 @@ TEXTURE_WIDTH = {"moon": 1024, "earth": 512}  # browser textures, pixels across
 LOD_CELLS = {"low": 8000, "tiny": 200}
 LOD_TEXTURE_WIDTH = {"low": 256, "tiny": 16}
 FAR_RATIO = 60.0
-TRACKS_FORMAT = "web-tracks-2"  # bump when the cached part of the tracks changes shape
+LOD_BODIES = ("moon", "earth", "terrain")
+TRACKS_FORMAT = "web-tracks-3"  # bump when the cached part of the tracks changes shape
+BODY_STEP_S = 3600.0  # the Earth, the Moon and the Sun outside a view's vehicle span: one sample an hour
+BODY_ACTORS = {"EARTH": "earth", "MOON": "moon"}
 # What a data problem raises while the relay and horizon tables are built: the app then shows why, not a traceback
 DATA_ERRORS = (ViewerError, SpiceyError, OSError)
 
@@ -111,6 +116,35 @@ def _b64(a: np.ndarray, dtype: str) -> dict:
     return {"dtype": dtype, "shape": list(a.shape), "b64": base64.b64encode(a.tobytes()).decode("ascii")}
 
 
+def _unb64(item: dict) -> np.ndarray:
+    a = np.frombuffer(base64.b64decode(item["b64"]), dtype=np.dtype(item["dtype"]).newbyteorder("<"))
+    return a.reshape(item["shape"])
+
+
+def quaternions(rot: np.ndarray) -> np.ndarray:
+    """(N,4) unit quaternions (w, x, y, z), w ≥ 0, of (N,3,3) rotation matrices (the tracks' convention)."""
+    w = 0.5 * np.sqrt(np.clip(1.0 + rot[:, 0, 0] + rot[:, 1, 1] + rot[:, 2, 2], 0.0, None))
+    x = 0.5 * np.sqrt(np.clip(1.0 + rot[:, 0, 0] - rot[:, 1, 1] - rot[:, 2, 2], 0.0, None))
+    y = 0.5 * np.sqrt(np.clip(1.0 - rot[:, 0, 0] + rot[:, 1, 1] - rot[:, 2, 2], 0.0, None))
+    z = 0.5 * np.sqrt(np.clip(1.0 - rot[:, 0, 0] - rot[:, 1, 1] + rot[:, 2, 2], 0.0, None))
+    x = np.copysign(x, rot[:, 2, 1] - rot[:, 1, 2])
+    y = np.copysign(y, rot[:, 0, 2] - rot[:, 2, 0])
+    z = np.copysign(z, rot[:, 1, 0] - rot[:, 0, 1])
+    q = np.stack([w, x, y, z], axis=1)
+    return q / np.linalg.norm(q, axis=1, keepdims=True)
+
+
+def _merge_track(track: dict, ets: np.ndarray, columns: dict[str, tuple[np.ndarray, str]]) -> None:
+    """Add samples at ``ets`` (outside the track's span) to a track's arrays, keeping ``t`` increasing."""
+    t_old = _unb64(track["t"])
+    t = np.concatenate([t_old, ets])
+    order = np.argsort(t, kind="stable")
+    track["t"] = _b64(t[order], "float64")
+    for key, (extra, dtype) in columns.items():
+        old = _unb64(track[key]) if key in track else np.zeros((len(t_old),) + extra.shape[1:], dtype)
+        track[key] = _b64(np.concatenate([old.astype(dtype), extra.astype(dtype)])[order], dtype)
+
+
 def _unavailable(what: str, exc: Exception) -> str:
     """Log why a table is missing and return the one line the app shows instead."""
     log.warning("%s unavailable: %s: %s", what, exc.__class__.__name__, exc)
@@ -141,9 +175,10 @@ def relay_strip() -> dict:
     relay = [lk for lk in out if lk["kind"] == "surface"]
     ground = [lk for lk in out if lk["kind"] == "station" and "QUEQIAO" in f"{lk['a']}{lk['b']}".upper()]
     rows = []
-    for label, group in (("Lander/ascender ↔ Queqiao-2", relay), ("Queqiao-2 ↔ ground", ground)):
+    for key, group in (("relay_row_surface", relay), ("relay_row_ground", ground)):
         wins = links.union([[tuple(w) for w in lk["windows"]] for lk in group]) if group else []
         if wins:
+            label = {lang: words.word("ui", key, lang) for lang in words.LANGUAGES}
             rows.append({"label": label, "windows": [list(w) for w in wins]})
     return {"links": out, "rows": rows, "note": strip.get("geometry", "")}
 
@@ -236,25 +271,71 @@ class SharedScene:
                 tr = cache.read_json("web", f"tracks-{view}", key, validate=check_tracks)
                 if tr is None:
                     tr = self.scene.export_tracks(view)
+                    self._bodies_over_mission(view, tr)
                     cache.write_json("web", f"tracks-{view}", key, tr)
                 tr["stations_km"] = stations_itrf_km()
+                # --- story camera: the director's samples shown in this view (viewer.ui.story)
+                tr["story"] = story.browser_track(view)
+                # --- end story camera
                 tr["ptr"] = self.pointers
                 tr["camera_distance"] = self.scene.view.camera.distance
                 tr["units_per_km"] = self.scene.view.units_per_km
                 tr["link_style"] = {k: self.scene.cfg["links"][k] for k in ("open", "blocked")}
                 tr["body_radii_km"] = {"moon": constants.MOON_RADIUS_KM, "earth": constants.EARTH_EQUATORIAL_RADIUS_KM}
+                tr["model_radius"] = self._model_radii()
+                tr["texture_width"] = self._texture_widths(view, _reference_et(tr))
+                tr["lighting"] = {
+                    "sun_intensity": float(self.scene.cfg.get("sun_intensity", 1.0)),
+                    "night_ambient": float((self.scene.cfg.get("lighting") or {}).get("night_ambient", 0.0)),
+                }
                 tr["bodies"] = [
                     {"EARTH": "earth", "MOON": "moon"}[b] for b in self.scene.view.bodies if b in ("EARTH", "MOON")
                 ]
                 self._tracks[view] = tr
             return self._tracks[view]
 
+    def _model_radii(self) -> dict[str, float]:
+        """Vehicle actor -> half the diagonal of its model's bounds (model units): the browser's size of a vehicle
+        on screen, to decide when it needs a minimum-size marker."""
+        out = {}
+        for name in self.scene.cfg["vehicles"].values():
+            actor = self.scene.actors.get(name["actor"])
+            mapper = actor.GetMapper() if actor is not None and hasattr(actor, "GetMapper") else None
+            if mapper is None or mapper.GetInput() is None:
+                continue
+            b = mapper.GetInput().GetBounds()
+            out[name["actor"]] = 0.5 * float(np.linalg.norm([b[1] - b[0], b[3] - b[2], b[5] - b[4]]))
+        return out
+
+    def _bodies_over_mission(self, view: str, tr: dict) -> None:
+        """Extend the Earth's, the Moon's and the Sun's tracks from the vehicles' span to the whole mission, so
+        each body of the view is drawn and lit at every time the slider reaches."""
+        if "t0" not in tr or "moon" not in tr.get("actors", {}):
+            return
+        lo, hi = mission_span(mission())
+        before = np.arange(lo, tr["t0"], BODY_STEP_S)
+        after = np.append(np.arange(tr["t1"] + BODY_STEP_S, hi, BODY_STEP_S), hi) if hi > tr["t1"] else []
+        ets = np.concatenate([before, after])
+        if not len(ets):
+            return
+        if self.scene.view.name != view:
+            self.scene.set_view(view)
+        poses = self.scene.poses(ets)
+        for body, name in BODY_ACTORS.items():
+            q = np.round(quaternions(poses.rotations[body]) * 32767)
+            columns = {
+                "p": (np.nan_to_num(poses.positions[body]), "float32"),
+                "v": (np.nan_to_num(poses.velocities[body]), "float32"),
+                "q": (q, "int16"),
+                "vis": (poses.visible[body], "uint8"),
+            }
+            _merge_track(tr["actors"][name], ets, columns)
+        if tr.get("sun", {}).get("t"):
+            _merge_track(tr["sun"], ets, {"d": (poses.sun_dir, "float32")})
+
     def reference_et(self, view: str) -> float:
         """An epoch inside the view's track span (trails and links exist there), to serialise the template."""
-        tr = self.tracks(view)
-        if "t0" in tr:
-            return 0.5 * (tr["t0"] + tr["t1"])
-        return mission_span(mission())[0]
+        return _reference_et(self.tracks(view))
 
     def serialised(self, view: str, relief: float = 1.0) -> tuple[dict, dict, list]:
         """(scene, arrays, annotations) of Panel's vtk.js serialiser for ``view`` at ``relief``; cached."""
@@ -301,27 +382,44 @@ class SharedScene:
             self._variants[key] = (low, tex)
         return self._variants[key]
 
+    def _body_level(self, actor, cam: np.ndarray) -> str | None:
+        """The level of detail a body actor needs now: "tiny" hidden, "low" far from the camera, None in full."""
+        if not actor.GetVisibility():
+            return "tiny"
+        m = actor.GetUserMatrix()
+        pos = np.array([m.GetElement(i, 3) for i in range(3)]) if m is not None else np.zeros(3)
+        scale = np.linalg.norm([m.GetElement(i, 0) for i in range(3)]) if m is not None else 1.0
+        b = actor.GetMapper().GetInput().GetBounds()
+        radius = 0.5 * max(b[1] - b[0], b[3] - b[2], b[5] - b[4]) * scale
+        return "low" if np.linalg.norm(pos - cam) / max(radius, 1e-9) > FAR_RATIO else None
+
+    def _body_levels(self) -> dict[str, str | None]:
+        """Body actor -> its level of detail in the scene's current view and camera."""
+        cam = np.asarray(self.scene.plotter.camera.position, float)
+        return {
+            name: self._body_level(self.scene.actors[name], cam) for name in LOD_BODIES if name in self.scene.actors
+        }
+
+    def _texture_widths(self, view: str, et: float) -> dict[str, int]:
+        """Body actor -> the width of the texture its serialisation for ``view`` carries. The browser's
+        synchroniser adds each texture an actor is given and never removes one, so after a few view switches an
+        actor holds several; the browser puts this one first (the one vtk.js draws)."""
+        self.scene.set_view(view, et=et)
+        out = {}
+        for name, level in self._body_levels().items():
+            texture = self.scene.actors[name].GetTexture() if level is None else self._variant(name, level)[1]
+            if texture is not None and texture.GetInput() is not None:
+                out[name] = int(texture.GetInput().GetDimensions()[0])
+        return out
+
     def _lighten_bodies(self):
         """Swap hidden or far bodies for light meshes and textures while serialising; returns the undo."""
         sc = self.scene
-        cam = np.asarray(sc.plotter.camera.position, float)
         undo = []
-        for name in ("moon", "earth", "terrain"):
-            actor = sc.actors.get(name)
-            if actor is None:
-                continue
-            if not actor.GetVisibility():
-                level = "tiny"
-            else:
-                m = actor.GetUserMatrix()
-                pos = np.array([m.GetElement(i, 3) for i in range(3)]) if m is not None else np.zeros(3)
-                scale = np.linalg.norm([m.GetElement(i, 0) for i in range(3)]) if m is not None else 1.0
-                b = actor.GetMapper().GetInput().GetBounds()
-                radius = 0.5 * max(b[1] - b[0], b[3] - b[2], b[5] - b[4]) * scale
-                far = np.linalg.norm(pos - cam) / max(radius, 1e-9) > FAR_RATIO
-                level = "low" if far else None
+        for name, level in self._body_levels().items():
             if level is None:
                 continue
+            actor = sc.actors[name]
             mesh, tex = self._variant(name, level)
             mapper = actor.GetMapper()
             undo.append((actor, mapper.GetInput(), actor.GetTexture()))
@@ -338,7 +436,7 @@ class SharedScene:
                 mapper.SetInputData(pv.PolyData(np.zeros((2, 3)), lines=np.array([2, 0, 1])))
 
         def restore():
-            for actor, mesh, tex in undo:
+            for actor, mesh, tex in reversed(undo):
                 actor.GetMapper().SetInputData(mesh)
                 actor.SetTexture(tex)
 
@@ -357,6 +455,10 @@ class SharedScene:
                 "viewUp": list(cam.up),
                 "viewAngle": float(cam.view_angle),
             }
+
+
+def _reference_et(tr: dict) -> float:
+    return 0.5 * (tr["t0"] + tr["t1"]) if "t0" in tr else mission_span(mission())[0]
 
 
 def _trim_unused_colour_maps(node) -> None:
@@ -379,3 +481,13 @@ def _trim_unused_colour_maps(node) -> None:
 @functools.cache
 def shared_scene() -> SharedScene:
     return SharedScene()
+
+
+@functools.cache
+def ground(lang: str) -> dict:
+    """The site's ground (viewer.terrain.provenance) in ``lang``; {} where the terrain cannot be read."""
+    try:
+        return terrain.provenance(lang=lang)
+    except DATA_ERRORS as exc:
+        _unavailable("the terrain's source", exc)
+        return {}

@@ -66,6 +66,9 @@ class AppState(param.Parameterized):
         default=True, label="Follow the story", doc="Jumping to a phase or event also picks the view that shows it best"
     )
     kiosk = param.Boolean(default=False, precedence=-1, doc="Kiosk mode: a layout without file/export/settings")
+    jumps = param.Integer(
+        default=0, precedence=-1, doc="Counts jumps (go): the app puts the camera back on the view's preset then"
+    )
 
     def __init__(self, mission, views: list[str] | None = None, default_view: str | None = None, **params):
         self._mission = mission
@@ -113,6 +116,15 @@ class AppState(param.Parameterized):
     def step(self, n: int = 1) -> None:
         self.set_time(self.et + n * self.step_s)
 
+    def go(self, et: float, view: str | None = None, **params) -> None:
+        """Jump to ``et`` (clamped) and, if given, ``view``, in one batch: watchers see the new view and the new
+        time together, so the camera and the light are placed for the time the view opens at."""
+        lo, hi = self.param.et.bounds
+        updates = dict(params, et=min(max(float(et), lo), hi), jumps=self.jumps + 1)
+        if view is not None and view != self.view:
+            updates["view"] = view
+        self.param.update(**updates)
+
     def jump(self, item_id: str) -> None:
         """Go to the start of a phase or to an event (and to its view, when :attr:`auto_view`)."""
         try:
@@ -121,12 +133,12 @@ class AppState(param.Parameterized):
             raise InputError(f"no phase or event called {item_id!r}; pick one from the timeline") from None
         et = getattr(item, "start_et", None)
         et = item.et if et is None else et
+        view = None
         if self.auto_view:
             phase = self._mission.phase_at(et) if not hasattr(item, "start_et") else item
             view = phase_views().get(phase.id) if phase is not None else None
-            if view in self.param.view.objects and view != self.view:
-                self.view = view
-        self.set_time(et)
+            view = view if view in self.param.view.objects else None
+        self.go(et, view)
 
     @param.depends("et", watch=True)
     def _sync_phase(self) -> None:
@@ -156,7 +168,7 @@ class AppState(param.Parameterized):
                     "title": item.title[lang],
                     "caption": item.caption[lang],
                     "grade": item.grade,
-                    "grade_note": item.grade_note,
+                    "grade_note": item.note(lang),
                     "sources": [self._mission.source(s) for s in item.sources],
                 }
         return out

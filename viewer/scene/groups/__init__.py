@@ -4,7 +4,8 @@
 - :mod:`.site`: the landing-site patch (relief, cast shadows) and the Earth-direction arrow;
 - :mod:`.spacecraft`: the vehicle models; :mod:`.trails`: past and future trails;
 - :mod:`.link_lines`: the relay chain (lines, names, edge markers, legend); :mod:`.labels`: labels at objects and
-  the screen texts.
+  the screen texts;
+- :mod:`.markers`: rings around bodies and vehicles too small to see (offscreen scenes).
 
 :mod:`.common` holds the VTK helpers they share.
 """

@@ -79,7 +79,11 @@ class Bodies(Group):
         albedo = display_albedo(meshes.moon_texture, cfg)
         moon = (texture(albedo, True), texture(albedo, False))
         self.textures = {"earth": earth, "moon": moon}
-        look = {"earth": {"ambient": 0.03, "specular": 0.05}, "moon": {"ambient": 0.02, "specular": 0.0}}
+        night = cfg["night_ambient"]  # the night sides' faint light
+        look = {
+            "earth": {"ambient": night["earth"], "specular": 0.05},
+            "moon": {"ambient": night["moon"], "specular": 0.0},
+        }
         for name, mesh in (("earth", meshes.earth), ("moon", meshes.moon)):
             tex = self.textures[name][0]
             self.add(name, plotter.add_mesh(mesh.copy(), texture=tex, name=name, **look[name], **GLOBE))
@@ -102,11 +106,13 @@ class Bodies(Group):
             for tex in (mip, flat):
                 tex.SetMaximumAnisotropicFiltering(4.0 if on else 1.0)
 
-    def choose_textures(self, camera, px_per_rad: float, units_per_km: float, still: bool, textured: dict) -> None:
-        """Bilinear textures where a body is magnified or nearly so (the terrain patch: its WAC texels are
-        ~3.5 km; the Moon or Earth wider than ~tex_width/(1.5π) pixels), trilinear elsewhere and in stills.
-        ``textured``: {name: (actor, (trilinear, bilinear))}."""
+    def choose_textures(self, camera, px_per_rad: float, units_per_km: float, still: bool, others: dict) -> None:
+        """Bilinear textures where a body is magnified or nearly so (the terrain patch, textured with the Moon's
+        albedo: its WAC texels are ~3.5 km; the Moon or Earth wider than ~tex_width/(1.5π) pixels), trilinear
+        elsewhere and in stills. ``others``: {name: actor} of the terrain, which takes the Moon's textures."""
         pos = np.asarray(camera.position, float)
+        textured = {n: (self.actors[n], self.textures[n]) for n in ("earth", "moon")}
+        textured.update({n: (a, self.textures["moon"]) for n, a in others.items()})
         for name, (actor, (mip, flat)) in textured.items():
             if not actor.GetVisibility():
                 continue

@@ -40,11 +40,15 @@ def set_matrix(m: vtk.vtkMatrix4x4, rot: np.ndarray, pos: np.ndarray, scale: flo
 def with_normals(poly: pv.PolyData) -> pv.PolyData:
     """Give points/lines a (dummy) normal: VTK's shadow pass needs every actor lit, and points or lines without
     normals are drawn unlit. With ``FLAT`` (ambient only) the normal changes nothing on screen."""
-    if poly.n_points == 0:
+    n = poly.n_points
+    if n == 0:
         return poly
-    normals = np.zeros((poly.n_points, 3), np.float32)
-    normals[:, 2] = 1.0
-    poly.point_data["Normals"] = normals
+    normals = poly.GetPointData().GetNormals()
+    if normals is not None and normals.GetNumberOfTuples() == n:  # already there (points moved in place)
+        return poly
+    up = np.zeros((n, 3), np.float32)
+    up[:, 2] = 1.0
+    poly.point_data["Normals"] = up
     poly.point_data.active_normals_name = "Normals"
     return poly
 

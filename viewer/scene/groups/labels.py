@@ -1,15 +1,16 @@
-"""Labels at objects (``label:<actor>``: 2-D text anchored at a world point, a few pixels above it, always
-readable) and the screen texts (title, clock, notes) in the scene's language and font."""
+"""Labels at objects (``label:<actor>``: 2-D text, always readable, placed on screen by
+:mod:`viewer.scene.placement`) and the screen texts (title, clock, notes) in the scene's language and font."""
 
 from __future__ import annotations
 
 import os
 
-import numpy as np
 import vtk
 
-from viewer.scene.frame import Frame, FrameModel, occluded
+from viewer.scene.camera import CameraPose
+from viewer.scene.frame import Frame, FrameModel
 from viewer.scene.groups.common import Group
+from viewer.scene.placement import PAD_PX, place_labels, text_box
 from viewer.scene.vehicles import BODY_ACTORS, colour, rgb
 
 # where each screen text (viewer.scene.texts) sits: (x, y) normalised viewport, justification, size relative to the label font
@@ -21,6 +22,7 @@ TEXT_LAYOUT = {
     "site:sun": (0.985, 0.965, "right", 0.9),
     "site:earth": (0.985, 0.93, "right", 0.9),
     "note:terrain": (0.015, 0.055, "left", 0.8),
+    "note:distance": (0.015, 0.055, "left", 0.85),  # never with note:terrain (the site view has no scale cue)
 }
 
 
@@ -31,21 +33,17 @@ class Labels(Group):
         super().__init__()
         self.cfg = cfg
         self.labels: dict[str, vtk.vtkTextActor] = {}
-        self.anchors: dict[str, vtk.vtkCoordinate] = {}
+        self.placed: dict[str, tuple[float, float, float, float]] = {}  # key -> the box placement chose
         for key in list(vehicle_actor) + ["EARTH", "MOON", "CHANGE6_SITE"]:
-            lab, anchor = vtk.vtkTextActor(), vtk.vtkCoordinate()
-            anchor.SetCoordinateSystemToWorld()
-            pos = lab.GetPositionCoordinate()
-            pos.SetCoordinateSystemToDisplay()
-            pos.SetReferenceCoordinate(anchor)
-            pos.SetValue(0, int(cfg["labels"]["offset_px"]))
+            lab = vtk.vtkTextActor()
+            lab.GetPositionCoordinate().SetCoordinateSystemToDisplay()
             tp = lab.GetTextProperty()
             tp.SetColor(*rgb(colour(key, cfg)))
-            tp.SetJustificationToCentered()
+            tp.SetJustificationToLeft()
             tp.SetVerticalJustificationToBottom()
             tp.SetShadow(True)
             renderer.AddViewProp(lab)
-            self.labels[key], self.anchors[key] = lab, anchor
+            self.labels[key] = lab
             self.add(f"label:{vehicle_actor.get(key) or BODY_ACTORS.get(key) or 'site'}", lab)
         self.texts: dict[str, vtk.vtkTextActor] = {}
         for key, (x, y, just, _size) in TEXT_LAYOUT.items():
@@ -60,8 +58,12 @@ class Labels(Group):
             self.texts[key] = t
             self.add(key, t)
 
+    def font_px(self, height: int) -> float:
+        """The label font's size in pixels for a picture ``height`` pixels high (scene.yaml ``labels``)."""
+        return int(round(int(self.cfg["labels"]["font_size"]) * max(height, 360) / 1080.0))
+
     def set_fonts(self, height: int, language: str) -> None:
-        base = int(self.cfg["labels"]["font_size"]) * max(height, 360) / 1080.0
+        base = self.font_px(height)
         cjk = self.cfg.get("cjk_font")
         use_cjk = language == "zh" and cjk and os.path.exists(cjk)
         for actor in list(self.labels.values()) + list(self.texts.values()):
@@ -76,20 +78,38 @@ class Labels(Group):
         for key, t in self.texts.items():
             t.GetTextProperty().SetFontSize(int(round(base * TEXT_LAYOUT[key][3])))
 
-    def update(self, f: Frame, model: FrameModel, camera, language: str, show: bool) -> None:
-        """Show the frame's labels above their anchors along the camera's up; hide those behind a body."""
-        up = np.asarray(camera.up, float)
-        cam = np.asarray(camera.position, float)
+    def update(self, f: Frame, model: FrameModel, pose: CameraPose, size, language: str, show: bool, **kw) -> None:
+        """Place the frame's labels on screen for the camera ``pose`` (``kw``: ``found``, ``marker_px``)."""
+        w, h = size
+        font = self.font_px(h)
+        offset = float(self.cfg["labels"]["offset_px"]) * max(h, 360) / 1080.0
         placed = {}
-        for anchor in f.labels if show else ():
-            point = anchor.point + up * anchor.lift
-            if not (anchor.occludable and occluded(point, cam, f)):
-                placed[anchor.key] = (model.label_text(anchor, language), point)
+        if show:
+            for p in place_labels(
+                f, model, pose, size, language, font_px=font, offset_px=offset, keep_out=self.text_boxes(size), **kw
+            ):
+                placed[p.key] = p
+        self.placed = {k: p.box for k, p in placed.items()}
         for key, lab in self.labels.items():
             lab.SetVisibility(key in placed)
             if key in placed:
-                lab.SetInput(placed[key][0])
-                self.anchors[key].SetValue(*map(float, placed[key][1]))
+                x0, _y0, _x1, y1 = placed[key].box
+                lab.SetInput(placed[key].text)
+                lab.GetPositionCoordinate().SetValue(x0 + PAD_PX, h - y1 + PAD_PX)  # display: y up
+
+    def text_boxes(self, size) -> list[tuple[float, float, float, float]]:
+        """Boxes (x0, y0, x1, y1; y down) the shown screen texts take, as labels must keep clear of them."""
+        w, h = size
+        out = []
+        for key, (x, y, just, rel) in TEXT_LAYOUT.items():
+            text = self.texts[key].GetInput() or ""
+            if not text or not self.texts[key].GetVisibility():
+                continue
+            bw, bh = text_box(text, self.font_px(h) * rel)
+            x0 = x * w if just == "left" else x * w - bw
+            top = h - y * h if y > 0.5 else h - y * h - bh
+            out.append((x0, top, x0 + bw, top + bh))
+        return out
 
     def set_texts(self, texts: dict[str, str]) -> None:
         for key, value in texts.items():

@@ -37,7 +37,8 @@ class Site(Group):
         self.set_mesh(terrain)
         # the site patch is a height field seen from above: the first surface a view ray meets faces the camera, so
         # culling the back faces hides nothing (1080p site view: 50 -> 42 ms a frame)
-        look = {"smooth_shading": True, "culling": "back", "ambient": 0.02, "diffuse": 1.0, "specular": 0.0}
+        ambient = float(cfg["night_ambient"]["moon"])  # earthshine on the ground the Sun does not reach
+        look = {"smooth_shading": True, "culling": "back", "ambient": ambient, "diffuse": 1.0, "specular": 0.0}
         a = self.add(
             "terrain", plotter.add_mesh(self.mesh, texture=textures[0], name="terrain", reset_camera=False, **look)
         )

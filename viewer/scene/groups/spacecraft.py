@@ -28,9 +28,9 @@ class Spacecraft(Group):
         self.gain = 1.0
 
     @staticmethod
-    def label_lift_m(vehicle_actor: dict[str, str]) -> dict[str, float]:
-        """How far above its centre (model metres) each vehicle's label sits: 0.8 × the model's radius."""
-        return {v: float(np.max(np.linalg.norm(models.model(v).points, axis=1))) * 0.8 for v in vehicle_actor}
+    def model_radius_m(vehicle_actor: dict[str, str]) -> dict[str, float]:
+        """Each vehicle model's radius (metres): its farthest point from the model's origin."""
+        return {v: float(np.max(np.linalg.norm(models.model(v).points, axis=1))) for v in vehicle_actor}
 
     def update(self, f: Frame, m_to_units: float, gain: float) -> None:
         """Place every drawn vehicle; ``gain``: the site view's exposure, by which the materials are dimmed (so only

@@ -1,5 +1,12 @@
-"""Past (solid) and future (faint) trails of each vehicle: polylines whose points and cells follow the frame's
-trail pieces; unchanged pieces keep their cells between frames."""
+"""Past (solid) and future (faint) trails of each vehicle.
+
+Two ways to draw the frame's trail pieces:
+
+- ``smooth=False`` (the web scene): each polyline holds the view's whole sample set and its cells pick the window
+  (unchanged pieces keep their cells between frames); the browser re-picks the cells as time moves.
+- ``smooth=True`` (stills and videos): :meth:`Trails.fit` draws each piece for the camera in use, refined by cubic
+  Hermite until consecutive on-screen segments turn by at most 2° (:meth:`viewer.scene.frame.TrailPiece.smooth`).
+"""
 
 from __future__ import annotations
 
@@ -14,9 +21,12 @@ PARTS = ("past", "future")
 
 
 class Trails(Group):
-    def __init__(self, plotter: pv.Plotter, vehicle_actor: dict[str, str], cfg: dict):
+    def __init__(self, plotter: pv.Plotter, vehicle_actor: dict[str, str], cfg: dict, smooth: bool = False):
         super().__init__()
         self.vehicle_actor = vehicle_actor
+        self.smooth = smooth
+        self.pieces: dict[tuple[str, str], object] = {}  # the frame's pieces, for fit()
+        self.drawn_ets: dict[tuple[str, str], np.ndarray] = {}  # the epoch of every point fit() drew
         t = cfg["trails"]
         self.polys: dict[tuple[str, str], pv.PolyData] = {}
         self._key: dict[tuple[str, str], tuple | None] = {}  # the sample set each polyline holds
@@ -39,12 +49,39 @@ class Trails(Group):
         return f"trail:{self.vehicle_actor[v]}" if part == "past" else f"trail-future:{self.vehicle_actor[v]}"
 
     def update(self, f: Frame, show: bool) -> None:
+        self.pieces = {}
         for v in self.vehicle_actor:
             pieces = f.trails.get(v, {}) if show else {}
             for part in PARTS:
                 actor = self.actors[self.actor_name(v, part)]
                 piece = pieces.get(part)
+                if self.smooth:
+                    if piece is not None:
+                        self.pieces[(v, part)] = piece
+                    actor.SetVisibility(piece is not None)  # fit() draws it for the camera
+                    continue
                 actor.SetVisibility(piece is not None and self._draw((v, part), piece) >= 2)
+
+    def fit(self, project, size) -> None:
+        """Draw the frame's pieces smoothly for the camera ``project`` (world -> on-screen pixels, a picture
+        ``size`` = (width, height))."""
+        self.drawn_ets = {}
+        for (v, part), piece in self.pieces.items():
+            smooth = piece.smooth(project, size)
+            lines = [p for _t, p in smooth]
+            poly = self.polys[(v, part)]
+            n = sum(len(line) for line in lines)
+            actor = self.actors[self.actor_name(v, part)]
+            actor.SetVisibility(n >= 2)
+            if n < 2:
+                continue
+            poly.points = np.concatenate(lines)
+            self.drawn_ets[(v, part)] = np.concatenate([t for t, _p in smooth])
+            with_normals(poly)
+            starts = np.cumsum([0] + [len(line) for line in lines[:-1]])
+            poly.lines = np.concatenate(
+                [np.concatenate([[len(line)], s0 + np.arange(len(line))]) for s0, line in zip(starts, lines)]
+            )
 
     def _draw(self, k: tuple[str, str], piece) -> int:
         """Put ``piece`` into the polyline ``k``; return the number of points drawn."""

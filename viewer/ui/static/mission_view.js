@@ -8,6 +8,7 @@
 
 const SYNC_MS = 700;
 const GROUP_PX = 16;
+const MARK_BELOW_PX = 6;  // a body or spacecraft smaller than this (radius on screen) gets a minimum-size marker
 
 function decode(item) {
   if (item == null) return null;
@@ -120,6 +121,9 @@ export function render({model, el}) {
   const relayLayer = document.createElement("div");  // the relay chain's words and markers (relay_chain.js)
   relayLayer.className = "mv-relay";
   stage.append(vtkEl, relayLayer, labelLayer);
+  // story camera (story_camera.js): the director's camera, detached by the visitor's drag
+  const story = makeStoryCamera({model, stage, markDirty: () => { clock.dirty = true; },
+                                 requestTime: () => sendTime(true)});
 
   // ---- time bar
   const bar = document.createElement("div");
@@ -201,7 +205,7 @@ export function render({model, el}) {
     (model.relay.rows || []).forEach((row, r) => {
       for (const [a, b] of row.windows) {
         const x0 = x(a), x1 = Math.max(x(b), x0 + 0.3);
-        out += `<rect class="mv-win" x="${x0}" y="${17 + r * 5}" width="${x1 - x0}" height="4"><title>${row.label}</title></rect>`;
+        out += `<rect class="mv-win" x="${x0}" y="${17 + r * 5}" width="${x1 - x0}" height="4"><title>${row.label[model.language] || row.label.en || row.label}</title></rect>`;
       }
     });
     for (const e of model.events) {
@@ -253,20 +257,51 @@ export function render({model, el}) {
         if (pd && pd.getVerts().getNumberOfValues()) { pd.getVerts().setData(new Uint32Array(0), 1); pd.modified(); }
       }
     }
-    let light = bound && bound.ren === ren ? bound.light : null;
-    if (!light || !ren.getLights().includes(light)) {  // the Sun: Panel's pane sends no vtkLight
-      ren.setAutomaticLightCreation(false);
-      ren.removeAllLights();
-      light = ren.makeLight();
-      light.setLightTypeToSceneLight();
-      light.setPositional(false);
-      light.setIntensity(1.0);
-      ren.addLight(light);
-    }
+    const light = sunLight(ren, bound && bound.ren === ren ? bound.light : null);
     bound = {renWin, ren, actors, light, tracks, trailIdx: {}, linkState: {}, first: ren.getActors()[0]};
     clock.dirty = true;
     el.dataset.ready = "1";
     return bound;
+  }
+
+  // the Sun: Panel's pane sends no vtkLight, and a re-synchronisation of the pane may drop the one added here or
+  // turn the automatic headlight back on; checked before every frame
+  function sunLight(ren, light) {
+    if (light && ren.getLights().includes(light) && !ren.getAutomaticLightCreation() &&
+        ren.getLights().length === 1) return light;
+    ren.setAutomaticLightCreation(false);
+    ren.removeAllLights();
+    light = ren.makeLight();
+    light.setLightTypeToSceneLight();
+    light.setPositional(false);
+    ren.addLight(light);
+    return light;
+  }
+
+  // night sides: a faint ambient term (assets/scene.yaml lighting.night_ambient, shared with the stills)
+  // and the texture this view's serialisation carries drawn first: the pane's synchroniser adds every texture an
+  // actor is given and never removes one, and vtk.js draws the first
+  function bodyLook(b) {
+    const raw = tracks.raw || {}, lighting = raw.lighting || {}, widths = raw.texture_width || {};
+    const k = lighting.night_ambient || 0, sun = lighting.sun_intensity || 1;
+    if (b.light.getIntensity() !== sun) b.light.setIntensity(sun);
+    for (const name of ["earth", "moon", "terrain"]) {
+      for (const act of b.actors[name] || []) {
+        const pr = act.getProperty();
+        if (pr.getAmbient() !== k) { pr.setAmbient(k); pr.setAmbientColor(1, 1, 1); }
+        const tex = act.getTextures ? act.getTextures() : [];
+        const width = (t) => { const im = t.getInputData && t.getInputData(); return im ? im.getDimensions()[0] : -1; };
+        if (tex.length > 1 && widths[name] && width(tex[0]) !== widths[name]) {
+          const want = tex.filter(t => width(t) === widths[name]);
+          if (want.length) {
+            const rest = tex.filter(t => t !== want[want.length - 1]);
+            act.removeAllTextures();
+            act.addTexture(want[want.length - 1]);
+            for (const t of rest) act.addTexture(t);
+          }
+        }
+      }
+    }
   }
 
   function setVis(list, v) { for (const a of list || []) if (a.getVisibility() !== v) a.setVisibility(v); }
@@ -274,7 +309,7 @@ export function render({model, el}) {
   function apply(b) {
     const et = clock.et;
     const raw = tracks.raw || {};
-    const scaleF = model.enlarge ? 1 : 1 / (raw.spacecraft_scale || 1);
+    const scaleF = (model.enlarge ? 1 : 1 / (raw.spacecraft_scale || 1)) * story.scale(tracks, et);  // story hook
     const poses = {};
     for (const [name, a] of Object.entries(tracks.actors)) {
       const ps = pose(a, et);
@@ -288,6 +323,8 @@ export function render({model, el}) {
       if (!b.sentinel || b.sentinel.actor === list[0]) b.sentinel = {actor: list[0], m: Float64Array.from(list[0].getUserMatrix())};
     }
     // Sun light
+    b.light = sunLight(b.ren, b.light);
+    bodyLook(b);
     if (tracks.sun && tracks.sun.t.length) {
       const t = tracks.sun.t, i = Math.max(0, Math.min(t.length - 1, upper(t, et) - 1));
       const d = tracks.sun.d;
@@ -318,6 +355,7 @@ export function render({model, el}) {
       }
       setVis(list, true);
     }
+    story.apply(b, poses, et);  // story camera hook: before what projects through the camera
     // the relay chain (relay_chain.js): lines on the link actors, names, edge markers and the legend in relayLayer
     const rect = labelLayer.getBoundingClientRect();  // the same box as relayLayer
     const names = model.names || {};
@@ -360,29 +398,95 @@ export function render({model, el}) {
     return false;
   }
 
+  // on-screen radius (px) of a sphere of radius r (render units) at p
+  function screenRadius(ren, p, r, H) {
+    const cam = ren.getActiveCamera(), c = cam.getPosition();
+    const d = Math.hypot(p[0] - c[0], p[1] - c[1], p[2] - c[2]);
+    if (!d) return Infinity;
+    return (r / d) / Math.tan(cam.getViewAngle() * Math.PI / 360) * H / 2;
+  }
+
+  function actorRadius(name) {  // render units
+    const raw = tracks.raw || {}, k = raw.units_per_km || 1;
+    const body = (raw.body_radii_km || {})[name];
+    if (body) return body * k;
+    const a = tracks.actors[name], m = (raw.model_radius || {})[name];
+    if (!a || !m) return 0;
+    return m * a.scale * (model.enlarge ? 1 : 1 / (raw.spacecraft_scale || 1));
+  }
+
   function labels(b, poses) {
-    if (!model.show_labels) { if (lastLabels) { labelLayer.innerHTML = ""; lastLabels = ""; } return; }
     const ren = b.ren, rect = labelLayer.getBoundingClientRect();
     const W = rect.width, H = rect.height;
     if (!W || !H) return;
-    const items = [];
+    const items = [], marks = [];
+    const bodies = (tracks.raw && tracks.raw.bodies) || [];
+    const place = (p) => {
+      const nd = ren.worldToNormalizedDisplay(p[0], p[1], p[2], W / H);
+      if (!(nd[2] > 0 && nd[2] < 1) || nd[0] < -0.05 || nd[0] > 1.05 || nd[1] < -0.05 || nd[1] > 1.05) return null;
+      return [nd[0] * W, (1 - nd[1]) * H];
+    };
     for (const [name, ps] of Object.entries(poses)) {
       if (!ps || !ps.vis || !model.names[name]) continue;
-      const bodies = (tracks.raw && tracks.raw.bodies) || [];
       if ((name === "earth" || name === "moon") && !bodies.includes(name)) continue;
       if (occluded(ps.p, name, poses, ren)) continue;
-      const nd = ren.worldToNormalizedDisplay(ps.p[0], ps.p[1], ps.p[2], W / H);
-      if (!(nd[2] > 0 && nd[2] < 1) || nd[0] < -0.05 || nd[0] > 1.05 || nd[1] < -0.05 || nd[1] > 1.05) continue;
-      const nm = model.names[name];
-      items.push({x: nd[0] * W, y: (1 - nd[1]) * H, text: nm[model.language] || nm.en, colour: nm.colour || "#ddd"});
+      const xy = place(ps.p);
+      if (!xy) continue;
+      const nm = model.names[name], colour = nm.colour || "#ddd";
+      const rpx = screenRadius(ren, ps.p, actorRadius(name), H);
+      if (rpx < MARK_BELOW_PX) marks.push({x: xy[0], y: xy[1], colour});  // too small to see: a marker
+      items.push({x: xy[0], y: xy[1], text: nm[model.language] || nm.en, colour,
+                  lift: Math.max(0, Math.min(rpx, H / 3))});
+    }
+    const arrow = earthArrowTip(b);
+    if (arrow) {
+      const xy = place(arrow);
+      if (xy) items.push({x: xy[0], y: xy[1], text: text("earth_direction"), colour: "#56B4E9", lift: 0});
     }
     const groups = [];
     for (const it of items) {
       const g = groups.find(g => Math.hypot(g.x - it.x, g.y - it.y) < GROUP_PX);
-      if (g) g.text.push(it.text); else groups.push({x: it.x, y: it.y, text: [it.text], colour: it.colour});
+      if (g) g.text.push(it.text); else groups.push({...it, text: [it.text]});
     }
-    const html = groups.map(g => `<div class="mv-label" style="left:${g.x.toFixed(0)}px;top:${g.y.toFixed(0)}px;color:${g.colour}">${g.text.join(" + ")}</div>`).join("");
+    let html = marks.map(m => `<div class="mv-mark" style="left:${m.x.toFixed(0)}px;top:${m.y.toFixed(0)}px;` +
+                              `border-color:${m.colour}"></div>`).join("");
+    if (model.show_labels) {
+      html += groups.map(g => `<div class="mv-label" style="left:${g.x.toFixed(0)}px;top:${(g.y - g.lift).toFixed(0)}px;` +
+                              `color:${g.colour}">${g.text.join(" + ")}</div>`).join("");
+    }
+    html += scaleCue(ren, poses, W, H);
     if (html !== lastLabels) { labelLayer.innerHTML = html; lastLabels = html; }
+  }
+
+  // the site view's Earth-direction arrow: its tip (the arrow runs along its model x axis from 0 to 1)
+  function earthArrowTip(b) {
+    const list = b.actors["indicator:earth"];
+    if (!list || !list[0].getVisibility()) return null;
+    const m = list[0].getUserMatrix();
+    if (!m) return null;
+    return [m[12] + m[0], m[13] + m[1], m[14] + m[2]];
+  }
+
+  // a scale bar at the focus (1, 2 or 5 × 10^k km, about 120 px) and the Earth–Moon distance when both show
+  function scaleCue(ren, poses, W, H) {
+    const raw = tracks.raw || {}, k = raw.units_per_km || 1;
+    const cam = ren.getActiveCamera(), c = cam.getPosition(), f = cam.getFocalPoint();
+    const d = Math.hypot(f[0] - c[0], f[1] - c[1], f[2] - c[2]);
+    if (!d) return "";
+    const pxPerKm = k * H / (2 * d * Math.tan(cam.getViewAngle() * Math.PI / 360));
+    const want = 120 / pxPerKm, e = Math.pow(10, Math.floor(Math.log10(want)));
+    const km = [1, 2, 5, 10].map(x => x * e).filter(x => x <= want).pop() || e;
+    const len = km >= 1 ? `${km.toLocaleString("en-US")} ${text("unit_km")}`
+                        : `${Math.round(km * 1000).toLocaleString("en-US")} ${text("unit_m")}`;
+    let out = `<div class="mv-scale"><div class="mv-scale-bar" style="width:${(km * pxPerKm).toFixed(0)}px"></div>` +
+              `<span>${len}</span>`;
+    const bodies = raw.bodies || [], pe = poses.earth, pm = poses.moon;
+    if (bodies.includes("earth") && bodies.includes("moon") && pe && pm && pe.vis && pm.vis) {
+      const dkm = Math.hypot(pe.p[0] - pm.p[0], pe.p[1] - pm.p[1], pe.p[2] - pm.p[2]) / k;
+      const em = (Math.round(dkm / 100) * 100).toLocaleString("en-US");
+      out += `<div class="mv-scale-em">${text("scale_earth_moon")} ${em} ${text("unit_km")}</div>`;
+    }
+    return out + "</div>";
   }
 
   // ---- clock
@@ -425,6 +529,10 @@ export function render({model, el}) {
   function draw() {  // apply the clock to the scene and render once, if anything changed
     const b = bind();
     if (b && resynced(b)) { clock.dirty = true; b.trailIdx = {}; b.linkState = {}; }
+    if (b) {  // a camera moved by the server (preset, jump) or by the mouse: labels and markers follow it
+      const cam = b.ren.getActiveCamera(), stamp = cam.getMTime();
+      if (stamp !== b.cameraStamp) { b.cameraStamp = stamp; clock.dirty = true; }
+    }
     if (!clock.dirty) return;
     updateReadouts();
     if (!b) return;
@@ -432,6 +540,7 @@ export function render({model, el}) {
     try {
       apply(b);
       b.renWin.getRenderWindow().render();
+      b.cameraStamp = b.ren.getActiveCamera().getMTime();  // the render itself may touch the camera (clipping range)
       stats.renders += 1;
       stats.lastRender = performance.now();
       el.dataset.renderedEt = String(clock.et);
@@ -454,6 +563,7 @@ export function render({model, el}) {
       clock.lastWall = wall;
       sendTime(false);
     }
+    if (story.busy(bound)) clock.dirty = true;  // story camera hook: moves and fades run in wall time
     draw();
   }
 
@@ -495,7 +605,11 @@ export function render({model, el}) {
   // for tests and benchmarks: read-only access to the clock and the bound scene
   window.__ce6 = {clock, model, stats, get tracks() { return tracks; }, get bound() { return bound; }, pose,
                   get relay() { return bound && bound.relay; }, relayLayer,
-                  setTime: (et) => setTime(et, true), setPlaying};
+                  setTime: (et) => setTime(et, true), setPlaying, labelLayer,
+                  project: (p) => { const r = labelLayer.getBoundingClientRect(), b = bound;
+                                    const nd = b.ren.worldToNormalizedDisplay(p[0], p[1], p[2], r.width / r.height);
+                                    return [nd[0] * r.width, (1 - nd[1]) * r.height]; }};
+  window.__ce6.story = story;  // story camera hook
 
   fillSpeeds();
   drawStrip();
