@@ -14,7 +14,9 @@ browser does the same from the tracks (``viewer/ui/static/relay_chain.js``).
 
 from __future__ import annotations
 
+import functools
 import logging
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 EDGE_PX = 3.0  # the drawn line stops this far inside the frame; its marker sits there
 MERGE_PX = 28.0  # edge markers (or obstruction words) closer than this share one
 LABEL_DROP_PX = 14.0  # words at an end sit this far below it (above, for a vehicle), off the line's end
+REFRESH_S = 600.0  # the chain's record is asked for again at least this often (the horizon stub, the limb anchors)
 NEAR_FRACTION = 0.05  # nothing is drawn nearer the camera than this × its distance (the near plane never is farther)
 
 
@@ -84,16 +87,22 @@ class Camera:
     view_angle_deg: float
     size: tuple[int, int]
 
-    def basis(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    @functools.cached_property
+    def _basis(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
         """(right, up, forward, tan of the half-angles across and up) of the camera."""
         d = np.asarray(self.focal_point, float) - self.position
         fwd = d / np.linalg.norm(d)
         up = np.asarray(self.view_up, float) - fwd * float(np.dot(self.view_up, fwd))
         up /= np.linalg.norm(up)
-        right = np.cross(fwd, up)
+        right = np.array(
+            [fwd[1] * up[2] - fwd[2] * up[1], fwd[2] * up[0] - fwd[0] * up[2], fwd[0] * up[1] - fwd[1] * up[0]]
+        )
         tv = float(np.tan(np.radians(self.view_angle_deg) / 2.0))
         w, h = self.size
         return right, up, fwd, tv * w / h, tv
+
+    def basis(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+        return self._basis
 
     def pixels(self, points: np.ndarray) -> np.ndarray:
         """(N, 2) pixel positions (x right, y down) of world points in front of the camera."""
@@ -107,16 +116,85 @@ class Camera:
 
 
 # ---------------------------------------------------------------------------------------------------- the chain
-def chain_record(model, f) -> ChainRecord | None:
-    """The relay chain of frame ``f`` of :class:`viewer.scene.frame.FrameModel` ``model``, or None without one."""
+def chain_leg_ids(link_defs: dict) -> list[str]:
+    """The links that can be a leg of the relay chain: a vehicle → Queqiao-2, Queqiao-2 → a station."""
+    return [lid for lid, ln in link_defs.items() if ln.kind in ("surface", "space") or lid.startswith("queqiao2-")]
+
+
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # FrameModel -> the last relay_chain it asked for
+
+
+def _edges(relay) -> np.ndarray:
+    """Every epoch where a chain leg opens or closes, or the chain's source changes (sorted); kept per model."""
+    if "edges" not in _EDGES.setdefault(relay, {}):
+        from viewer.links.chain import ROLE_IDS, ROLES, source_windows
+
+        ids = [f"{ROLE_IDS[r]}-queqiao2" for r in ROLES] + [f"queqiao2-{sid}" for sid in relay.stations]
+        t = [e for lid in ids if lid in relay.links for w in relay.windows(lid) for e in w]
+        t += [e for w in source_windows() for e in w[:2]]
+        _EDGES[relay]["edges"] = np.unique(np.asarray(t, float))
+    return _EDGES[relay]["edges"]
+
+
+_EDGES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _chain_at(model, et: float) -> dict | None:
+    """:func:`viewer.links.relay_chain` at ``et``, or the last one while no leg or source changed since and it is
+    at most :data:`REFRESH_S` old (the frame then places the ends and the Moon's and the Earth's stubs itself)."""
     from viewer.links.chain import relay_chain
 
     relay, kin, view = model.relay, model.kin, model.view
+    key = (view.name, kin.center, kin.follow)
+    c = _CACHE.get(model)
+    if c is not None and c["key"] == key and abs(et - c["et"]) <= REFRESH_S:
+        lo, hi = sorted((et, c["et"]))
+        edges = _edges(relay)
+        if np.searchsorted(edges, lo, side="right") == np.searchsorted(edges, hi, side="right"):
+            return c["chain"]
     try:
-        chain = relay_chain(f.et, relay, observer=kin.center, frame=view.frame)
+        chain = relay_chain(et, relay, observer=kin.center, frame=view.frame)
     except (SpiceyError, CoverageError) as exc:  # the Earth or the centre outside the loaded kernels
-        log.debug("relay chain at ET %.0f: %s", f.et, exc)
+        log.debug("relay chain at ET %.0f: %s", et, exc)
         return None
+    _CACHE[model] = {"key": key, "et": et, "chain": chain}
+    return chain
+
+
+def _entry(a: np.ndarray, b: np.ndarray, centre: np.ndarray, radius: float) -> float | None:
+    """Fraction along a → b where the segment enters the sphere, or None when it misses."""
+    d, m = b - a, a - centre
+    qa, qb, qc = float(d @ d), 2.0 * float(m @ d), float(m @ m) - radius * radius
+    disc = qb * qb - 4 * qa * qc
+    if qa <= 0 or disc < 0:
+        return None
+    t = (-qb - np.sqrt(disc)) / (2 * qa)
+    return float(t) if 0 <= t <= 1 else (0.0 if qc <= 0 else None)
+
+
+def _stub(model, f, leg: dict, pa: np.ndarray, pb: np.ndarray) -> tuple[float, float] | None:
+    """(f0, f1) of a blocked leg's stub for this frame: the Moon's and the Earth's limb from the frame's positions,
+    the horizon and the mask from the chain's record."""
+    k = model.view.units_per_km
+    f1 = leg["stub"]["fractions"][1]
+    body = {"moon_limb": "MOON", "earth_limb": "EARTH"}.get(leg["reason"])
+    if body and body in f.poses.positions:
+        link = model.relay.links[leg["id"]]
+        r = link.moon_radius_km if body == "MOON" else float(model.relay.earth_radii_km[2])
+        f1 = _entry(pa, pb, f.poses.positions[body][0], r * k)
+    if f1 is None or f1 <= 0:
+        return None
+    from viewer.links.chain import STUB_MAX_KM
+
+    return max(0.0, f1 - STUB_MAX_KM * k / max(float(np.linalg.norm(pb - pa)), 1e-12)), f1
+
+
+def chain_record(model, f) -> ChainRecord | None:
+    """The relay chain of frame ``f`` of :class:`viewer.scene.frame.FrameModel` ``model``, or None without one."""
+    chain = _chain_at(model, f.et)
+    if chain is None:
+        return None
+    relay, kin, view = model.relay, model.kin, model.view
     k = view.units_per_km
     shift = model._origin_shift(f) if kin.follow else np.zeros(3)
     labelled = {a.key for a in f.labels} | {m for a in f.labels for m in a.members}
@@ -125,7 +203,12 @@ def chain_record(model, f) -> ChainRecord | None:
         naif = end["naif"]
         if naif in f.poses.positions:
             return f.poses.positions[naif][0] if f.poses.visible[naif][0] else None
-        return np.asarray(end["position_km"], float) * k + shift
+        try:  # a station: where it is at this frame's epoch
+            km = relay.endpoint(naif, np.array([f.et]), observer=kin.center, frame=view.frame)[0]
+        except (SpiceyError, CoverageError) as exc:
+            log.debug("link end %s at ET %.0f: %s", naif, f.et, exc)
+            return None
+        return km * k + shift
 
     out = ChainRecord()
     names = {}
@@ -142,20 +225,19 @@ def chain_record(model, f) -> ChainRecord | None:
             if eb.key.startswith("STATION:"):
                 names[leg["to"]["id"]] = leg["to"]["name"]
             continue
-        if leg["stub"] is None:  # outside the trajectory: nothing to say on screen
+        stub = _stub(model, f, leg, pa, pb) if leg["stub"] is not None else None  # None: outside the trajectory
+        if stub is None:
             continue
-        f0, f1 = leg["stub"]["fractions"]
-        if f1 <= f0:
-            continue
+        f0, f1 = stub
         stub_b = End(f"reason:{leg['reason']}", eb.name, pa + f1 * (pb - pa))
-        a = pa + f0 * (pb - pa)
         why = leg["reason"], leg["reason_text"]
-        out.legs.append(Leg(leg["id"], False, a, stub_b.point, ea, stub_b, *why, mid_air=f0 > 0))
+        out.legs.append(Leg(leg["id"], False, pa + f0 * (pb - pa), stub_b.point, ea, stub_b, *why, mid_air=f0 > 0))
+    earth = f.poses.positions.get("EARTH")
+    r_eq = float(relay.earth_radii_km[0]) * k
     for st in chain["stations"]:
-        if st["id"] in names:
+        if st["id"] in names and earth is not None:
             d = np.asarray(st["limb_direction"], float)
-            anchor = np.asarray(st["limb_anchor_km"], float) * k + shift
-            out.stations.append(StationMark(st["id"], st["name"], anchor, d))
+            out.stations.append(StationMark(st["id"], st["name"], earth[0] + r_eq * d, d))
     return out
 
 
@@ -197,10 +279,14 @@ class Layout:
     markers: list = field(default_factory=list)
 
 
-def layout(chain: ChainRecord | None, cam: Camera, lang: str) -> Layout:
-    """Where ``chain`` lands in the picture of ``cam`` (see the module docstring); words in ``lang``."""
+def layout(chain: ChainRecord | None, cam: Camera, lang: str, all_around: bool = False) -> Layout:
+    """Where ``chain`` lands in the picture of ``cam`` (see the module docstring); words in ``lang``.
+    ``all_around``: a panorama (every direction is in the picture): whole legs, no words."""
     out = Layout()
     if chain is None:
+        return out
+    if all_around:
+        out.lines = [(leg, 0.0, 1.0) for leg in chain.legs]
         return out
     edge, why = [], []  # (x, y, dx, dy, name); (x, y, name, reason words)
     for leg in chain.legs:

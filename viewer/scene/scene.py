@@ -3,7 +3,8 @@
 The scene composes three parts: the frame model (:mod:`viewer.scene.frame`: ``et`` -> plain records), the actor
 groups (:mod:`viewer.scene.groups`: each builds its actors once and moves them from a frame) and the camera
 (:mod:`viewer.scene.camera`). Actor names are stable: ``earth``, ``moon``, ``terrain``, the vehicles' actors
-(``orbiter`` …), ``trail:<actor>``, ``trail-future:<actor>``, ``label:<actor>``, ``link:<link id>``, ``stars``,
+(``orbiter`` …), ``trail:<actor>``, ``trail-future:<actor>``, ``label:<actor>``, ``link:<link id>`` (the relay chain's legs, with
+``relay:*``: its names, edge markers and legend; not in the web scene), ``stars``,
 ``indicator:earth`` and the screen texts (``clock``, ``title``, ``note:scale``, ``badge:grade``, ``site:sun``,
 ``site:earth``, ``note:terrain``). :meth:`update` changes transforms, visibility, line points, colours and text;
 it never adds or removes an actor.
@@ -258,7 +259,7 @@ class MissionScene:
     def camera_moved(self) -> None:
         """Call after moving the camera yourself: re-centres the stars, the clipping range and the texture
         filtering (which depends on how large each body looks from the camera), and puts the relay chain through it."""
-        self.link_lines.place(self.plotter.camera, self.size, self.language)
+        self._place_links()
         self.place_stars()
         self.clip()
         self._choose_textures()
@@ -295,13 +296,18 @@ class MissionScene:
         self.labels.set_texts(texts.for_scene(self, f))
         if self.web:  # offscreen, fit_to_camera() places them for the camera in use
             self._update_labels()
-        self.link_lines.place(self.plotter.camera, self.size, self.language)  # again in fit_to_camera offscreen
+        self._place_links()  # again in fit_to_camera offscreen
         self.place_stars()
         self.clip()
         self._choose_textures()
 
     def marker_px(self) -> float:
         return placement.marker_px(self.cfg, self.size[1])
+
+    def _place_links(self) -> None:
+        render_pass = self.renderer.GetPass()  # a panoramic pass shows every direction: nothing leaves the frame
+        panorama = render_pass is not None and render_pass.IsA("vtkPanoramicProjectionPass")
+        self.link_lines.place(self.plotter.camera, self.size, self.language, all_around=bool(panorama))
 
     def _update_labels(self, pose: camera.CameraPose | None = None) -> None:
         """Labels and markers for the camera in use (:mod:`viewer.scene.placement`)."""
@@ -320,7 +326,7 @@ class MissionScene:
             self.trails.fit(camera.projector(pose, self.size), self.size)
             self._update_labels(pose)
         if self.frame is not None:
-            self.link_lines.place(self.plotter.camera, self.size, self.language)
+            self._place_links()
 
     def render(self) -> None:
         self.fit_to_camera()

@@ -32,9 +32,9 @@ Format ``change6-tracks/1``::
         "reason_text": {"<reason>": {"en", "zh"}}, "legend": {"open": {"en", "zh"}, "blocked": {...}},
         "legs": {"link:<id>": {"from": "<actor name or STATION:id>", "to": "...",
                                "from_name": {"en", "zh"}, "to_name": {...}, "sphere_km": km,
-                               "show": <uint8 (L,)>, "open": <uint8 (L,)>, "reason": <uint8 (L,)>,  # 1 + index
-                               "stub": <float32 (L,)>}},  # the fraction where the stub ends (-1: none)
-        "stations": {"<id>": {"name": {"en", "zh"}, "limb": <float32 (G,3)>}}},  # at limb_t, view frame
+                               "state": <uint8 (L,)>,   # bit 0 shown, bit 1 open, bits 2-4: 1 + reason index
+                               "stub": <int16 (L,)>}},  # where the stub ends, fraction × 32767 (0: none)
+        "stations": {"<id>": {"name": {"en", "zh"}, "limb": <int16 (G,3)>}}},  # × 32767, at limb_t, view frame
       "labels": {"t": <float64 (R,)>,             # each run of labels holds until the next ``t``
                  "runs": [[{"key": "CHANGE6_ORBITER", "actor": "orbiter", "members": ["CHANGE6_LANDER", ...],
                             "en": "Chang'e-6 (4 modules)", "zh": "..."}, ...], ...],   # one label per thing
@@ -65,12 +65,12 @@ Client rules:
   a screen text, the subject or a subject under ``big_fraction`` of the picture's height. A body or vehicle drawn
   under ``marker.min_px`` gets a ring ``marker.px_at_1080`` wide (never under ``min_px``).
 - The relay chain (``chain``; ``viewer/ui/static/relay_chain.js``): a leg's state is its sample at or before ``t``
-  (the samples include every window edge). Draw ``link:<id>`` when ``show``: solid from ``from`` to ``to`` when
-  ``open``; else a dashed stub up to the obstruction, which ends where the segment enters the Moon's sphere
+  (the samples include every window edge). Draw ``link:<id>`` when shown: solid from ``from`` to ``to`` when
+  open; else a dashed stub up to the obstruction, which ends where the segment enters the Moon's sphere
   (``sphere_km``) for ``moon_limb``, the Earth's sphere (``earth_sphere_km``) for ``earth_limb``, else at the
-  fraction ``stub``; it starts at most ``stub_max_km`` before that. Legs never active in the span are left out. A station's name goes at the Earth's limb:
-  Earth centre + equatorial radius × ``limb``. Clip each line to the frame; name an end the frame cuts off with a
-  marker at the frame edge.
+  fraction ``stub``; it starts at most ``stub_max_km`` before that. Legs never active in the span are left out.
+  A station's name goes at the Earth's limb: Earth centre + equatorial radius × ``limb`` (interpolated, then
+  normalised). Clip each line to the frame; name an end the frame cuts off with a marker at the frame edge.
 
 Sampling is adaptive (:func:`viewer.scene.sampling.sample_ets`).
 """
@@ -85,6 +85,7 @@ from viewer.epochs import utc_from_et
 from viewer.scene import placement
 from viewer.scene.frame import FrameModel, LabelAnchor
 from viewer.scene.kinematics import coverage, quaternions, rotations
+from viewer.scene.relay import chain_leg_ids
 from viewer.scene.sampling import centre_states, pre_step, sample_ets, view_span
 from viewer.scene.vehicles import BODY_ACTORS
 
@@ -272,8 +273,6 @@ def _chain_tracks(model: FrameModel, grid: np.ndarray, encoding: str) -> dict:
     relay = model.relay
     if relay is None or not len(grid):
         return {}
-    from viewer.scene.groups.link_lines import chain_leg_ids
-
     lo, hi = grid[0], grid[-1]
     ids = chain_leg_ids(model.link_defs)
     edges = [t for lid in ids for w in relay.windows(lid) for t in w] + [t for w in source_windows() for t in w[:2]]
@@ -299,10 +298,9 @@ def _chain_tracks(model: FrameModel, grid: np.ndarray, encoding: str) -> dict:
             "from_name": _end_name(relay, leg["from"]),
             "to_name": _end_name(relay, leg["to"]),
             "sphere_km": float(link.moon_radius_km) if link.moon_radius_km else float(relay.moon_radius_km),
-            "show": _array((leg["show"] & leg["active"])[keep], "uint8", encoding),
-            "open": _array(leg["open"][keep], "uint8", encoding),
-            "reason": _array(leg["reason"][keep] + 1, "uint8", encoding),  # 0: none
-            "stub": _array(np.nan_to_num(leg["stub"][keep, 1], nan=-1.0), "float32", encoding),
+            # bit 0 shown, bit 1 open, bits 2-4 the reason's index + 1 (0: none)
+            "state": _array(_packed(leg)[keep], "uint8", encoding),
+            "stub": _array(np.round(np.nan_to_num(leg["stub"][keep, 1], nan=0.0) * 32767), "int16", encoding),
         }
     on_grid = np.isin(ets, grid)
     rot = rotations("J2000", model.view.frame, ets[on_grid]) if model.view.frame != "J2000" else None
@@ -310,7 +308,8 @@ def _chain_tracks(model: FrameModel, grid: np.ndarray, encoding: str) -> dict:
     for sid, d in s["limb"].items():
         d = d[on_grid]
         d = np.einsum("nij,nj->ni", rot, d) if rot is not None else d
-        stations[sid] = {"name": names.station_name(relay.stations[sid]), "limb": _array(d, "float32", encoding)}
+        limb = _array(np.round(d * 32767), "int16", encoding)  # unit vectors × 32767
+        stations[sid] = {"name": names.station_name(relay.stations[sid]), "limb": limb}
     return {
         "t": _array(ets[keep], "float64", encoding),
         "limb_t": _array(ets[on_grid], "float64", encoding),
@@ -322,6 +321,12 @@ def _chain_tracks(model: FrameModel, grid: np.ndarray, encoding: str) -> dict:
         "legs": legs,
         "stations": stations,
     }
+
+
+def _packed(leg: dict) -> np.ndarray:
+    """A leg's state per sample in one byte (see :func:`_chain_tracks`)."""
+    shown = (leg["show"] & leg["active"]).astype(np.uint8)
+    return shown | (leg["open"].astype(np.uint8) << 1) | ((leg["reason"] + 1).astype(np.uint8) << 2)
 
 
 def _end_name(relay, naif: str) -> dict:

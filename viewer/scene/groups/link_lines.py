@@ -18,17 +18,12 @@ import vtk
 from viewer import words
 from viewer.scene.frame import Frame
 from viewer.scene.groups.common import FLAT, Group, with_normals
-from viewer.scene.relay import Camera, Layout, layout
+from viewer.scene.relay import Camera, Layout, chain_leg_ids, layout
 from viewer.scene.vehicles import rgb
 
 N_TEXTS = 14  # name actors (labels and edge markers) kept ready
 MARKER_PX = 9.0
 LEGEND = (("open", 0.095), ("blocked", 0.06))  # style, y of its row (normalised viewport, bottom right)
-
-
-def chain_leg_ids(link_defs: dict) -> list[str]:
-    """The links that can be a leg of the relay chain: a vehicle → Queqiao-2, Queqiao-2 → a station."""
-    return [lid for lid, ln in link_defs.items() if ln.kind in ("surface", "space") or lid.startswith("queqiao2-")]
 
 
 class LinkLines(Group):
@@ -116,8 +111,9 @@ class LinkLines(Group):
         self.chain = f.chain if show else None
         self.shown = show
 
-    def place(self, camera, size: tuple[int, int], language: str) -> Layout:
-        """Draw the chain through ``camera`` (a VTK camera) in a ``size`` picture; returns the layout."""
+    def place(self, camera, size: tuple[int, int], language: str, all_around: bool = False) -> Layout:
+        """Draw the chain through ``camera`` (a VTK camera) in a ``size`` picture; returns the layout.
+        ``all_around``: the picture is a panorama (whole legs, no words)."""
         cam = Camera(
             np.asarray(camera.GetPosition(), float),
             np.asarray(camera.GetFocalPoint(), float),
@@ -125,7 +121,7 @@ class LinkLines(Group):
             float(camera.GetViewAngle()),
             (int(size[0]), int(size[1])),
         )
-        lay = layout(self.chain, cam, language)
+        lay = layout(self.chain, cam, language, all_around)
         drawn = set()
         self.cut = {leg.id: (t0 > 0, t1 < 1) for leg, t0, t1 in lay.lines}  # which ends the frame edge cuts
         for leg, t0, t1 in lay.lines:
@@ -173,23 +169,31 @@ class LinkLines(Group):
                 pts += [tip, base + n * MARKER_PX * 0.7, base - n * MARKER_PX * 0.7]
                 tris.append((i, i + 1, i + 2))
                 x, y = base - d * 6.0
-                tp.SetJustificationToRight() if d[0] > 0.5 else tp.SetJustificationToLeft() if d[
-                    0
-                ] < -0.5 else tp.SetJustificationToCentered()
-                tp.SetVerticalJustificationToTop() if d[1] < -0.5 else tp.SetVerticalJustificationToBottom() if d[
-                    1
-                ] > 0.5 else tp.SetVerticalJustificationToCentered()
+                # the name on the inner side of the triangle (y of d points down the picture)
+                tp.SetJustification(2 if d[0] > 0.5 else 0 if d[0] < -0.5 else 1)
+                tp.SetVerticalJustification(2 if d[1] < -0.5 else 0 if d[1] > 0.5 else 1)
             else:
                 tp.SetJustificationToCentered()
                 tp.SetVerticalJustificationToCentered()
             t.SetInput(text)
-            t.SetPosition(float(np.clip(x, 2, w - 2)), float(np.clip(h - 1 - y, 2, h - 2)))
+            t.SetPosition(min(max(float(x), 2.0), w - 2.0), min(max(h - 1.0 - float(y), 2.0), h - 2.0))
             t.SetVisibility(True)
-        self._set_poly(self.marks, [(p[0], h - 1 - p[1]) for p in pts], tris, polys=True)
+        marks = [(float(p[0]), h - 1.0 - float(p[1])) for p in pts]
+        if marks != getattr(self, "_marks", None):
+            self._set_poly(self.marks, marks, tris, polys=True)
+            self._marks = marks
         any_leg = bool(self.chain and self.chain.legs) and self.shown
-        for s, y in LEGEND:
+        for s, _y in LEGEND:
             self.legend_texts[s].SetInput(words.word("links", f"legend_{s}", language))
             self.legend_texts[s].SetVisibility(any_leg)
+        if getattr(self, "_legend_size", None) != (w, h):
+            self._legend_size = (w, h)
+            self._legend_lines(w, h)
+        for s, _y in LEGEND:
+            self.legend_lines[s]["actor"].SetVisibility(any_leg)
+
+    def _legend_lines(self, w: int, h: int) -> None:
+        for s, y in LEGEND:
             x0, x1, yy = w * 0.95, w * 0.985, h * y
             if s == "open":
                 seg = [((x0, yy), (x1, yy))]
@@ -199,7 +203,6 @@ class LinkLines(Group):
             self._set_poly(
                 self.legend_lines[s], [p for ab in seg for p in ab], [(2 * i, 2 * i + 1) for i in range(len(seg))]
             )
-            self.legend_lines[s]["actor"].SetVisibility(any_leg)
 
     def _text_colour(self, kind: str) -> tuple[float, float, float]:
         if kind == "reason":

@@ -28,7 +28,7 @@ function relayPrepare(raw) {
   const legs = {};
   for (const [name, a] of Object.entries(raw.legs)) {
     legs[name] = {from: a.from, to: a.to, from_name: a.from_name, to_name: a.to_name, sphere_km: a.sphere_km,
-                  show: decode(a.show), open: decode(a.open), reason: decode(a.reason), stub: decode(a.stub)};
+                  state: decode(a.state), stub: decode(a.stub)};
   }
   const stations = {};
   for (const [sid, s] of Object.entries(raw.stations || {})) stations[sid] = {name: s.name, limb: decode(s.limb)};
@@ -104,15 +104,16 @@ function relayLegs(ch, et, ctx) {
   const j = relayIndex(ch.t, et), out = [];
   const k = ctx.unitsPerKm, lang = ctx.lang;
   for (const [name, lg] of Object.entries(ch.legs)) {
-    if (!lg.show[j]) continue;
+    const state = lg.state[j];  // bit 0 shown, bit 1 open, bits 2-4: 1 + reason index
+    if (!(state & 1)) continue;
     const pa = ctx.endpoint(lg.from), pb = ctx.endpoint(lg.to);
     if (!pa || !pb) continue;
     const aName = lg.from_name[lang] || lg.from_name.en, bName = lg.to_name[lang] || lg.to_name.en;
     const aEnd = {key: lg.from, name: aName}, bEnd = {key: lg.to, name: bName};
-    if (lg.open[j]) { out.push({id: name, open: true, a: pa, b: pb, aEnd, bEnd}); continue; }
-    const reason = ch.reasons[lg.reason[j] - 1];  // 0: none
+    if (state & 2) { out.push({id: name, open: true, a: pa, b: pb, aEnd, bEnd}); continue; }
+    const reason = ch.reasons[(state >> 2) - 1];
     if (!reason || reason === "out_of_range") continue;
-    let f1 = lg.stub[j];
+    let f1 = lg.stub[j] / 32767;
     if (reason === "moon_limb" && ctx.poses.moon) f1 = relaySphereEntry(pa, pb, ctx.poses.moon.p, lg.sphere_km * k);
     if (reason === "earth_limb" && ctx.poses.earth) f1 = relaySphereEntry(pa, pb, ctx.poses.earth.p, ch.earth_sphere_km * k);
     if (f1 == null || !(f1 > 0)) continue;
@@ -129,12 +130,13 @@ function relayLegs(ch, et, ctx) {
 function relayLimbLabels(ch, et, ctx, cam, legs, out) {
   const earth = ctx.poses.earth;
   if (!earth || !ch.limb_t || !ch.limb_t.length) return;
-  const j = relayIndex(ch.limb_t, et), R = ctx.earthRadiusKm * ctx.unitsPerKm;
+  const t = ch.limb_t, j = relayIndex(t, et), R = ctx.earthRadiusKm * ctx.unitsPerKm;
+  const j1 = Math.min(j + 1, t.length - 1), u = j1 > j ? Math.min(Math.max((et - t[j]) / (t[j1] - t[j]), 0), 1) : 0;
   for (const leg of legs) {
     if (!leg.open || !String(leg.bEnd.key).startsWith("STATION:")) continue;
     const sid = leg.bEnd.key.slice(8), st = ch.stations[sid];
     if (!st) continue;
-    const d = [st.limb[3 * j], st.limb[3 * j + 1], st.limb[3 * j + 2]];
+    const d = rv.unit(rv.lerp([0, 1, 2].map(c => st.limb[3 * j + c]), [0, 1, 2].map(c => st.limb[3 * j1 + c]), u));
     const anchor = rv.add(earth.p, rv.mul(d, R));
     if (rv.dot(rv.sub(anchor, cam.pos), cam.fwd) <= 0) continue;
     const xy = cam.pixels(anchor);
