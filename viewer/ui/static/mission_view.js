@@ -8,7 +8,9 @@
 
 const SYNC_MS = 700;
 const GROUP_PX = 16;
-const MARK_BELOW_PX = 6;  // a body or spacecraft smaller than this (radius on screen) gets a minimum-size marker
+// a spacecraft smaller than MARK_BELOW_PX (radius on screen) gets a minimum-size ring marker; a body smaller than
+// HALO_BELOW_PX a ring just outside its disc (a small disc's night side is as dark as the sky)
+const MARK_BELOW_PX = 6, HALO_BELOW_PX = 12;
 
 function decode(item) {
   if (item == null) return null;
@@ -498,7 +500,8 @@ export function render({model, el}) {
       if (!xy) continue;
       const nm = model.names[name], colour = nm.colour || "#ddd";
       const rpx = screenRadius(ren, ps.p, actorRadius(name), H);
-      if (rpx < MARK_BELOW_PX) marks.push({x: xy[0], y: xy[1], colour});  // too small to see: a marker
+      const isBody = name === "earth" || name === "moon";
+      if (rpx < (isBody ? HALO_BELOW_PX : MARK_BELOW_PX)) marks.push({x: xy[0], y: xy[1], colour, d: Math.max(10, 2 * rpx + 6)});
       items.push({x: xy[0], y: xy[1], text: nm[model.language] || nm.en, colour,
                   lift: Math.max(0, Math.min(rpx, H / 3))});
     }
@@ -513,6 +516,7 @@ export function render({model, el}) {
       if (g) g.text.push(it.text); else groups.push({...it, text: [it.text]});
     }
     let html = marks.map(m => `<div class="mv-mark" style="left:${m.x.toFixed(0)}px;top:${m.y.toFixed(0)}px;` +
+                              `width:${m.d.toFixed(0)}px;height:${m.d.toFixed(0)}px;` +
                               `border-color:${m.colour}"></div>`).join("");
     if (model.show_labels) {
       html += groups.map(g => `<div class="mv-label" style="left:${g.x.toFixed(0)}px;top:${(g.y - g.lift).toFixed(0)}px;` +
