@@ -80,7 +80,7 @@ function pose(a, et) {
 // points (x, y, z flat) of a track's Hermite curve from lo to hi: the samples in between, and each interval cut
 // into pieces over which the velocity turns by at most TRAIL_TURN_DEG (so the drawn polyline looks smooth), but
 // none shorter than about TRAIL_MIN_PX on screen (pxAt(p): pixels per render unit at p)
-const TRAIL_TURN_DEG = 0.5, TRAIL_MIN_PX = 1.5;
+const TRAIL_TURN_DEG = 0.5, TRAIL_MIN_PX = 3;
 function trailPoints(a, lo, hi, pxAt) {
   if (!a || !a.t.length) return new Float32Array(0);
   const t = a.t, n = t.length;
