@@ -10,7 +10,7 @@ from viewer.mission import LATIN_WORD
 # a ``lang`` other than ``page_lang`` is skipped and reported apart: a language's own name in the language toggle
 # ("English" on the Chinese page) is written in that language on purpose.
 VISIBLE_TEXT_JS = """
-(pageLang) => {
+([pageLang, rootClass]) => {
   const SKIP = new Set(["SCRIPT", "STYLE", "TITLE", "TEMPLATE", "NOSCRIPT"]);
   const texts = [], foreign = [];
   function visible(el) {
@@ -39,8 +39,15 @@ VISIBLE_TEXT_JS = """
     if (node.shadowRoot) walk2(node.shadowRoot, out);
     for (const c of node.childNodes) walk2(c, out);
   }
-  walk(document.documentElement, texts);
-  return {texts, foreign};
+  function find(node) {  // the first element with class rootClass, inside shadow roots too
+    if (node.nodeType === Node.ELEMENT_NODE && node.classList.contains(rootClass)) return node;
+    if (node.shadowRoot) { const f = find(node.shadowRoot); if (f) return f; }
+    for (const c of node.children || []) { const f = find(c); if (f) return f; }
+    return null;
+  }
+  const root = rootClass ? find(document.documentElement) : document.documentElement;
+  if (root) walk(root, texts);
+  return {texts, foreign, found: !!root};
 }
 """
 
@@ -68,9 +75,11 @@ INTERACTIVE_JS = """
 """
 
 
-def visible_text(page, lang: str) -> tuple[list[str], list[str]]:
-    """(texts in the page language, texts of subtrees marked with another ``lang``)."""
-    r = page.evaluate(VISIBLE_TEXT_JS, lang)
+def visible_text(page, lang: str, root_class: str | None = None) -> tuple[list[str], list[str]]:
+    """(texts in the page language, texts of subtrees marked with another ``lang``), of the whole page or of the
+    first element with class ``root_class``."""
+    r = page.evaluate(VISIBLE_TEXT_JS, [lang, root_class])
+    assert r["found"], f"no element with class {root_class!r} on the page"
     return r["texts"], r["foreign"]
 
 

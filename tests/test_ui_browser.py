@@ -274,3 +274,174 @@ def test_screenshot_button_downloads_a_png_of_the_view(app_page, tmp_path):
     img = Image.open(path)
     assert img.format == "PNG" and img.size == (1920, 1080)
     assert np.asarray(img.convert("L")).std() > 5
+
+
+# ---------------------------------------------------------------------------------------------- frames and words
+VIEW_NAMES = {
+    "system": "Earth–Moon system",
+    "lunar": "Lunar orbit",
+    "site": "Landing site",
+    "return": "Earth return and re-entry",
+}
+
+
+def _thumb(img: np.ndarray) -> np.ndarray:
+    from PIL import Image
+
+    grey = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).convert("L").resize((64, 36), Image.BILINEAR)
+    return np.asarray(grey, float).ravel()
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    x, y = _thumb(a), _thumb(b)
+    x, y = x - x.mean(), y - y.mean()
+    return float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y) + 1e-9))
+
+
+def _drawn(p: Page) -> None:
+    """Wait until the browser has drawn the state it holds (no pending change), then a little longer."""
+    p.settle(400)
+    p.page.wait_for_function("() => window.__ce6 && window.__ce6.bound && !window.__ce6.clock.dirty", timeout=30_000)
+    p.settle(1500)
+
+
+def test_random_view_switches_and_jumps_end_on_the_frame_of_a_fresh_load(app_page):
+    import random
+
+    rng = random.Random(2026)
+    p = app_page()
+    buttons = p.page.locator(".ce6-phase-btn button")
+    n = buttons.count()
+    assert n >= 5
+    actions = []
+    for _ in range(24):
+        if rng.random() < 0.5:
+            k = rng.randrange(n)
+            buttons.nth(k).click()
+            actions.append(f"phase button {k}")
+        else:
+            view = rng.choice(list(VIEW_NAMES.values()))
+            p.page.get_by_role("button", name=view, exact=True).click()
+            actions.append(view)
+        p.page.wait_for_timeout(rng.choice([50, 300, 1200]))
+    _drawn(p)
+    p.page.wait_for_function("() => /[?&]t=/.test(location.search)", timeout=10_000)
+    p.settle(1000)
+    url = p.page.url
+    walked = p.canvas()
+    fresh = app_page("?" + url.split("?", 1)[1])
+    _drawn(fresh)
+    corr = _correlation(walked, fresh.canvas())
+    assert corr >= 0.95, f"after {', '.join(actions)}: frame vs a fresh load of {url}: correlation {corr:.3f}"
+    # the Sun light is the one the tracks give for this time, and the only light
+    state = p.page.evaluate(
+        """() => { const c = window.__ce6, r = c.bound.ren;
+                   return {n: r.getLights().length, auto: r.getAutomaticLightCreation()}; }"""
+    )
+    assert state == {"n": 1, "auto": False}
+
+
+def _disc_pixels(img: np.ndarray, x: float, y: float, r: float) -> float:
+    """Mean grey of a small patch (radius ≥ 1 px) at (x, y)."""
+    grey = img.mean(axis=2)
+    h, w = grey.shape
+    k = max(1, int(r))
+    x0, x1, y0, y1 = int(x) - k, int(x) + k + 1, int(y) - k, int(y) + k + 1
+    patch = grey[max(0, y0) : min(h, y1), max(0, x0) : min(w, x1)]
+    return float(patch.mean()) if patch.size else float("nan")
+
+
+# (view, time, focus bodies): moments when the camera sees part of the focus body's day side
+FOCUS = [
+    ("system", "2024-05-20T00:00:00Z", ("earth", "moon")),
+    ("lunar", "2024-05-20T00:00:00Z", ("moon",)),
+    ("return", "2024-06-25T05:41:00Z", ("earth",)),
+]
+
+
+@pytest.mark.parametrize("view, utc, bodies", FOCUS, ids=[f[0] for f in FOCUS])
+def test_each_preset_draws_its_focus_body_lit_on_the_day_side(app_page, view, utc, bodies):
+    p = app_page(f"?t={utc}&view={view}")
+    _drawn(p)
+    p.page.get_by_text("Labels", exact=True).click()  # labels off: they must not hide the disc's pixels
+    _drawn(p)
+    img = p.canvas()
+    sky = float(np.median(img.mean(axis=2)))
+    for body in bodies:
+        d = p.page.evaluate("(b) => window.__ce6.bodyDisc(b)", body)
+        assert d is not None, f"{body} has no pose in the {view} view at {utc}"
+        assert 0 <= d["x"] < img.shape[1] and 0 <= d["y"] < img.shape[0], f"{body} is off screen: {d}"
+        if d["r"] < 20:  # a small disc (under 12 px a ring just outside it): the brightest pixel there stands out
+            k = int(max(d["r"], 5.0)) + 4
+            x, y = int(d["x"]), int(d["y"])
+            patch = img.mean(axis=2)[max(0, y - k) : y + k + 1, max(0, x - k) : x + k + 1]
+            assert patch.max() > sky + 60, f"{body} in {view}: nothing visible at its place ({d})"
+        else:
+            centre = _disc_pixels(img, d["x"], d["y"], 0.35 * d["r"])
+            assert centre > sky + 8, (
+                f"{body} in {view}: its disc ({centre:.0f}) does not stand out from the sky ({sky:.0f})"
+            )
+        if d["r"] >= 20 and d["sun"] is not None:
+            s = np.asarray(d["sun"], float)
+            if np.linalg.norm(s) > 0.3 * d["r"]:  # the terminator is in view: the sunward side is the bright one
+                u = s / np.linalg.norm(s)
+                day = _disc_pixels(img, d["x"] + 0.55 * d["r"] * u[0], d["y"] + 0.55 * d["r"] * u[1], 3)
+                night = _disc_pixels(img, d["x"] - 0.55 * d["r"] * u[0], d["y"] - 0.55 * d["r"] * u[1], 3)
+                assert day > 40 and day > night + 15, f"{body} in {view}: day side {day:.0f}, night side {night:.0f}"
+                assert night > sky, f"{body} in {view}: the night side ({night:.0f}) is as black as the sky"
+
+
+def test_the_moon_is_drawn_in_the_lunar_view_before_the_lander_arrives(app_page):
+    p = app_page("?t=2024-04-05T00:00:00Z&view=lunar")
+    _drawn(p)
+    d = p.page.evaluate("() => window.__ce6.bodyDisc('moon')")
+    assert d is not None and d["r"] > 50
+    img = p.canvas()
+    sky = float(np.median(img.mean(axis=2)))
+    assert _disc_pixels(img, d["x"], d["y"], 0.4 * d["r"]) > sky + 5  # the night side reads against the sky
+
+
+def test_site_view_terrain_is_lit(app_page):
+    p = app_page("?t=2024-06-02T12:00:00Z&view=site")
+    _drawn(p)
+    grey = p.canvas().mean(axis=2)
+    assert (grey > 30).mean() > 0.5
+
+
+def test_chinese_side_panel_has_no_latin_words_but_proper_names(app_page):
+    from kiosk_dom import latin_words, visible_text
+
+    from viewer.mission import load_mission
+
+    mission = load_mission()
+    p = app_page("?lang=zh&t=2024-06-01T22:23:16Z")
+    _drawn(p)
+    buttons = p.page.locator(".ce6-phase-btn button")
+    seen, originals = [], []
+    for k in range(buttons.count()):
+        buttons.nth(k).click()
+        p.settle(700)
+        texts, foreign = visible_text(p.page, "zh", "ce6-side")
+        seen += texts
+        originals += foreign
+    bad = latin_words(seen, mission.proper_names)
+    assert not bad, "Latin words in the Chinese side panel:\n" + "\n".join(sorted(set(bad))[:40])
+    assert len(set(seen)) > 40
+    # each source keeps its original title (marked English) next to its Chinese gloss
+    assert originals and any("Xinhua" in t or "Wikipedia" in t for t in originals)
+
+
+@pytest.mark.parametrize("width", [1280, 1600, 2560])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_title_stays_on_one_line(browser, server, width, lang):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    try:
+        page.goto(f"{server}?lang={lang}")
+        page.wait_for_function(READY_JS, timeout=90_000)
+        box = page.locator(".ce6-title").evaluate(
+            "(el) => ({rects: el.getClientRects().length, h: el.getBoundingClientRect().height, "
+            "lh: parseFloat(getComputedStyle(el).lineHeight) || 1.4 * parseFloat(getComputedStyle(el).fontSize)})"
+        )
+        assert box["rects"] == 1 and box["h"] < 1.6 * box["lh"], f"the title wraps at {width} px ({lang}): {box}"
+    finally:
+        page.close()

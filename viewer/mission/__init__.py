@@ -1,8 +1,10 @@
 """The mission as data: ``assets/mission.yaml`` parsed into frozen records and checked once on load.
 
 Every phase, event, site, station and spacecraft fact carries a grade (``sourced``, ``derived`` or ``assumed``),
-a one-line ``grade_note`` and source ids that resolve to the file's ``sources:`` list. Times are UTC ISO strings
-with ``Z`` in the file; each is kept as that string and as SPICE ET (converted by :mod:`viewer.epochs` only).
+a one-line ``grade_note`` (phases and events may add a Chinese ``grade_note_zh``) and source ids that resolve to
+the file's ``sources:`` list; a source may carry ``title_zh``, a Chinese gloss of its outlet and title (the
+original stays the reference). Times are UTC ISO strings with ``Z`` in the file; each is kept as that string and
+as SPICE ET (converted by :mod:`viewer.epochs` only).
 
 A malformed file raises :class:`~viewer.errors.DataError` with one line naming the file, the key path
 (``events[12].caption.zh``) and the rule that was broken.

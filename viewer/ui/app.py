@@ -105,6 +105,7 @@ class MissionApp(pn.viewable.Viewer):
             et=s.et,
             language=s.language,
             labels=TEXT["earth_el"],
+            compass=TEXT["compass_points"],
             sizing_mode="stretch_width",
             height=190,
         )
@@ -242,6 +243,7 @@ class MissionApp(pn.viewable.Viewer):
         ]
         sidebar = pn.Column(
             *side,
+            css_classes=["ce6-side"],
             width=400,
             scroll=True,
             sizing_mode="stretch_height",

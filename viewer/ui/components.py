@@ -95,6 +95,7 @@ class HorizonPanel(JSComponent):
     et = param.Number(default=0.0)
     language = param.String(default="en")
     labels = param.Dict(default={})
+    compass = param.Dict(default={}, doc="the four compass points, north first, space-separated, per language")
 
     _esm = static_text("horizon.js")
     _stylesheets = [

@@ -28,7 +28,7 @@ class SaveControls:
         self._shot = None  # (Popen, path) of a running offscreen screenshot
         s = state
         self.w_shot = pn.widgets.Button(
-            name=t("screenshot", s.language), button_type="primary", sizing_mode="stretch_width"
+            name=t("screenshot_button", s.language), button_type="primary", sizing_mode="stretch_width"
         )
         self.w_shot.on_click(self._safe(lambda e: self._start_screenshot()))
         self.w_shot_file = pn.widgets.FileDownload(
@@ -50,7 +50,7 @@ class SaveControls:
         return [self.w_shot, self.w_shot_file, self.w_export, self.w_export_status, self.w_export_file]
 
     def set_language(self, lang: str) -> None:
-        self.w_shot.name = t("screenshot", lang)
+        self.w_shot.name = t("screenshot_button", lang)
         self.w_export.name = t("export_phase", lang)
 
     def _start_screenshot(self) -> None:
@@ -102,7 +102,7 @@ class SaveControls:
         if proc.poll() is None:
             return True
         lang = self.state.language
-        self.w_shot.name = t("screenshot", lang)
+        self.w_shot.name = t("screenshot_button", lang)
         self.w_shot.disabled = False
         err = proc.stderr.read().strip().splitlines() if proc.stderr else []
         self._shot = None

@@ -20,7 +20,7 @@ export function render({model, el}) {
   let path = `M0,${H} `;
   d.az.forEach((a, i) => { path += `L${x(a).toFixed(1)},${y(d.el[i]).toFixed(1)} `; });
   path += `L${W},${y(d.el[d.el.length - 1]).toFixed(1)} L${W},${H} Z`;
-  const ticks = [0, 90, 180, 270].map(a => `<text class="hz-tick" x="${x(a) + 3}" y="${H - 4}">${"NESW"[a / 90]}</text>`).join("");
+  const ticks = [0, 90, 180, 270].map(a => `<text class="hz-tick" x="${x(a) + 3}" y="${H - 4}"></text>`).join("");
   box.innerHTML = `
     <svg class="hz-svg" viewBox="0 0 ${W} ${H}" preserveAspectRatio="none">
       <rect x="0" y="0" width="${W}" height="${y(0)}" class="hz-sky"/>
@@ -40,6 +40,8 @@ export function render({model, el}) {
     earth.setAttribute("cy", Math.min(y(Math.max(el, ELMIN + 0.5)), H - 5));
     const lab = (model.labels || {})[model.language] || (model.labels || {}).en || "";
     read.textContent = lab.replace("{el}", el.toFixed(1)).replace("{az}", az.toFixed(0));
+    const points = ((model.compass || {})[model.language] || (model.compass || {}).en || "N E S W").split(" ");
+    box.querySelectorAll(".hz-tick").forEach((tick, i) => { if (tick.textContent !== points[i]) tick.textContent = points[i]; });
     el_box.dataset.earthEl = el.toFixed(2);
   }
   const el_box = box;

@@ -8,7 +8,9 @@
 
 const SYNC_MS = 700;
 const GROUP_PX = 16;
-const MARK_BELOW_PX = 6;  // a body or spacecraft smaller than this (radius on screen) gets a minimum-size marker
+// a spacecraft smaller than MARK_BELOW_PX (radius on screen) gets a minimum-size ring marker; a body smaller than
+// HALO_BELOW_PX a ring just outside its disc (a small disc's night side is as dark as the sky)
+const MARK_BELOW_PX = 6, HALO_BELOW_PX = 12;
 
 function decode(item) {
   if (item == null) return null;
@@ -74,6 +76,47 @@ function pose(a, et) {
   const q = q0.map((x, k) => (1 - s) * x + s * sg * q1[k]);
   const qn = Math.hypot(q[0], q[1], q[2], q[3]) || 1;
   return {p, q: q.map(x => x / qn), vis};
+}
+
+// points (x, y, z flat) of a track's Hermite curve from lo to hi: the samples in between, and each interval cut
+// into pieces over which the velocity turns by at most TRAIL_TURN_DEG (so the drawn polyline looks smooth), but
+// none shorter than about TRAIL_MIN_PX on screen (pxAt(p): pixels per render unit at p)
+const TRAIL_TURN_DEG = 0.5, TRAIL_MIN_PX = 3;
+function trailPoints(a, lo, hi, pxAt) {
+  if (!a || !a.t.length) return new Float32Array(0);
+  const t = a.t, n = t.length;
+  lo = Math.max(lo, t[0]); hi = Math.min(hi, t[n - 1]);
+  if (!(hi > lo)) return new Float32Array(0);
+  const out = [];
+  const at = (i, x) => {  // Hermite on interval i at time x
+    const t0 = t[i], dt = t[i + 1] - t0, u = dt > 0 ? (x - t0) / dt : 0, u2 = u * u, u3 = u2 * u;
+    const h00 = 2 * u3 - 3 * u2 + 1, h10 = u3 - 2 * u2 + u, h01 = -2 * u3 + 3 * u2, h11 = u3 - u2;
+    for (let k = 0; k < 3; k++) {
+      out.push(h00 * a.p[3 * i + k] + h10 * dt * a.v[3 * i + k] + h01 * a.p[3 * i + 3 + k] + h11 * dt * a.v[3 * i + 3 + k]);
+    }
+  };
+  const turn = (i) => {  // degrees between the velocities at both ends of interval i
+    let d = 0, n0 = 0, n1 = 0;
+    for (let k = 0; k < 3; k++) {
+      const x = a.v[3 * i + k], y = a.v[3 * i + 3 + k];
+      d += x * y; n0 += x * x; n1 += y * y;
+    }
+    const c = n0 && n1 ? d / Math.sqrt(n0 * n1) : 1;
+    return Math.acos(Math.max(-1, Math.min(1, c))) * 180 / Math.PI;
+  };
+  let i = Math.max(0, Math.min(n - 2, upper(t, lo) - 1));
+  if (n === 1) return new Float32Array([a.p[0], a.p[1], a.p[2]]);
+  at(i, lo);
+  for (; i < n - 1 && t[i] < hi; i++) {
+    const a0 = Math.max(t[i], lo), a1 = Math.min(t[i + 1], hi);
+    if (!(a1 > a0)) continue;
+    const frac = (a1 - a0) / (t[i + 1] - t[i]);
+    const chord = Math.hypot(a.p[3 * i + 3] - a.p[3 * i], a.p[3 * i + 4] - a.p[3 * i + 1], a.p[3 * i + 5] - a.p[3 * i + 2]);
+    const px = chord * frac * pxAt([a.p[3 * i], a.p[3 * i + 1], a.p[3 * i + 2]]);
+    const pieces = Math.min(256, Math.max(1, Math.min(Math.ceil(turn(i) * frac / TRAIL_TURN_DEG), Math.ceil(px / TRAIL_MIN_PX))));
+    for (let k = 1; k <= pieces; k++) at(i, a0 + (a1 - a0) * k / pieces);
+  }
+  return new Float32Array(out);
 }
 
 function rot(q) {  // (w, x, y, z) -> row-major 3x3
@@ -331,24 +374,31 @@ export function render({model, el}) {
       b.light.setPosition(d[3 * i] * 1e3, d[3 * i + 1] * 1e3, d[3 * i + 2] * 1e3);
       b.light.setFocalPoint(0, 0, 0);
     }
-    // trails: which points of the full polyline are drawn
+    const cam = b.ren.getActiveCamera(), cp = cam.getPosition(), H = labelLayer.getBoundingClientRect().height || 1080;
+    const tanHalf = Math.tan(cam.getViewAngle() * Math.PI / 360);
+    const pxAt = (p) => H / (2 * tanHalf * Math.max(Math.hypot(p[0] - cp[0], p[1] - cp[1], p[2] - cp[2]), 1e-9));
+    // trails: the vehicle's own track between (now - past) and now (or now and now + future), densified with
+    // cubic Hermite from its sampled positions and velocities, within the span of the server's trail polyline
     for (const [name, tr] of Object.entries(tracks.trails)) {
       const list = b.actors[name];
       if (!list) continue;
       const actorName = name.split(":")[1];
       const alive = poses[actorName] && poses[actorName].vis;
-      if (!model.show_trails || !alive) { setVis(list, false); continue; }
-      const i0 = lower(tr.t, et - tr.past), i1 = upper(tr.t, et), i2 = upper(tr.t, et + tr.future);
-      const [a0, a1] = tr.future_part ? [Math.max(i1 - 1, 0), i2] : [i0, i1];
-      const key = a0 + ":" + a1;
-      if (a1 - a0 < 2) { setVis(list, false); continue; }
+      if (!model.show_trails || !alive || !tr.t.length) { setVis(list, false); continue; }
+      const lo = Math.max(tr.t[0], tr.future_part ? et : et - tr.past);
+      const hi = Math.min(tr.t[tr.t.length - 1], tr.future_part ? et + tr.future : et);
+      if (!(hi > lo)) { setVis(list, false); continue; }
+      const key = lo + ":" + hi + ":" + b.cameraStamp;
       if (b.trailIdx[name] !== key) {
         b.trailIdx[name] = key;
-        const cells = new Uint32Array(a1 - a0 + 1);
-        cells[0] = a1 - a0;
-        for (let k = a0; k < a1; k++) cells[k - a0 + 1] = k;
+        const pts = trailPoints(tracks.actors[actorName], lo, hi, pxAt);
+        if (pts.length < 6) { setVis(list, false); continue; }
+        const n = pts.length / 3, cells = new Uint32Array(n + 1);
+        cells[0] = n;
+        for (let k = 0; k < n; k++) cells[k + 1] = k;
         for (const act of list) {
           const pd = act.getMapper().getInputData();
+          pd.getPoints().setData(pts, 3);
           pd.getLines().setData(cells, 1);
           pd.modified();
         }
@@ -434,7 +484,8 @@ export function render({model, el}) {
       if (!xy) continue;
       const nm = model.names[name], colour = nm.colour || "#ddd";
       const rpx = screenRadius(ren, ps.p, actorRadius(name), H);
-      if (rpx < MARK_BELOW_PX) marks.push({x: xy[0], y: xy[1], colour});  // too small to see: a marker
+      const isBody = name === "earth" || name === "moon";
+      if (rpx < (isBody ? HALO_BELOW_PX : MARK_BELOW_PX)) marks.push({x: xy[0], y: xy[1], colour, d: Math.max(10, 2 * rpx + 6)});
       items.push({x: xy[0], y: xy[1], text: nm[model.language] || nm.en, colour,
                   lift: Math.max(0, Math.min(rpx, H / 3))});
     }
@@ -449,6 +500,7 @@ export function render({model, el}) {
       if (g) g.text.push(it.text); else groups.push({...it, text: [it.text]});
     }
     let html = marks.map(m => `<div class="mv-mark" style="left:${m.x.toFixed(0)}px;top:${m.y.toFixed(0)}px;` +
+                              `width:${m.d.toFixed(0)}px;height:${m.d.toFixed(0)}px;` +
                               `border-color:${m.colour}"></div>`).join("");
     if (model.show_labels) {
       html += groups.map(g => `<div class="mv-label" style="left:${g.x.toFixed(0)}px;top:${(g.y - g.lift).toFixed(0)}px;` +
@@ -456,6 +508,24 @@ export function render({model, el}) {
     }
     html += scaleCue(ren, poses, W, H);
     if (html !== lastLabels) { labelLayer.innerHTML = html; lastLabels = html; }
+  }
+
+  // a body's disc on screen (centre and radius, px of the label layer) and the screen direction towards the Sun
+  function bodyDisc(name) {
+    const b = bound, a = tracks.actors[name];
+    if (!b || !a) return null;
+    const ps = pose(a, clock.et);
+    if (!ps || !ps.vis) return null;
+    const rect = labelLayer.getBoundingClientRect(), W = rect.width, H = rect.height;
+    const proj = (p) => { const nd = b.ren.worldToNormalizedDisplay(p[0], p[1], p[2], W / H); return [nd[0] * W, (1 - nd[1]) * H]; };
+    const c = proj(ps.p), r = screenRadius(b.ren, ps.p, actorRadius(name), H);
+    let sun = null;
+    if (tracks.sun && tracks.sun.t.length) {
+      const t = tracks.sun.t, i = Math.max(0, Math.min(t.length - 1, upper(t, clock.et) - 1)), d = tracks.sun.d;
+      const R = actorRadius(name), q = proj([0, 1, 2].map(k => ps.p[k] + d[3 * i + k] * R));
+      sun = [q[0] - c[0], q[1] - c[1]];
+    }
+    return {x: c[0], y: c[1], r, sun, W, H};
   }
 
   // the site view's Earth-direction arrow: its tip (the arrow runs along its model x axis from 0 to 1)
@@ -608,7 +678,8 @@ export function render({model, el}) {
                   setTime: (et) => setTime(et, true), setPlaying, labelLayer,
                   project: (p) => { const r = labelLayer.getBoundingClientRect(), b = bound;
                                     const nd = b.ren.worldToNormalizedDisplay(p[0], p[1], p[2], r.width / r.height);
-                                    return [nd[0] * r.width, (1 - nd[1]) * r.height]; }};
+                                    return [nd[0] * r.width, (1 - nd[1]) * r.height]; },
+                  bodyDisc: (name) => bodyDisc(name)};
   window.__ce6.story = story;  // story camera hook
 
   fillSpeeds();
