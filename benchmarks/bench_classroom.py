@@ -59,6 +59,21 @@ def _wait_http(url: str, proc, timeout_s: float = 600) -> None:
     raise SystemExit("the server did not answer")
 
 
+def _register_panel_models() -> None:
+    """Import every Panel model module, so the client can read the app's documents."""
+    import importlib
+    import pkgutil
+
+    import panel.models
+
+    for mod in pkgutil.walk_packages(panel.models.__path__, "panel.models."):
+        try:
+            importlib.import_module(mod.name)
+        except ImportError:
+            continue  # an optional model (its extra package is not installed)
+    importlib.import_module("viewer.ui.app")  # the app's own components define their data models on import
+
+
 class Follower(threading.Thread):
     """One Bokeh client session of ``/?follow=CODE``; records when each new ``et`` arrives."""
 
@@ -72,6 +87,8 @@ class Follower(threading.Thread):
 
     def run(self) -> None:
         from bokeh.client import pull_session
+
+        _register_panel_models()
 
         try:
             self.session = pull_session(url=self.url, arguments={"follow": self.code})
@@ -147,7 +164,9 @@ def main() -> int:
                 page.wait_for_timeout(3000)
             rss2 = proc.memory_info().rss
             browser.close()
-        lat = sorted(latencies)
+        if errors:
+            print(f"errors: {len(errors)}; first: {errors[0]}")
+        lat = sorted(latencies) or [float("nan")]
         p95 = lat[int(0.95 * (len(lat) - 1))] if lat else float("nan")
         print(f"followers {a.followers}, {k} leader jumps over {a.seconds:.0f} s")
         print(
