@@ -225,6 +225,15 @@ def test_site_product_is_the_ground_of_the_patch_the_horizon_and_info(volume, tm
     assert zh["label"] == "LOLA 实测地形 512 像素/度，59 米" and zh["grade_word"] == "有来源"
     assert provenance(dem)["text"] == "Ground: LOLA 512 px/deg, 59 m" and provenance(dem)["colour"].startswith("#")
     assert provenance(relief)["grade"] == "assumed" and "not a measurement" in provenance(relief)["label"]
+    # the web app's side panel names the product too, with its grade, in both languages
+    from viewer.ui import app, shared
+
+    shared.ground.cache_clear()
+    try:
+        assert "Ground: LOLA 512 px/deg, 59 m" in app.ground_badge("en") and ">sourced<" in app.ground_badge("en")
+        assert "LOLA 实测地形 512 像素/度，59 米" in app.ground_badge("zh") and "有来源" in app.ground_badge("zh")
+    finally:
+        shared.ground.cache_clear()
 
 
 def test_window_about_another_site_is_ignored(volume, tmp_path, monkeypatch):
