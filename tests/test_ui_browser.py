@@ -390,7 +390,9 @@ def test_each_preset_draws_its_focus_body_lit_on_the_day_side(app_page, view, ut
                 u = s / np.linalg.norm(s)
                 day = _disc_pixels(img, d["x"] + 0.9 * d["r"] * u[0], d["y"] + 0.9 * d["r"] * u[1], 3)
                 night = _disc_pixels(img, d["x"] - 0.9 * d["r"] * u[0], d["y"] - 0.9 * d["r"] * u[1], 3)
-                assert day > sky + 20 and day > night + 15, f"{body} in {view}: day side {day:.0f}, night side {night:.0f}"
+                assert day > sky + 20 and day > night + 15, (
+                    f"{body} in {view}: day side {day:.0f}, night side {night:.0f}"
+                )
                 assert night > sky, f"{body} in {view}: the night side ({night:.0f}) is as black as the sky"
 
 
