@@ -4,64 +4,21 @@ within a second; look around and rejoin; a wrong PIN is refused and limited; a f
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
-from pathlib import Path
-from urllib.request import urlopen
 
 import numpy as np
 import pytest
-from test_ui_browser import BOOT_TIMEOUT_S, READY_JS, REPO, _free_port
+from test_ui_browser import READY_JS, mission_kernels, serve_app  # noqa: F401 - mission_kernels: a fixture
 
 PIN = "468213"
 
 
 @pytest.fixture(scope="module")
-def server(mission_kernels_built):
-    port = _free_port()
-    env = dict(os.environ, PYTHONUNBUFFERED="1", VIEWER_TEACHER_PIN=PIN)
-    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"viewer-class-test-{port}.log", "w+")
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "app.py"), "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + BOOT_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"the server exited with {proc.returncode}:\n{log.read()[-3000:]}")
-            try:
-                with urlopen(url, timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer within {BOOT_TIMEOUT_S} s")
-            time.sleep(0.5)
+def server(request):
+    request.getfixturevalue("mission_kernels")  # the web app test's check that the mission kernels are built
+    with serve_app("class", VIEWER_TEACHER_PIN=PIN) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def mission_kernels_built():
-    from viewer import kernels
-
-    assert kernels.mission_kernels(), "the mission kernels are not built"
 
 
 def _open(browser, url):

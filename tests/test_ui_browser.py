@@ -7,6 +7,7 @@ These tests also pin Panel's VTK-pane internals the browser animation relies on 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -39,11 +40,12 @@ def mission_kernels():
         _missing("the mission kernels are not built (python -m viewer kernels build)")
 
 
-@pytest.fixture(scope="module")
-def server(mission_kernels):
+@contextlib.contextmanager
+def serve_app(name: str = "ui", **env_extra):
+    """``python app.py`` on a free 127.0.0.1 port with ``env_extra``; yields its URL once it answers, stops it after."""
     port = _free_port()
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"viewer-ui-test-{port}.log", "w+")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **env_extra)
+    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"viewer-{name}-test-{port}.log", "w+")
     proc = subprocess.Popen(
         [sys.executable, str(REPO / "app.py"), "--port", str(port)],
         cwd=REPO,
@@ -76,6 +78,12 @@ def server(mission_kernels):
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(mission_kernels):
+    with serve_app() as url:
+        yield url
 
 
 class Page:
