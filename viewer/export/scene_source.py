@@ -39,6 +39,37 @@ def mesh_lod(detail: str, size: tuple[int, int]) -> str:
     return "browser" if detail == "light" else "export"
 
 
+def vehicle_positions(scene, vehicle: str):
+    """``positions(ets) -> (N, 3)``: the vehicle's drawn positions in the scene's render units, NaN where it is absent
+    (outside its kernels); the target of a camera path."""
+
+    def positions(ets: np.ndarray) -> np.ndarray:
+        uniq, back = np.unique(np.atleast_1d(ets), return_inverse=True)  # the scene wants ascending ETs
+        poses = scene.poses(uniq)
+        p = np.array(poses.positions[vehicle], dtype=float)
+        p[~poses.visible[vehicle]] = np.nan  # outside its kernels: Follow keeps the view's camera
+        return p[back.ravel()]
+
+    return positions
+
+
+def scene_pose(scene) -> cp.Pose:
+    """The scene's camera as a :class:`~viewer.export.camera_paths.Pose`."""
+    c = scene.plotter.camera
+    return cp.Pose.of(c.position, c.focal_point, c.up, c.view_angle)
+
+
+def apply_pose(scene, pose: cp.Pose) -> None:
+    """Put the scene's camera at ``pose``."""
+    c = scene.plotter.camera
+    c.focal_point = tuple(pose.focal_point)
+    c.position = tuple(pose.position)
+    c.up = tuple(pose.view_up)
+    c.view_angle = pose.view_angle
+    c.OrthogonalizeViewUp()
+    scene.camera_moved()  # stars, clipping range, and texture filtering for how large the bodies look
+
+
 class SceneSource:
     """A :class:`viewer.export.video.FrameSource` backed by the mission scene and a camera plan."""
 
@@ -117,16 +148,7 @@ class SceneSource:
         return self.scene.follow or "CHANGE6_ORBITER"
 
     def _target(self, vehicle: str):
-        scene = self.scene
-
-        def positions(ets: np.ndarray) -> np.ndarray:
-            uniq, back = np.unique(np.atleast_1d(ets), return_inverse=True)  # the scene wants ascending ETs
-            poses = scene.poses(uniq)
-            p = np.array(poses.positions[vehicle], dtype=float)
-            p[~poses.visible[vehicle]] = np.nan  # outside its kernels: Follow keeps the view's camera
-            return p[back.ravel()]
-
-        return positions
+        return vehicle_positions(self.scene, vehicle)
 
     def _origin(self) -> str:
         """The body or vehicle at the render origin of the current view (the followed one in the follow view)."""
@@ -161,17 +183,10 @@ class SceneSource:
 
     # -- frames
     def _base_pose(self) -> cp.Pose:
-        c = self.scene.plotter.camera
-        return cp.Pose.of(c.position, c.focal_point, c.up, c.view_angle)
+        return scene_pose(self.scene)
 
     def _apply(self, pose: cp.Pose) -> None:
-        c = self.scene.plotter.camera
-        c.focal_point = tuple(pose.focal_point)
-        c.position = tuple(pose.position)
-        c.up = tuple(pose.view_up)
-        c.view_angle = pose.view_angle
-        c.OrthogonalizeViewUp()
-        self.scene.camera_moved()  # stars, clipping range, and texture filtering for how large the bodies look
+        apply_pose(self.scene, pose)
 
     def render_frame(self, et: float) -> np.ndarray:
         i = self._segment_at(et)

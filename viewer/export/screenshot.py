@@ -145,13 +145,9 @@ def screenshot(
 
 
 def _apply_story(scene, story, et: float) -> None:
-    """Put the scene's camera where the director's track says at ``et`` (the subject's drawn position added)."""
-    name = story.subject[story.index(et)]
-    poses = scene.poses(np.array([et]))
-    if not poses.visible[name][0]:
-        return
-    position, focal, up, angle = story.pose_at(et, poses.positions[name][0])
-    c = scene.plotter.camera
-    c.focal_point, c.position, c.up, c.view_angle = tuple(focal), tuple(position), tuple(up), angle
-    c.OrthogonalizeViewUp()
-    scene.camera_moved()
+    """Put the scene's camera where the director's track says at ``et`` (the subject's drawn position added); the
+    view's own camera where the subject is absent."""
+    from viewer.export import camera_paths as cp
+    from viewer.export.scene_source import apply_pose, scene_pose, vehicle_positions
+
+    apply_pose(scene, cp.Story(story, lambda name: vehicle_positions(scene, name)).pose(et, scene_pose(scene)))
