@@ -47,6 +47,19 @@ def _spans(header: str | None) -> list[tuple[int, int]] | None:
 HTML_PAGE = b"<!DOCTYPE html><html><body><h1>Service temporarily unavailable</h1></body></html>"
 
 
+class QuietHTTPServer(http.server.ThreadingHTTPServer):
+    """A threaded test server that stays silent when a client hangs up midway (a timeout or a dropped transfer).
+
+    The default prints a traceback to stderr from its worker thread, which lands in whatever test captures
+    stderr at that moment.
+    """
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass
+
+
 class RangeServer:
     def __init__(self, routes: dict[str, Path | bytes] | None = None):
         self.routes: dict[str, Path | bytes] = dict(routes or {})
@@ -73,8 +86,7 @@ class RangeServer:
             def do_GET(self):
                 owner._answer(self)
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = QuietHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()

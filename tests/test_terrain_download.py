@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+from lola_server import QuietHTTPServer
 
 from viewer.errors import DataError
 from viewer.terrain import download
@@ -55,7 +56,7 @@ class _Server:
                     return
                 self.wfile.write(payload)
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = QuietHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
