@@ -139,3 +139,38 @@ def test_trails_turn_at_most_2_degrees_on_screen(scene, view, utc):
         assert len(angles) >= 10, f"{view} at {utc}, zoom {zoom:g}: only {len(angles)} trail vertices to judge"
         worst = float(angles.max())
         assert worst <= MAX_TURN_DEG + 1e-6, f"{view} at {utc}, zoom {zoom:g}: a trail turns by {worst:.2f}° on screen"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("view, utc", [m for m in MOMENTS if m[0] != "follow"])
+def test_later_frames_with_the_same_camera_keep_the_rule(scene, view, utc):
+    """Frames after the first with an unmoved camera cut the runs refined for that camera to their own window
+    (the trails' cache): their trails keep the 2° rule and span what a fresh refinement spans."""
+    from viewer.epochs import et_from_utc
+    from viewer.scene import camera
+    from viewer.scene.kinematics import coverage
+
+    et = et_from_utc(utc)
+    cov = coverage("CHANGE6_ORBITER")
+    if cov is None or not cov[0] <= et + 600 <= cov[1]:
+        msg = f"the built kernels do not cover the orbiter at {utc} + 600 s"
+        if REQUIRE_ALL:
+            pytest.fail(f"VIEWER_REQUIRE_ALL=1 but {msg}")
+        pytest.skip(msg)
+    scene.set_view(view, et=et)
+    scene.render()
+    pose = camera.pose_of(scene.plotter.camera)
+    for dt in (60.0, 180.0, 600.0):
+        scene.update(et + dt)
+        camera.apply(scene.plotter.camera, pose)
+        scene.render()
+        assert scene.trails._smooth_cache.camera == camera.pose_key(pose, (W, H))
+        angles, _ = _judged(scene)
+        assert len(angles) >= 10, f"{view} at {utc} + {dt:g} s: only {len(angles)} trail vertices to judge"
+        worst = float(angles.max())
+        assert worst <= MAX_TURN_DEG + 1e-6, f"{view} at {utc} + {dt:g} s: a trail turns by {worst:.2f}° on screen"
+        project = camera.projector(pose, (W, H))
+        for k, ets in scene.trails.drawn_ets.items():  # the same runs, cut at the same ends, as refined afresh
+            fresh = scene.trails.pieces[k].smooth(project, (W, H))
+            ends = [(float(t[0]), float(t[-1])) for t, _p in fresh]
+            assert len(ets) >= 2 and (ets[0], ets[-1]) == pytest.approx((ends[0][0], ends[-1][1]), abs=1e-6), k

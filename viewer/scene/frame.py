@@ -82,24 +82,69 @@ class TrailPiece:
         idx = self.indices(max(self.lo - 1, 0), min(self.hi + 1, len(self.ets)))
         return [r for r in np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1) if len(r) >= 2]
 
-    def smooth(self, project, screen=None, max_turn_deg: float = MAX_TURN_DEG) -> list[tuple[np.ndarray, np.ndarray]]:
+    def smooth(
+        self, project, screen=None, max_turn_deg: float = MAX_TURN_DEG, cache: SmoothCache | None = None
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
         """Polylines of the trail for the camera ``project`` over a picture ``screen`` = (width, height)
         (:func:`viewer.scene.hermite.densify`), cut at the window's ends by Hermite interpolation: (epochs (M,),
-        points (M,3)) each."""
+        points (M,3)) each.
+
+        ``cache`` (a :class:`SmoothCache` for the camera in use): each run of samples is refined once, uncut, and
+        kept there under the sample set's ``key`` and the run's first and last index; later frames with the same
+        camera only cut it to their window. Pieces made for one frame (``key`` None) are refined cut, every time."""
         out = []
         for r in self.runs():
             t, p, v = self.ets[r], self.points[r], self.velocities[r]
             a, b = max(self.t0, t[0]), min(self.t1, t[-1])
             if b <= a:
                 continue
-            inner = (t > a) & (t < b)  # cut the samples to the window first: [a, inner samples, b]
-            ends = np.array([a, b])
-            tc = np.concatenate([[a], t[inner], [b]])
-            pe, ve = hermite.hermite(t, p, v, ends), hermite.hermite(t, p, v, ends, derivative=True)
-            pc = np.concatenate([pe[:1], p[inner], pe[1:]])
-            vc = np.concatenate([ve[:1], v[inner], ve[1:]])
-            out.append(hermite.densify(tc, pc, vc, project, max_turn_deg=max_turn_deg, screen=screen))
+            if cache is None or self.key is None:
+                tc, pc, vc = self._cut_samples(t, p, v, a, b)
+                out.append(hermite.densify(tc, pc, vc, project, max_turn_deg=max_turn_deg, screen=screen))
+                continue
+            k = (self.key, int(r[0]), int(r[-1]), max_turn_deg)
+            dense = cache.get(k, hermite.densify, t, p, v, project, max_turn_deg=max_turn_deg, screen=screen)
+            out.append(_cut_dense(*dense, t, p, v, a, b))
         return out
+
+    @staticmethod
+    def _cut_samples(t, p, v, a: float, b: float):
+        """The samples cut to the window [a, b]: [a, inner samples, b] with Hermite ends."""
+        inner = (t > a) & (t < b)
+        ends = np.array([a, b])
+        pe, ve = hermite.hermite(t, p, v, ends), hermite.hermite(t, p, v, ends, derivative=True)
+        tc = np.concatenate([[a], t[inner], [b]])
+        return tc, np.concatenate([pe[:1], p[inner], pe[1:]]), np.concatenate([ve[:1], v[inner], ve[1:]])
+
+
+class SmoothCache:
+    """Refined trail runs for one camera and picture. :meth:`begin` starts a frame: a new camera empties it,
+    the same camera keeps what the previous frame used (so it holds at most one frame's runs)."""
+
+    def __init__(self):
+        self.camera: bytes | None = None
+        self._last: dict = {}
+        self._now: dict = {}
+
+    def begin(self, camera: bytes) -> None:
+        self._last = self._now if camera == self.camera else {}
+        self._now = {}
+        self.camera = camera
+
+    def get(self, key, make, *args, **kwargs):
+        """The entry ``key``, made by ``make(*args, **kwargs)`` when this camera has none."""
+        if key not in self._now:
+            self._now[key] = self._last[key] if key in self._last else make(*args, **kwargs)
+        return self._now[key]
+
+
+def _cut_dense(tq, pq, t, p, v, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+    """A refined polyline (``tq``, ``pq``) cut to [a, b]: its points strictly inside, and both ends on the Hermite
+    curve of the samples ``t``, ``p``, ``v`` (a chord from a point inside a refined segment turns less than the
+    segment did)."""
+    i0, i1 = np.searchsorted(tq, a, side="right"), np.searchsorted(tq, b, side="left")
+    ends = hermite.hermite(t, p, v, np.array([a, b]))
+    return np.concatenate([[a], tq[i0:i1], [b]]), np.concatenate([ends[:1], pq[i0:i1], ends[1:]])
 
 
 @dataclass(frozen=True)

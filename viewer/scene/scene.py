@@ -323,7 +323,7 @@ class MissionScene:
         """Draw what depends on the camera in use (smooth trails); :meth:`render` and :meth:`screenshot` call it."""
         if not self.web and self.frame is not None:
             pose = camera.pose_of(self.plotter.camera)
-            self.trails.fit(camera.projector(pose, self.size), self.size)
+            self.trails.fit(pose, self.size)
             self._update_labels(pose)
         if self.frame is not None:
             self._place_links()

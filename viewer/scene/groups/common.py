@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyvista as pv
 import vtk
+from vtkmodules.util import numpy_support
 
 # Self-lit look (lines, stars, the indicator): lit with ambient only. Truly unlit actors (lighting=False) break the
 # shadow-map shaders of VTK 9.7 ("vertexVC undeclared"), so shadows would fail in the site view.
@@ -65,6 +66,29 @@ def set_line(poly: pv.PolyData, idx: np.ndarray) -> int:
         return 0
     poly.lines = np.concatenate([np.concatenate([[len(p)], p]) for p in pieces])
     return int(sum(len(p) for p in pieces))
+
+
+def set_polylines(poly: pv.PolyData, lines: list[np.ndarray]) -> None:
+    """Make ``poly`` the polylines ``lines`` ((N_i,3) points each), written into its VTK arrays directly (the
+    smooth trails do this every frame), with a normal per point (:func:`with_normals`)."""
+    pts = np.ascontiguousarray(np.concatenate(lines), dtype=float)
+    n = len(pts)
+    poly.GetPoints().SetData(numpy_support.numpy_to_vtk(pts, deep=True))
+    offsets = np.cumsum([0] + [len(line) for line in lines]).astype(np.int64)
+    cells = vtk.vtkCellArray()
+    cells.SetData(
+        numpy_support.numpy_to_vtkIdTypeArray(offsets, deep=True),
+        numpy_support.numpy_to_vtkIdTypeArray(np.arange(n, dtype=np.int64), deep=True),
+    )
+    poly.SetLines(cells)
+    normals = poly.GetPointData().GetNormals()
+    if normals is None or normals.GetNumberOfTuples() != n:
+        up = np.zeros((n, 3), np.float32)
+        up[:, 2] = 1.0
+        arr = numpy_support.numpy_to_vtk(up, deep=True)
+        arr.SetName("Normals")
+        poly.GetPointData().SetNormals(arr)
+    poly.Modified()
 
 
 def line_poly(n: int = 2) -> pv.PolyData:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pyvista as pv
 
-from viewer.scene.frame import Frame
-from viewer.scene.groups.common import FLAT, Group, line_poly, set_line, with_normals
+from viewer.scene import camera
+from viewer.scene.frame import Frame, SmoothCache
+from viewer.scene.groups.common import FLAT, Group, line_poly, set_line, set_polylines, with_normals
 from viewer.scene.vehicles import colour, rgb
 
 PARTS = ("past", "future")
@@ -32,6 +33,7 @@ class Trails(Group):
         self._key: dict[tuple[str, str], tuple | None] = {}  # the sample set each polyline holds
         self._cells: dict[tuple[str, str], tuple] = {}  # (key, lo, hi) its cells were made for
         self._live_len: dict[tuple[str, str], int] = {}
+        self._smooth_cache = SmoothCache()  # refined runs for the camera in use
         for v, name in vehicle_actor.items():
             col = np.array(rgb(colour(v, cfg)))
             for part, actor, c, width in (
@@ -62,26 +64,20 @@ class Trails(Group):
                     continue
                 actor.SetVisibility(piece is not None and self._draw((v, part), piece) >= 2)
 
-    def fit(self, project, size) -> None:
-        """Draw the frame's pieces smoothly for the camera ``project`` (world -> on-screen pixels, a picture
-        ``size`` = (width, height))."""
+    def fit(self, pose: camera.CameraPose, size: tuple[int, int]) -> None:
+        """Draw the frame's pieces smoothly for the camera ``pose`` over a picture ``size`` = (width, height)."""
         self.drawn_ets = {}
+        self._smooth_cache.begin(camera.pose_key(pose, size))
+        project = camera.projector(pose, size)
         for (v, part), piece in self.pieces.items():
-            smooth = piece.smooth(project, size)
-            lines = [p for _t, p in smooth]
-            poly = self.polys[(v, part)]
-            n = sum(len(line) for line in lines)
+            smooth = piece.smooth(project, size, cache=self._smooth_cache)
             actor = self.actors[self.actor_name(v, part)]
+            n = sum(len(t) for t, _p in smooth)
             actor.SetVisibility(n >= 2)
             if n < 2:
                 continue
-            poly.points = np.concatenate(lines)
+            set_polylines(self.polys[(v, part)], [p for _t, p in smooth])
             self.drawn_ets[(v, part)] = np.concatenate([t for t, _p in smooth])
-            with_normals(poly)
-            starts = np.cumsum([0] + [len(line) for line in lines[:-1]])
-            poly.lines = np.concatenate(
-                [np.concatenate([[len(line)], s0 + np.arange(len(line))]) for s0, line in zip(starts, lines)]
-            )
 
     def _draw(self, k: tuple[str, str], piece) -> int:
         """Put ``piece`` into the polyline ``k``; return the number of points drawn."""
