@@ -159,3 +159,21 @@ def test_fast_frames_sample_large_bodies_bilinearly(crater_scene):
     assert crater_scene.actors["moon"].GetTexture().mipmap
     crater_scene.set_view("site", et=et)
     assert not crater_scene.actors["terrain"].GetTexture().mipmap
+
+
+@pytest.mark.parametrize("az_deg, el_deg", [(90.0, 5.0), (200.0, 8.0), (300.0, 3.0), (33.0, 10.0)])
+def test_the_browsers_horizon_bytes_shade_as_the_sweep_does(az_deg, el_deg):
+    """The browser's cast shadows come from per-vertex horizons at 16 azimuths, sent as bytes
+    (:func:`viewer.scene.shadows.lit_from_horizon` is what ``static/site_shadows.js`` computes); on the crater
+    they put >= 97 % of the nodes on the same side of half light as the sweep, with the floor's shadow the same size."""
+    from viewer.scene import shadows
+
+    _x, _y, z = _crater_grid()
+    horizon = shadows.horizon_bytes(shadows.horizon_angles(z, SPACING))
+    assert horizon.shape == (N * N, shadows.HORIZON_AZIMUTHS) and horizon.dtype == np.uint8
+    sun = _sun(az_deg, el_deg)
+    sweep = shadows.lit_fraction(z, SPACING, sun).ravel() < 0.5
+    web = shadows.lit_from_horizon(horizon, sun) < 0.5
+    assert sweep.mean() > 0.01, "the crater should cast a shadow with the Sun this low"
+    assert np.mean(sweep == web) >= 0.97
+    assert abs(web.mean() - sweep.mean()) <= 0.1 * sweep.mean()

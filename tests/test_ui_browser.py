@@ -458,3 +458,43 @@ def test_the_title_stays_on_one_line(browser, server, width, lang):
         assert box["rects"] == 1 and box["h"] < 1.6 * box["lh"], f"the title wraps at {width} px ({lang}): {box}"
     finally:
         page.close()
+
+
+def _sun_enu(az_deg: float, el_deg: float) -> list[float]:
+    az, el = np.radians(az_deg), np.radians(el_deg)
+    return [float(np.sin(az) * np.cos(el)), float(np.cos(az) * np.cos(el)), float(np.sin(el))]
+
+
+def test_site_view_casts_the_stills_shadows_in_the_browser(app_page):
+    """The browser shades the site patch from its horizon bytes (static/site_shadows.js) as the stills shade it
+    from the terrain (viewer.scene.shadows.lit_fraction): for low Suns from four sides and for the moment's own
+    Sun, the browser and the still put >= 97 % of the patch's vertices on the same side of half light, their greys
+    differ by <= 12 levels on average, and their shadowed shares agree."""
+    from viewer.scene import shadows
+    from viewer.scene.kinematics import scene_config
+    from viewer.terrain import meshes
+
+    p = app_page("?t=2024-06-02T12:00:00Z&view=site")
+    _drawn(p)
+    patch = meshes.site_data("browser")
+    fill = float(scene_config()["shadow_fill"])
+    still = shadows.PatchShadows(patch.points, float(patch.meta["size_km"]) * 1000.0)
+    suns = [_sun_enu(az, el) for az, el in ((100.0, 4.0), (200.0, 6.0), (290.0, 3.0), (20.0, 8.0))]
+    moment = p.page.evaluate(
+        "() => { const s = window.__ce6.tracks.sun, et = window.__ce6.clock.et; let i = 0;"
+        " while (i + 1 < s.t.length && s.t[i + 1] <= et) i++; return [s.d[3 * i], s.d[3 * i + 1], s.d[3 * i + 2]]; }"
+    )
+    for sun in [*suns, moment]:
+        web = p.page.evaluate("(s) => window.__ce6.shadeSiteAt(s)", sun)
+        assert web is not None, "the browser did not shade the site patch"
+        web = np.asarray(web, float).reshape(-1, 3)[:, 0]
+        want = 255.0 * (fill + (1.0 - fill) * still.lit(np.asarray(sun)))
+        assert len(web) == len(want)
+        dark_web, dark_still = web < 128, want < 128
+        agree, diff = float(np.mean(dark_web == dark_still)), float(np.abs(web - want).mean())
+        assert agree >= 0.97, f"Sun {np.round(sun, 3)}: shadow and light agree at {agree:.1%} of the vertices"
+        assert diff <= 12.0, f"Sun {np.round(sun, 3)}: the greys differ by {diff:.1f} levels on average"
+        dark_web, dark_still = float(dark_web.mean()), float(dark_still.mean())
+        assert abs(dark_web - dark_still) <= 0.02 + 0.1 * dark_still, (sun, dark_web, dark_still)
+        if sun is not moment:
+            assert dark_still > 0.05, f"a Sun {np.round(sun, 3)} this low should shade the patch"

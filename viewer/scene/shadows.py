@@ -104,3 +104,75 @@ class PatchShadows:
                 self._cache.clear()
             self._cache[key] = lit_fraction(self.z, self.spacing, s).ravel()
         return self._cache[key]
+
+    def horizon(self) -> np.ndarray:
+        """(N, ``HORIZON_AZIMUTHS``) horizon bytes of the patch for the browser (:func:`horizon_bytes`); kept in
+        the disk cache (kind ``meshes``) under a hash of the heights."""
+        import hashlib
+
+        from viewer import cache
+
+        digest = hashlib.sha256(np.ascontiguousarray(self.z).tobytes()).hexdigest()[:16]
+        key = cache.make_key({"z": digest, "spacing": self.spacing, "azimuths": HORIZON_AZIMUTHS}, [__file__])
+        hit = cache.read_arrays("meshes", "site-horizon", key, required=("horizon",))
+        if hit is not None and hit["horizon"].shape == (self.n * self.n, HORIZON_AZIMUTHS):
+            return hit["horizon"]
+        out = horizon_bytes(horizon_angles(self.z, self.spacing))
+        cache.write_arrays("meshes", "site-horizon", key, {"horizon": out})
+        return out
+
+
+# ------------------------------------------------------------------------------ horizons, for the browser
+# The browser shades the patch itself as its Sun moves: per vertex, the terrain's horizon elevation towards
+# HORIZON_AZIMUTHS azimuths (from north towards east, evenly spaced), sent once as bytes (HORIZON_MIN_DEG +
+# HORIZON_STEP_DEG × byte). A vertex is lit where the Sun stands above the horizon at the Sun's azimuth
+# (interpolated between the two nearest azimuths), with the same penumbra across the Sun's disc.
+HORIZON_AZIMUTHS = 16  # 22.5° apart: the lit/shadow split agrees with lit_fraction at ≥ 97.5 % of the vertices
+HORIZON_MIN_DEG = -5.0
+HORIZON_STEP_DEG = 0.25
+
+
+def horizon_angles(z: np.ndarray, spacing: float, azimuths: int = HORIZON_AZIMUTHS) -> np.ndarray:
+    """(N, azimuths) horizon elevation (deg) of every node of the height grid ``z`` (n×n, row 0 north, column 0
+    west; metres, curvature included) towards each azimuth: the steepest rise to any node farther along that
+    line than one node (as :func:`lit_fraction` judges), -90 where the patch ends first."""
+    from scipy.ndimage import map_coordinates
+
+    z = np.asarray(z, dtype=np.float64)
+    n_rows, n_cols = z.shape
+    rows, cols = (a.ravel() for a in np.mgrid[0:n_rows, 0:n_cols].astype(np.float64))
+    zp = z.ravel()
+    tol = 0.02 * spacing
+    out = np.empty((len(zp), azimuths))
+    for k in range(azimuths):
+        az = 2.0 * np.pi * k / azimuths
+        step_c, step_r = np.sin(az), -np.cos(az)  # one node towards the azimuth: east is +column, north is -row
+        best = np.full(len(zp), -np.inf)
+        for d in range(1, int(np.ceil(np.hypot(n_rows, n_cols))) + 1):
+            r, c = rows + d * step_r, cols + d * step_c
+            inside = (r >= 0) & (r <= n_rows - 1) & (c >= 0) & (c <= n_cols - 1)
+            if not inside.any():
+                break
+            zq = map_coordinates(z, [r[inside], c[inside]], order=1)
+            best[inside] = np.maximum(best[inside], (zq - zp[inside] - tol) / (d * spacing))
+        out[:, k] = np.where(np.isfinite(best), np.degrees(np.arctan(best)), -90.0)
+    return out
+
+
+def horizon_bytes(angles: np.ndarray) -> np.ndarray:
+    """Horizon angles (deg) as the bytes the browser reads (``HORIZON_MIN_DEG`` + ``HORIZON_STEP_DEG`` × byte)."""
+    q = np.round((np.asarray(angles, float) - HORIZON_MIN_DEG) / HORIZON_STEP_DEG)
+    return np.clip(q, 0, 255).astype(np.uint8)
+
+
+def lit_from_horizon(horizon: np.ndarray, sun: np.ndarray) -> np.ndarray:
+    """(N,) lit fraction for the Sun direction ``sun`` (ENU) from horizon bytes (N, azimuths): what the browser
+    computes (``viewer/ui/static/site_shadows.js``), here to test it against :func:`lit_fraction`."""
+    s = np.asarray(sun, float) / np.linalg.norm(sun)
+    n_az = horizon.shape[1]
+    el = np.degrees(np.arcsin(np.clip(s[2], -1.0, 1.0)))
+    x = (np.degrees(np.arctan2(s[0], s[1])) % 360.0) / (360.0 / n_az)
+    k0 = int(np.floor(x)) % n_az
+    f = x - np.floor(x)
+    h = HORIZON_MIN_DEG + HORIZON_STEP_DEG * ((1 - f) * horizon[:, k0] + f * horizon[:, (k0 + 1) % n_az])
+    return np.clip((el - h) / (2 * SUN_RADIUS_DEG) + 0.5, 0.0, 1.0)

@@ -92,7 +92,9 @@ from viewer.scene.vehicles import BODY_ACTORS
 FORMAT = "change6-tracks/1"
 
 
-def _array(a: np.ndarray, dtype: str, encoding: str):
+def encode(a: np.ndarray, dtype: str, encoding: str = "b64"):
+    """An array as the browser reads it: a list (``encoding`` "list") or dtype, shape and little-endian bytes in
+    base64."""
     a = np.ascontiguousarray(a, dtype=dtype)
     if encoding == "list":
         return a.tolist()
@@ -155,8 +157,8 @@ def export_tracks(
         "utc1": utc_from_et(t1),
         "actors": _vehicle_tracks(model, union, grids, poses, view.units_per_m * scale, encoding),
         "sun": {
-            "t": _array(union[body_mask], "float64", encoding),
-            "d": _array(poses.sun_dir[body_mask], "float32", encoding),
+            "t": encode(union[body_mask], "float64", encoding),
+            "d": encode(poses.sun_dir[body_mask], "float32", encoding),
         },
         "trails": _trail_tracks(model, encoding),
         "labels": _label_tracks(model, union, poses, encoding),
@@ -194,9 +196,9 @@ def _vehicle_tracks(model: FrameModel, union, grids: dict, poses, m_to_units: fl
         name = model.vehicle_actor[v]
         actors[name] = _actor_track(v, m_to_units, union[mask], poses, mask, encoding)
         actors[name]["stack"] = {
-            "t": _array(union[runs], "float64", encoding),
+            "t": encode(union[runs], "float64", encoding),
             "parent": [model.vehicle_actor.get(p, "") for p in parents[runs]],
-            "offset_m": _array(poses.offsets_m[v][runs], "float32", encoding),
+            "offset_m": encode(poses.offsets_m[v][runs], "float32", encoding),
         }
     return actors
 
@@ -207,7 +209,7 @@ def _trail_tracks(model: FrameModel, encoding: str) -> dict:
         data = model.trail(v)
         if data is None or len(data["ets"]) < 2:
             continue
-        t = _array(data["ets"], "float64", encoding)
+        t = encode(data["ets"], "float64", encoding)
         for key in (f"trail:{name}", f"trail-future:{name}"):
             out[key] = {"t": t, "past_s": view.trail_past_s, "future_s": view.trail_future_s, "shift": None}
     return out
@@ -240,7 +242,7 @@ def _label_tracks(model: FrameModel, union: np.ndarray, poses, encoding: str) ->
         "big_fraction": placement.BIG_FRACTION,
         "model_extent": placement.MODEL_EXTENT,
     }
-    return {"t": _array(union[list(starts)], "float64", encoding), "runs": runs, "bodies": bodies, "rule": rule}
+    return {"t": encode(union[list(starts)], "float64", encoding), "runs": runs, "bodies": bodies, "rule": rule}
 
 
 def _root_of(v: str, parent: dict[str, str]) -> str:
@@ -256,11 +258,11 @@ def _actor_track(name: str, scale: float, ets: np.ndarray, poses, mask: np.ndarr
     return {
         "naif": name,
         "scale": scale,
-        "t": _array(ets, "float64", encoding),
-        "p": _array(np.nan_to_num(poses.positions[name][mask]), "float32", encoding),
-        "v": _array(np.nan_to_num(poses.velocities[name][mask]), "float32", encoding),
-        "q": _array(np.round(q * 32767), "int16", encoding),
-        "vis": _array(poses.visible[name][mask], "uint8", encoding),
+        "t": encode(ets, "float64", encoding),
+        "p": encode(np.nan_to_num(poses.positions[name][mask]), "float32", encoding),
+        "v": encode(np.nan_to_num(poses.velocities[name][mask]), "float32", encoding),
+        "q": encode(np.round(q * 32767), "int16", encoding),
+        "vis": encode(poses.visible[name][mask], "uint8", encoding),
     }
 
 
@@ -299,8 +301,8 @@ def _chain_tracks(model: FrameModel, grid: np.ndarray, encoding: str) -> dict:
             "to_name": _end_name(relay, leg["to"]),
             "sphere_km": float(link.moon_radius_km) if link.moon_radius_km else float(relay.moon_radius_km),
             # bit 0 shown, bit 1 open, bits 2-4 the reason's index + 1 (0: none)
-            "state": _array(_packed(leg)[keep], "uint8", encoding),
-            "stub": _array(np.round(np.nan_to_num(leg["stub"][keep, 1], nan=0.0) * 32767), "int16", encoding),
+            "state": encode(_packed(leg)[keep], "uint8", encoding),
+            "stub": encode(np.round(np.nan_to_num(leg["stub"][keep, 1], nan=0.0) * 32767), "int16", encoding),
         }
     on_grid = np.isin(ets, grid)
     rot = rotations("J2000", model.view.frame, ets[on_grid]) if model.view.frame != "J2000" else None
@@ -308,11 +310,11 @@ def _chain_tracks(model: FrameModel, grid: np.ndarray, encoding: str) -> dict:
     for sid, d in s["limb"].items():
         d = d[on_grid]
         d = np.einsum("nij,nj->ni", rot, d) if rot is not None else d
-        limb = _array(np.round(d * 32767), "int16", encoding)  # unit vectors × 32767
+        limb = encode(np.round(d * 32767), "int16", encoding)  # unit vectors × 32767
         stations[sid] = {"name": names.station_name(relay.stations[sid]), "limb": limb}
     return {
-        "t": _array(ets[keep], "float64", encoding),
-        "limb_t": _array(ets[on_grid], "float64", encoding),
+        "t": encode(ets[keep], "float64", encoding),
+        "limb_t": encode(ets[on_grid], "float64", encoding),
         "reasons": list(s["reasons"]),
         "reason_text": {r: names.both(f"reason_{r}") for r in s["reasons"]},
         "legend": {k: names.both(f"legend_{k}") for k in ("open", "blocked")},

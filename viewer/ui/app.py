@@ -140,6 +140,7 @@ class MissionApp(pn.viewable.Viewer):
             on_jump=self._safe(self.jump),
             vtk=self.vtk,
             tracks=self._shared.tracks(s.view),
+            site_shadows=self._shared.site_shadows(s.view, float(s.terrain_exaggeration)),
             et=s.et,
             playing=s.playing,
             speed=float(s.speed),
@@ -344,7 +345,10 @@ class MissionApp(pn.viewable.Viewer):
         s = self.state
         names = {e.name for e in events}
         if names & {"view", "terrain_exaggeration"}:
-            self.view3d.tracks = self._shared.tracks(s.view)
+            self.view3d.param.update(
+                tracks=self._shared.tracks(s.view),
+                site_shadows=self._shared.site_shadows(s.view, float(s.terrain_exaggeration)),
+            )
             self.vtk.set_key((s.view, float(s.terrain_exaggeration)))
         if names & {"view", "jumps"}:
             self._reset_camera()

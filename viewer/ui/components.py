@@ -73,10 +73,13 @@ class MissionView(JSComponent):
     events = param.List(default=[])
     relay = param.Dict(default={})
     i18n = param.Dict(default={})
+    site_shadows = param.Dict(default={}, doc="the site patch's horizon bytes and shading (static/site_shadows.js)")
     story_on = param.Boolean(default=True, doc="The story camera frames the view (static/story_camera.js)")
 
     # one module: the story camera and the relay chain's drawing first, then the view that calls them
-    _esm = static_text("story_camera.js") + "\n" + static_text("relay_chain.js") + "\n" + static_text("mission_view.js")
+    _esm = "\n".join(
+        static_text(f) for f in ("story_camera.js", "relay_chain.js", "site_shadows.js", "mission_view.js")
+    )
     _stylesheets = [static_text("mission_view.css")]
 
     def __init__(self, on_jump=None, **params):

@@ -34,6 +34,8 @@ from spiceypy.utils.exceptions import SpiceyError  # noqa: E402
 from viewer import cache, constants, ephemeris, kernels, links, paths, words  # noqa: E402
 from viewer.errors import ViewerError  # noqa: E402
 from viewer.mission import load_mission  # noqa: E402
+from viewer.scene import shadows  # noqa: E402
+from viewer.scene import tracks as tracks_format  # noqa: E402
 from viewer.scene.scene import MissionScene, body_meshes  # noqa: E402
 from viewer.scene.views import default_view as _default_view  # noqa: E402
 from viewer.scene.views import load_views  # noqa: E402
@@ -254,6 +256,7 @@ class SharedScene:
         self.scene = MissionScene(default_view(), web=True, window_size=SERVER_WINDOW, bodies=web_bodies())
         self._serialised: dict[tuple, tuple] = {}
         self._tracks: dict[str, dict] = {}
+        self._site_horizon: dict[float, dict | None] = {}  # relief -> the patch's encoded horizon bytes
         self._arrays: dict[str, bytes] = {}  # content hash -> bytes, shared by every cached serialisation
         self._variants: dict[tuple, tuple] = {}
 
@@ -293,6 +296,31 @@ class SharedScene:
                 ]
                 self._tracks[view] = tr
             return self._tracks[view]
+
+    def site_shadows(self, view: str, relief: float = 1.0) -> dict:
+        """How the browser shades the site patch (``static/site_shadows.js``) in a view that shows it, at
+        ``relief``: the horizon bytes and their encoding, the shadow fill and the site view's exposure (as the
+        stills have them); empty elsewhere."""
+        if "TERRAIN" not in load_views()[view].bodies or not self.scene.cfg.get("shadows", True):
+            return {}
+        key = float(relief)
+        with self._lock:
+            if key not in self._site_horizon:
+                if self.scene.terrain_exaggeration != key:
+                    self.scene.set_terrain_exaggeration(key)
+                horizon = self.scene.site.horizon()
+                self._site_horizon[key] = None if horizon is None else tracks_format.encode(horizon, "uint8")
+            if self._site_horizon[key] is None:
+                return {}
+            return {
+                "horizon": self._site_horizon[key],
+                "azimuths": shadows.HORIZON_AZIMUTHS,
+                "min_deg": shadows.HORIZON_MIN_DEG,
+                "step_deg": shadows.HORIZON_STEP_DEG,
+                "sun_radius_deg": shadows.SUN_RADIUS_DEG,
+                "fill": float(self.scene.cfg["shadow_fill"]),
+                "exposure": self.scene.cfg.get("site_exposure") or None,
+            }
 
     def _model_radii(self) -> dict[str, float]:
         """Vehicle actor -> half the diagonal of its model's bounds (model units): the browser's size of a vehicle

@@ -27,8 +27,9 @@ def exposure(cfg: dict, sun: np.ndarray | None) -> float:
 
 
 class Site(Group):
-    """The ``terrain`` actor (textured with the Moon's albedo) and ``indicator:earth``. ``web``: no cast shadows
-    (the web scene's Sun moves in the browser)."""
+    """The ``terrain`` actor (textured with the Moon's albedo) and ``indicator:earth``. Its per-vertex grey
+    ``shade`` multiplies the lit, textured terrain: cast shadows computed here offscreen; in the web scene the
+    browser fills it as its Sun moves, from :meth:`horizon` (``viewer/ui/static/site_shadows.js``)."""
 
     def __init__(self, plotter: pv.Plotter, terrain: pv.PolyData, textures: tuple, cfg: dict, web: bool):
         super().__init__()
@@ -42,7 +43,7 @@ class Site(Group):
         a = self.add(
             "terrain", plotter.add_mesh(self.mesh, texture=textures[0], name="terrain", reset_camera=False, **look)
         )
-        if self.shadows:  # cast shadows: a per-vertex grey ("shade") that multiplies the lit, textured terrain
+        if self.cfg.get("shadows", True):  # cast shadows: a per-vertex grey ("shade") multiplies the terrain
             mapper = a.GetMapper()
             mapper.SetScalarModeToUsePointFieldData()
             mapper.SelectColorArray("shade")
@@ -56,8 +57,26 @@ class Site(Group):
 
     @property
     def shadows(self) -> bool:
-        """Whether the site patch shows cast shadows (scene.yaml ``shadows``; never in the web scene)."""
+        """Whether the site patch shows cast shadows (scene.yaml ``shadows``; the web scene's are drawn in the
+        browser)."""
         return bool(self.cfg.get("shadows", True)) and not self.web
+
+    def _patch_shadows(self) -> shadows.PatchShadows | bool:
+        if self._patch is None:
+            size_km = self.mesh.field_data["size_km"][0] if "size_km" in self.mesh.field_data else None
+            size_m = float(size_km) * 1000.0 if size_km is not None else float(np.ptp(self.base[:, 0]))
+            try:
+                self._patch = shadows.PatchShadows(np.asarray(self.mesh.points), size_m)
+            except ValueError:  # not a grid patch: VTK's lighting alone
+                self._patch = False
+        return self._patch
+
+    def horizon(self) -> np.ndarray | None:
+        """The patch's horizon bytes at the current relief (:meth:`viewer.scene.shadows.PatchShadows.horizon`),
+        for the browser's cast shadows; None when the patch shows none."""
+        if not self.cfg.get("shadows", True) or self._patch_shadows() is False:
+            return None
+        return self._patch.horizon()
 
     def set_mesh(self, terrain: pv.PolyData) -> None:
         self.mesh = terrain.copy()
@@ -98,19 +117,12 @@ class Site(Group):
                 self._set_shade(np.full(self.mesh.n_points, 255.0))
                 self._shade_key = None
             return
-        if self._patch is None:
-            size_km = self.mesh.field_data["size_km"][0] if "size_km" in self.mesh.field_data else None
-            size_m = float(size_km) * 1000.0 if size_km is not None else float(np.ptp(self.base[:, 0]))
-            try:
-                self._patch = shadows.PatchShadows(np.asarray(self.mesh.points), size_m)
-            except ValueError:  # not a grid patch: VTK's lighting alone
-                self._patch = False
-        if self._patch is False:
+        if self._patch_shadows() is False:
             return
         key = shadows.PatchShadows.key(sun)
         if key == self._shade_key:
             return
-        fill = float(self.cfg.get("shadow_fill", 0.08))
+        fill = float(self.cfg["shadow_fill"])
         self._set_shade(255.0 * (fill + (1.0 - fill) * self._patch.lit(sun)))
         self._shade_key = key
 

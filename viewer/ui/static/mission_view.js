@@ -165,6 +165,7 @@ export function render({model, el}) {
   relayLayer.className = "mv-relay";
   stage.append(vtkEl, relayLayer, labelLayer);
   // story camera (story_camera.js): the director's camera, detached by the visitor's drag
+  const shadeSite = makeSiteShadows();
   const story = makeStoryCamera({model, stage, markDirty: () => { clock.dirty = true; },
                                  requestTime: () => sendTime(true)});
 
@@ -324,9 +325,9 @@ export function render({model, el}) {
   // night sides: a faint ambient term (assets/scene.yaml lighting.night_ambient, shared with the stills)
   // and the texture this view's serialisation carries drawn first: the pane's synchroniser adds every texture an
   // actor is given and never removes one, and vtk.js draws the first
-  function bodyLook(b) {
+  function bodyLook(b, gain) {
     const raw = tracks.raw || {}, lighting = raw.lighting || {}, widths = raw.texture_width || {};
-    const k = lighting.night_ambient || 0, sun = lighting.sun_intensity || 1;
+    const k = lighting.night_ambient || 0, sun = (lighting.sun_intensity || 1) * gain;
     if (b.light.getIntensity() !== sun) b.light.setIntensity(sun);
     for (const name of ["earth", "moon", "terrain"]) {
       for (const act of b.actors[name] || []) {
@@ -365,15 +366,19 @@ export function render({model, el}) {
       for (const act of list) { act.setUserMatrix(m); if (!act.getVisibility()) act.setVisibility(true); }
       if (!b.sentinel || b.sentinel.actor === list[0]) b.sentinel = {actor: list[0], m: Float64Array.from(list[0].getUserMatrix())};
     }
-    // Sun light
+    // Sun light; in the site view also the cast shadows and the exposure (site_shadows.js)
     b.light = sunLight(b.ren, b.light);
-    bodyLook(b);
+    let sunDir = null;
     if (tracks.sun && tracks.sun.t.length) {
       const t = tracks.sun.t, i = Math.max(0, Math.min(t.length - 1, upper(t, et) - 1));
       const d = tracks.sun.d;
-      b.light.setPosition(d[3 * i] * 1e3, d[3 * i + 1] * 1e3, d[3 * i + 2] * 1e3);
+      sunDir = [d[3 * i], d[3 * i + 1], d[3 * i + 2]];
+      b.light.setPosition(sunDir[0] * 1e3, sunDir[1] * 1e3, sunDir[2] * 1e3);
       b.light.setFocalPoint(0, 0, 0);
     }
+    const site = model.site_shadows && model.site_shadows.horizon ? model.site_shadows : null;
+    if (site && sunDir && b.actors.terrain) shadeSite(b.actors.terrain, sunDir, site);
+    bodyLook(b, site && sunDir ? siteGain(sunDir, site.exposure) : 1);
     const cam = b.ren.getActiveCamera(), cp = cam.getPosition(), H = labelLayer.getBoundingClientRect().height || 1080;
     const tanHalf = Math.tan(cam.getViewAngle() * Math.PI / 360);
     const pxAt = (p) => H / (2 * tanHalf * Math.max(Math.hypot(p[0] - cp[0], p[1] - cp[1], p[2] - cp[2]), 1e-9));
@@ -667,6 +672,7 @@ export function render({model, el}) {
   model.on("et", () => { if (Math.abs(model.et - clock.et) > 1e-6) { clock.et = model.et; clock.lastSent = model.et; clock.dirty = true; } });
   model.on("playing", () => { if (model.playing !== clock.playing) { clock.playing = model.playing; clock.lastWall = null; clock.dirty = true; } });
   model.on("speed", () => { clock.speed = model.speed; fillSpeeds(); });
+  model.on("site_shadows", () => { clock.dirty = true; });
   model.on("tracks", () => { tracks = prepare(model.tracks); bound = null; clock.dirty = true; });
   model.on(["show_links", "show_trails", "show_labels", "enlarge"], () => { clock.dirty = true; });
   model.on(["language", "phases", "relay", "events"], () => { fillSpeeds(); drawStrip(); clock.dirty = true; });
@@ -681,6 +687,12 @@ export function render({model, el}) {
                                     return [nd[0] * r.width, (1 - nd[1]) * r.height]; },
                   bodyDisc: (name) => bodyDisc(name)};
   window.__ce6.story = story;  // story camera hook
+  window.__ce6.shadeSiteAt = (sun) => {  // the site patch's greys for a Sun direction (ENU); the next frame restores
+    const list = (bound && bound.actors.terrain) || [];
+    if (!list.length || !shadeSite(list, sun, model.site_shadows)) return null;
+    clock.dirty = true;
+    return Array.from(list[0].getMapper().getInputData().getPointData().getArrayByName("shade").getData());
+  };
 
   fillSpeeds();
   drawStrip();
