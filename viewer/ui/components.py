@@ -78,7 +78,7 @@ class MissionView(JSComponent):
 
     # one module: the story camera and the relay chain's drawing first, then the view that calls them
     _esm = "\n".join(
-        static_text(f) for f in ("story_camera.js", "relay_chain.js", "site_shadows.js", "mission_view.js")
+        static_text(f) for f in ("story_camera.js", "relay_chain.js", "site_shadows.js", "trails.js", "mission_view.js")
     )
     _stylesheets = [static_text("mission_view.css")]
 

@@ -78,47 +78,6 @@ function pose(a, et) {
   return {p, q: q.map(x => x / qn), vis};
 }
 
-// points (x, y, z flat) of a track's Hermite curve from lo to hi: the samples in between, and each interval cut
-// into pieces over which the velocity turns by at most TRAIL_TURN_DEG (so the drawn polyline looks smooth), but
-// none shorter than about TRAIL_MIN_PX on screen (pxAt(p): pixels per render unit at p)
-const TRAIL_TURN_DEG = 0.5, TRAIL_MIN_PX = 3;
-function trailPoints(a, lo, hi, pxAt) {
-  if (!a || !a.t.length) return new Float32Array(0);
-  const t = a.t, n = t.length;
-  lo = Math.max(lo, t[0]); hi = Math.min(hi, t[n - 1]);
-  if (!(hi > lo)) return new Float32Array(0);
-  const out = [];
-  const at = (i, x) => {  // Hermite on interval i at time x
-    const t0 = t[i], dt = t[i + 1] - t0, u = dt > 0 ? (x - t0) / dt : 0, u2 = u * u, u3 = u2 * u;
-    const h00 = 2 * u3 - 3 * u2 + 1, h10 = u3 - 2 * u2 + u, h01 = -2 * u3 + 3 * u2, h11 = u3 - u2;
-    for (let k = 0; k < 3; k++) {
-      out.push(h00 * a.p[3 * i + k] + h10 * dt * a.v[3 * i + k] + h01 * a.p[3 * i + 3 + k] + h11 * dt * a.v[3 * i + 3 + k]);
-    }
-  };
-  const turn = (i) => {  // degrees between the velocities at both ends of interval i
-    let d = 0, n0 = 0, n1 = 0;
-    for (let k = 0; k < 3; k++) {
-      const x = a.v[3 * i + k], y = a.v[3 * i + 3 + k];
-      d += x * y; n0 += x * x; n1 += y * y;
-    }
-    const c = n0 && n1 ? d / Math.sqrt(n0 * n1) : 1;
-    return Math.acos(Math.max(-1, Math.min(1, c))) * 180 / Math.PI;
-  };
-  let i = Math.max(0, Math.min(n - 2, upper(t, lo) - 1));
-  if (n === 1) return new Float32Array([a.p[0], a.p[1], a.p[2]]);
-  at(i, lo);
-  for (; i < n - 1 && t[i] < hi; i++) {
-    const a0 = Math.max(t[i], lo), a1 = Math.min(t[i + 1], hi);
-    if (!(a1 > a0)) continue;
-    const frac = (a1 - a0) / (t[i + 1] - t[i]);
-    const chord = Math.hypot(a.p[3 * i + 3] - a.p[3 * i], a.p[3 * i + 4] - a.p[3 * i + 1], a.p[3 * i + 5] - a.p[3 * i + 2]);
-    const px = chord * frac * pxAt([a.p[3 * i], a.p[3 * i + 1], a.p[3 * i + 2]]);
-    const pieces = Math.min(256, Math.max(1, Math.min(Math.ceil(turn(i) * frac / TRAIL_TURN_DEG), Math.ceil(px / TRAIL_MIN_PX))));
-    for (let k = 1; k <= pieces; k++) at(i, a0 + (a1 - a0) * k / pieces);
-  }
-  return new Float32Array(out);
-}
-
 function rot(q) {  // (w, x, y, z) -> row-major 3x3
   const [w, x, y, z] = q;
   return [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
@@ -302,7 +261,7 @@ export function render({model, el}) {
       }
     }
     const light = sunLight(ren, bound && bound.ren === ren ? bound.light : null);
-    bound = {renWin, ren, actors, light, tracks, trailIdx: {}, linkState: {}, first: ren.getActors()[0]};
+    bound = {renWin, ren, actors, light, tracks, trailIdx: {}, trailTimes: {}, linkState: {}, first: ren.getActors()[0]};
     clock.dirty = true;
     el.dataset.ready = "1";
     return bound;
@@ -379,11 +338,12 @@ export function render({model, el}) {
     const site = model.site_shadows && model.site_shadows.horizon ? model.site_shadows : null;
     if (site && sunDir && b.actors.terrain) shadeSite(b.actors.terrain, sunDir, site);
     bodyLook(b, site && sunDir ? siteGain(sunDir, site.exposure) : 1);
-    const cam = b.ren.getActiveCamera(), cp = cam.getPosition(), H = labelLayer.getBoundingClientRect().height || 1080;
-    const tanHalf = Math.tan(cam.getViewAngle() * Math.PI / 360);
-    const pxAt = (p) => H / (2 * tanHalf * Math.max(Math.hypot(p[0] - cp[0], p[1] - cp[1], p[2] - cp[2]), 1e-9));
-    // trails: the vehicle's own track between (now - past) and now (or now and now + future), densified with
-    // cubic Hermite from its sampled positions and velocities, within the span of the server's trail polyline
+    story.apply(b, poses, et);  // story camera hook: before what projects through the camera
+    // trails: the vehicle's own track between (now - past) and now (or now and now + future), refined for the
+    // camera with cubic Hermite from its sampled positions and velocities (trails.js), within the span of the
+    // server's trail polyline
+    const box = labelLayer.getBoundingClientRect(), W = box.width || 1920, H = box.height || 1080;
+    const proj = pinhole(b.ren.getActiveCamera(), W, H);
     for (const [name, tr] of Object.entries(tracks.trails)) {
       const list = b.actors[name];
       if (!list) continue;
@@ -393,10 +353,11 @@ export function render({model, el}) {
       const lo = Math.max(tr.t[0], tr.future_part ? et : et - tr.past);
       const hi = Math.min(tr.t[tr.t.length - 1], tr.future_part ? et + tr.future : et);
       if (!(hi > lo)) { setVis(list, false); continue; }
-      const key = lo + ":" + hi + ":" + b.cameraStamp;
+      const key = lo + ":" + hi + ":" + b.cameraStamp + ":" + W + "x" + H;
       if (b.trailIdx[name] !== key) {
         b.trailIdx[name] = key;
-        const pts = trailPoints(tracks.actors[actorName], lo, hi, pxAt);
+        const drawn = trailPoints(tracks.actors[actorName], lo, hi, proj, W, H), pts = drawn.points;
+        b.trailTimes[name] = drawn.times;
         if (pts.length < 6) { setVis(list, false); continue; }
         const n = pts.length / 3, cells = new Uint32Array(n + 1);
         cells[0] = n;
@@ -410,9 +371,8 @@ export function render({model, el}) {
       }
       setVis(list, true);
     }
-    story.apply(b, poses, et);  // story camera hook: before what projects through the camera
     // the relay chain (relay_chain.js): lines on the link actors, names, edge markers and the legend in relayLayer
-    const rect = labelLayer.getBoundingClientRect();  // the same box as relayLayer
+    const rect = box;  // the label layer's box, the same as relayLayer's
     const names = model.names || {};
     b.relay = relayDraw(tracks.chain, et, b, {
       show: model.show_links, lang: model.language, layer: relayLayer, W: rect.width, H: rect.height, poses,
