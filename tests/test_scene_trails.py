@@ -83,18 +83,23 @@ def _judged(scene) -> tuple[np.ndarray, np.ndarray]:
         pts = np.asarray(poly.points, float)
         corners = _corners(v)
         for cell in _cells(poly):
-            q = scene.project(pts[cell])  # the real VTK camera
-            t = ets[cell]
-            a, b = q[1:-1] - q[:-2], q[2:] - q[1:-1]
-            la, lb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
-            on = np.all((q >= 0) & (q < [W, H]), axis=1)
-            ok = (la >= MIN_PX) & (lb >= MIN_PX) & on[1:-1]
-            tv = t[1:-1]
-            ok &= ~((tv[:, None] >= corners[:, 0]) & (tv[:, None] <= corners[:, 1])).any(axis=1)
-            cos = np.clip(np.einsum("ij,ij->i", a, b) / np.maximum(la * lb, 1e-12), -1, 1)
-            angles.append(np.degrees(np.arccos(cos))[ok])
+            turn, ok = judged_turns(scene.project(pts[cell]), ets[cell], corners, (W, H))  # the real VTK camera
+            angles.append(turn[ok])
             where.append(pts[cell][1:-1][ok])
     return np.concatenate(angles), np.concatenate(where)
+
+
+def judged_turns(q: np.ndarray, t: np.ndarray, corners: np.ndarray, size) -> tuple[np.ndarray, np.ndarray]:
+    """Turn (deg) at each interior vertex of the on-screen polyline ``q`` (epochs ``t``) and whether it is judged:
+    both its segments at least ``MIN_PX`` long, on a picture of ``size`` (width, height), not inside ``corners``."""
+    a, b = q[1:-1] - q[:-2], q[2:] - q[1:-1]
+    la, lb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+    on = np.all((q >= 0) & (q < list(size)), axis=1)
+    ok = (la >= MIN_PX) & (lb >= MIN_PX) & on[1:-1]
+    tv = t[1:-1]
+    ok &= ~((tv[:, None] >= corners[:, 0]) & (tv[:, None] <= corners[:, 1])).any(axis=1)
+    cos = np.clip(np.einsum("ij,ij->i", a, b) / np.maximum(la * lb, 1e-12), -1, 1)
+    return np.degrees(np.arccos(cos)), ok
 
 
 def _zoom_on_a_trail(scene, zoom: float) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_scene_trails import MAX_TURN_DEG, MIN_PX, MOMENTS, REQUIRE_ALL, _corners
+from test_scene_trails import MAX_TURN_DEG, MOMENTS, REQUIRE_ALL, _corners, judged_turns
 from test_ui_browser import READY_JS, mission_kernels, serve_app  # noqa: F401 (mission_kernels: a fixture)
 
 W, H = 1920, 1080  # the page
@@ -49,7 +49,7 @@ def server(request):
 
 
 def _judged(drawn: list[dict], w: float, h: float) -> tuple[np.ndarray, np.ndarray]:
-    """Turn (deg) at every judged vertex (both segments >= MIN_PX, on screen, not near a corner) and its point."""
+    """Turn (deg) at every judged vertex (``judged_turns``) and its point."""
     angles, where = [np.zeros(0)], [np.zeros((0, 3))]
     for d in drawn:
         q = np.asarray(d["px"], float)
@@ -57,15 +57,8 @@ def _judged(drawn: list[dict], w: float, h: float) -> tuple[np.ndarray, np.ndarr
         pts = np.asarray(d["points"], float).reshape(-1, 3)
         if len(q) < 3:
             continue
-        corners = _corners(VEHICLE[d["name"].split(":")[1]])
-        a, b = q[1:-1] - q[:-2], q[2:] - q[1:-1]
-        la, lb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
-        on = np.all((q >= 0) & (q < [w, h]), axis=1)
-        ok = (la >= MIN_PX) & (lb >= MIN_PX) & on[1:-1]
-        tv = t[1:-1]
-        ok &= ~((tv[:, None] >= corners[:, 0]) & (tv[:, None] <= corners[:, 1])).any(axis=1)
-        cos = np.clip(np.einsum("ij,ij->i", a, b) / np.maximum(la * lb, 1e-12), -1, 1)
-        angles.append(np.degrees(np.arccos(cos))[ok])
+        turn, ok = judged_turns(q, t, _corners(VEHICLE[d["name"].split(":")[1]]), (w, h))
+        angles.append(turn[ok])
         where.append(pts[1:-1][ok])
     return np.concatenate(angles), np.concatenate(where)
 
