@@ -22,6 +22,7 @@ from viewer.constants import EARTH_EQUATORIAL_RADIUS_KM, MOON_RADIUS_KM
 from viewer.director.framing import Geometry, choose, focal_points, smooth_directions
 from viewer.director.shots import Director, Shot, load_director
 from viewer.errors import KernelError
+from viewer.mission import load_mission
 from viewer.scene.views import View, load_views
 
 BODY_RADII_KM = {"MOON": MOON_RADIUS_KM, "EARTH": EARTH_EQUATORIAL_RADIUS_KM}
@@ -78,6 +79,10 @@ def _unit(v):
 
 
 def _covered(name: str, ets: np.ndarray) -> np.ndarray:
+    """Where the kernels give ``name`` a state: always for the Earth and the Moon (the generic kernels span the
+    mission), within its SPK's coverage for a vehicle."""
+    if name in BODY_RADII_KM:
+        return np.ones(ets.shape, dtype=bool)
     kernels.furnish()
     try:
         a, b = kernels.coverage(name)
@@ -169,6 +174,9 @@ def _shot_end(director: Director, i: int) -> float:
         return director.shots[i + 1].start_et
     ends = []
     for name in director.shots[i].subjects:
+        if name in BODY_RADII_KM:  # a body is there to the end of the mission
+            ends.append(load_mission().span[1])
+            continue
         kernels.furnish()
         try:
             ends.append(kernels.coverage(name)[1])
