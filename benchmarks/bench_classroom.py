@@ -38,7 +38,10 @@ REPO = Path(__file__).resolve().parents[1]
 PIN = "468213"
 START = "?t=2024-05-20T03:00:00Z"  # the story camera, as a class sees it
 DOCUMENT_READY = {"type": "event", "name": "document_ready", "values": {"type": "map"}}
-MOMENT_TIMEOUT_S = 15.0  # a follower that has not seen the leader's moment by then missed it (an error)
+MOMENT_WAIT_S = 30.0  # the leader waits this long for every follower to reach a moment before the next action
+HEAVY_BYTES = (
+    1e6  # an action that sends a follower this much changed the view (its tracks and scene), not only the time
+)
 LOG_PROBLEMS = ("Traceback", "ERROR", "classroom: a follower could not", "refused a change", "failed")
 
 
@@ -133,14 +136,15 @@ class Client:
         return frame
 
     async def _message(self) -> tuple[str, str, float]:
-        """(msgtype, content JSON text, time the content arrived); binary buffers are read and skipped."""
-        header = json.loads(await self._frame())
-        await self._frame()  # metadata
+        """(msgtype, content JSON text, time the content arrived); binary buffers are read, counted and skipped."""
+        head = await self._frame()
+        header = json.loads(head)
+        meta = await self._frame()
         content = await self._frame()
         t = time.monotonic()
+        self.bytes_in += len(head) + len(meta) + len(content)
         for _ in range(2 * int(header.get("num_buffers", 0))):
-            await self._frame()
-        self.bytes_in += len(content)
+            self.bytes_in += len(await self._frame())
         return header["msgtype"], content, t
 
     async def _read(self) -> None:
@@ -241,12 +245,25 @@ def plan(leader: Client) -> list[tuple[str, float, tuple]]:
     return out
 
 
-def reached(client: Client, et: float, since: float) -> float | None:
-    """When ``client`` first received the time ``et`` at or after ``since`` (monotonic), or None."""
+def reached(client: Client, et: float, since: float, until: float = math.inf) -> float | None:
+    """When ``client`` first received the time ``et`` in [``since``, ``until``) (monotonic), or None."""
     for value, t in client.seen:
-        if t >= since and abs(value - et) < 1e-3:
+        if since <= t < until and abs(value - et) < 1e-3:
             return t
     return None
+
+
+def _latencies(actions: list[dict], leader: Client, followers: list[Client]) -> None:
+    """Each action's latency to each follower (None: never reached) and to the leader's own time bar; a moment is
+    looked for until the leader goes to the same moment again."""
+    for k, a in enumerate(actions):
+        again = [b["t0"] for b in actions[k + 1 :] if b["et"] == a["et"]]
+        until = again[0] if again else math.inf
+        a["latency_s"] = [
+            (t - a["t0"]) if (t := reached(f, a["et"], a["t0"], until)) is not None else None for f in followers
+        ]
+        own = reached(leader, a["et"], a["t0"], until)  # a jump also moves the leader's time bar (a scrub came from it)
+        a["leader_s"] = None if own is None else own - a["t0"]
 
 
 def log_problems(path: Path, offset: int) -> list[str]:
@@ -273,16 +290,16 @@ async def _act(leader: Client, followers: list[Client], actions, seconds: float,
     k = 0
     while time.monotonic() < end:
         kind, et, (method, args) = actions[k % len(actions)]
+        before = [f.bytes_in for f in followers]
         t0 = time.monotonic()
         getattr(leader, method)(*args)
-        while time.monotonic() - t0 < MOMENT_TIMEOUT_S:
+        while time.monotonic() - t0 < MOMENT_WAIT_S:
             if all(reached(f, et, t0) is not None for f in followers):
                 break
             await asyncio.sleep(0.005)
-        lat = [(t - t0) if (t := reached(f, et, t0)) is not None else None for f in followers]
-        own = reached(leader, et, t0)  # a jump also moves the leader's own time bar (a scrub came from it)
-        done.append({"kind": kind, "et": et, "latency_s": lat, "leader_s": None if own is None else own - t0})
         await asyncio.sleep(max(0.0, t0 + interval - time.monotonic()))
+        moved = pct([f.bytes_in - b for f, b in zip(followers, before)], 50)  # to each follower, until the next action
+        done.append({"kind": kind, "et": et, "t0": t0, "bytes": moved})
         k += 1
     return done
 
@@ -308,11 +325,12 @@ async def run(base: str, pid: int, log_path: Path, followers: int, seconds: floa
     await asyncio.sleep(settle)
     res["rss_end_mb"] = rss_mb(pid)
     res["bytes_per_action"] = [(f.bytes_in - b) / max(1, len(res["actions"])) for f, b in zip(class_, bytes0)]
+    _latencies(res["actions"], leader, class_)
     errors = [e for c in [leader, *class_] for e in c.errors]
     for a in res["actions"]:
         missed = sum(x is None for x in a["latency_s"])
         if missed:
-            errors.append(f"{missed} followers missed the {a['kind']} to et {a['et']:.1f}")
+            errors.append(f"{missed} followers never reached the {a['kind']} to et {a['et']:.1f}")
     for c in [leader, *class_]:
         c.close()
     await asyncio.sleep(0.5)
@@ -321,8 +339,14 @@ async def run(base: str, pid: int, log_path: Path, followers: int, seconds: floa
 
 
 def report(res: dict) -> str:
-    def lat(kind=None):
-        v = [x for a in res["actions"] if kind in (None, a["kind"]) for x in a["latency_s"] if x is not None]
+    def lat(kind=None, heavy=None):
+        v = [
+            x
+            for a in res["actions"]
+            if kind in (None, a["kind"]) and heavy in (None, a["bytes"] >= HEAVY_BYTES)
+            for x in a["latency_s"]
+            if x is not None
+        ]
         return f"median {pct(v, 50) * 1e3:.0f} ms, p95 {pct(v, 95) * 1e3:.0f} ms ({len(v)} samples)"
 
     n = res["followers"]
@@ -330,6 +354,8 @@ def report(res: dict) -> str:
     per = (res["rss_followers_mb"] - res["rss_leader_mb"]) / n
     per_end = (res["rss_end_mb"] - res["rss_leader_mb"]) / n
     load = "{:.1f} {:.1f} {:.1f}".format
+    every = [x for a in res["actions"] for x in a["latency_s"] if x is not None]
+    within = 100 * sum(x <= 0.5 for x in every) / max(1, len(every))
     lines = [
         f"{res['date']}, load average {load(*res['load_start'])} at the start, {load(*res['load_end'])} at the end",
         f"1 leader + {n} followers (Bokeh-protocol websocket clients), {res['seconds']:.0f} s, "
@@ -337,8 +363,11 @@ def report(res: dict) -> str:
         f"join (page + websocket + document): median {pct(res['join_s'], 50):.2f} s, "
         f"p95 {pct(res['join_s'], 95):.2f} s; {res['joined_at_leader_time']}/{n} joined at the leader's time",
         f"latency, leader action -> follower's time patch: {lat()}",
+        f"  within 500 ms: {within:.0f} %; the slowest {max(every, default=float('nan')):.1f} s",
         f"  jumps (phase button): {lat('jump')}",
         f"  scrubs (time slider): {lat('scrub')}",
+        f"  actions that change the view (>= 1 MB to each follower: the view's tracks and scene): {lat(heavy=True)}",
+        f"  actions within a view: {lat(heavy=False)}",
         f"  the leader's own time bar after a jump: median {pct(own, 50) * 1e3:.0f} ms, p95 {pct(own, 95) * 1e3:.0f} ms",
         f"server RSS: idle {res['rss_idle_mb']:.0f} MB, after the leader's room {res['rss_leader_mb']:.0f} MB, "
         f"{n} followers joined {res['rss_followers_mb']:.0f} MB, at the end {res['rss_end_mb']:.0f} MB",
