@@ -9,7 +9,9 @@ slider drag inside that phase (a scrub). A follower learns the leader's moment f
 gets: the patch that sets its MissionView's ``et``. Latency is the leader's message sent -> that patch received with
 the leader's time, on one monotonic clock in this process.
 
-Prints: latency median and p95 (all actions, jumps, scrubs); server RSS idle, after the leader's room, after the
+Prints: latency median and p95 (all actions; jumps and scrubs; actions that change the view, which send each
+follower that view's tracks and scene, and those within a view; the leader's own time bar), the share within 500 ms;
+server RSS idle, after the leader's room, after the
 followers joined and at the end (from /proc/PID/status), with the RSS per follower; websocket bytes per follower per
 action; the error count (closed connections, server ERROR messages, the app's "Something went wrong" notices,
 followers that missed a moment, tracebacks or classroom warnings in the server log).

@@ -21,7 +21,6 @@ SECONDS = 12.0
 
 @pytest.fixture(scope="module")
 def load(request):
-    pytest.importorskip("tornado")
     request.getfixturevalue("mission_kernels")
     with serve_app("classload", VIEWER_TEACHER_PIN=bench.PIN) as url:
         yield asyncio.run(bench.run(url, url.pid, url.log_path, FOLLOWERS, SECONDS, interval=1.0, settle=0.0))
