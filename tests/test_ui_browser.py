@@ -40,9 +40,17 @@ def mission_kernels():
         _missing("the mission kernels are not built (python -m viewer kernels build)")
 
 
+class ServedApp(str):
+    """The served app's URL, with the server's process id (``pid``) and its log file (``log_path``)."""
+
+    pid: int
+    log_path: Path
+
+
 @contextlib.contextmanager
 def serve_app(name: str = "ui", **env_extra):
-    """``python app.py`` on a free 127.0.0.1 port with ``env_extra``; yields its URL once it answers, stops it after."""
+    """``python app.py`` on a free 127.0.0.1 port with ``env_extra``; yields its URL (a :class:`ServedApp`) once it
+    answers, stops it after."""
     port = _free_port()
     env = dict(os.environ, PYTHONUNBUFFERED="1", **env_extra)
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"viewer-{name}-test-{port}.log", "w+")
@@ -53,7 +61,8 @@ def serve_app(name: str = "ui", **env_extra):
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}/"
+    url = ServedApp(f"http://127.0.0.1:{port}/")
+    url.pid, url.log_path = proc.pid, Path(log.name)
     try:
         deadline = time.monotonic() + BOOT_TIMEOUT_S
         while True:
