@@ -48,10 +48,10 @@ class ServedApp(str):
 
 
 @contextlib.contextmanager
-def serve_app(name: str = "ui", **env_extra):
-    """``python app.py`` on a free 127.0.0.1 port with ``env_extra``; yields its URL (a :class:`ServedApp`) once it
-    answers, stops it after."""
-    port = _free_port()
+def serve_app(name: str = "ui", port: int | None = None, **env_extra):
+    """``python app.py`` on ``port`` (default: a free 127.0.0.1 port) with ``env_extra``; yields its URL (a
+    :class:`ServedApp`) once it answers, stops it after."""
+    port = port or _free_port()
     env = dict(os.environ, PYTHONUNBUFFERED="1", **env_extra)
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"viewer-{name}-test-{port}.log", "w+")
     proc = subprocess.Popen(
@@ -507,3 +507,29 @@ def test_site_view_casts_the_stills_shadows_in_the_browser(app_page):
         assert abs(dark_web - dark_still) <= 0.02 + 0.1 * dark_still, (sun, dark_web, dark_still)
         if sun is not moment:
             assert dark_still > 0.05, f"a Sun {np.round(sun, 3)} this low should shade the patch"
+
+
+def test_the_page_reconnects_after_a_server_restart_and_keeps_its_state(browser, mission_kernels):
+    """Stop the server under an open page: the page says it is reconnecting (in its language), then reloads itself
+    once a server answers on the same port again, and opens on the same view and time (its URL)."""
+    port = _free_port()
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        with serve_app("reconnect", port=port) as url:
+            page.goto(f"{url}?view=lunar&t=2024-05-13T12:49:00Z&lang=zh")
+            page.wait_for_function(READY_JS, timeout=90_000)
+            page.wait_for_function("() => location.search.includes('view=lunar')", timeout=30_000)
+            origin = page.evaluate("() => performance.timeOrigin")
+        note = page.locator(".mv-reconnect")
+        note.wait_for(state="visible", timeout=30_000)
+        assert "重新连接" in note.inner_text()
+        with serve_app("reconnect", port=port):
+            page.wait_for_function(
+                "(t) => performance.timeOrigin !== t && window.__ce6 && window.__ce6.bound", arg=origin, timeout=120_000
+            )
+            page.wait_for_timeout(1000)
+            assert page.evaluate("() => window.__ce6.tracks.raw.view") == "lunar"
+            assert page.locator(".mv-utc").inner_text().startswith("2024-05-13 12:49")
+            assert not page.locator(".mv-reconnect").is_visible()
+    finally:
+        page.close()

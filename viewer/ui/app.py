@@ -162,6 +162,7 @@ class MissionApp(pn.viewable.Viewer):
             show_trails=s.show_trails,
             show_labels=s.show_labels,
             enlarge=s.enlarge_spacecraft,
+            reconnect=not s.kiosk,  # the kiosk has its own watchdog (kiosk.js)
             sizing_mode="stretch_both",
             min_height=480,
         )

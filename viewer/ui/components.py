@@ -74,11 +74,20 @@ class MissionView(JSComponent):
     relay = param.Dict(default={})
     i18n = param.Dict(default={})
     site_shadows = param.Dict(default={}, doc="the site patch's horizon bytes and shading (static/site_shadows.js)")
+    reconnect = param.Boolean(default=True, doc="reload the page once the server is back (static/reconnect.js)")
     story_on = param.Boolean(default=True, doc="The story camera frames the view (static/story_camera.js)")
 
     # one module: the story camera and the relay chain's drawing first, then the view that calls them
     _esm = "\n".join(
-        static_text(f) for f in ("story_camera.js", "relay_chain.js", "site_shadows.js", "trails.js", "mission_view.js")
+        static_text(f)
+        for f in (
+            "story_camera.js",
+            "relay_chain.js",
+            "site_shadows.js",
+            "trails.js",
+            "reconnect.js",
+            "mission_view.js",
+        )
     )
     _stylesheets = [static_text("mission_view.css")]
 

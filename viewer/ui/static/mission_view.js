@@ -162,6 +162,7 @@ export function render({model, el}) {
   slider.min = t0(); slider.max = t1(); slider.value = clock.et;
 
   function text(key) { const d = model.i18n[key] || {}; return d[model.language] || d.en || key; }
+  if (model.reconnect) watchConnection(stage, () => text("reconnecting"));
 
   function utcString(et) {
     const d = new Date(Math.round(et - model.et_minus_unix) * 1000);  // whole seconds, rounded like utc_label
