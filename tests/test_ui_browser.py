@@ -41,13 +41,14 @@ def mission_kernels():
 
 
 @contextlib.contextmanager
-def serve_app(name: str = "ui", **env_extra):
-    """``python app.py`` on a free 127.0.0.1 port with ``env_extra``; yields its URL once it answers, stops it after."""
+def serve_app(name: str = "ui", *args: str, **env_extra):
+    """``python app.py ARGS`` on a free 127.0.0.1 port with ``env_extra``; yields its URL once it answers, stops it
+    after. The server writes its log to ``$TMPDIR/viewer-NAME-test-PORT.log``."""
     port = _free_port()
     env = dict(os.environ, PYTHONUNBUFFERED="1", **env_extra)
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"viewer-{name}-test-{port}.log", "w+")
     proc = subprocess.Popen(
-        [sys.executable, str(REPO / "app.py"), "--port", str(port)],
+        [sys.executable, str(REPO / "app.py"), "--port", str(port), *args],
         cwd=REPO,
         env=env,
         stdout=log,

@@ -6,12 +6,11 @@ from __future__ import annotations
 import html
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
+import uuid
 
 import panel as pn
 
-from viewer.export.jobs import start_phase_export
+from viewer.export.jobs import ServerBusy, clean_exports, exports_dir, launch, start_phase_export
 from viewer.ui.components import notify
 from viewer.ui.i18n import t
 from viewer.ui.styles import APP_CSS
@@ -59,8 +58,9 @@ class SaveControls:
         s = self.state
         if self._shot is not None and self._shot[0].poll() is None:
             return
-        out_dir = Path(tempfile.mkdtemp(prefix="change6-shot-"))
-        path = out_dir / f"change6_{s.view}_{s.utc.replace(':', '').replace('-', '')}.png"
+        out_dir = exports_dir()
+        clean_exports(out_dir)
+        path = out_dir / f"change6_{s.view}_{s.utc.replace(':', '').replace('-', '')}_{uuid.uuid4().hex[:6]}.png"
         argv = [
             sys.executable,
             "-m",
@@ -75,9 +75,11 @@ class SaveControls:
             "--lang",
             s.language,
         ]
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-        )
+        try:
+            proc = launch(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        except ServerBusy:
+            notify(t("server_busy", s.language))
+            return
         self._shot = (proc, path)
         self.w_shot_file.visible = False
         self.w_shot.name = t("rendering", s.language)
@@ -123,7 +125,11 @@ class SaveControls:
         if self._export_job is not None and self._export_job.status().state == "running":
             notify(t("export_busy", s.language))
             return
-        self._export_job = start_phase_export(s.phase, lang=s.language, view=s.view, size=(1280, 720))
+        try:
+            self._export_job = start_phase_export(s.phase, lang=s.language, view=s.view, size=(1280, 720))
+        except ServerBusy:
+            notify(t("server_busy", s.language))
+            return
         self.w_export_file.visible = False
         self._ensure_poll()
 
