@@ -24,7 +24,7 @@ class SaveControls:
         self._safe = safe
         self._export_job = None
         self._export_cb = None
-        self._shot = None  # (Popen, path) of a running offscreen screenshot
+        self._shot = None  # (Popen, path, download name) of a running offscreen screenshot
         s = state
         self.w_shot = pn.widgets.Button(
             name=t("screenshot_button", s.language), button_type="primary", sizing_mode="stretch_width"
@@ -60,7 +60,8 @@ class SaveControls:
             return
         out_dir = exports_dir()
         clean_exports(out_dir)
-        path = out_dir / f"change6_{s.view}_{s.utc.replace(':', '').replace('-', '')}_{uuid.uuid4().hex[:6]}.png"
+        name = f"change6_{s.view}_{s.utc.replace(':', '').replace('-', '')}"  # the download's name
+        path = out_dir / f"{name}_{uuid.uuid4().hex[:6]}.png"  # a stored name of its own: sessions never collide
         argv = [
             sys.executable,
             "-m",
@@ -80,7 +81,7 @@ class SaveControls:
         except ServerBusy:
             notify(t("server_busy", s.language))
             return
-        self._shot = (proc, path)
+        self._shot = (proc, path, f"{name}.png")
         self.w_shot_file.visible = False
         self.w_shot.name = t("rendering", s.language)
         self.w_shot.disabled = True
@@ -100,7 +101,7 @@ class SaveControls:
     def _poll_shot(self) -> bool:
         if self._shot is None:
             return False
-        proc, path = self._shot
+        proc, path, name = self._shot
         if proc.poll() is None:
             return True
         lang = self.state.language
@@ -110,8 +111,8 @@ class SaveControls:
         self._shot = None
         if proc.returncode == 0 and path.exists():
             self.w_shot_file.file = str(path)
-            self.w_shot_file.filename = path.name
-            self.w_shot_file.label = f"{t('download', lang)} {path.name}"
+            self.w_shot_file.filename = name
+            self.w_shot_file.label = f"{t('download', lang)} {name}"
             self.w_shot_file.visible = True
         else:
             notify(err[-1] if err else f"the screenshot failed (status {proc.returncode})")
