@@ -48,14 +48,15 @@ class ServedApp(str):
 
 
 @contextlib.contextmanager
-def serve_app(name: str = "ui", port: int | None = None, **env_extra):
-    """``python app.py`` on ``port`` (default: a free 127.0.0.1 port) with ``env_extra``; yields its URL (a
-    :class:`ServedApp`) once it answers, stops it after."""
+def serve_app(name: str = "ui", *args: str, port: int | None = None, **env_extra):
+    """``python app.py ARGS`` on ``port`` (default: a free 127.0.0.1 port) with ``env_extra``; yields its URL (a
+    :class:`ServedApp`) once it answers, stops it after. The server writes its log to
+    ``$TMPDIR/viewer-NAME-test-PORT.log``."""
     port = port or _free_port()
     env = dict(os.environ, PYTHONUNBUFFERED="1", **env_extra)
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"viewer-{name}-test-{port}.log", "w+")
     proc = subprocess.Popen(
-        [sys.executable, str(REPO / "app.py"), "--port", str(port)],
+        [sys.executable, str(REPO / "app.py"), "--port", str(port), *args],
         cwd=REPO,
         env=env,
         stdout=log,

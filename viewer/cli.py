@@ -14,7 +14,7 @@ import os
 import sys
 
 from viewer import __version__
-from viewer.errors import ViewerError
+from viewer.errors import ViewerError, shown
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("viewer.info", "print versions, kernels with their coverage, terrain and textures in use"),
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     top = _top_parser()
     if not argv or argv[0] not in COMMANDS:
         if argv and not argv[0].startswith("-"):
-            print(f"error: unknown command {argv[0]!r}; choose one of: {', '.join(COMMANDS)}", file=sys.stderr)
+            print(f"error: unknown command {shown(argv[0])}; choose one of: {', '.join(COMMANDS)}", file=sys.stderr)
             return 2
         top.parse_args(argv)
         top.print_help()

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import spiceypy
 
 from viewer import kernels
-from viewer.errors import CoverageError, InputError
+from viewer.errors import CoverageError, InputError, shown
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?Z?$")
 
@@ -33,13 +33,13 @@ def et_from_utc(utc: str) -> float:
     Raises :class:`~viewer.errors.InputError` with the bad string if it does not parse.
     """
     if not isinstance(utc, str) or not _ISO.match(utc.strip()):
-        raise InputError(f"time {utc!r} is not a UTC ISO time; write it like 2024-06-01T22:23:16Z")
+        raise InputError(f"time {shown(utc)} is not a UTC ISO time; write it like 2024-06-01T22:23:16Z")
     _ensure_lsk()
     text = utc.strip().rstrip("Z").replace(" ", "T")
     try:
         return float(spiceypy.str2et(text))
     except spiceypy.utils.exceptions.SpiceyError as exc:
-        raise InputError(f"time {utc!r} is not a valid UTC time ({exc.short or 'SPICE error'})") from None
+        raise InputError(f"time {shown(utc)} is not a valid UTC time ({exc.short or 'SPICE error'})") from None
 
 
 def utc_from_et(et: float, precision: int = 0) -> str:

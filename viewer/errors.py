@@ -60,3 +60,35 @@ class CoverageError(ViewerError, ValueError):
 
 class InputError(ViewerError, ValueError):
     """A value given on the command line or in the UI is out of range or malformed."""
+
+
+SHOWN_MAX = 80  # characters of a user-given value quoted in a message
+
+
+def shown(value, limit: int = SHOWN_MAX) -> str:
+    """A value someone typed, for a one-line message: quoted like ``repr`` (control characters escaped) and cut to
+    ``limit`` characters with an ellipsis, so a 20 kB URL value gives a short line."""
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return repr(text)
+
+
+class LastGood:
+    """``load()`` again on each call; when it raises a :class:`ViewerError` after a success, log the one line and
+    return the value of the last success instead (a file broken while a server runs keeps the exhibit going)."""
+
+    def __init__(self, load, log, what: str):
+        self.load, self.log, self.what = load, log, what
+        self._value: list = []
+
+    def __call__(self):
+        try:
+            value = self.load()
+        except ViewerError as exc:
+            if not self._value:
+                raise
+            self.log.error("%s (keeping the %s read before)", exc, self.what)
+            return self._value[0]
+        self._value[:] = [value]
+        return value

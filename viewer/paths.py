@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 from pathlib import Path
 
 from viewer.errors import InputError
@@ -57,5 +59,85 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             tmp.unlink()
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_temps(target: Path) -> list[Path]:
+    """Remove the temps of ``target`` (``.NAME.PID.tmp`` from :func:`atomic_write_bytes`, ``.NAME.PID.part…`` from
+    an export) whose process ``PID`` is gone, e.g. killed with SIGKILL; returns what it removed."""
+    target = Path(target)
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(\d+)\.(tmp|part.*)$")
+    removed = []
+    try:
+        siblings = list(target.parent.iterdir())
+    except OSError:
+        return removed
+    for p in siblings:
+        m = pattern.match(p.name)
+        if m is None or _process_alive(int(m.group(1))):
+            continue
+        try:
+            shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+        except OSError:
+            continue
+        removed.append(p)
+    return removed
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where that is unavailable."""
+    import ctypes
+    import errno
+
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def replace_dir(target: Path, fill) -> Path:
+    """Rebuild the folder ``target`` all at once: ``fill(tmp)`` writes into ``.NAME.PID.tmp`` beside it (a copy of
+    ``target`` to start with, so files ``fill`` does not write stay), then the two folders swap in one rename and
+    the old set is removed. If ``fill`` fails or is interrupted, ``target`` is untouched and the temp is removed;
+    a temp left by a killed process is removed on the next call. Returns the temp path ``fill`` wrote into."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(target)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    try:
+        if target.is_dir():
+            shutil.copytree(target, tmp, symlinks=True)
+        else:
+            tmp.mkdir()
+        fill(tmp)
+        if not target.exists():
+            os.rename(tmp, target)
+        elif not _exchange(tmp, target):  # elsewhere: two renames, the old set moved aside for an instant
+            old = target.with_name(f".{target.name}.{os.getpid()}.old.tmp")
+            os.rename(target, old)
+            os.rename(tmp, target)
+            os.rename(old, tmp)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return tmp

@@ -29,7 +29,7 @@ from typing import Protocol
 
 import numpy as np
 
-from viewer.errors import InputError
+from viewer.errors import InputError, shown
 from viewer.phase_views import camera_for
 
 DEFAULT_ORBIT_TURNS = 0.25
@@ -239,20 +239,22 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     kind, _, arg = str(spec).partition(":")
     kind = kind.strip().lower()
     if kind not in ("story", "preset", "orbit", "follow", "auto"):
-        raise InputError(f"--camera {spec!r}: choose story, auto, preset, orbit[:TURNS] or follow[:VEHICLE]")
+        raise InputError(f"--camera {shown(spec)}: choose story, auto, preset, orbit[:TURNS] or follow[:VEHICLE]")
     if kind == "orbit" and arg:
         try:
             turns = float(arg)
         except ValueError:
-            raise InputError(f"--camera {spec!r}: TURNS must be a number, e.g. orbit:0.5") from None
+            raise InputError(f"--camera {shown(spec)}: TURNS must be a number, e.g. orbit:0.5") from None
         if not math.isfinite(turns) or abs(turns) > MAX_ORBIT_TURNS:
-            raise InputError(f"--camera {spec!r}: TURNS must be a finite number of at most {MAX_ORBIT_TURNS} turns")
+            raise InputError(
+                f"--camera {shown(spec)}: TURNS must be a finite number of at most {MAX_ORBIT_TURNS} turns"
+            )
     if kind == "follow" and arg:
         from viewer.constants import VEHICLES
 
         craft = [v for v in VEHICLES if v != "CHANGE6_SITE"]
         if arg not in craft:
-            raise InputError(f"--camera {spec!r}: cannot follow {arg!r}; choose one of {', '.join(craft)}")
+            raise InputError(f"--camera {shown(spec)}: cannot follow {shown(arg)}; choose one of {', '.join(craft)}")
     return kind, (arg or None)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from viewer.errors import InputError
+from viewer.errors import InputError, shown
 from viewer.export.video import DEFAULT_PRESET
 
 
@@ -118,7 +118,7 @@ def add_projection_arguments(group) -> None:
 
 def run(args) -> int:
     if args.what != "video":  # pragma: no cover - argparse enforces the choice
-        raise InputError(f"unknown export {args.what!r}; choose video")
+        raise InputError(f"unknown export {shown(args.what)}; choose video")
     from viewer.export import render_job  # numpy and the export pipeline: not needed for --help
     from viewer.export.video import sigterm_as_interrupt
 

@@ -39,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="still: anti-aliasing and terrain shadows (default); fast: neither",
     )
     parser.add_argument("--lang", default="en", choices=["en", "zh"], help="label language")
+    parser.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
     add_projection_arguments(parser)
 
 
@@ -66,6 +67,7 @@ def run(args) -> int:
         quality=args.quality,
         language=args.lang,
         projection=projection,
+        force=args.force,
     )
     print(f"wrote {path} ({size[0]}x{size[1]} {projection.kind}, view {view or 'story'}, {args.time})", file=sys.stdout)
     return 0

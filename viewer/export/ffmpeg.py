@@ -10,7 +10,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from viewer.errors import InputError, ViewerError
+from viewer.errors import InputError, ViewerError, shown
 
 DEFAULT_CRF = 20
 # superfast, not veryfast: on 2 cores x264 shares the CPU with llvmpipe, and the lunar view at 720p went from 29.8
@@ -68,7 +68,7 @@ def ffmpeg_command(
     ]
     if kind == "mp4":
         if preset not in X264_PRESETS:
-            raise InputError(f"--preset {preset!r} is not an x264 preset; choose one of {', '.join(X264_PRESETS)}")
+            raise InputError(f"--preset {shown(preset)} is not an x264 preset; choose one of {', '.join(X264_PRESETS)}")
         if not 0 <= int(crf) <= 51:
             raise InputError(f"--crf {crf} is out of range; choose 0 (lossless) … 51 (worst), 18–23 is typical")
         cmd += [

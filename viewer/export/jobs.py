@@ -26,7 +26,53 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from viewer import paths
+from viewer.errors import ViewerError
 from viewer.export.video import check_size
+
+MAX_RENDERS = max(1, int(os.environ.get("VIEWER_MAX_EXPORTS", "2") or 2))  # child renders at once, this process
+KEEP_S = 2 * 3600.0  # finished clips and stills older than this are removed ...
+KEEP_FILES = 40  # ... and only this many of the newest are kept
+_renders: list[subprocess.Popen] = []
+_renders_lock = threading.Lock()
+
+
+class ServerBusy(ViewerError):
+    """Every render slot of this server process is taken; the visitor should try again shortly."""
+
+
+def launch(argv: list[str], **popen_kwargs) -> subprocess.Popen:
+    """Start a render child process (a video export or a still), or raise :class:`ServerBusy` when
+    :data:`MAX_RENDERS` of them already run in this process (``VIEWER_MAX_EXPORTS`` sets it): every session of a
+    shared server counts, so three tabs cannot start three encodes on a two-core machine."""
+    with _renders_lock:
+        _renders[:] = [p for p in _renders if p.poll() is None]
+        if len(_renders) >= MAX_RENDERS:
+            raise ServerBusy(f"busy: {len(_renders)} exports are running on this server; try again in a minute")
+        proc = subprocess.Popen(argv, **popen_kwargs)
+        _renders.append(proc)
+        return proc
+
+
+def clean_exports(folder: Path | None = None, keep_s: float = KEEP_S, keep_files: int = KEEP_FILES) -> list[Path]:
+    """Remove finished exports older than ``keep_s`` and all but the ``keep_files`` newest (temps of running
+    exports, hidden ``.NAME.PID.part``, are left to :func:`viewer.paths.remove_stale_temps`); returns the removed."""
+    folder = Path(folder) if folder is not None else exports_dir()
+    try:
+        files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
+        ages = {p: p.stat().st_mtime for p in files}
+    except OSError:
+        return []
+    now = time.time()
+    newest = sorted(files, key=ages.get, reverse=True)
+    removed = []
+    for i, p in enumerate(newest):
+        if i >= keep_files or now - ages[p] > keep_s:
+            try:
+                p.unlink()
+            except OSError:
+                continue
+            removed.append(p)
+    return removed
 
 
 @dataclass(frozen=True)
@@ -58,7 +104,7 @@ class ExportJob:
         child_env = dict(os.environ)
         child_env.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
         child_env.update(env or {})
-        self._proc = subprocess.Popen(
+        self._proc = launch(
             self.argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -154,11 +200,13 @@ def start_phase_export(
     """Start exporting mission phase ``phase`` as an MP4 in the background; returns the running job.
 
     The file lands in ``out_dir`` (default: the user cache's ``exports/``) under a new name, so jobs never
-    collide and nothing is overwritten.
+    collide and nothing is overwritten; old files there are removed first (:func:`clean_exports`). Raises
+    :class:`ServerBusy` while every render slot of the process is taken.
     """
     w, h = check_size(size)
     out_dir = Path(out_dir) if out_dir is not None else exports_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
+    clean_exports(out_dir)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     output = out_dir / f"change6_{phase}_{lang or 'nocaptions'}_{w}x{h}_{stamp}_{uuid.uuid4().hex[:6]}.mp4"
     argv = [

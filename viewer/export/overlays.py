@@ -30,7 +30,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from viewer import words
-from viewer.errors import InputError
+from viewer.errors import InputError, shown
 
 SAFE = 0.05  # title-safe margin, fraction of width and height
 LANGS = ("en", "zh")
@@ -522,7 +522,7 @@ def content_from_mission(mission, lang: str | None) -> OverlayContent:
     ``lang`` is "en", "zh" or None (no captions: only the clock and the credits, in English).
     """
     if lang is not None and lang not in LANGS:
-        raise InputError(f"--captions {lang!r}: choose en, zh or none")
+        raise InputError(f"--captions {shown(lang)}: choose en, zh or none")
     if lang == "zh":
         font_files("zh")  # fail early, in one line, if no CJK font is installed
     text_lang = lang or "en"

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from viewer.errors import InputError
+from viewer.errors import InputError, shown
 
 PROJECTIONS = ("perspective", "fisheye", "equirect")
 DEFAULT_FOV = 180.0
@@ -114,7 +114,7 @@ def camera_frame(position, focal_point, view_up) -> np.ndarray:
 def make_projection(kind: str, *, fov: float | None = None, tilt: float | None = None) -> Projection:
     """Check the CLI's --projection, --fov and --dome-tilt; each mistake is one line naming the value."""
     if kind not in PROJECTIONS:
-        raise InputError(f"--projection {kind!r} is unknown; choose one of {', '.join(PROJECTIONS)}")
+        raise InputError(f"--projection {shown(kind)} is unknown; choose one of {', '.join(PROJECTIONS)}")
     if kind != "fisheye":
         if fov is not None or tilt is not None:
             flag = "--fov" if fov is not None else "--dome-tilt"
@@ -164,5 +164,5 @@ def parse_panorama_size(text: str | None, projection: Projection) -> tuple[int, 
         return DEFAULT_SIZES[projection.kind]
     parts = str(text).lower().replace("×", "x").split("x")
     if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
-        raise InputError(f"size {text!r} is not WIDTHxHEIGHT; write it like 2048x2048")
+        raise InputError(f"size {shown(text)} is not WIDTHxHEIGHT; write it like 2048x2048")
     return check_panorama_size(projection, (int(parts[0]), int(parts[1])))

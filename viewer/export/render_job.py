@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from viewer.epochs import et_from_utc
-from viewer.errors import InputError
+from viewer.errors import InputError, shown
 from viewer.export import camera_paths as cp
 from viewer.export.ffmpeg import ffmpeg_command
 from viewer.export.panorama import Projection, make_projection, parse_panorama_size
@@ -147,7 +147,7 @@ def resolve_range(
             return mission.chapters[i].start_et, end, None
         if phase not in ids:
             raise InputError(
-                f"unknown phase {phase!r}; choose one of: {', '.join(ids)} (or a chapter: {', '.join(chapters)})"
+                f"unknown phase {shown(phase)}; choose one of: {', '.join(ids)} (or a chapter: {', '.join(chapters)})"
             )
         item = mission.item(phase)
         return item.start_et, item.end_et, item.id

@@ -31,9 +31,9 @@ def mesh_lod(detail: str, size: tuple[int, int]) -> str:
     640x360), and at 1080p the Moon of the lunar view is ~650 px wide, where the two look alike (docs/export.md).
     """
     if detail not in DETAILS:
-        from viewer.errors import InputError
+        from viewer.errors import InputError, shown
 
-        raise InputError(f"--detail {detail!r}: choose auto, light or full")
+        raise InputError(f"--detail {shown(detail)}: choose auto, light or full")
     if detail == "auto":
         return "browser" if min(size) <= 1080 else "export"
     return "browser" if detail == "light" else "export"

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from viewer.epochs import coverage_error
-from viewer.errors import InputError, KernelError
+from viewer.errors import InputError, KernelError, shown
 
 MAX_W, MAX_H = 3840, 2160
 MIN_SIDE = 16
@@ -29,7 +29,7 @@ def parse_size(text: str) -> tuple[int, int]:
     """``"1920x1080"`` -> ``(1920, 1080)``: even sides, 16 px … 3840×2160 (either orientation)."""
     m = _SIZE.match(str(text))
     if not m:
-        raise InputError(f"size {text!r} is not WIDTHxHEIGHT; write it like 1920x1080")
+        raise InputError(f"size {shown(text)} is not WIDTHxHEIGHT; write it like 1920x1080")
     return check_still_size((int(m.group(1)), int(m.group(2))))
 
 
@@ -82,6 +82,7 @@ def screenshot(
     language: str = "en",
     scene=None,
     projection=None,
+    force: bool = False,
 ) -> Path:
     """Render the scene at ``et`` in ``view`` and write a PNG to ``path`` atomically; return the path.
 
@@ -89,7 +90,7 @@ def screenshot(
     ``et``, the same as a video frame of that moment. A ``scene`` (a :class:`~viewer.scene.scene.MissionScene`)
     can be passed to render several stills without rebuilding it; its window size must then equal ``size``. A
     panoramic ``projection`` (:class:`~viewer.export.panorama.Projection`, fisheye or equirect) renders a dome
-    master or a 360° still.
+    master or a 360° still. An existing ``path`` is kept unless ``force``.
     """
     from viewer import paths
     from viewer.scene.views import get_view
@@ -114,6 +115,9 @@ def screenshot(
         raise InputError(f"output {path} must end in .png")
     if path.parent and not path.parent.exists():
         raise InputError(f"output directory {path.parent} does not exist; create it first")
+    if (path.exists() or path.is_symlink()) and not force:
+        raise InputError(f"{path} already exists; pass --force to overwrite it")
+    paths.remove_stale_temps(path)
     if panoramic:
         from viewer.export.panorama_source import panorama_still
 

@@ -12,8 +12,9 @@ Frames are never captured in real time: frame ``i`` shows ``ets[i]`` exactly, so
 clip as a fast one, only later.
 
 Nothing partial is left behind. ffmpeg writes to a temp file (or directory) beside the target; only a complete
-encode is renamed onto the target. On any exception, ``KeyboardInterrupt`` or SIGTERM (the CLI turns SIGTERM
-into ``KeyboardInterrupt``) ffmpeg is killed and the temp is removed. An existing target is kept unless
+encode is renamed onto the target. On any exception, ``KeyboardInterrupt``, SIGTERM or SIGHUP (the CLI turns
+both into ``KeyboardInterrupt``) ffmpeg is killed and the temp is removed. Temps left by a process that is gone
+(SIGKILL, a power cut) are removed before the next export to the same target. An existing target is kept unless
 ``force``.
 """
 
@@ -36,7 +37,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from viewer.errors import InputError
+from viewer import paths
+from viewer.errors import InputError, shown
 from viewer.export.ffmpeg import DEFAULT_CRF, DEFAULT_PRESET, ExportError, ffmpeg_command
 from viewer.export.progress import Progress
 
@@ -64,7 +66,7 @@ def parse_size(text: str) -> tuple[int, int]:
     """``"1920x1080"`` -> ``(1920, 1080)``, checked by :func:`check_size`."""
     parts = str(text).lower().replace("×", "x").split("x")
     if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
-        raise InputError(f"size {text!r} is not WIDTHxHEIGHT; write it like 1920x1080")
+        raise InputError(f"size {shown(text)} is not WIDTHxHEIGHT; write it like 1920x1080")
     return check_size((int(parts[0]), int(parts[1])))
 
 
@@ -142,6 +144,7 @@ def prepare_target(target: Path, *, force: bool, is_dir: bool = False) -> Path:
     target = Path(target).expanduser().resolve()
     if not target.parent.is_dir():
         raise InputError(f"{target.parent} does not exist; create it first or choose another output path")
+    paths.remove_stale_temps(target)
     if target.exists() or target.is_symlink():
         if not force:
             raise InputError(f"{target} already exists; pass --force to overwrite it")
@@ -152,7 +155,7 @@ def prepare_target(target: Path, *, force: bool, is_dir: bool = False) -> Path:
         if not is_dir and target.is_dir():
             raise InputError(f"{target} is a directory; choose a file name ending in .mp4")
     if not is_dir and target.suffix.lower() != ".mp4":
-        raise InputError(f"output {target.name!r} must end in .mp4 (or use --png-dir DIR for a PNG sequence)")
+        raise InputError(f"output {shown(target.name)} must end in .mp4 (or use --png-dir DIR for a PNG sequence)")
     return target
 
 
@@ -481,20 +484,24 @@ def _apply_overlay(overlay: FrameHook, et: float, index: int, frame: np.ndarray)
     return overlay(frame, et, index)
 
 
+INTERRUPT_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
 class sigterm_as_interrupt:
-    """Within the block, SIGTERM raises ``KeyboardInterrupt`` in the main thread, so cleanup runs."""
+    """Within the block, SIGTERM and SIGHUP (a closed terminal) raise ``KeyboardInterrupt`` in the main thread, so
+    cleanup runs."""
 
     def __enter__(self):
-        self._old = None
+        self._old = {}
         if threading.current_thread() is threading.main_thread():
 
             def _handler(signum, frame):
                 raise KeyboardInterrupt(f"signal {signum}")
 
-            self._old = signal.signal(signal.SIGTERM, _handler)
+            self._old = {sig: signal.signal(sig, _handler) for sig in INTERRUPT_SIGNALS}
         return self
 
     def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGTERM, self._old)
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
         return False

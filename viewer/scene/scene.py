@@ -29,7 +29,7 @@ import numpy as np
 import pyvista as pv
 from spiceypy.utils.exceptions import SpiceyError
 
-from viewer.errors import InputError, ViewerError
+from viewer.errors import InputError, ViewerError, shown
 from viewer.scene import camera, placement, texts
 from viewer.scene.frame import Frame, FrameModel
 from viewer.scene.groups.bodies import Bodies, BodyMeshes, body_meshes
@@ -94,7 +94,7 @@ class MissionScene:
         relay=DEFAULT,
     ):
         if quality not in QUALITIES:
-            raise InputError(f"quality {quality!r} is unknown; choose one of {', '.join(QUALITIES)}")
+            raise InputError(f"quality {shown(quality)} is unknown; choose one of {', '.join(QUALITIES)}")
         self.cfg = scene_config()
         self.view: View = get_view(view or default_view())
         self.web, self.quality = web, quality
@@ -171,7 +171,7 @@ class MissionScene:
 
     def set_language(self, language: str) -> None:
         if language not in ("en", "zh"):
-            raise InputError(f"language {language!r} is unknown; choose en or zh")
+            raise InputError(f"language {shown(language)} is unknown; choose en or zh")
         self.language = language
         self.labels.set_fonts(self.plotter.window_size[1], language)
         self.link_lines.set_fonts(self.plotter.window_size[1], language)
@@ -180,7 +180,7 @@ class MissionScene:
     def set_layer(self, name: str, visible: bool) -> None:
         """Show or hide a layer: ``links``, ``trails``, ``labels`` or ``stars``."""
         if name not in self.layers:
-            raise InputError(f"layer {name!r} is unknown; choose one of {', '.join(self.layers)}")
+            raise InputError(f"layer {shown(name)} is unknown; choose one of {', '.join(self.layers)}")
         self.layers[name] = bool(visible)
         self._refresh()
 
@@ -203,7 +203,7 @@ class MissionScene:
     def set_quality(self, quality: str) -> None:
         """``"fast"``: light meshes, no anti-aliasing; ``"still"``: fine meshes and SSAA."""
         if quality not in QUALITIES:
-            raise InputError(f"quality {quality!r} is unknown; choose one of {', '.join(QUALITIES)}")
+            raise InputError(f"quality {shown(quality)} is unknown; choose one of {', '.join(QUALITIES)}")
         self.quality = quality
         self._apply_quality()
 
@@ -236,7 +236,7 @@ class MissionScene:
         """Switch to the view preset ``name`` (``follow`` names the vehicle for the follow view) and reset its camera."""
         view = get_view(name)
         if follow is not None and follow not in self.vehicle_actor:
-            raise InputError(f"cannot follow {follow!r}; choose one of {', '.join(self.vehicle_actor)}")
+            raise InputError(f"cannot follow {shown(follow)}; choose one of {', '.join(self.vehicle_actor)}")
         self.view, self.follow = view, follow or view.follow
         self.spacecraft_scale = self._scale_override or view.spacecraft_scale
         et = self.et if et is None else float(et)

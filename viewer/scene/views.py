@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from viewer import paths
-from viewer.errors import DataError, InputError
+from viewer.errors import DataError, InputError, shown
 
 UNITS_PER_KM = {"km": 1.0, "m": 1000.0}
 
@@ -162,5 +162,5 @@ def get_view(name: str, path: Path | None = None) -> View:
     """Return the view called ``name``; an unknown name is an :class:`InputError` listing the choices."""
     views = load_views(path)
     if name not in views:
-        raise InputError(f"unknown view {name!r}; choose one of: {', '.join(views)}")
+        raise InputError(f"unknown view {shown(name)}; choose one of: {', '.join(views)}")
     return views[name]

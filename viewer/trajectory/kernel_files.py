@@ -170,8 +170,17 @@ def manifest(ctx, code_version: str) -> dict:
 
 
 def write_all(ctx, out_dir: Path, code_version: str) -> list[str]:
+    """Write the kernel set into a temporary copy of ``out_dir`` and swap it in with one rename
+    (:func:`viewer.paths.replace_dir`): an interrupted build leaves the old set whole, never a mix."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    tmp = paths.replace_dir(out_dir, lambda d: written.extend(_write_set(ctx, d, code_version)))
+    spiceypy.unload(str(tmp / NAMES_KERNEL))  # the names now load from their final place
+    spiceypy.furnsh(str(out_dir / NAMES_KERNEL))
+    return written
+
+
+def _write_set(ctx, out_dir: Path, code_version: str) -> list[str]:
     written = []
     text = names_kernel_text(ctx, code_version)
     paths.atomic_write_text(out_dir / NAMES_KERNEL, text)

@@ -23,6 +23,7 @@ import panel as pn
 
 from viewer import classroom, words
 from viewer.classroom import ROOMS, RoomError
+from viewer.ui.components import client_address
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +44,6 @@ def _room_state(state) -> dict:
         "view": str(state.view),
         "camera": "story" if state.auto_view else "preset",
     }
-
-
-def _client() -> str:
-    """The connecting client's address (the PIN lock-out counts per client)."""
-    try:
-        return str(pn.state.curdoc.session_context.request.remote_ip or "local")
-    except AttributeError:
-        return "local"
 
 
 class ClassroomLink:
@@ -80,7 +73,7 @@ class ClassroomLink:
         """Open a room; returns '' or the reason it was refused (in the session's language)."""
         lang = self.state.language
         try:
-            self.code, self.token = ROOMS.open_room(pin, self.expected_pin, _client(), _room_state(self.state))
+            self.code, self.token = ROOMS.open_room(pin, self.expected_pin, client_address(), _room_state(self.state))
         except RoomError as err:
             return cw(err.key, lang, **err.fmt)
         self._watcher = self.state.param.watch(self._publish, list(PUBLISHED))

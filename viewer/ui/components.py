@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import panel as pn
@@ -126,7 +127,27 @@ class HorizonPanel(JSComponent):
     ]
 
 
+NOTIFY_MAX = 300  # characters of one notification line
+
+
+def notify_text(message: str) -> str:
+    """The toast's HTML for ``message``: one line, at most :data:`NOTIFY_MAX` characters, HTML-escaped (the toast
+    shows its message as HTML, and messages quote what visitors typed into the URL)."""
+    text = " ".join(str(message).split())
+    if len(text) > NOTIFY_MAX:
+        text = text[: NOTIFY_MAX - 1] + "…"
+    return html.escape(text)
+
+
 def notify(message: str, kind: str = "warning") -> None:
     """One line to the person using the page, never a traceback."""
     if pn.state.notifications is not None:
-        getattr(pn.state.notifications, kind)(message, duration=6000)
+        getattr(pn.state.notifications, kind)(notify_text(message), duration=6000)
+
+
+def client_address() -> str:
+    """The connecting browser's address (PIN lock-outs count per client); "local" outside a server session."""
+    try:
+        return str(pn.state.curdoc.session_context.request.remote_ip or "local")
+    except AttributeError:
+        return "local"

@@ -6,12 +6,11 @@ from __future__ import annotations
 import html
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
+import uuid
 
 import panel as pn
 
-from viewer.export.jobs import start_phase_export
+from viewer.export.jobs import ServerBusy, clean_exports, exports_dir, launch, start_phase_export
 from viewer.ui.components import notify
 from viewer.ui.i18n import t
 from viewer.ui.styles import APP_CSS
@@ -25,7 +24,7 @@ class SaveControls:
         self._safe = safe
         self._export_job = None
         self._export_cb = None
-        self._shot = None  # (Popen, path) of a running offscreen screenshot
+        self._shot = None  # (Popen, path, download name) of a running offscreen screenshot
         s = state
         self.w_shot = pn.widgets.Button(
             name=t("screenshot_button", s.language), button_type="primary", sizing_mode="stretch_width"
@@ -59,8 +58,10 @@ class SaveControls:
         s = self.state
         if self._shot is not None and self._shot[0].poll() is None:
             return
-        out_dir = Path(tempfile.mkdtemp(prefix="change6-shot-"))
-        path = out_dir / f"change6_{s.view}_{s.utc.replace(':', '').replace('-', '')}.png"
+        out_dir = exports_dir()
+        clean_exports(out_dir)
+        name = f"change6_{s.view}_{s.utc.replace(':', '').replace('-', '')}"  # the download's name
+        path = out_dir / f"{name}_{uuid.uuid4().hex[:6]}.png"  # a stored name of its own: sessions never collide
         argv = [
             sys.executable,
             "-m",
@@ -75,10 +76,12 @@ class SaveControls:
             "--lang",
             s.language,
         ]
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-        )
-        self._shot = (proc, path)
+        try:
+            proc = launch(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        except ServerBusy:
+            notify(t("server_busy", s.language))
+            return
+        self._shot = (proc, path, f"{name}.png")
         self.w_shot_file.visible = False
         self.w_shot.name = t("rendering", s.language)
         self.w_shot.disabled = True
@@ -98,7 +101,7 @@ class SaveControls:
     def _poll_shot(self) -> bool:
         if self._shot is None:
             return False
-        proc, path = self._shot
+        proc, path, name = self._shot
         if proc.poll() is None:
             return True
         lang = self.state.language
@@ -108,8 +111,8 @@ class SaveControls:
         self._shot = None
         if proc.returncode == 0 and path.exists():
             self.w_shot_file.file = str(path)
-            self.w_shot_file.filename = path.name
-            self.w_shot_file.label = f"{t('download', lang)} {path.name}"
+            self.w_shot_file.filename = name
+            self.w_shot_file.label = f"{t('download', lang)} {name}"
             self.w_shot_file.visible = True
         else:
             notify(err[-1] if err else f"the screenshot failed (status {proc.returncode})")
@@ -123,7 +126,11 @@ class SaveControls:
         if self._export_job is not None and self._export_job.status().state == "running":
             notify(t("export_busy", s.language))
             return
-        self._export_job = start_phase_export(s.phase, lang=s.language, view=s.view, size=(1280, 720))
+        try:
+            self._export_job = start_phase_export(s.phase, lang=s.language, view=s.view, size=(1280, 720))
+        except ServerBusy:
+            notify(t("server_busy", s.language))
+            return
         self.w_export_file.visible = False
         self._ensure_poll()
 

@@ -16,14 +16,13 @@ Settings come from ``assets/kiosk.yaml`` (:mod:`viewer.ui.kiosk_config`).
 
 from __future__ import annotations
 
-import hmac
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 import weakref
-from collections import deque
 
 import panel as pn
 import param
@@ -31,16 +30,14 @@ import psutil
 from panel.custom import Child, JSComponent
 
 from viewer import __version__
-from viewer.errors import ViewerError
-from viewer.ui.components import static_text
+from viewer.classroom import PinGate, RoomError
+from viewer.errors import LastGood, ViewerError, shown
+from viewer.ui.components import client_address, static_text
 from viewer.ui.i18n import TEXT, t
-from viewer.ui.kiosk_config import KioskConfig, load_kiosk_config
+from viewer.ui.kiosk_config import SHIPPED_PIN, KioskConfig, load_kiosk_config
 
 log = logging.getLogger("viewer.ui.kiosk")
 
-PIN_MAX_FAILS = 5  # wrong PINs within PIN_WINDOW_S ...
-PIN_WINDOW_S = 300.0
-PIN_LOCKOUT_S = 60.0  # ... lock the pad for this long (for the whole server, not per page)
 
 KIOSK_TEXT: dict[str, dict[str, str]] = {
     "touch": {"en": "Touch the screen to explore", "zh": "触摸屏幕，开始探索"},
@@ -63,6 +60,14 @@ KIOSK_TEXT: dict[str, dict[str, str]] = {
     "reload": {"en": "Reload the page", "zh": "重新载入页面"},
     "exit": {"en": "Exit the kiosk (stops the app)", "zh": "退出展项（停止程序）"},
     "exit_done": {"en": "The app is stopping.", "zh": "程序正在停止。"},
+    "exit_off": {
+        "en": "Exit is off while the PIN is the shipped default; set operator.pin in kiosk.yaml.",
+        "zh": "密码仍为出厂默认值，退出功能已关闭；请在 kiosk.yaml 中设置 operator.pin。",
+    },
+    "operator_off": {
+        "en": "The operator screen works only on a kiosk server (python app.py --kiosk).",
+        "zh": "管理员界面仅在展项服务器上可用（python app.py --kiosk）。",
+    },
 }
 
 # what the kiosk changes in the app's 3D view and time bar: ≥ 48 px touch targets, no speed/settings controls
@@ -82,9 +87,9 @@ VIEW_CSS = """
 """
 
 _controllers: weakref.WeakSet[KioskController] = weakref.WeakSet()
-_pin_fails: deque = deque()
-_pin_locked_until = [0.0]
-_pin_lock = threading.Lock()
+# wrong PINs: 5 within 5 min lock that browser's address for 60 s; 4 addresses locked at once lock every pad
+PIN_GATE = PinGate(per_client=5, window_s=300.0, lockout_s=60.0, clients=4)
+_server = {"operator": False}  # set by prepare(operator=True): `python app.py --kiosk`
 _STARTED = time.time()
 
 
@@ -134,6 +139,7 @@ class KioskController:
         self.app = app
         self.state = app.state
         self.config = config
+        self.client = client_address()
         self.mission = app.state.mission
         self._unlocked = False
         self._tour_caption = None
@@ -192,7 +198,7 @@ class KioskController:
         try:
             chapter = self.mission.chapter(chapter_id)
         except KeyError:
-            raise ViewerError(f"no chapter called {chapter_id!r}") from None
+            raise ViewerError(f"no chapter called {shown(chapter_id)}") from None
         step = self.config.tour.step_for_chapter(chapter_id)
         s = self.state
         view = step.view if step is not None else s.view
@@ -237,26 +243,15 @@ class KioskController:
     # ------------------------------------------------------------------------------------------ operator
     def check_pin(self, pin: str) -> None:
         lang = self.state.language
-        now = time.monotonic()
         n = self.view.pin_result.get("n", 0) + 1
-        with _pin_lock:
-            wait = _pin_locked_until[0] - now
-            if wait > 0:
-                self.view.pin_result = {"n": n, "ok": False, "message": kt("pin_locked", lang, s=int(wait) + 1)}
-                return
-            ok = hmac.compare_digest(pin.encode(), self.config.pin.encode())
-            if not ok:
-                _pin_fails.append(now)
-                while _pin_fails and now - _pin_fails[0] > PIN_WINDOW_S:
-                    _pin_fails.popleft()
-                if len(_pin_fails) >= PIN_MAX_FAILS:
-                    _pin_locked_until[0] = now + PIN_LOCKOUT_S
-                    _pin_fails.clear()
-                    log.warning(
-                        "kiosk: %d wrong operator PINs; the pad is locked for %d s", PIN_MAX_FAILS, PIN_LOCKOUT_S
-                    )
-        if not ok:
-            self.view.pin_result = {"n": n, "ok": False, "message": kt("pin_wrong", lang)}
+        if not _server["operator"]:
+            log.warning("kiosk: a PIN was refused: this server was not started with --kiosk")
+            self.view.pin_result = {"n": n, "ok": False, "message": kt("operator_off", lang)}
+            return
+        try:
+            PIN_GATE.check(pin, self.config.pin, self.client)
+        except RoomError as err:  # a wrong PIN, or this client (or, after many, every client) locked out
+            self.view.pin_result = {"n": n, "ok": False, "message": kt(err.key, lang, **err.fmt)}
             return
         log.info("kiosk: operator screen unlocked")
         self._unlocked = True
@@ -291,6 +286,8 @@ class KioskController:
                 else f"{len(cfg.tour.steps)} steps, {cfg.tour.total_s:g} s",
             ),
         ]
+        if not exit_allowed(cfg):
+            rows.append(("退出" if zh else "Exit", "已关闭" if zh else "off"))
         if cfg.overrides:
             rows.append(("环境覆盖" if zh else "Env overrides", ", ".join(cfg.overrides)))
         return {"title": kt("operator", lang), "rows": rows, "n": time.monotonic()}
@@ -299,11 +296,14 @@ class KioskController:
         if action == "lock":
             self._lock()
             return
-        if not self._unlocked:
+        if not self._unlocked or not _server["operator"]:
             log.warning("kiosk: operator action %r refused: the operator screen is locked", action)
             return
         if action == "refresh":
             self.view.operator = self.status()
+        elif action == "exit" and not exit_allowed(self.config):
+            log.warning("kiosk: Exit refused: the operator PIN is still the shipped default")
+            self.view.operator = {**self.status(), "stopping": kt("exit_off", self.state.language)}
         elif action == "exit":
             log.warning("kiosk: the operator stopped the app")
             self.view.operator = {**self.status(), "stopping": kt("exit_done", self.state.language)}
@@ -321,30 +321,32 @@ def _app_words() -> dict:
     return {k: TEXT[k] for k in ("sourced", "derived", "assumed") if k in TEXT}
 
 
-_last_good: list[KioskConfig] = []
+load_config = LastGood(lambda: load_kiosk_config(), log, "kiosk settings")
+"""The kiosk settings, read again for each new page so an edit shows on the next reload.
+
+``python app.py --kiosk`` checks the file before serving (a broken file stops the start with one line). A file
+broken later, while the kiosk runs, is logged and the last good settings stay in use: the exhibit keeps going.
+"""
 
 
-def load_config() -> KioskConfig:
-    """The kiosk settings, read again for each new page so an edit shows on the next reload.
-
-    ``python app.py --kiosk`` checks the file before serving (a broken file stops the start with one line). A file
-    broken later, while the kiosk runs, is logged and the last good settings stay in use: the exhibit keeps going.
-    """
-    try:
-        cfg = load_kiosk_config()
-    except ViewerError as exc:
-        if not _last_good:
-            raise
-        log.error("kiosk: %s (keeping the settings read before)", exc)
-        return _last_good[0]
-    _last_good[:] = [cfg]
-    return cfg
+def exit_allowed(cfg: KioskConfig) -> bool:
+    """The operator's Exit stops the server only on a kiosk server whose PIN is not the public default."""
+    return _server["operator"] and cfg.pin != SHIPPED_PIN
 
 
-def prepare() -> KioskConfig:
-    """Before serving a kiosk: check the settings; a broken file stops the start with one line."""
+def prepare(operator: bool = False) -> KioskConfig:
+    """Before serving a kiosk: check the settings; a broken file stops the start with one line. ``operator``: this
+    server (``python app.py --kiosk``) runs operator actions; with the shipped PIN, all but Exit, and it says so."""
     cfg = load_config()
     log.info("kiosk: %r%s", cfg, f" (overrides: {', '.join(cfg.overrides)})" if cfg.overrides else "")
+    _server["operator"] = operator
+    if operator and cfg.pin == SHIPPED_PIN:
+        print(
+            f"warning: {cfg.path}: operator.pin is still the shipped default, so the operator's Exit is off; "
+            'set your own PIN there (4 to 12 digits, in quotes, e.g. pin: "583014") and restart',
+            file=sys.stderr,
+            flush=True,
+        )
     return cfg
 
 

@@ -27,6 +27,7 @@ from viewer.mission import LANGUAGES, FieldReader, Text, load_mission
 from viewer.scene.views import load_views
 from viewer.ui.state import SPEEDS, mission_span
 
+SHIPPED_PIN = "2406"  # the operator PIN in the repository's assets/kiosk.yaml: public, so never trusted for Exit
 ENV_CONFIG = "VIEWER_KIOSK_CONFIG"
 ENV_IDLE = "VIEWER_KIOSK_IDLE_S"
 ENV_COUNTDOWN = "VIEWER_KIOSK_COUNTDOWN_S"

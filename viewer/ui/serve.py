@@ -20,9 +20,10 @@ from panel.io import resources  # noqa: E402
 
 from viewer.errors import ViewerError  # noqa: E402
 from viewer.ui import app as app_mod  # noqa: E402
-from viewer.ui import kiosk, shared  # noqa: E402
+from viewer.ui import fallback, hosts, kiosk, shared  # noqa: E402
 
 DEFAULT_PORT = 5006
+MAX_MESSAGE_BYTES = 1024 * 1024  # a client message: the page only sends small patches and events
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _configured = False
 
@@ -107,14 +108,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         configure()
-        if args.kiosk:  # check assets/kiosk.yaml before serving
-            kiosk.prepare()
+        if args.kiosk:  # check assets/kiosk.yaml before serving; only this server runs operator actions
+            kiosk.prepare(operator=True)
         if not args.no_warm:
             print("preparing the scene (once per server)…", flush=True)
             shared.warm(lambda msg: print(msg, flush=True))
 
-        def factory():
-            return app_mod.create_app(kiosk=True if args.kiosk else None)
+        def factory():  # any error while building the page gives the plain bilingual page
+            fallback.build_page(lambda: app_mod.create_app(kiosk=True if args.kiosk else None), args.kiosk or None)
 
         port = args.port
         server = pn.serve(
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             start=False,
             title="Chang'e-6 mission viewer",
             verbose=False,
-            websocket_max_message_size=50 * 1024 * 1024,
+            websocket_max_message_size=MAX_MESSAGE_BYTES,
             # gzip for HTTP (the page and its 5.6 MB of scripts, vtk.js 2.6 MB of them, go out as
             # ~1.5 MB); the websocket stays uncompressed (its deflate broke the view-switch message)
             compress_response=True,
@@ -135,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         actual = server.port
         host = args.address if ":" not in args.address else f"[{args.address}]"
+        hosts.install(server._tornado, hosts.allowed_hosts(args.address, actual, args.allow_origin), url_hint(args))
         print(f"Chang'e-6 mission viewer: http://{host}:{actual}/  (Ctrl+C stops it)", flush=True)
         server.start()  # also starts the periodic jobs, e.g. dropping closed sessions
         server.io_loop.start()
@@ -146,7 +148,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def url_hint(args) -> str:
+    """Where a browser should open this server (for the 403 line)."""
+    if args.allow_origin:
+        return f"http://{args.allow_origin[0]}/"
+    return f"http://127.0.0.1:{args.port}/"
+
+
 def servable_app():
-    """For ``panel serve app.py``: the app, marked servable (assets are served by the local server)."""
+    """For ``panel serve app.py``: the app in the session's document (assets are served by the local server); an
+    error while building it gives the plain bilingual page."""
     configure()
-    return app_mod.create_app().servable(title="Chang'e-6 mission viewer")
+    fallback.build_page(app_mod.create_app)

@@ -14,10 +14,12 @@ readouts.
 
 from __future__ import annotations
 
+import logging
+
 import param
 
 from viewer.epochs import et_from_utc, mission_elapsed, utc_from_et
-from viewer.errors import InputError
+from viewer.errors import InputError, LastGood, shown
 from viewer.mission import load_mission
 from viewer.phase_views import phase_views
 from viewer.scene.views import default_view, load_views
@@ -27,6 +29,12 @@ SPEEDS = (1, 10, 100, 1_000, 10_000, 100_000)  # simulated seconds per wall-cloc
 EXAGGERATIONS = (1, 2, 5, 10)
 URL_KEYS = {"t": "time", "view": "view", "lang": "language"}
 WEB_EXCLUDED_VIEWS = ("follow",)  # its whole-mission metre-scale tracks are ~10 MB: over the browser budget
+
+
+log = logging.getLogger("viewer.ui")
+web_mission = LastGood(load_mission, log, "mission data")
+"""``assets/mission.yaml`` as the web app uses it: read again when the file changes, so an edit shows on the next
+page; a file broken while the server runs is logged and the last good mission stays in use."""
 
 
 def web_views() -> list[str]:
@@ -86,7 +94,7 @@ class AppState(param.Parameterized):
     @classmethod
     def for_mission(cls, **params) -> AppState:
         """The state for ``assets/mission.yaml`` and ``assets/views.yaml``."""
-        return cls(load_mission(), views=web_views(), default_view=default_view(), **params)
+        return cls(web_mission(), views=web_views(), default_view=default_view(), **params)
 
     # ------------------------------------------------------------------------------------------ time
     @property
@@ -130,7 +138,7 @@ class AppState(param.Parameterized):
         try:
             item = self._mission.item(item_id)
         except KeyError:
-            raise InputError(f"no phase or event called {item_id!r}; pick one from the timeline") from None
+            raise InputError(f"no phase or event called {shown(item_id)}; pick one from the timeline") from None
         et = getattr(item, "start_et", None)
         et = item.et if et is None else et
         view = None
@@ -196,13 +204,13 @@ class AppState(param.Parameterized):
             if v in self.param.view.objects:
                 updates["view"] = v
             else:
-                problems.append(f"view {v!r} is unknown; choose one of {', '.join(self.param.view.objects)}")
+                problems.append(f"view {shown(v)} is unknown; choose one of {', '.join(self.param.view.objects)}")
         if "lang" in query:
             v = first(query["lang"])
             if v in LANGUAGES:
                 updates["language"] = v
             else:
-                problems.append(f"language {v!r} is unknown; choose en or zh")
+                problems.append(f"language {shown(v)} is unknown; choose en or zh")
         if "t" in query:
             v = first(query["t"])
             try:
