@@ -1,11 +1,11 @@
 """The frame model: what one frame of a view shows at ``et``, as plain records (numpy arrays, no VTK).
 
 :class:`FrameModel` turns an epoch into a :class:`Frame`: the bodies' and vehicles' poses (from
-:mod:`viewer.scene.kinematics`), the trail windows, the relay links' ends and states, the label anchors, the Sun's
+:mod:`viewer.scene.kinematics`), the trail windows, the relay chain (:mod:`viewer.scene.relay`), the label anchors, the Sun's
 direction and what is visible. The VTK actor groups (:mod:`viewer.scene.groups`) draw a frame; the browser tracks
 (:mod:`viewer.scene.tracks`) sample the same model's poses and trails, so stills and the web app cannot drift apart.
 
-The relay model (:mod:`viewer.links`) is passed in; without one the frame has no links.
+The relay model (:mod:`viewer.links`) is passed in; without one the frame has no relay chain.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ import logging
 from dataclasses import dataclass, field
 
 import numpy as np
-from spiceypy.utils.exceptions import SpiceyError
 
 from viewer.constants import EARTH_EQUATORIAL_RADIUS_KM, EARTH_POLAR_RADIUS_KM, MOON_RADIUS_KM
-from viewer.errors import CoverageError
 from viewer.scene import hermite, sampling
 from viewer.scene.kinematics import Kinematics, Poses, frame_from_x, rotations
 from viewer.scene.relay import chain_record as relay_chain_record
@@ -148,15 +146,6 @@ def _cut_dense(tq, pq, t, p, v, a: float, b: float) -> tuple[np.ndarray, np.ndar
 
 
 @dataclass(frozen=True)
-class LinkRecord:
-    """A relay link's two ends (render units) and whether it is open."""
-
-    start: np.ndarray
-    end: np.ndarray
-    open: bool
-
-
-@dataclass(frozen=True)
 class Arrow:
     """The site view's Earth-direction arrow along the ground: rotation (x along the arrow), base, length, tip."""
 
@@ -192,7 +181,6 @@ class Frame:
     earth_dir: np.ndarray
     sky_rotation: np.ndarray
     trails: dict[str, dict[str, TrailPiece]] = field(default_factory=dict)  # vehicle -> {"past", "future"}
-    links: dict[str, LinkRecord | None] = field(default_factory=dict)
     arrow: Arrow | None = None
     labels: list[LabelAnchor] = field(default_factory=list)
     chain: object | None = None  # the relay chain in render units (viewer.scene.relay.ChainRecord)
@@ -257,7 +245,6 @@ class FrameModel:
             f.trails = self._trail_pieces(f, far)
         f.arrow = self._arrow(f) if f.site_view else None
         f.labels = self._label_anchors(f)
-        f.links = self._links(f, show=layers.get("links", True))
         if self.relay is not None and layers.get("links", True):  # the relay chain (viewer.scene.relay)
             f.chain = relay_chain_record(self, f)
         return f
@@ -340,53 +327,7 @@ class FrameModel:
             return word("scene", "pair", lang).format(a=names[0], b=names[1])
         return word("scene", "stack", lang).format(n=len(names))
 
-    # ------------------------------------------------------------------------------------------ links
-    def _links(self, f: Frame, show: bool) -> dict[str, LinkRecord | None]:
-        if not self.link_defs:
-            return {}
-        states = self.relay.link_states(np.array([f.et])) if show else {}
-        max_len = self.view.camera.distance * 6.0
-        cache: dict[str, np.ndarray | None] = {}
-        out: dict[str, LinkRecord | None] = {}
-        for lid, link in self.link_defs.items():
-            stacked = any(e in f.vehicles and f.vehicles[e].stacked_on for e in (link.a, link.b))
-            ends = None if (lid not in states or stacked) else self._link_ends(link, f, cache)
-            if ends is None:  # a stack shows its root's links only
-                out[lid] = None
-                continue
-            pa, pb = ends
-            d = pb - pa
-            length = np.linalg.norm(d)
-            if length > max_len:  # keep the depth range sane: a link to the far Earth is drawn as a long stub
-                pb = pa + d / length * max_len
-            out[lid] = LinkRecord(pa, pb, bool(states[lid][0]))
-        return out
-
-    def _link_ends(self, link, f: Frame, cache: dict) -> tuple[np.ndarray, np.ndarray] | None:
-        out = []
-        for end in (link.a, link.b):
-            if end in f.poses.positions:
-                if not f.poses.visible[end][0]:
-                    return None
-                out.append(f.poses.positions[end][0])
-                continue
-            if end not in cache:  # a ground station: ask the link model once per frame
-                cache[end] = self._station(end, f)
-            if cache[end] is None:
-                return None
-            out.append(cache[end])
-        return out[0], out[1]
-
-    def _station(self, end: str, f: Frame) -> np.ndarray | None:
-        try:
-            km = self.relay.endpoint(end, np.array([f.et]), observer=self.kin.center, frame=self.view.frame)[0]
-        except (SpiceyError, CoverageError) as exc:  # the Earth or the centre outside the loaded kernels
-            log.debug("link end %s at ET %.0f: %s", end, f.et, exc)
-            return None
-        p = km * self.view.units_per_km
-        return p + self._origin_shift(f) if self.kin.follow else p
-
-    def _origin_shift(self, f: Frame) -> np.ndarray:
+    def origin_shift(self, f: Frame) -> np.ndarray:
         """Render-unit position of the centre body relative to the origin (the followed vehicle, follow view)."""
         follow = self.kin.follow
         if not follow or not f.poses.visible[follow][0] or self.kin.center not in f.poses.positions:

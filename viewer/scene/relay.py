@@ -196,7 +196,7 @@ def chain_record(model, f) -> ChainRecord | None:
         return None
     relay, kin, view = model.relay, model.kin, model.view
     k = view.units_per_km
-    shift = model._origin_shift(f) if kin.follow else np.zeros(3)
+    shift = model.origin_shift(f) if kin.follow else np.zeros(3)
     labelled = {a.key for a in f.labels} | {m for a in f.labels for m in a.members}
 
     def place(end: dict) -> np.ndarray | None:

@@ -281,7 +281,6 @@ class SharedScene:
                 tr["story"] = story.browser_track(view)
                 # --- end story camera
                 tr["ptr"] = self.pointers
-                tr["camera_distance"] = self.scene.view.camera.distance
                 tr["units_per_km"] = self.scene.view.units_per_km
                 tr["link_style"] = {k: self.scene.cfg["links"][k] for k in ("open", "blocked")}
                 tr["body_radii_km"] = {"moon": constants.MOON_RADIUS_KM, "earth": constants.EARTH_EQUATORIAL_RADIUS_KM}
