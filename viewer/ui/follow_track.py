@@ -36,6 +36,7 @@ from spiceypy.utils.exceptions import SpiceyError
 from viewer import words
 from viewer.constants import VEHICLES
 from viewer.errors import ViewerError
+from viewer.mission import load_mission
 from viewer.scene.kinematics import Kinematics, coverage, scene_config
 from viewer.scene.tracks import _array
 from viewer.scene.views import load_views
@@ -70,14 +71,18 @@ def browser_info(view: str) -> dict:
 
 
 @functools.cache
+def _mission_span() -> tuple[float, float]:
+    return load_mission().span
+
+
+@functools.cache
 def _kinematics(view: str) -> Kinematics:
     return Kinematics(load_views()[view])
 
 
 def check(view: str, vehicle: str, t0: str, t1: str) -> tuple[str, str, float, float]:
     """The request's values, checked; raises ValueError with one line naming the bad value and the fix."""
-    from viewer.ui.shared import mission
-    from viewer.ui.state import mission_span, web_views
+    from viewer.ui.state import web_views
 
     if view not in web_views():
         raise ValueError(f"view={view!r} is not a web view; choose one of {', '.join(web_views())}")
@@ -88,7 +93,7 @@ def check(view: str, vehicle: str, t0: str, t1: str) -> tuple[str, str, float, f
         a, b = float(t0), float(t1)
     except ValueError:
         raise ValueError(f"t0={t0!r}, t1={t1!r}: give both as ET seconds past J2000, e.g. t0=769000000") from None
-    lo, hi = mission_span(mission())
+    lo, hi = _mission_span()
     if not (math.isfinite(a) and math.isfinite(b)) or b <= a:
         raise ValueError(f"t0={t0}, t1={t1}: give finite times with t0 < t1 (ET seconds)")
     if b < lo or a > hi:
