@@ -176,18 +176,21 @@ FOLLOW_JS = (
   return ms;
 }"""
 )
-# one lunar-orbit moment a day: each click asks the server for a window it has not computed yet
-FOLLOW_TIMES = [f"2024-05-{d:02d}T06:00:00Z" for d in range(10, 30)]
+# lunar-orbit moments 5 h 17 min apart (each in a window the server has not computed yet); a click is timed at the
+# first of them where the orbiter's label is on screen (not behind the Moon)
+FOLLOW_START_UTC, FOLLOW_GAP_S = "2024-05-10T06:00:00Z", 5 * 3600 + 17 * 60
 
 
 def follow_latency(browser, url: str, clicks: int) -> list[float]:
     """Milliseconds from a click on the orbiter's label to the first frame drawn following it, per click."""
     out = []
-    page, _, _ = open_page(browser, url + f"?view=lunar&t={FOLLOW_TIMES[0]}", capture=False)
+    page, _, _ = open_page(browser, url + f"?view=lunar&t={FOLLOW_START_UTC}", capture=False)
     page.wait_for_timeout(1000)
-    for utc in FOLLOW_TIMES[1 : clicks + 1]:
-        page.evaluate("(u) => window.__ce6.setTime((Date.parse(u) / 1000) + window.__ce6.model.et_minus_unix)", utc)
-        page.wait_for_timeout(400)
+    for _ in range(6 * clicks):
+        if len(out) >= clicks:
+            break
+        page.evaluate(f"() => window.__ce6.setTime(window.__ce6.clock.et + {FOLLOW_GAP_S})")
+        page.wait_for_timeout(1500)  # the server has heard of the new time
         ms = page.evaluate(FOLLOW_JS, "orbiter")
         if ms is not None:
             out.append(ms)

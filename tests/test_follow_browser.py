@@ -179,9 +179,9 @@ def test_the_worst_case_window_is_under_1_mb_and_holds_every_module_nearby(serve
     assert {"orbiter", "lander", "ascender", "returner"} <= set(w["actors"]) and "queqiao2" not in w["actors"]
     # a short window is sampled every half second, and the orbiter moves at lunar-orbit speed along it
     a = et_from_utc("2024-05-20T00:00:00Z")
-    status, body = _get(server, view="lunar", vehicle="CHANGE6_ORBITER", t0=a, t1=a + 599.5)
+    status, body = _get(server, view="lunar", vehicle="CHANGE6_ORBITER", t0=a, t1=a + 299.5)
     fine = json.loads(body)
     t, p = decode(fine["t"]), decode(fine["actors"]["orbiter"]["p"])
-    assert fine["n"] == 1200 and np.allclose(np.diff(t), 0.5)
+    assert fine["n"] == 600 and np.allclose(np.diff(t), 0.5)
     speed = np.linalg.norm(np.diff(p, axis=0), axis=1) / np.diff(t)  # km/s
     assert 1.4 < speed.min() and speed.max() < 2.0, (speed.min(), speed.max())

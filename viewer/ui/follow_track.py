@@ -45,7 +45,7 @@ log = logging.getLogger("viewer.ui")
 
 FORMAT = "change6-vehicle-track/1"
 PATH = "/vehicle_track"
-SAMPLES = 1200  # per window: ~0.1 s of SPICE and frame-model work, ~0.3 MB with five vehicles
+SAMPLES = 600  # per window: ~15 ms of SPICE and frame-model work, ~0.13 MB with four vehicles
 MIN_STEP_S = 0.5  # a short window is not sampled finer than this
 MAX_WINDOW_S = 7 * 86400.0 + 1.0  # the browser's longest window (playback at 100,000 s/s)
 NEAR_KM = 200.0  # other vehicles this close to the followed one in the window come along

@@ -11,9 +11,9 @@
 const FOLLOW_WINDOWS_S = [600, 2400, 9600, 38400, 153600, 604800];
 const FOLLOW_WALL_S = 20;
 const FOLLOW_RADII = 8;          // camera distance, drawn radii of the vehicle
-const FOLLOW_AIM_S = 0.2;        // the aim swings onto the vehicle this fast ...
-const FOLLOW_MOVE_S = 1.0;       // ... and the camera reaches its distance and side in this time
+const FOLLOW_MOVE_S = 1.0;       // the camera reaches its distance and side in this time (the aim is at once)
 const FOLLOW_KEEP = 6;           // windows kept per vehicle
+const FOLLOW_WAIT_MS = 400;      // after a click, wait this long for the fine track before starting on the coarse one
 
 function followWindowLength(speed, maxS) {
   const want = Math.abs(speed || 1) * FOLLOW_WALL_S;
@@ -36,7 +36,7 @@ function followPose(win, actor, et) {
   return out;
 }
 
-function makeFollowCamera({model, stage, labelLayer, story, radius, markDirty}) {
+function makeFollowCamera({model, stage, labelLayer, story, radius, markDirty, clockEt}) {
   let cur = null;               // {actor, tracks, off, from, start, lastSub, windows: Map, since}
   let info = null, infoTracks = null;
   const state = {requests: [], lastSub: null, following: null, fineUsed: 0};
@@ -89,6 +89,8 @@ function makeFollowCamera({model, stage, labelLayer, story, radius, markDirty}) 
     cur = {actor, tracks: infoTracks, off: null, from: null, start: 0, lastSub: null, windows: new Map(),
            since: performance.now()};
     state.following = {actor, since: cur.since, centredAt: null, fineAt: null};
+    ensure(clockEt());  // the window leaves with the click, not with the next frame
+    setTimeout(markDirty, FOLLOW_WAIT_MS);
     fillPick();
     markDirty();
     return true;
@@ -205,37 +207,37 @@ function makeFollowCamera({model, stage, labelLayer, story, radius, markDirty}) 
     cur.ren = b.ren;
     ensure(et);
     const ps = poses[cur.actor];
+    if (!cur.off && ps && !ps.fine && performance.now() - cur.since < FOLLOW_WAIT_MS) return;  // its window is on the way
     if (!ps || !ps.vis) { note.textContent = word("absent", nameOf(cur.actor)); note.style.display = "block"; return; }
     note.textContent = word("following", nameOf(cur.actor));
     note.style.display = "block";
     const c = held.hold(b.ren), sub = ps.p, now = performance.now();
     if (!cur.off) {  // the first frame: ease from wherever the camera was
       const first = firstOffset(b, poses, sub, et);
-      const p = c.getPosition(), f = c.getFocalPoint();
-      cur.from = {off: [0, 1, 2].map(k => p[k] - sub[k]), aim: [0, 1, 2].map(k => f[k] - sub[k]), up: c.getViewUp().slice()};
+      const p = c.getPosition();
+      cur.from = {off: [0, 1, 2].map(k => p[k] - sub[k]), up: c.getViewUp().slice()};
       cur.off = first.off; cur.up = first.up; cur.start = now;
     } else if (cur.lastSub && !cur.from) {  // the visitor may have orbited or zoomed: keep what they chose
       const p = c.getPosition();
       cur.off = [0, 1, 2].map(k => p[k] - cur.lastSub[k]);
       cur.up = null;
     }
-    let off = cur.off, aim = [0, 0, 0], up = cur.up;
+    let off = cur.off, up = cur.up;
     if (cur.from) {
-      const age = (now - cur.start) / 1000, e = storyEase(age / FOLLOW_MOVE_S), ea = storyEase(age / FOLLOW_AIM_S);
+      const e = storyEase((now - cur.start) / 1000 / FOLLOW_MOVE_S);
       off = storyMixOffset(cur.from.off, cur.off, e);
-      aim = storyMix(cur.from.aim, [0, 0, 0], ea);
       up = storyNorm(storyMix(cur.from.up, cur.up || cur.from.up, e));
       if (e >= 1) cur.from = null;
     }
-    place(b.ren, c, sub.map((x, k) => x + off[k]), sub.map((x, k) => x + aim[k]), up);
+    place(b.ren, c, sub.map((x, k) => x + off[k]), sub, up);
     cur.lastSub = sub.slice();
     state.lastSub = sub.slice();
     const f = state.following;
     if (f && ps.fine && f.fineAt === null) f.fineAt = now;
-    if (f && ps.fine && f.centredAt === null && Math.hypot(...aim) === 0) f.centredAt = now;
+    if (f && ps.fine && f.centredAt === null) f.centredAt = now;
   }
 
-  function busy() { return !!(cur && (cur.from || [...cur.windows.values()].some(w => w.status === "loading"))); }
+  function busy() { return !!(cur && cur.from); }
 
   return {adjust, apply, busy, start, stop, state, pick, get actor() { return cur ? cur.actor : null; },
           get windows() { return cur ? [...cur.windows.values()].map(w => ({t0: w.t0, t1: w.t1, status: w.status})) : []; }};

@@ -169,7 +169,7 @@ export function render({model, el}) {
                                  requestTime: () => sendTime(true)});
   // follow a spacecraft (follow.js): a label click or the list in the corner; its fine track fetched per window
   const follow = makeFollowCamera({model, stage, labelLayer, story, radius: (n) => actorRadius(n),
-                                   markDirty: () => { clock.dirty = true; }});
+                                   markDirty: () => { clock.dirty = true; }, clockEt: () => clock.et});
 
   // ---- time bar
   const bar = document.createElement("div");
