@@ -7,13 +7,15 @@ Prints medians and p95 of:
 - scrub step latency: a key press on the time slider -> the vtk.js render of the new time -> the frame drawn
   (a one-pixel read-back waits for the GPU) and the next animation frame (pixels on screen), timed inside the page;
 - playback: frames per second, and websocket bytes per time step (both directions) with the server's messages;
+- follow a spacecraft: a click on the orbiter's label -> the camera centred on it on its fine track (the window
+  fetched from ``/vehicle_track``) and that frame drawn, timed inside the page, at FOLLOW_TIMES in the lunar view;
 - server RSS: idle, after the first session, per additional session (5 open), and after 20 sessions opened and
   closed (relative to the level after the first).
 
     python benchmarks/bench_web.py [--sessions 20] [--loads 5] [--view system]
 
 Targets (2-core machine, SwiftShader): interactive <= 3 s; first payload <= 5 MB; scrub step <= 100 ms median;
-playback without a server round trip per frame and <= 1 kB websocket traffic per step; <= 30 MB RSS per extra
+click -> following <= 300 ms; playback without a server round trip per frame and <= 1 kB websocket traffic per step; <= 30 MB RSS per extra
 session; RSS after 20 sessions within 5 % of its level after the first.
 """
 
@@ -155,12 +157,55 @@ SCRUB_JS = (
 )
 
 
+FOLLOW_JS = (
+    """async (actor) => {
+  const c = window.__ce6, f = c.follow;
+  const el = c.labelLayer.querySelector(`[data-actors~="${actor}"]`);
+  if (!el) return null;
+  const t0 = performance.now();
+  el.click();
+  while (!(f.state.following && f.state.following.centredAt !== null)) {
+    await new Promise(r => requestAnimationFrame(r));
+    if (performance.now() - t0 > 10000) return null;
+  }
+  """
+    + GL_FINISH
+    + """
+  const ms = performance.now() - t0;
+  f.stop();
+  return ms;
+}"""
+)
+# lunar-orbit moments 5 h 17 min apart (each in a window the server has not computed yet); a click is timed at the
+# first of them where the orbiter's label is on screen (not behind the Moon)
+FOLLOW_START_UTC, FOLLOW_GAP_S = "2024-05-10T06:00:00Z", 5 * 3600 + 17 * 60
+
+
+def follow_latency(browser, url: str, clicks: int) -> list[float]:
+    """Milliseconds from a click on the orbiter's label to the first frame drawn following it, per click."""
+    out = []
+    page, _, _ = open_page(browser, url + f"?view=lunar&t={FOLLOW_START_UTC}", capture=False)
+    page.wait_for_timeout(1000)
+    for _ in range(6 * clicks):
+        if len(out) >= clicks:
+            break
+        page.evaluate(f"() => window.__ce6.setTime(window.__ce6.clock.et + {FOLLOW_GAP_S})")
+        page.wait_for_timeout(1500)  # the server has heard of the new time
+        ms = page.evaluate(FOLLOW_JS, "orbiter")
+        if ms is not None:
+            out.append(ms)
+        page.wait_for_timeout(300)
+    page.close()
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--loads", type=int, default=5)
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--play-s", type=float, default=6.0)
+    ap.add_argument("--follow", type=int, default=8, help="clicks on a label to time (follow a spacecraft)")
     ap.add_argument("--view", default=None, help="view for the scrub/playback runs (default: the app's default)")
     args = ap.parse_args(argv)
 
@@ -220,6 +265,9 @@ def main(argv=None) -> int:
             results["ws_bytes_per_step"] = (tr.ws_in - ws0 + tr.ws_out - wo0) / frames
             results["ws_bytes_playback_total"] = tr.ws_in - ws0 + tr.ws_out - wo0
             page.close()
+            # --- follow a spacecraft: click -> following
+            follow_ms = follow_latency(browser, url, args.follow)
+            results["follow_ms"] = (pct(follow_ms, 50), pct(follow_ms, 95), len(follow_ms))
             # --- RSS per additional session: 5 open at once
             pages = []
             base = rss_mb(proc.pid)
@@ -264,6 +312,10 @@ def main(argv=None) -> int:
     print(
         f"playback                 {r['playback_fps']:.1f} frames/s, {r['ws_bytes_per_step']:.0f} B websocket "
         f"per step ({r['ws_bytes_playback_total']} B in {args.play_s:g} s)   (target <= 1 kB/step)"
+    )
+    print(
+        f"click label -> following median {r['follow_ms'][0]:.0f} ms   p95 {r['follow_ms'][1]:.0f} ms"
+        f"   ({r['follow_ms'][2]} clicks; target <= 300 ms)"
     )
     print(
         f"server RSS               idle {r['rss_idle_mb']:.0f} MB, after first session {r['rss_first_session_mb']:.0f}"

@@ -140,17 +140,22 @@ def test_view_opens_a_preset_and_t_alone_the_story_view(story_browser):
         page.close()
 
 
+def drag_stage(pg, fx: float, dx: float, dy: float, steps: int) -> None:
+    """A mouse drag on the 3D view from ``fx`` of its width (half its height) by (dx, dy) pixels."""
+    box = pg.locator(".mv-stage").bounding_box()
+    cx, cy = box["x"] + box["width"] * fx, box["y"] + box["height"] * 0.5
+    pg.mouse.move(cx, cy)
+    pg.mouse.down()
+    pg.mouse.move(cx + dx, cy + dy, steps=steps)
+    pg.mouse.up()
+
+
 def test_drag_detaches_and_back_to_the_story_eases_back(story_browser):
     page = _open(story_browser, "?t=2024-05-13T00:00:00Z")
     try:
         pg = page.page
         story_pose = pg.evaluate(PROBE_JS)
-        box = pg.locator(".mv-stage").bounding_box()
-        cx, cy = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5
-        pg.mouse.move(cx, cy)
-        pg.mouse.down()
-        pg.mouse.move(cx + 160, cy + 40, steps=8)
-        pg.mouse.up()
+        drag_stage(pg, 0.5, 160, 40, steps=8)
         page.settle(500)
         moved = pg.evaluate(PROBE_JS)
         assert not moved["following"]

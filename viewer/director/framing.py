@@ -29,6 +29,7 @@ SUNLIT_MIN = 0.15  # cos of the angle from the context body's sub-solar directio
 SUBJECT_MAX_NDC = 0.5  # the focal shift keeps the subject this far from the centre (NDC units, 1 = frame edge)
 CONTEXT_MAX_NDC = 0.9  # ... while bringing the context body's centre this far in
 SMOOTH_SAMPLES = 5  # Gaussian smoothing of the chosen direction, samples either side
+FOCAL_SMOOTH_SAMPLES = 8  # ... and of the focal point's shift toward the context body (it switches on and off)
 STAY_BONUS = 1.0  # score bonus per unit cosine toward the previous moment's direction
 
 
@@ -184,6 +185,16 @@ def _rotate(v: np.ndarray, k: np.ndarray, angle: float) -> np.ndarray:
 
 def smooth_directions(d: np.ndarray, keep: np.ndarray | None = None, width: int = SMOOTH_SAMPLES) -> np.ndarray:
     """Gaussian-smoothed unit directions over neighbouring samples (``keep``: sample indices where runs break)."""
+    return _smooth(d, keep, width, unit=True)
+
+
+def smooth_shifts(v: np.ndarray, width: int = FOCAL_SMOOTH_SAMPLES) -> np.ndarray:
+    """Gaussian-smoothed vectors (the focal point's shift from the subject) over neighbouring samples: a shift that
+    starts or stops at once (the context body's centre crossing the camera's plane) ramps over a few samples."""
+    return _smooth(v, None, width, unit=False)
+
+
+def _smooth(d: np.ndarray, keep, width: int, unit: bool) -> np.ndarray:
     if len(d) < 3 or width < 1:
         return d
     k = np.arange(-width, width + 1)
@@ -196,7 +207,7 @@ def smooth_directions(d: np.ndarray, keep: np.ndarray | None = None, width: int 
             continue
         padded = np.concatenate([np.repeat(seg[:1], width, 0), seg, np.repeat(seg[-1:], width, 0)])
         acc = sum(wi * padded[width + ki : width + ki + len(seg)] for wi, ki in zip(w, k))
-        out[a:b] = _unit(acc)
+        out[a:b] = _unit(acc) if unit else acc / w.sum()
     return out
 
 

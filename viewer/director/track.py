@@ -19,7 +19,7 @@ import numpy as np
 from viewer import cache as disk_cache
 from viewer import ephemeris, kernels
 from viewer.constants import EARTH_EQUATORIAL_RADIUS_KM, MOON_RADIUS_KM
-from viewer.director.framing import Geometry, choose, focal_points, smooth_directions
+from viewer.director.framing import Geometry, choose, focal_points, smooth_directions, smooth_shifts
 from viewer.director.shots import Director, Shot, load_director
 from viewer.errors import KernelError
 from viewer.mission import load_mission
@@ -152,7 +152,7 @@ def shot_samples(director: Director, shot: Shot, start_et: float, end_et: float,
     dirs = smooth_directions(dirs)
     focal = focal_points(dirs, _fill(g), shot.distance, half_fov, ASPECT)
     offset = shot.distance * dirs
-    aim = focal - _fill(g).subject
+    aim = smooth_shifts(focal - _fill(g).subject)
     up = _up_vectors(dirs, g, view.camera.view_up)
     return ets[ok], [nm for nm, k in zip(names, ok) if k], offset[ok], aim[ok], up[ok], hidden[ok]
 

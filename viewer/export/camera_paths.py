@@ -234,6 +234,16 @@ class Story:
         return Pose.of(position, focal, up, angle)
 
 
+def flyto_span(kind: str, speed: float, segment_s: float) -> float:
+    """Mission seconds of the fly-to that starts a segment: into a story shot, the director's ``move_s`` video
+    seconds (the browser's move too) and at most the whole shot; otherwise FLYTO_VIDEO_S, at most half the segment."""
+    if kind == "story":
+        from viewer.director.shots import load_director
+
+        return min(load_director().move_s * speed, segment_s)
+    return min(FLYTO_VIDEO_S * speed, 0.5 * segment_s)
+
+
 def parse_spec(spec: str) -> tuple[str, str | None]:
     """``"follow:CHANGE6_LANDER"`` -> ``("follow", "CHANGE6_LANDER")``; checks the kind."""
     kind, _, arg = str(spec).partition(":")

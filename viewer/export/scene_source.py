@@ -139,7 +139,7 @@ class SceneSource:
             path = cp.Preset()
         if seg.flyto and prev_pose is not None:
             carry = self._carrier(prev_pose, prev_view, self._origin(), self.scene.view)
-            span = min(cp.FLYTO_VIDEO_S * self.speed, 0.5 * (seg.end_et - seg.start_et))
+            span = cp.flyto_span(kind, self.speed, seg.end_et - seg.start_et)
             path = cp.FlyTo(carry, seg.start_et, seg.start_et + span, path)
         self._path = path
         self._seg_index = i

@@ -84,6 +84,8 @@ VIEW_CSS = """
   border-radius: 50%; background: #56B4E9; border: 4px solid #fff; box-shadow: 0 0 10px rgba(0, 0, 0, 0.6); }
 .mv-strip { pointer-events: none; height: 22px; }
 .mv-label { font-size: 20px; }
+.follow-pick, .follow-note { display: none !important; }  /* follow.js sets display inline */
+.mv-label[data-actors], .mv-mark[data-actors] { pointer-events: none; cursor: default; }
 """
 
 _controllers: weakref.WeakSet[KioskController] = weakref.WeakSet()

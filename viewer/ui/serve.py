@@ -20,7 +20,7 @@ from panel.io import resources  # noqa: E402
 
 from viewer.errors import ViewerError  # noqa: E402
 from viewer.ui import app as app_mod  # noqa: E402
-from viewer.ui import fallback, hosts, kiosk, shared  # noqa: E402
+from viewer.ui import fallback, follow_track, hosts, kiosk, shared  # noqa: E402
 
 DEFAULT_PORT = 5006
 MAX_MESSAGE_BYTES = 1024 * 1024  # a client message: the page only sends small patches and events
@@ -128,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             title="Chang'e-6 mission viewer",
             verbose=False,
             websocket_max_message_size=MAX_MESSAGE_BYTES,
+            extra_patterns=follow_track.routes(),  # GET /vehicle_track: a followed vehicle's fine track
             # gzip for HTTP (the page and its 5.6 MB of scripts, vtk.js 2.6 MB of them, go out as
             # ~1.5 MB); the websocket stays uncompressed (its deflate broke the view-switch message)
             compress_response=True,

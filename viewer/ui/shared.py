@@ -40,7 +40,7 @@ from viewer.scene.scene import MissionScene, body_meshes  # noqa: E402
 from viewer.scene.views import default_view as _default_view  # noqa: E402
 from viewer.scene.views import load_views  # noqa: E402
 from viewer.terrain import select as terrain  # noqa: E402
-from viewer.ui import story  # noqa: E402
+from viewer.ui import follow_track, story  # noqa: E402
 from viewer.ui.state import mission_span, web_views  # noqa: E402
 
 log = logging.getLogger("viewer.ui")
@@ -95,6 +95,7 @@ def warm(log=print) -> None:
         log(f"  view {v}: ready in {time.perf_counter() - t0:.1f} s")
     relay_strip()
     horizon_data()
+    follow_track.warm()  # the first "follow a spacecraft" click answers in tens of milliseconds
 
 
 @functools.cache
@@ -280,6 +281,7 @@ class SharedScene:
                 # --- story camera: the director's samples shown in this view (viewer.ui.story)
                 tr["story"] = story.browser_track(view)
                 # --- end story camera
+                tr["follow"] = follow_track.browser_info(view)  # where the browser fetches a followed vehicle's track
                 tr["ptr"] = self.pointers
                 tr["units_per_km"] = self.scene.view.units_per_km
                 tr["link_style"] = {k: self.scene.cfg["links"][k] for k in ("open", "blocked")}

@@ -127,6 +127,9 @@ export function render({model, el}) {
   const shadeSite = makeSiteShadows();
   const story = makeStoryCamera({model, stage, markDirty: () => { clock.dirty = true; },
                                  requestTime: () => sendTime(true)});
+  // follow a spacecraft (follow.js): a label click or the list in the corner; its fine track fetched per window
+  const follow = makeFollowCamera({model, stage, labelLayer, story, radius: (n) => actorRadius(n),
+                                   markDirty: () => { clock.dirty = true; }, clockEt: () => clock.et});
 
   // ---- time bar
   const bar = document.createElement("div");
@@ -316,7 +319,7 @@ export function render({model, el}) {
     const scaleF = (model.enlarge ? 1 : 1 / (raw.spacecraft_scale || 1)) * story.scale(tracks, et);  // story hook
     const poses = {};
     for (const [name, a] of Object.entries(tracks.actors)) {
-      const ps = pose(a, et);
+      const ps = follow.adjust(name, pose(a, et), et);  // follow hook: the fine track where it has a window
       poses[name] = ps;
       const list = b.actors[name];
       if (!list) continue;
@@ -339,6 +342,7 @@ export function render({model, el}) {
     const site = model.site_shadows && model.site_shadows.horizon ? model.site_shadows : null;
     if (site && sunDir && b.actors.terrain) shadeSite(b.actors.terrain, sunDir, site);
     bodyLook(b, site && sunDir ? siteGain(sunDir, site.exposure) : 1);
+    follow.apply(b, poses, et);  // follow hook: before the story's (which stays detached while following)
     story.apply(b, poses, et);  // story camera hook: before what projects through the camera
     // trails: the vehicle's own track between (now - past) and now (or now and now + future), refined for the
     // camera with cubic Hermite from its sampled positions and velocities (trails.js), within the span of the
@@ -451,8 +455,8 @@ export function render({model, el}) {
       const nm = model.names[name], colour = nm.colour || "#ddd";
       const rpx = screenRadius(ren, ps.p, actorRadius(name), H);
       const isBody = name === "earth" || name === "moon";
-      if (rpx < (isBody ? HALO_BELOW_PX : MARK_BELOW_PX)) marks.push({x: xy[0], y: xy[1], colour, d: Math.max(10, 2 * rpx + 6)});
-      items.push({x: xy[0], y: xy[1], text: nm[model.language] || nm.en, colour,
+      if (rpx < (isBody ? HALO_BELOW_PX : MARK_BELOW_PX)) marks.push({x: xy[0], y: xy[1], colour, d: Math.max(10, 2 * rpx + 6), actor: isBody ? null : name});
+      items.push({x: xy[0], y: xy[1], text: nm[model.language] || nm.en, colour, actor: isBody ? null : name,
                   lift: Math.max(0, Math.min(rpx, H / 3))});
     }
     const arrow = earthArrowTip(b);
@@ -463,13 +467,15 @@ export function render({model, el}) {
     const groups = [];
     for (const it of items) {
       const g = groups.find(g => Math.hypot(g.x - it.x, g.y - it.y) < GROUP_PX);
-      if (g) g.text.push(it.text); else groups.push({...it, text: [it.text]});
+      if (g) { g.text.push(it.text); if (it.actor) g.actors.push(it.actor); }
+      else groups.push({...it, text: [it.text], actors: it.actor ? [it.actor] : []});
     }
-    let html = marks.map(m => `<div class="mv-mark" style="left:${m.x.toFixed(0)}px;top:${m.y.toFixed(0)}px;` +
+    const follows = (list) => list.length ? ` data-actors="${list.join(" ")}"` : "";  // follow.js: clickable
+    let html = marks.map(m => `<div class="mv-mark"${follows(m.actor ? [m.actor] : [])} style="left:${m.x.toFixed(0)}px;top:${m.y.toFixed(0)}px;` +
                               `width:${m.d.toFixed(0)}px;height:${m.d.toFixed(0)}px;` +
                               `border-color:${m.colour}"></div>`).join("");
     if (model.show_labels) {
-      html += groups.map(g => `<div class="mv-label" style="left:${g.x.toFixed(0)}px;top:${(g.y - g.lift).toFixed(0)}px;` +
+      html += groups.map(g => `<div class="mv-label"${follows(g.actors)} style="left:${g.x.toFixed(0)}px;top:${(g.y - g.lift).toFixed(0)}px;` +
                               `color:${g.colour}">${g.text.join(" + ")}</div>`).join("");
     }
     html += scaleCue(ren, poses, W, H);
@@ -599,7 +605,7 @@ export function render({model, el}) {
       clock.lastWall = wall;
       sendTime(false);
     }
-    if (story.busy(bound)) clock.dirty = true;  // story camera hook: moves and fades run in wall time
+    if (story.busy(bound) || follow.busy()) clock.dirty = true;  // story camera hook: moves and fades run in wall time
     draw();
   }
 
@@ -648,6 +654,7 @@ export function render({model, el}) {
                                     return [nd[0] * r.width, (1 - nd[1]) * r.height]; },
                   bodyDisc: (name) => bodyDisc(name)};
   window.__ce6.story = story;  // story camera hook
+  window.__ce6.follow = follow;  // follow hook
   window.__ce6.shadeSiteAt = (sun) => {  // the site patch's greys for a Sun direction (ENU); the next frame restores
     const list = (bound && bound.actors.terrain) || [];
     if (!list.length || !shadeSite(list, sun, model.site_shadows)) return null;

@@ -45,6 +45,42 @@ function storyMixOffset(a, b, e) {
   return d.map(x => x / L * r);
 }
 
+function storyElement(tag, className, css) {  // an element of the view's overlay (also used by follow.js)
+  const e = document.createElement(tag);
+  e.className = className;
+  e.style.cssText = css;
+  return e;
+}
+
+function storyCopyCamera(from, to) {
+  to.setPosition(...from.getPosition());
+  to.setFocalPoint(...from.getFocalPoint());
+  to.setViewUp(...from.getViewUp());
+  to.setViewAngle(from.getViewAngle());
+  to.setClippingRange(...from.getClippingRange());
+}
+
+// a camera of its own (also for follow.js): hold(ren) makes it the renderer's active camera, starting from the
+// pane's pose; release(ren) copies its pose back to the pane's camera and makes that one active again
+function storyCameraHolder() {
+  let own = null, pane = null;
+  function hold(ren) {
+    const active = ren.getActiveCamera();
+    if (own && active === own) return own;
+    if (!own) own = ren.makeCamera ? ren.makeCamera() : window.vtk.Rendering.Core.vtkCamera.newInstance();
+    pane = active;
+    storyCopyCamera(active, own);
+    ren.setActiveCamera(own);
+    return own;
+  }
+  function release(ren) {
+    if (!ren || !own || ren.getActiveCamera() !== own || !pane) return;
+    storyCopyCamera(own, pane);
+    ren.setActiveCamera(pane);
+  }
+  return {hold, release};
+}
+
 function storyEase(u) { return u <= 0 ? 0 : u >= 1 ? 1 : u * u * (3 - 2 * u); }
 
 function makeStoryCamera({model, stage, markDirty, requestTime}) {
@@ -55,20 +91,17 @@ function makeStoryCamera({model, stage, markDirty, requestTime}) {
   let lastRen = null, seenView = null;
   const state = {sets: 0, lastPose: null};
 
-  const overlay = document.createElement("div");
-  overlay.className = "story-fade";
-  overlay.style.cssText = "position:absolute;inset:0;background:#000;opacity:0;pointer-events:none;z-index:5;";
-  const back = document.createElement("button");
-  back.className = "story-back";
-  back.type = "button";
-  back.style.cssText = "position:absolute;top:12px;left:50%;transform:translateX(-50%);z-index:6;display:none;" +
+  const overlay = storyElement("div", "story-fade",
+    "position:absolute;inset:0;background:#000;opacity:0;pointer-events:none;z-index:5;");
+  const back = storyElement("button", "story-back",
+    "position:absolute;top:12px;left:50%;transform:translateX(-50%);z-index:6;display:none;" +
     "font:600 16px 'Noto Sans','Noto Sans CJK SC',sans-serif;padding:8px 18px;border-radius:18px;cursor:pointer;" +
-    "background:#f3d27a;color:#111;border:none;box-shadow:0 2px 10px rgba(0,0,0,.5);";
-  const note = document.createElement("div");
-  note.className = "story-note";
-  note.style.cssText = "position:absolute;bottom:10px;left:50%;transform:translateX(-50%);z-index:6;display:none;" +
+    "background:#f3d27a;color:#111;border:none;box-shadow:0 2px 10px rgba(0,0,0,.5);");
+  back.type = "button";
+  const note = storyElement("div", "story-note",
+    "position:absolute;bottom:10px;left:50%;transform:translateX(-50%);z-index:6;display:none;" +
     "font:14px 'Noto Sans','Noto Sans CJK SC',sans-serif;color:#e8eaf0;background:rgba(5,7,13,.7);" +
-    "padding:3px 12px;border-radius:10px;pointer-events:none;";
+    "padding:3px 12px;border-radius:10px;pointer-events:none;");
   if (getComputedStyle(stage).position === "static") stage.style.position = "relative";
   stage.append(overlay, back, note);
 
@@ -168,31 +201,8 @@ function makeStoryCamera({model, stage, markDirty, requestTime}) {
   // Panel's pane renders on every Modified event of its camera (five setters, five renders a frame): while the
   // story holds the camera it uses a camera of its own, rendered once a frame by mission_view.js, and hands the
   // pose back to the pane's camera when the visitor takes it or the story is turned off.
-  let ownCam = null, paneCam = null;
-
-  function copyCamera(from, to) {
-    to.setPosition(...from.getPosition());
-    to.setFocalPoint(...from.getFocalPoint());
-    to.setViewUp(...from.getViewUp());
-    to.setViewAngle(from.getViewAngle());
-    to.setClippingRange(...from.getClippingRange());
-  }
-
-  function holdCamera(ren) {
-    const active = ren.getActiveCamera();
-    if (ownCam && active === ownCam) return ownCam;
-    if (!ownCam) ownCam = ren.makeCamera ? ren.makeCamera() : window.vtk.Rendering.Core.vtkCamera.newInstance();
-    paneCam = active;
-    copyCamera(active, ownCam);
-    ren.setActiveCamera(ownCam);
-    return ownCam;
-  }
-
-  function releaseCamera(ren) {
-    if (!ren || !ownCam || ren.getActiveCamera() !== ownCam || !paneCam) return;
-    copyCamera(ownCam, paneCam);
-    ren.setActiveCamera(paneCam);
-  }
+  const held = storyCameraHolder();
+  const holdCamera = held.hold, releaseCamera = held.release;
 
   function setCamera(ren, pos, focal, up, angle) {
     const cam = holdCamera(ren);
