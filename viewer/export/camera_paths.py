@@ -39,6 +39,7 @@ FOLLOW_SMOOTH_VIDEO_S = 0.5  # smoothing time constant, video seconds ...
 FOLLOW_MAX_TAU_S = 30.0  # ... but at most this much mission time, so a fast clip does not average over an orbit
 FOLLOW_SAMPLES = 12
 FLYTO_VIDEO_S = 1.5  # length of a fly-to, video seconds
+FLYTO_MAX_DEG_S = 60.0  # a story fly-to's fastest turn, degrees a video second (2° a frame at 30 frames/s)
 
 
 @dataclass(frozen=True)
@@ -234,14 +235,22 @@ class Story:
         return Pose.of(position, focal, up, angle)
 
 
-def flyto_span(kind: str, speed: float, segment_s: float) -> float:
-    """Mission seconds of the fly-to that starts a segment: into a story shot, the director's ``move_s`` video
-    seconds (the browser's move too) and at most the whole shot; otherwise FLYTO_VIDEO_S, at most half the segment."""
+def flyto_span(kind: str, speed: float, segment_s: float, turn_deg: float = 0.0) -> float:
+    """Mission seconds of the fly-to that starts a segment. Into a story shot: the director's ``move_s`` video
+    seconds (the browser's move too), longer where the view must turn by ``turn_deg`` (the eased move peaks at 1.5×
+    its mean rate: at most ``FLYTO_MAX_DEG_S`` degrees a video second); it may outlast a short shot (the next shot
+    then starts from where the move has got to). Otherwise FLYTO_VIDEO_S, at most half the segment."""
     if kind == "story":
         from viewer.director.shots import load_director
 
-        return min(load_director().move_s * speed, segment_s)
+        return max(load_director().move_s, 1.5 * abs(turn_deg) / FLYTO_MAX_DEG_S) * speed
     return min(FLYTO_VIDEO_S * speed, 0.5 * segment_s)
+
+
+def turn_deg(a: Pose, b: Pose) -> float:
+    """The angle (degrees) between the viewing directions of two poses."""
+    c = float(np.dot(_unit(a.offset), _unit(b.offset)))
+    return math.degrees(math.acos(max(-1.0, min(1.0, c))))
 
 
 def parse_spec(spec: str) -> tuple[str, str | None]:

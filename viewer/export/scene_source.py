@@ -139,7 +139,9 @@ class SceneSource:
             path = cp.Preset()
         if seg.flyto and prev_pose is not None:
             carry = self._carrier(prev_pose, prev_view, self._origin(), self.scene.view)
-            span = cp.flyto_span(kind, self.speed, seg.end_et - seg.start_et)
+            start, end = carry(seg.start_et), path.pose(seg.start_et, scene_pose(self.scene))
+            turn = cp.turn_deg(start, end) if start is not None else 0.0
+            span = cp.flyto_span(kind, self.speed, seg.end_et - seg.start_et, turn)
             path = cp.FlyTo(carry, seg.start_et, seg.start_et + span, path)
         self._path = path
         self._seg_index = i
