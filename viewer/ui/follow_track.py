@@ -38,7 +38,7 @@ from viewer.constants import VEHICLES
 from viewer.errors import ViewerError
 from viewer.mission import load_mission
 from viewer.scene.kinematics import Kinematics, coverage, scene_config
-from viewer.scene.tracks import _array
+from viewer.scene.tracks import encode
 from viewer.scene.views import load_views
 
 log = logging.getLogger("viewer.ui")
@@ -122,9 +122,9 @@ def window(view: str, vehicle: str, t0: float, t1: float) -> bytes:
             continue
         actors[actor_of[v]] = {
             "naif": v,
-            "p": _array(np.nan_to_num(poses.positions[v]), "float64", "base64"),
-            "v": _array(np.nan_to_num(poses.velocities[v]), "float32", "base64"),
-            "vis": _array(poses.visible[v], "uint8", "base64"),
+            "p": encode(np.nan_to_num(poses.positions[v]), "float64", "base64"),
+            "v": encode(np.nan_to_num(poses.velocities[v]), "float32", "base64"),
+            "vis": encode(poses.visible[v], "uint8", "base64"),
         }
     body = {
         "format": FORMAT,
@@ -133,7 +133,7 @@ def window(view: str, vehicle: str, t0: float, t1: float) -> bytes:
         "t0": t0,
         "t1": t1,
         "n": n,
-        "t": _array(ets, "float64", "base64"),
+        "t": encode(ets, "float64", "base64"),
         "actors": actors,
     }
     out = json.dumps(body, separators=(",", ":")).encode()
