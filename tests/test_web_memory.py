@@ -133,3 +133,24 @@ def test_server_memory_is_given_back_after_sessions_and_a_fuzz(mission_kernels):
     assert ours == [], ours[0][-3000:] if ours else ""
     assert after_sessions <= 1.05 * first, figures
     assert after_fuzz <= 1.05 * first, figures
+
+
+def test_the_shared_serialisations_are_bounded(mission_kernels):  # noqa: F811
+    """In process: the views at relief 1 stay; of the other reliefs only the EXTRA_RELIEFS last used; no array
+    that no kept serialisation refers to."""
+    from viewer.ui import shared
+
+    sh = shared.SharedScene()
+    for view in ("site", "system"):
+        sh.serialised(view, 1.0)
+    used = [("site", 2.0), ("site", 5.0), ("system", 2.0), ("site", 10.0)]
+    for view, relief in used:
+        sh.serialised(view, relief)
+        sh.site_shadows("site", relief)
+    sh.serialised("site", 5.0)  # evicted two steps ago: serialised again, now the most recent
+    keys = list(sh._serialised)
+    assert set(keys) == {("site", 1.0), ("system", 1.0), ("site", 10.0), ("site", 5.0)}, keys
+    assert shared.EXTRA_RELIEFS == 2
+    live = {name for _, arrays, _ in sh._serialised.values() for name in arrays}
+    assert set(sh._arrays) == live
+    assert len(sh._site_horizon) <= len(shared.EXAGGERATIONS)
