@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import mmap
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -128,8 +129,10 @@ def test_the_kiosk_policy_file_turns_off_what_a_page_cannot():
     assert unknown == [], f"not Chromium policies (not in the installed chromium): {unknown}"
 
 
-def test_kiosk_sh_says_how_to_install_the_policies(tmp_path):
-    stub = tmp_path / "python"  # kiosk_config passes, the server stops at once: the script ends before Chromium
+def _stub_env(tmp_path) -> dict:
+    """kiosk.sh's environment with a python that passes every check and a server that stops at once (the script
+    ends before it opens Chromium), and a chromium and curl that do nothing."""
+    stub = tmp_path / "python"
     stub.write_text("#!/bin/sh\nexit 0\n")
     stub.chmod(0o755)
     bin_dir = tmp_path / "bin"
@@ -138,7 +141,25 @@ def test_kiosk_sh_says_how_to_install_the_policies(tmp_path):
         (bin_dir / name).write_text("#!/bin/sh\nexit 1\n")
         (bin_dir / name).chmod(0o755)
     policies = tmp_path / "managed"
-    env = dict(os.environ, PYTHON=str(stub), KIOSK_POLICY_DIR=str(policies), PATH=f"{bin_dir}:{os.environ['PATH']}")
+    return dict(os.environ, PYTHON=str(stub), KIOSK_POLICY_DIR=str(policies), PATH=f"{bin_dir}:{os.environ['PATH']}")
+
+
+def test_kiosk_sh_stops_with_one_line_when_its_port_is_in_use(tmp_path):
+    env = _stub_env(tmp_path)
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        run = subprocess.run(
+            ["bash", str(REPO / "scripts" / "kiosk.sh"), str(port)], env=env, capture_output=True, text=True, timeout=60
+        )
+    assert run.returncode == 1
+    assert f"kiosk.sh: port {port} is in use; stop what runs there or start kiosk.sh with another PORT" in run.stderr
+
+
+def test_kiosk_sh_says_how_to_install_the_policies(tmp_path):
+    env = _stub_env(tmp_path)
+    policies = tmp_path / "managed"
     run = subprocess.run(["bash", str(REPO / "scripts" / "kiosk.sh")], env=env, capture_output=True, text=True)
     lines = [ln for ln in run.stderr.splitlines() if "policies" in ln]
     assert len(lines) == 1 and f"scripts/kiosk-policy.json {policies}/change6-kiosk.json" in lines[0], run.stderr
