@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_terrain_site import volume  # noqa: F401
 from test_ui_browser import REPO, mission_kernels  # noqa: F401
 
 from viewer import cache
@@ -294,34 +295,22 @@ def test_the_app_without_mission_kernels_says_build_them(tmp_path):
     )
 
 
-def test_data_fetch_site_on_a_disk_that_fills_is_one_line_and_resumes(tmp_path, monkeypatch):
-    from lola_server import RangeServer
-    from lola_synthetic import GDR_DIR, archive
-
+def test_data_fetch_site_on_a_disk_that_fills_is_one_line_and_resumes(volume, monkeypatch):  # noqa: F811
     from viewer.terrain import site
 
-    routes, _facts = archive()
-    srv = RangeServer(routes)
-    try:
-        monkeypatch.setenv("VIEWER_LOLA_VOLUME_URL", srv.url)
-        monkeypatch.setenv("VIEWER_LOLA_BASE_URL", srv.url + GDR_DIR)
-        monkeypatch.setenv("VIEWER_CACHE_DIR", str(tmp_path / "cache"))
-        monkeypatch.delenv("VIEWER_DEM", raising=False)
-        real, calls = os.pwrite, []
+    real, calls = os.pwrite, []
 
-        def filling(fd, data, offset):  # the disk fills after 40 lines
-            calls.append(offset)
-            if len(calls) > 40:
-                raise OSError(errno.ENOSPC, "No space left on device")
-            return real(fd, data, offset)
+    def filling(fd, data, offset):  # the disk fills after 40 lines
+        calls.append(offset)
+        if len(calls) > 40:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fd, data, offset)
 
-        monkeypatch.setattr(os, "pwrite", filling)
-        with pytest.raises(DataError) as err:
-            site.fetch_site(60, progress=False, retries=0)
-        line = _one_line(err)
-        assert "(the disk is full); free some space" in line and "again to resume" in line, line
-        monkeypatch.setattr(os, "pwrite", real)
-        paths_, _ = site.fetch_site(60, progress=False)  # space freed: the same command finishes
-        assert paths_[0].exists()
-    finally:
-        srv.close()
+    monkeypatch.setattr(os, "pwrite", filling)
+    with pytest.raises(DataError) as err:
+        site.fetch_site(60, progress=False, retries=0)
+    line = _one_line(err)
+    assert "(the disk is full); free some space" in line and "again to resume" in line, line
+    monkeypatch.setattr(os, "pwrite", real)
+    found, _ = site.fetch_site(60, progress=False)  # space freed: the same command finishes
+    assert found[0].exists()
