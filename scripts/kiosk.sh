@@ -19,16 +19,32 @@ CHROME="$(command -v chromium || command -v chromium-browser || command -v googl
 [ -n "$CHROME" ] || { echo "kiosk.sh: no Chromium found; install it (apt-get install chromium)" >&2; exit 1; }
 "$PY" -m viewer.ui.kiosk_config || exit 1   # checks assets/kiosk.yaml; a mistake is one line naming key and fix
 
+# Chromium policies a page cannot set (printing, developer tools, file dialogs, downloads, file:// and chrome://
+# pages off) live in scripts/kiosk-policy.json; Chromium reads them only from its managed folder, which needs root.
+POLICY_DIR="${KIOSK_POLICY_DIR:-/etc/chromium/policies/managed}"
+if ! cmp -s scripts/kiosk-policy.json "$POLICY_DIR/change6-kiosk.json"; then
+    echo "kiosk.sh: the kiosk's Chromium policies are not installed; install them once with:" \
+        "sudo install -D -m 644 scripts/kiosk-policy.json $POLICY_DIR/change6-kiosk.json" >&2
+fi
+
 serve() {  # the app server, restarted after an error; returns when the operator exits the kiosk
     while :; do
-        if "$PY" app.py --kiosk --port "$PORT"; then
-            return 0
+        rc=0
+        "$PY" app.py --kiosk --port "$PORT" || rc=$?
+        [ "$rc" -eq 0 ] && return 0
+        if [ "$rc" -eq 3 ]; then   # the port is taken (the server said which): starting again would not help
+            echo "kiosk.sh: port $PORT is in use; stop what runs there or start kiosk.sh with another PORT" >&2
+            return 3
         fi
         echo "kiosk.sh: the server stopped with an error; starting it again in 3 s" >&2
         sleep 3
     done
 }
 
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then   # something already answers on the port
+    echo "kiosk.sh: port $PORT is in use; stop what runs there or start kiosk.sh with another PORT" >&2
+    exit 1
+fi
 serve &
 SERVER=$!
 CHROME_PID=""

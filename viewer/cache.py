@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from viewer import paths
+from viewer.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -111,11 +112,20 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} in a cache entry")
 
 
-def write_json(kind: str, name: str, key: str, value) -> Path:
-    """Store a JSON value atomically; returns the entry's path."""
-    path = entry_path(kind, name, key, "json")
-    paths.atomic_write_text(path, json.dumps(value))
-    _drop_older(path, name, "json")
+def _not_stored(kind: str, name: str, err: Exception) -> None:
+    log.warning("warning: %s; carrying on without caching %s/%s (it is computed again next time)", err, kind, name)
+
+
+def write_json(kind: str, name: str, key: str, value) -> Path | None:
+    """Store a JSON value atomically; returns the entry's path, or None (one warning) when the cache folder is
+    full, read-only or not a folder: the caller carries on with the value it has."""
+    try:
+        path = entry_path(kind, name, key, "json")
+        paths.atomic_write_text(path, json.dumps(value))
+        _drop_older(path, name, "json")
+    except (InputError, OSError) as err:
+        _not_stored(kind, name, err)
+        return None
     return path
 
 
@@ -140,13 +150,18 @@ def read_arrays(kind: str, name: str, key: str, required: tuple[str, ...] = ()) 
         return None
 
 
-def write_arrays(kind: str, name: str, key: str, arrays: dict[str, np.ndarray]) -> Path:
-    """Store named arrays atomically as an ``.npz``; returns the entry's path."""
-    path = entry_path(kind, name, key, "npz")
+def write_arrays(kind: str, name: str, key: str, arrays: dict[str, np.ndarray]) -> Path | None:
+    """Store named arrays atomically as an ``.npz``; returns the entry's path, or None (one warning) when the
+    cache folder cannot take it."""
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    paths.atomic_write_bytes(path, buf.getvalue())
-    _drop_older(path, name, "npz")
+    try:
+        path = entry_path(kind, name, key, "npz")
+        paths.atomic_write_bytes(path, buf.getvalue())
+        _drop_older(path, name, "npz")
+    except (InputError, OSError) as err:
+        _not_stored(kind, name, err)
+        return None
     return path
 
 

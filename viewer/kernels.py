@@ -121,6 +121,17 @@ def mission_kernels() -> list[Kernel]:
     return out
 
 
+NO_MISSION_KERNELS = "build them with `python -m viewer kernels build`"
+
+
+def require_mission_kernels() -> None:
+    """Raise :class:`KernelError` (one line) when ``kernels/`` lacks the mission's names kernel or its SPKs."""
+    found = {k.kind for k in mission_kernels()}
+    if found != {"FK", "SPK"}:
+        what = "mission kernel" if not found else ("names kernel (*.tf)" if "FK" not in found else "mission SPK")
+        raise KernelError(f"no {what} in {paths.KERNELS_DIR}; {NO_MISSION_KERNELS}", path=paths.KERNELS_DIR)
+
+
 def all_kernels() -> list[Kernel]:
     return generic_kernels() + mission_kernels()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -43,20 +44,63 @@ def shared_dir() -> Path | None:
     return path if (path / "docs").is_dir() or (path / "data").is_dir() else None
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same directory and a rename."""
+_WRITE_REASONS = {
+    errno.ENOSPC: ("the disk is full", "free some space or choose another folder"),
+    errno.EDQUOT: ("the disk quota is used up", "free some space or choose another folder"),
+    errno.EROFS: ("the folder is read-only", "choose a writable folder"),
+    errno.EACCES: ("permission denied", "choose a writable folder"),
+    errno.EPERM: ("permission denied", "choose a writable folder"),
+    errno.EISDIR: ("it is a directory", "choose a file name"),
+}
+
+
+def write_error(path: Path, exc: OSError) -> InputError:
+    """One line for an OS error while writing ``path``: the path, the reason and what to do."""
+    reason, fix = _WRITE_REASONS.get(exc.errno, (exc.strerror or str(exc), "choose another folder"))
+    return InputError(f"cannot write {path} ({reason}); {fix}")
+
+
+def check_writable(path: Path, need_bytes: int = 0) -> None:
+    """Raise :class:`InputError` (one line) unless a file ``path`` can be written: not a directory, its folder
+    takes a new file (a probe file is created and removed) and has ``need_bytes`` free. For checks before work."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise InputError(f"output {path} is a directory; choose a file name inside it")
+    probe = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(probe, "xb"):
+            pass
+        probe.unlink()
+        st = os.statvfs(path.parent)
+    except OSError as exc:
+        raise write_error(path, exc) from None
+    free = st.f_bavail * st.f_frsize
+    if need_bytes and free < need_bytes:
+        raise InputError(
+            f"cannot write {path} (the disk is full: {free / 1e6:.1f} MB free, about {need_bytes / 1e6:.1f} MB "
+            "needed); free some space or choose another folder"
+        )
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temp file in the same directory and a rename; an OS error (a full
+    disk, a read-only folder, a directory in the way) is an :class:`InputError` naming the path."""
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        raise write_error(path, exc) from None
     finally:
-        if tmp.exists():
+        try:
             tmp.unlink()
+        except OSError:
+            pass
 
 
 def _process_alive(pid: int) -> bool:

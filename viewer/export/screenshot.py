@@ -51,7 +51,9 @@ def mission_coverage() -> tuple[float, float]:
 
     spans = [c for c in (coverage(v) for v in VEHICLE_ORDER) if c]
     if not spans:
-        raise KernelError("no mission kernel is loaded; build them with `python -m viewer kernels build`")
+        from viewer.kernels import NO_MISSION_KERNELS
+
+        raise KernelError(f"no mission kernel is loaded; {NO_MISSION_KERNELS}")
     return min(s[0] for s in spans), max(s[1] for s in spans)
 
 
@@ -115,9 +117,12 @@ def screenshot(
         raise InputError(f"output {path} must end in .png")
     if path.parent and not path.parent.exists():
         raise InputError(f"output directory {path.parent} does not exist; create it first")
+    if path.is_dir():
+        raise InputError(f"output {path} is a directory; choose a file name ending in .png")
     if (path.exists() or path.is_symlink()) and not force:
         raise InputError(f"{path} already exists; pass --force to overwrite it")
     paths.remove_stale_temps(path)
+    paths.check_writable(path, need_bytes=size[0] * size[1] * 3)  # before rendering: a PNG is at most raw RGB
     if panoramic:
         from viewer.export.panorama_source import panorama_still
 

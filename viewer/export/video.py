@@ -145,6 +145,8 @@ def prepare_target(target: Path, *, force: bool, is_dir: bool = False) -> Path:
     if not target.parent.is_dir():
         raise InputError(f"{target.parent} does not exist; create it first or choose another output path")
     paths.remove_stale_temps(target)
+    if not is_dir and target.is_dir():
+        raise InputError(f"output {target} is a directory; choose a file name ending in .mp4")
     if target.exists() or target.is_symlink():
         if not force:
             raise InputError(f"{target} already exists; pass --force to overwrite it")
@@ -152,10 +154,9 @@ def prepare_target(target: Path, *, force: bool, is_dir: bool = False) -> Path:
             raise InputError(
                 f"{target} exists and is not a PNG sequence written by the exporter; choose a new directory"
             )
-        if not is_dir and target.is_dir():
-            raise InputError(f"{target} is a directory; choose a file name ending in .mp4")
     if not is_dir and target.suffix.lower() != ".mp4":
         raise InputError(f"output {shown(target.name)} must end in .mp4 (or use --png-dir DIR for a PNG sequence)")
+    paths.check_writable(_temp_sibling(target, ".mp4" if not is_dir else ""))  # a read-only folder: before rendering
     return target
 
 
@@ -382,7 +383,7 @@ class FfmpegSink:
         else:
             try:
                 self.temp.unlink()
-            except FileNotFoundError:
+            except OSError:  # absent, or a read-only folder: ffmpeg's own error is the one reported
                 pass
 
     def _close_stderr(self) -> None:

@@ -28,7 +28,7 @@ import yaml
 
 from viewer import __version__
 from viewer.errors import DataError, InputError
-from viewer.paths import ASSETS_DIR, cache_dir
+from viewer.paths import ASSETS_DIR, cache_dir, write_error
 from viewer.terrain.remote import offline_error
 
 CONNECT_TIMEOUT_S = 5.0
@@ -159,6 +159,8 @@ def fetch_file(
             have = 0
         if expected_size is not None and have == expected_size:
             break
+        if expected_size is not None:
+            _check_space(part, expected_size - have)
         try:
             _download_once(url, part, have, expected_size, progress, stream)
             break
@@ -221,12 +223,19 @@ def _download_once(url, part: Path, have: int, expected_size, progress, stream) 
             progress,
         )
         received = 0
-        with open(part, mode) as fh:
+        try:
+            fh = open(part, mode)
+        except OSError as exc:
+            raise _write_failed(part, exc) from None
+        with fh:
             while True:
                 chunk = resp.read(CHUNK)
                 if not chunk:
                     break
-                fh.write(chunk)
+                try:
+                    fh.write(chunk)
+                except OSError as exc:  # a full disk: what arrived stays in the .part for the next run
+                    raise _write_failed(part, exc) from None
                 received += len(chunk)
                 bar.update(len(chunk))
         if remaining is not None and received < remaining:
@@ -234,6 +243,26 @@ def _download_once(url, part: Path, have: int, expected_size, progress, stream) 
         bar.update(0, final=True)
     finally:
         conn.close()
+
+
+def _write_failed(part: Path, exc: OSError) -> DataError:
+    line = str(write_error(part, exc))
+    return DataError(f"{line}; then run `python -m viewer data fetch` again to resume", path=part)
+
+
+def _check_space(part: Path, need: int) -> None:
+    """One line before downloading when the folder has fewer than ``need`` bytes free."""
+    try:
+        st = os.statvfs(part.parent)
+    except OSError:
+        return
+    free = st.f_bavail * st.f_frsize
+    if free < need:
+        raise DataError(
+            f"{part.parent} has {free / 1e6:.1f} MB free but {part.name[: -len('.part')]} needs {need / 1e6:.1f} MB "
+            "more; free some space or point VIEWER_CACHE_DIR at a bigger disk, then run again",
+            path=part,
+        )
 
 
 def product_info(product: str) -> dict:

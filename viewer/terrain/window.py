@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from viewer.errors import DataError
-from viewer.paths import atomic_write_bytes, atomic_write_text
+from viewer.paths import atomic_write_bytes, atomic_write_text, write_error
 from viewer.terrain.archive import Remote
 from viewer.terrain.download import Progress
 from viewer.terrain.lola import find_key, parse_label
@@ -117,7 +117,8 @@ def _worker(win: Window, todo: queue.Queue, part: Path, done: bytearray, state: 
         state["stop"].set()
     except OSError as exc:  # writing the partial file failed (disk full, permissions)
         with state["lock"]:
-            state.setdefault("error", DataError(f"{part}: cannot write the window ({exc.strerror or exc})", path=part))
+            line = f"{write_error(part, exc)}; then run the same command again to resume"
+            state.setdefault("error", DataError(line, path=part))
         state["stop"].set()
     finally:
         os.close(fd)

@@ -79,6 +79,29 @@ def free_port(address: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+PORT_IN_USE = 3  # exit status: scripts/kiosk.sh stops instead of starting the server again
+
+
+class PortInUse(ViewerError):
+    """The TCP port is taken by another process."""
+
+
+def hold_port(address: str, port: int) -> socket.socket:
+    """Bind ``address:port`` (as the server will, with SO_REUSEADDR) and keep it until the server takes over; a
+    port in use or not allowed is :class:`PortInUse`, one line naming the port and what to do."""
+    sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((address, port))
+    except OSError as exc:
+        sock.close()
+        raise PortInUse(
+            f"port {port} on {address} cannot be used ({exc.strerror}; another viewer may be running there); "
+            "stop that one or choose another port with --port N"
+        ) from None
+    return sock
+
+
 def check_args(args) -> list[str]:
     """Websocket origins to allow, or raise SystemExit with one line when the binding is not allowed."""
     if not (0 <= args.port <= 65535):
@@ -107,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         origins = check_args(args)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
+        held = hold_port(args.address, args.port)  # a port in use is one line now, not after the warm-up
+        from viewer.kernels import require_mission_kernels
+
+        require_mission_kernels()
         configure()
         if args.kiosk:  # check assets/kiosk.yaml before serving; only this server runs operator actions
             kiosk.prepare(operator=True)
@@ -118,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             fallback.build_page(lambda: app_mod.create_app(kiosk=True if args.kiosk else None), args.kiosk or None)
 
         port = args.port
+        held.close()
         server = pn.serve(
             {"/": factory},
             port=port,
@@ -141,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Chang'e-6 mission viewer: http://{host}:{actual}/  (Ctrl+C stops it)", flush=True)
         server.start()  # also starts the periodic jobs, e.g. dropping closed sessions
         server.io_loop.start()
+    except PortInUse as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return PORT_IN_USE
     except ViewerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

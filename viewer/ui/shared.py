@@ -16,11 +16,14 @@ Of Panel, only :mod:`panel.pane.vtk`'s serialiser is used here.
 from __future__ import annotations
 
 import base64
+import ctypes
 import functools
+import gc
 import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import replace
 
 import numpy as np
@@ -41,7 +44,7 @@ from viewer.scene.views import default_view as _default_view  # noqa: E402
 from viewer.scene.views import load_views  # noqa: E402
 from viewer.terrain import select as terrain  # noqa: E402
 from viewer.ui import follow_track, story  # noqa: E402
-from viewer.ui.state import mission_span, web_views  # noqa: E402
+from viewer.ui.state import EXAGGERATIONS, mission_span, web_views  # noqa: E402
 
 log = logging.getLogger("viewer.ui")
 
@@ -248,6 +251,18 @@ def web_bodies():
     )
 
 
+EXTRA_RELIEFS = 2  # serialisations at a relief other than 1 kept in memory (each holds its terrain's arrays)
+
+
+def trim_heap() -> None:
+    """Give freed heap memory back to the system (glibc ``malloc_trim``; nothing elsewhere)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 class SharedScene:
     """One server-side scene, serialised once per (view, relief) and cached, plus each view's tracks."""
 
@@ -255,10 +270,12 @@ class SharedScene:
         furnish()
         self._lock = threading.RLock()
         self.scene = MissionScene(default_view(), web=True, window_size=SERVER_WINDOW, bodies=web_bodies())
-        self._serialised: dict[tuple, tuple] = {}
+        # (view, relief) -> serialisation: every view at relief 1 (what warm() prepares) stays, other reliefs
+        # are kept for the EXTRA_RELIEFS last used (least recently used out), so memory stays bounded
+        self._serialised: OrderedDict[tuple, tuple] = OrderedDict()
         self._tracks: dict[str, dict] = {}
-        self._site_horizon: dict[float, dict | None] = {}  # relief -> the patch's encoded horizon bytes
-        self._arrays: dict[str, bytes] = {}  # content hash -> bytes, shared by every cached serialisation
+        self._site_horizon: OrderedDict[float, dict | None] = OrderedDict()  # relief -> encoded horizon bytes
+        self._arrays: dict[str, bytes] = {}  # content hash -> bytes, shared by the cached serialisations
         self._variants: dict[tuple, tuple] = {}
 
     @property
@@ -311,6 +328,9 @@ class SharedScene:
                     self.scene.set_terrain_exaggeration(key)
                 horizon = self.scene.site.horizon()
                 self._site_horizon[key] = None if horizon is None else tracks_format.encode(horizon, "uint8")
+                while len(self._site_horizon) > len(EXAGGERATIONS):
+                    self._site_horizon.popitem(last=False)
+            self._site_horizon.move_to_end(key)
             if self._site_horizon[key] is None:
                 return {}
             return {
@@ -394,7 +414,22 @@ class SharedScene:
                     arrays[name] = self._arrays.setdefault(name, data)
                 restore()
                 self._serialised[key] = (scene, arrays, context.getAnnotations())
+                self._evict_serialised()
+            self._serialised.move_to_end(key)
             return self._serialised[key]
+
+    def _evict_serialised(self) -> None:
+        """Drop the least recently used serialisations at a relief other than 1 beyond EXTRA_RELIEFS, and the
+        arrays no kept serialisation refers to; hand the freed memory back to the system."""
+        extra = [k for k in self._serialised if k[1] != 1.0]
+        if len(extra) <= EXTRA_RELIEFS:
+            return
+        for k in extra[: len(extra) - EXTRA_RELIEFS]:
+            del self._serialised[k]
+        live = {name for _, arrays, _ in self._serialised.values() for name in arrays}
+        for name in [n for n in self._arrays if n not in live]:
+            del self._arrays[name]
+        trim_heap()
 
     # per-view level of detail of the three big bodies (the first-payload budget)
     def _variant(self, name: str, level: str):

@@ -20,6 +20,16 @@ function h(tag, cls, text) {
   return e;
 }
 
+// Browser shortcuts a kiosk visitor must not reach (print, save, open, view source, downloads, developer tools,
+// reload, zoom, find, history, address bar): every key with Ctrl, Meta or Alt, the function keys and the
+// browser's own media keys. Keys the page cannot stop (Ctrl+W, Ctrl+N, Ctrl+T) are Chromium's policies' and
+// --kiosk's job (scripts/kiosk-policy.json, docs/kiosk.md).
+const BROWSER_KEYS = /^(F([1-9]|1[0-9]|2[0-4])|Browser\w+|ContextMenu|Print|Find|Open|Save|Help|Props|Zoom\w*)$/;
+
+function browserShortcut(e) {
+  return !!(e.ctrlKey || e.metaKey || e.altKey || BROWSER_KEYS.test(String(e.key)));
+}
+
 function loadStore() {
   try { return JSON.parse(sessionStorage.getItem(STORE) || "{}"); } catch (err) { return {}; }
 }
@@ -400,10 +410,11 @@ export function render({model, el}) {
   function onPointer(e) { onCorner(e); input(e); }
   function onKey(e) {
     if (comboMatches(e)) { e.preventDefault(); openPin(); return; }
+    if (browserShortcut(e)) e.preventDefault();
     if (k.overlay === "pin" && /^[0-9]$/.test(e.key)) { if (k.pin.length < 12) k.pin += e.key; paintOverlay(); }
     input(e);
   }
-  const onWheel = (e) => input(e);
+  const onWheel = (e) => { if (e.ctrlKey || e.metaKey) e.preventDefault(); input(e); };  // no page zoom
   const onMove = (e) => { if (e.buttons) input(e); };
   document.addEventListener("pointerdown", onPointer, opts);
   document.addEventListener("touchstart", input, opts);
@@ -412,6 +423,8 @@ export function render({model, el}) {
   document.addEventListener("pointermove", onMove, opts);
   const noMenu = (e) => e.preventDefault();
   document.addEventListener("contextmenu", noMenu);
+  // a dropped file or link would open in place of the exhibit; nothing on the page can be dragged out either
+  for (const type of ["dragstart", "dragover", "drop"]) window.addEventListener(type, noMenu, opts);
 
   // chapter and language taps change the view on the server: at most one per ACTION_MS, the latest wins
   // (a child drumming on the buttons must not queue dozens of scene changes)
@@ -473,6 +486,7 @@ export function render({model, el}) {
     document.removeEventListener("pointerdown", onPointer, opts);
     document.removeEventListener("touchstart", input, opts);
     document.removeEventListener("keydown", onKey, opts);
+    for (const type of ["dragstart", "dragover", "drop"]) window.removeEventListener(type, noMenu, opts);
     document.removeEventListener("wheel", onWheel, opts);
     document.removeEventListener("pointermove", onMove, opts);
     document.removeEventListener("contextmenu", noMenu);

@@ -1,0 +1,156 @@
+"""Server memory is given back: ``python app.py`` (a subprocess on a free 127.0.0.1 port) serves Bokeh-protocol
+clients (``benchmarks/bench_classroom.py``'s :class:`Client`, which speaks the websocket protocol as BokehJS does):
+
+1. a first session visits every view (at relief 1, as it opens), jumps and moves the time, then closes: the
+   server's RSS once the session is dropped is the reference;
+2. 20 sessions open, send a few events each and close: RSS within 5 % of the reference;
+3. a 2,000-event fuzz over 4 concurrent sessions (time moves, jumps, view switches, relief changes): RSS within
+   5 % of the reference once they are dropped.
+
+The serialisations per (view, relief) are what grew before (an entry per pair, never dropped); they are now
+bounded (every view at relief 1, plus the last few other reliefs), so the server's memory levels off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import time
+from pathlib import Path
+
+from test_ui_browser import REPO, mission_kernels, serve_app  # noqa: F401
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from bench_classroom import Client, rss_mb  # noqa: E402
+
+FUZZ_EVENTS = 2_000
+FUZZ_CLIENTS = 4
+DROP_S = 12  # the server drops closed sessions after 5 s, checked every 5 s (serve.py)
+RELIEFS = ["1", "2", "5", "10"]
+
+
+class Controls:
+    """A session's model ids: the view and relief button groups, the jump menu, and the time."""
+
+    def __init__(self, client: Client):
+        self.c = client
+        groups = [(i, m["attributes"]) for i, m in client.models.items() if m.get("name", "").endswith("ButtonGroup")]
+        self.relief = next(i for i, a in groups if a.get("labels") == RELIEFS)
+        self.view, self.n_views = next(
+            (i, len(a["labels"])) for i, a in groups if len(a.get("labels", [])) >= 3 and a.get("labels") != RELIEFS
+        )
+        jump = next(m for m in client.models.values() if m.get("name", "").endswith("CustomSelect"))
+        self.jump = jump["id"]
+        self.events = [o[0] for o in jump["attributes"]["options"] if o[0]]
+        view = client.view
+        self.t0, self.t1 = float(view["t0"]), float(view["t1"])
+
+    def set_view(self, k: int):
+        self.c.change(self.view, "active", k)
+
+    def set_relief(self, k: int):
+        self.c.change(self.relief, "active", k)
+
+    def jump_to(self, name: str):
+        self.c.change(self.jump, "value", name)
+
+    def set_time(self, fraction: float):
+        self.c.change(self.c.view_id, "et", self.t0 + fraction * (self.t1 - self.t0))
+
+
+async def _open(base: str, name: str) -> tuple[Client, Controls]:
+    c = Client(name)
+    await c.open(base, "")
+    return c, Controls(c)
+
+
+async def _first_session(base: str) -> list[str]:
+    """A visitor's first page: every view at relief 1 (what the warm-up prepared), a jump, the time moved."""
+    c, ui = await _open(base, "first")
+    for v in range(ui.n_views):
+        ui.set_view(v)
+        ui.set_time(0.5)
+        await asyncio.sleep(0.5)
+    ui.jump_to(ui.events[0])
+    await asyncio.sleep(3)
+    c.close()
+    return c.errors
+
+
+async def _fuzz(base: str, name: str, events: int, rng: random.Random) -> list[str]:
+    c, ui = await _open(base, name)
+    for _ in range(events):
+        x = rng.random()
+        if x < 0.04:
+            ui.set_view(rng.randrange(ui.n_views))
+        elif x < 0.08:
+            ui.set_relief(rng.randrange(len(RELIEFS)))
+        elif x < 0.12:
+            ui.jump_to(rng.choice(ui.events))
+        else:
+            ui.set_time(rng.random())
+        await asyncio.sleep(0.2 if x < 0.12 else 0.01)
+    await asyncio.sleep(2)
+    c.close()
+    return c.errors
+
+
+async def _churn(base: str, sessions: int, per_round: int, rng: random.Random) -> list[str]:
+    errors = []
+    for k in range(0, sessions, per_round):
+        done = await asyncio.gather(*[_fuzz(base, f"s{k + i}", 10, rng) for i in range(per_round)])
+        errors += [e for errs in done for e in errs]
+    return errors
+
+
+def _settled_rss(pid: int) -> float:
+    time.sleep(DROP_S)
+    return rss_mb(pid)
+
+
+def test_server_memory_is_given_back_after_sessions_and_a_fuzz(mission_kernels):  # noqa: F811
+    rng = random.Random(18)
+    with serve_app("memory") as url:
+        assert asyncio.run(_first_session(url)) == []
+        first = _settled_rss(url.pid)
+        assert asyncio.run(_churn(url, 20, 4, rng)) == []
+        after_sessions = _settled_rss(url.pid)
+        per = FUZZ_EVENTS // FUZZ_CLIENTS
+
+        async def fuzz():
+            return await asyncio.gather(*[_fuzz(url, f"f{i}", per, rng) for i in range(FUZZ_CLIENTS)])
+
+        assert [e for errs in asyncio.run(fuzz()) for e in errs] == []
+        after_fuzz = _settled_rss(url.pid)
+        log = Path(url.log_path).read_text(errors="replace")
+    figures = (
+        f"RSS after the first session {first:.0f} MB, after 20 sessions {after_sessions:.0f} MB, "
+        f"after the fuzz {after_fuzz:.0f} MB"
+    )
+    print(figures)
+    ours = [t for t in log.split("Traceback")[1:] if "/viewer/" in t]  # Bokeh's closed-socket noise aside
+    assert ours == [], ours[0][-3000:] if ours else ""
+    assert after_sessions <= 1.05 * first, figures
+    assert after_fuzz <= 1.05 * first, figures
+
+
+def test_the_shared_serialisations_are_bounded(mission_kernels):  # noqa: F811
+    """In process: the views at relief 1 stay; of the other reliefs only the EXTRA_RELIEFS last used; no array
+    that no kept serialisation refers to."""
+    from viewer.ui import shared
+
+    sh = shared.SharedScene()
+    for view in ("site", "system"):
+        sh.serialised(view, 1.0)
+    used = [("site", 2.0), ("site", 5.0), ("system", 2.0), ("site", 10.0)]
+    for view, relief in used:
+        sh.serialised(view, relief)
+        sh.site_shadows("site", relief)
+    sh.serialised("site", 5.0)  # evicted two steps ago: serialised again, now the most recent
+    keys = list(sh._serialised)
+    assert set(keys) == {("site", 1.0), ("system", 1.0), ("site", 10.0), ("site", 5.0)}, keys
+    assert shared.EXTRA_RELIEFS == 2
+    live = {name for _, arrays, _ in sh._serialised.values() for name in arrays}
+    assert set(sh._arrays) == live
+    assert len(sh._site_horizon) <= len(shared.EXAGGERATIONS)
