@@ -85,3 +85,21 @@ def kernels_loaded():
 
     kernels.furnish()
     yield
+
+
+@pytest.fixture(scope="session")
+def mission_kernels():
+    """Skips (or fails under VIEWER_REQUIRE_ALL=1) where the mission kernels are not built."""
+    from viewer import kernels
+
+    if not kernels.mission_kernels():
+        _missing("the mission kernels are not built (python -m viewer kernels build)")
+
+
+@pytest.fixture(scope="session")
+def server(mission_kernels):
+    """One ``python app.py`` for every browser test module that needs the app as shipped (its URL)."""
+    from app_server import serve_app
+
+    with serve_app() as url:
+        yield url

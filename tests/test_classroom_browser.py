@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from test_ui_browser import READY_JS, mission_kernels, serve_app  # noqa: F401 - mission_kernels: a fixture
+from test_ui_browser import READY_JS, serve_app
 
 PIN = "468213"
 

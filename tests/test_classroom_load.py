@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_ui_browser import mission_kernels, serve_app  # noqa: F401 - mission_kernels: a fixture
+from test_ui_browser import serve_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import bench_classroom as bench  # noqa: E402

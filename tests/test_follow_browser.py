@@ -16,7 +16,7 @@ from urllib.request import urlopen
 import numpy as np
 import pytest
 from test_story_browser import drag_stage
-from test_ui_browser import Page, mission_kernels, server  # noqa: F401 - fixtures shared with the web app tests
+from test_ui_browser import Page
 
 from viewer.epochs import et_from_utc
 

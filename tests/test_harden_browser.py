@@ -20,7 +20,7 @@ from urllib.parse import quote
 from urllib.request import Request, urlopen
 
 import pytest
-from test_ui_browser import READY_JS, REPO, mission_kernels, serve_app  # noqa: F401
+from test_ui_browser import READY_JS, REPO, serve_app
 
 PAYLOAD = "<img src=x onerror=alert(1)>"
 FLAG_PAYLOAD = "<img src=x onerror=window.__pwned=1>"

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_terrain_site import volume  # noqa: F401
-from test_ui_browser import REPO, mission_kernels  # noqa: F401
+from test_ui_browser import REPO
 
 from viewer import cache
 from viewer.errors import DataError, InputError

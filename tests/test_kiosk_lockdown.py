@@ -18,9 +18,8 @@ import socket
 import subprocess
 from pathlib import Path
 
-import pytest
 from conftest import _missing
-from test_ui_browser import READY_JS, REPO, mission_kernels, serve_app  # noqa: F401
+from test_ui_browser import READY_JS, REPO
 
 KIOSK_READY_JS = "() => !!(window.__ce6kiosk && window.__ce6kiosk.ready)"
 SHORTCUTS = [  # (key, code, modifiers)
@@ -64,12 +63,6 @@ DROP_JS = """() => {
   out.ctrlWheel = wheel.defaultPrevented;
   return out;
 }"""
-
-
-@pytest.fixture(scope="module")
-def server(mission_kernels):  # noqa: F811
-    with serve_app("lockdown") as url:
-        yield url
 
 
 def _label(key) -> str:

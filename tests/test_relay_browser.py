@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from test_relay_scene import MOMENTS
-from test_ui_browser import app_page, mission_kernels, server  # noqa: F401  (fixtures)
+from test_ui_browser import app_page  # noqa: F401 - a fixture (on conftest's shared server)
 
 WEB_VIEWS = ("system", "lunar", "site", "return")
 MERGE_PX = 28  # viewer.scene.relay.MERGE_PX: ends leaving the frame this close share one marker

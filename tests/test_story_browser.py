@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from test_ui_browser import REPO, Page, mission_kernels, server  # noqa: F401 - fixtures shared with the web app tests
+from test_ui_browser import REPO, Page
 
 STORY_READY_JS = "() => !!(window.__ce6 && window.__ce6.bound && window.__ce6.story.state.lastPose)"
 

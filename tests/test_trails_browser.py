@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from test_scene_trails import MAX_TURN_DEG, MOMENTS, REQUIRE_ALL, _corners, judged_turns
-from test_ui_browser import READY_JS, mission_kernels, serve_app  # noqa: F401 (mission_kernels: a fixture)
+from test_ui_browser import READY_JS
 
 W, H = 1920, 1080  # the page
 
@@ -39,13 +39,6 @@ ZOOM_JS = """([p, zoom]) => {
 
 VEHICLE = {"orbiter": "CHANGE6_ORBITER", "returner": "CHANGE6_RETURNER", "lander": "CHANGE6_LANDER",
            "ascender": "CHANGE6_ASCENDER", "queqiao2": "QUEQIAO_2"}  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def server(request):
-    request.getfixturevalue("mission_kernels")  # skips (or fails) without built kernels
-    with serve_app("trails") as url:
-        yield url
 
 
 def _judged(drawn: list[dict], w: float, h: float) -> tuple[np.ndarray, np.ndarray]:

@@ -1,99 +1,21 @@
 """The web app in headless Chromium (Debian's, launched by path): the web app's acceptance list.
 
-One server (``python app.py`` in a subprocess on a free 127.0.0.1 port) and one browser serve the whole module.
+One server (``python app.py`` in a subprocess on a free 127.0.0.1 port: ``conftest.py``'s session fixture ``server``,
+shared with the other browser modules) and one browser serve the whole module.
 These tests also pin Panel's VTK-pane internals the browser animation relies on (``renderer_el``,
 ``getActors(ptr)``): if a Panel upgrade changes them, the scene stops moving and these tests fail.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
-from urllib.request import urlopen
 
 import numpy as np
 import pytest
-from conftest import _missing
+from app_server import REPO, ServedApp, free_port, serve_app  # noqa: F401 - used by other test modules
 
-REPO = Path(__file__).resolve().parents[1]
 READY_JS = "() => !!(window.__ce6 && window.__ce6.bound)"
-BOOT_TIMEOUT_S = 400  # a cold start computes every view's tracks once (then they are cached on disk)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def mission_kernels():
-    from viewer import kernels
-
-    if not kernels.mission_kernels():
-        _missing("the mission kernels are not built (python -m viewer kernels build)")
-
-
-class ServedApp(str):
-    """The served app's URL, with the server's process id (``pid``) and its log file (``log_path``)."""
-
-    pid: int
-    log_path: Path
-
-
-@contextlib.contextmanager
-def serve_app(name: str = "ui", *args: str, port: int | None = None, **env_extra):
-    """``python app.py ARGS`` on ``port`` (default: a free 127.0.0.1 port) with ``env_extra``; yields its URL (a
-    :class:`ServedApp`) once it answers, stops it after. The server writes its log to
-    ``$TMPDIR/viewer-NAME-test-PORT.log``."""
-    port = port or _free_port()
-    env = dict(os.environ, PYTHONUNBUFFERED="1", **env_extra)
-    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"viewer-{name}-test-{port}.log", "w+")
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "app.py"), "--port", str(port), *args],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = ServedApp(f"http://127.0.0.1:{port}/")
-    url.pid, url.log_path = proc.pid, Path(log.name)
-    try:
-        deadline = time.monotonic() + BOOT_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"the server exited with {proc.returncode}:\n{log.read()[-3000:]}")
-            try:
-                with urlopen(url, timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer within {BOOT_TIMEOUT_S} s")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def server(mission_kernels):
-    with serve_app() as url:
-        yield url
 
 
 class Page:
@@ -513,7 +435,7 @@ def test_site_view_casts_the_stills_shadows_in_the_browser(app_page):
 def test_the_page_reconnects_after_a_server_restart_and_keeps_its_state(browser, mission_kernels):
     """Stop the server under an open page: the page says it is reconnecting (in its language), then reloads itself
     once a server answers on the same port again, and opens on the same view and time (its URL)."""
-    port = _free_port()
+    port = free_port()
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     try:
         with serve_app("reconnect", port=port) as url:

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from test_ui_browser import REPO, mission_kernels, serve_app  # noqa: F401
+from test_ui_browser import REPO, serve_app
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from bench_classroom import Client, rss_mb  # noqa: E402
