@@ -75,8 +75,8 @@ class MissionView(JSComponent):
     i18n = param.Dict(default={})
     story_on = param.Boolean(default=True, doc="The story camera frames the view (static/story_camera.js)")
 
-    # one module: the story camera and the relay chain's drawing first, then the view that calls them
-    _esm = static_text("story_camera.js") + "\n" + static_text("relay_chain.js") + "\n" + static_text("mission_view.js")
+    # one module: the story camera, the relay chain's drawing and the labels first, then the view that calls them
+    _esm = "\n".join(static_text(f) for f in ("story_camera.js", "relay_chain.js", "labels.js", "mission_view.js"))
     _stylesheets = [static_text("mission_view.css")]
 
     def __init__(self, on_jump=None, **params):

@@ -7,10 +7,6 @@
 // The server learns the time throttled (model.et at most every SYNC_MS), never per frame.
 
 const SYNC_MS = 700;
-const GROUP_PX = 16;
-// a spacecraft smaller than MARK_BELOW_PX (radius on screen) gets a minimum-size ring marker; a body smaller than
-// HALO_BELOW_PX a ring just outside its disc (a small disc's night side is as dark as the sky)
-const MARK_BELOW_PX = 6, HALO_BELOW_PX = 12;
 
 function decode(item) {
   if (item == null) return null;
@@ -44,6 +40,7 @@ function prepare(raw) {
   }
   if (raw.sun && raw.sun.t) tr.sun = {t: decode(raw.sun.t), d: decode(raw.sun.d)};
   tr.chain = relayPrepare(raw.chain);  // relay_chain.js
+  tr.labels = labelsPrepare(raw.labels);  // labels.js
   for (const [name, a] of Object.entries(raw.trails || {})) {
     tr.trails[name] = {t: decode(a.t), past: a.past_s, future: a.future_s, future_part: name.startsWith("trail-future:")};
   }
@@ -164,6 +161,9 @@ export function render({model, el}) {
   const relayLayer = document.createElement("div");  // the relay chain's words and markers (relay_chain.js)
   relayLayer.className = "mv-relay";
   stage.append(vtkEl, relayLayer, labelLayer);
+  const scaleEl = document.createElement("div");  // the scale cue; labels.js adds the labels and markers
+  labelLayer.append(scaleEl);
+  const labelState = {layer: labelLayer, pools: {}};
   // story camera (story_camera.js): the director's camera, detached by the visitor's drag
   const story = makeStoryCamera({model, stage, markDirty: () => { clock.dirty = true; },
                                  requestTime: () => sendTime(true)});
@@ -415,7 +415,7 @@ export function render({model, el}) {
       endpoint: (name) => endpoint(name, poses),
       labelled: (key) => !!(model.show_labels && names[key] && poses[key] && poses[key].vis),
     });
-    labels(b, poses);
+    labels(b, poses, rect);  // the rect read before the relay chain wrote its words (no forced layout)
   }
 
   function endpoint(name, poses) {
@@ -465,49 +465,24 @@ export function render({model, el}) {
     return m * a.scale * (model.enlarge ? 1 : 1 / (raw.spacecraft_scale || 1));
   }
 
-  function labels(b, poses) {
-    const ren = b.ren, rect = labelLayer.getBoundingClientRect();
-    const W = rect.width, H = rect.height;
+  // labels and markers (labels.js: the stills' placement rule on the tracks' label runs), the scale cue
+  function labels(b, poses, rect) {
+    const ren = b.ren, W = rect.width, H = rect.height;
     if (!W || !H) return;
-    const items = [], marks = [];
-    const bodies = (tracks.raw && tracks.raw.bodies) || [];
-    const place = (p) => {
+    const raw = tracks.raw || {}, extent = ((raw.labels || {}).rule || {}).model_extent || 0.7;
+    const project = (p) => {
       const nd = ren.worldToNormalizedDisplay(p[0], p[1], p[2], W / H);
       if (!(nd[2] > 0 && nd[2] < 1) || nd[0] < -0.05 || nd[0] > 1.05 || nd[1] < -0.05 || nd[1] > 1.05) return null;
       return [nd[0] * W, (1 - nd[1]) * H];
     };
-    for (const [name, ps] of Object.entries(poses)) {
-      if (!ps || !ps.vis || !model.names[name]) continue;
-      if ((name === "earth" || name === "moon") && !bodies.includes(name)) continue;
-      if (occluded(ps.p, name, poses, ren)) continue;
-      const xy = place(ps.p);
-      if (!xy) continue;
-      const nm = model.names[name], colour = nm.colour || "#ddd";
-      const rpx = screenRadius(ren, ps.p, actorRadius(name), H);
-      const isBody = name === "earth" || name === "moon";
-      if (rpx < (isBody ? HALO_BELOW_PX : MARK_BELOW_PX)) marks.push({x: xy[0], y: xy[1], colour, d: Math.max(10, 2 * rpx + 6)});
-      items.push({x: xy[0], y: xy[1], text: nm[model.language] || nm.en, colour,
-                  lift: Math.max(0, Math.min(rpx, H / 3))});
-    }
-    const arrow = earthArrowTip(b);
-    if (arrow) {
-      const xy = place(arrow);
-      if (xy) items.push({x: xy[0], y: xy[1], text: text("earth_direction"), colour: "#56B4E9", lift: 0});
-    }
-    const groups = [];
-    for (const it of items) {
-      const g = groups.find(g => Math.hypot(g.x - it.x, g.y - it.y) < GROUP_PX);
-      if (g) g.text.push(it.text); else groups.push({...it, text: [it.text]});
-    }
-    let html = marks.map(m => `<div class="mv-mark" style="left:${m.x.toFixed(0)}px;top:${m.y.toFixed(0)}px;` +
-                              `width:${m.d.toFixed(0)}px;height:${m.d.toFixed(0)}px;` +
-                              `border-color:${m.colour}"></div>`).join("");
-    if (model.show_labels) {
-      html += groups.map(g => `<div class="mv-label" style="left:${g.x.toFixed(0)}px;top:${(g.y - g.lift).toFixed(0)}px;` +
-                              `color:${g.colour}">${g.text.join(" + ")}</div>`).join("");
-    }
-    html += scaleCue(ren, poses, W, H);
-    if (html !== lastLabels) { labelLayer.innerHTML = html; lastLabels = html; }
+    const cue = scaleCue(ren, poses, W, H);
+    if (cue.html !== lastLabels) { scaleEl.innerHTML = cue.html; lastLabels = cue.html; }
+    b.labels = labelsDraw(labelState, tracks.labels, {
+      et: clock.et, poses, W, H, lang: model.language, show: model.show_labels, names: model.names || {},
+      bodies: raw.bodies || [], project, arrowTip: earthArrowTip(b), relay: b.relay, scaleBox: cue.box,
+      radiusPx: (name, p, body) => screenRadius(ren, p, actorRadius(name) * (body ? 1 : extent), H),
+      occluded: (p, name) => occluded(p, name, poses, ren), markDirty: () => { clock.dirty = true; },
+    });
   }
 
   // a body's disc on screen (centre and radius, px of the label layer) and the screen direction towards the Sun
@@ -542,7 +517,7 @@ export function render({model, el}) {
     const raw = tracks.raw || {}, k = raw.units_per_km || 1;
     const cam = ren.getActiveCamera(), c = cam.getPosition(), f = cam.getFocalPoint();
     const d = Math.hypot(f[0] - c[0], f[1] - c[1], f[2] - c[2]);
-    if (!d) return "";
+    if (!d) return {html: "", box: null};
     const pxPerKm = k * H / (2 * d * Math.tan(cam.getViewAngle() * Math.PI / 360));
     const want = 120 / pxPerKm, e = Math.pow(10, Math.floor(Math.log10(want)));
     const km = [1, 2, 5, 10].map(x => x * e).filter(x => x <= want).pop() || e;
@@ -550,13 +525,15 @@ export function render({model, el}) {
                         : `${Math.round(km * 1000).toLocaleString("en-US")} ${text("unit_m")}`;
     let out = `<div class="mv-scale"><div class="mv-scale-bar" style="width:${(km * pxPerKm).toFixed(0)}px"></div>` +
               `<span>${len}</span>`;
+    let boxW = Math.max(km * pxPerKm, 90), boxH = 28;  // about: the bar and one line of 13 px text
     const bodies = raw.bodies || [], pe = poses.earth, pm = poses.moon;
     if (bodies.includes("earth") && bodies.includes("moon") && pe && pm && pe.vis && pm.vis) {
       const dkm = Math.hypot(pe.p[0] - pm.p[0], pe.p[1] - pm.p[1], pe.p[2] - pm.p[2]) / k;
       const em = (Math.round(dkm / 100) * 100).toLocaleString("en-US");
       out += `<div class="mv-scale-em">${text("scale_earth_moon")} ${em} ${text("unit_km")}</div>`;
+      boxW = Math.max(boxW, 200); boxH += 20;
     }
-    return out + "</div>";
+    return {html: out + "</div>", box: [16, H - 12 - boxH, 16 + boxW + 4, H - 12]};
   }
 
   // ---- clock
@@ -675,6 +652,7 @@ export function render({model, el}) {
   // for tests and benchmarks: read-only access to the clock and the bound scene
   window.__ce6 = {clock, model, stats, get tracks() { return tracks; }, get bound() { return bound; }, pose,
                   get relay() { return bound && bound.relay; }, relayLayer,
+                  get labels() { return bound && bound.labels; },
                   setTime: (et) => setTime(et, true), setPlaying, labelLayer,
                   project: (p) => { const r = labelLayer.getBoundingClientRect(), b = bound;
                                     const nd = b.ren.worldToNormalizedDisplay(p[0], p[1], p[2], r.width / r.height);
