@@ -12,9 +12,6 @@
 
 const LABEL_PAD_PX = 2;            // viewer.scene.placement.PAD_PX: the box's padding around the text
 const LABEL_LINE_EM = 1.2;         // viewer.scene.placement.LINE_EM
-// a spacecraft smaller than LABEL_MARK_BELOW_PX (radius on screen) gets a minimum-size ring; a body smaller than
-// LABEL_HALO_BELOW_PX a ring just outside its disc (a small disc's night side is as dark as the sky)
-const LABEL_MARK_BELOW_PX = 6, LABEL_HALO_BELOW_PX = 12;
 const LABEL_BODIES = ["earth", "moon"];
 
 function labelsPrepare(raw) {
@@ -94,8 +91,10 @@ function labelsFreeBox(c, gap, bw, bh, W, H, rule, taken, discs) {
   return null;
 }
 
-// subjects on screen: {actor: {x, y, r (true radius px), shown, mark (ring diameter px or 0)}}
-function labelsSubjects(ctx, run) {
+// subjects on screen: {actor: {x, y, r (true radius px), shown, mark (ring diameter px or 0)}}; a body or a
+// vehicle drawn narrower than the marker gets a ring that wide (rule.marker: min_px, px_at_1080; as the stills)
+function labelsSubjects(ctx, run, rule) {
+  const mk = rule.marker || {}, markPx = Math.max(mk.min_px || 8, (mk.px_at_1080 || 12) * ctx.H / 1080);
   const out = {};
   const add = (actor, body) => {
     const ps = ctx.poses[actor];
@@ -104,8 +103,7 @@ function labelsSubjects(ctx, run) {
     if (!xy) return;
     const r = ctx.radiusPx(actor, ps.p, body);
     const shown = body || !ctx.occluded(ps.p, actor);
-    const small = r < (body ? LABEL_HALO_BELOW_PX : LABEL_MARK_BELOW_PX);
-    out[actor] = {x: xy[0], y: xy[1], r, shown, mark: shown && small ? Math.max(10, 2 * r + 6) : 0};
+    out[actor] = {x: xy[0], y: xy[1], r, shown, mark: shown && 2 * r < markPx ? markPx : 0};
   };
   for (const it of run) add(it.actor, false);
   for (const b of LABEL_BODIES) if (ctx.bodies.includes(b)) add(b, true);
@@ -115,7 +113,7 @@ function labelsSubjects(ctx, run) {
 // the labels placed on screen: [{key, actor, text, colour, members, box}], and the markers
 function labelsLayout(lab, ctx, measure) {
   const run = labelsRun(lab, ctx.et), rule = lab.rule, W = ctx.W, H = ctx.H;
-  const found = labelsSubjects(ctx, run);
+  const found = labelsSubjects(ctx, run, rule);
   const marks = Object.entries(found).filter(([, s]) => s.mark).map(([a, s]) => ({actor: a, x: s.x, y: s.y, d: s.mark}));
   const discs = {};
   for (const [a, s] of Object.entries(found)) if (s.shown) discs[a] = {x: s.x, y: s.y, r: Math.max(s.r, s.mark / 2)};

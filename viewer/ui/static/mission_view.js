@@ -374,7 +374,8 @@ export function render({model, el}) {
       b.light.setPosition(d[3 * i] * 1e3, d[3 * i + 1] * 1e3, d[3 * i + 2] * 1e3);
       b.light.setFocalPoint(0, 0, 0);
     }
-    const cam = b.ren.getActiveCamera(), cp = cam.getPosition(), H = labelLayer.getBoundingClientRect().height || 1080;
+    const rect = frameBox || labelLayer.getBoundingClientRect();  // the same box as relayLayer
+    const cam = b.ren.getActiveCamera(), cp = cam.getPosition(), H = rect.height || 1080;
     const tanHalf = Math.tan(cam.getViewAngle() * Math.PI / 360);
     const pxAt = (p) => H / (2 * tanHalf * Math.max(Math.hypot(p[0] - cp[0], p[1] - cp[1], p[2] - cp[2]), 1e-9));
     // trails: the vehicle's own track between (now - past) and now (or now and now + future), densified with
@@ -406,8 +407,8 @@ export function render({model, el}) {
       setVis(list, true);
     }
     story.apply(b, poses, et);  // story camera hook: before what projects through the camera
+    placeStars(b);
     // the relay chain (relay_chain.js): lines on the link actors, names, edge markers and the legend in relayLayer
-    const rect = labelLayer.getBoundingClientRect();  // the same box as relayLayer
     const names = model.names || {};
     b.relay = relayDraw(tracks.chain, et, b, {
       show: model.show_links, lang: model.language, layer: relayLayer, W: rect.width, H: rect.height, poses,
@@ -416,6 +417,22 @@ export function render({model, el}) {
       labelled: (key) => !!(model.show_labels && names[key] && poses[key] && poses[key].vis),
     });
     labels(b, poses, rect);  // the rect read before the relay chain wrote its words (no forced layout)
+  }
+
+  // the star sphere centred on the camera, 8 camera distances across, as the stills place it (sky.place_stars);
+  // its turn to the view frame stays the server's
+  function placeStars(b) {
+    const list = b.actors.stars, cam = b.ren.getActiveCamera(), c = cam.getPosition(), f = cam.getFocalPoint();
+    const m0 = list && list[0].getUserMatrix(), s = 8 * Math.hypot(f[0] - c[0], f[1] - c[1], f[2] - c[2]);
+    if (!m0 || !(s > 0)) return;
+    if (m0[12] === c[0] && m0[13] === c[1] && m0[14] === c[2] && Math.abs(Math.hypot(m0[0], m0[1], m0[2]) - s) < 1e-6 * s) return;
+    const m = Float64Array.from(m0);
+    for (let col = 0; col < 3; col++) {
+      const n = Math.hypot(m0[4 * col], m0[4 * col + 1], m0[4 * col + 2]) || 1;
+      for (let r = 0; r < 3; r++) m[4 * col + r] = m0[4 * col + r] / n * s;
+    }
+    m[12] = c[0]; m[13] = c[1]; m[14] = c[2];
+    for (const act of list) act.setUserMatrix(m);
   }
 
   function endpoint(name, poses) {
@@ -573,8 +590,27 @@ export function render({model, el}) {
     return false;
   }
 
+  // the words' layers cover exactly the vtk.js canvas (the pane keeps a margin inside the stage), so what they
+  // project through the camera lands on the drawn pixels; read before the frame writes anything
+  let fitKey = "", frameBox = null;  // frameBox: {width, height} of the canvas, as the layers now are
+  function fitLayers(b) {
+    const cont = b.renWin.getContainer && b.renWin.getContainer();
+    if (!cont) return;
+    const c = cont.getBoundingClientRect(), s = stage.getBoundingClientRect();
+    const box = [c.left - s.left, c.top - s.top, c.width, c.height];
+    const key = box.map(x => x.toFixed(1)).join(",");
+    if (key === fitKey || !(c.width > 0 && c.height > 0)) return;
+    frameBox = {width: c.width, height: c.height};
+    fitKey = key;
+    for (const layer of [relayLayer, labelLayer]) {
+      Object.assign(layer.style, {inset: "auto", left: `${box[0]}px`, top: `${box[1]}px`, width: `${box[2]}px`, height: `${box[3]}px`});
+    }
+    clock.dirty = true;
+  }
+
   function draw() {  // apply the clock to the scene and render once, if anything changed
     const b = bind();
+    if (b) fitLayers(b);
     if (b && resynced(b)) { clock.dirty = true; b.trailIdx = {}; b.linkState = {}; }
     if (b) {  // a camera moved by the server (preset, jump) or by the mouse: labels and markers follow it
       const cam = b.ren.getActiveCamera(), stamp = cam.getMTime();
