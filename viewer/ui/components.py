@@ -78,14 +78,15 @@ class MissionView(JSComponent):
     reconnect = param.Boolean(default=True, doc="reload the page once the server is back (static/reconnect.js)")
     story_on = param.Boolean(default=True, doc="The story camera frames the view (static/story_camera.js)")
 
-    # one module: the story camera, following a spacecraft, the relay chain's drawing, the site's shadows, the
-    # trails and the reconnect watch first, then the view that calls them
+    # one module: the story camera, following a spacecraft, the relay chain's drawing, the labels, the site's
+    # shadows, the trails and the reconnect watch first, then the view that calls them
     _esm = "\n".join(
         static_text(f)
         for f in (
             "story_camera.js",
             "follow.js",
             "relay_chain.js",
+            "labels.js",
             "site_shadows.js",
             "trails.js",
             "reconnect.js",

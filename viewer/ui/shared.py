@@ -39,6 +39,7 @@ from viewer.errors import ViewerError  # noqa: E402
 from viewer.mission import load_mission  # noqa: E402
 from viewer.scene import shadows  # noqa: E402
 from viewer.scene import tracks as tracks_format  # noqa: E402
+from viewer.scene.groups.common import night_ambient  # noqa: E402
 from viewer.scene.scene import MissionScene, body_meshes  # noqa: E402
 from viewer.scene.views import default_view as _default_view  # noqa: E402
 from viewer.scene.views import load_views  # noqa: E402
@@ -300,18 +301,17 @@ class SharedScene:
                 # --- end story camera
                 tr["follow"] = follow_track.browser_info(view)  # where the browser fetches a followed vehicle's track
                 tr["ptr"] = self.pointers
-                tr["units_per_km"] = self.scene.view.units_per_km
+                spec = load_views()[view]  # this view's, whichever view the shared scene holds now
+                tr["units_per_km"] = spec.units_per_km
                 tr["link_style"] = {k: self.scene.cfg["links"][k] for k in ("open", "blocked")}
                 tr["body_radii_km"] = {"moon": constants.MOON_RADIUS_KM, "earth": constants.EARTH_EQUATORIAL_RADIUS_KM}
                 tr["model_radius"] = self._model_radii()
                 tr["texture_width"] = self._texture_widths(view, _reference_et(tr))
                 tr["lighting"] = {
                     "sun_intensity": float(self.scene.cfg.get("sun_intensity", 1.0)),
-                    "night_ambient": float((self.scene.cfg.get("lighting") or {}).get("night_ambient", 0.0)),
+                    "night_ambient": night_ambient(self.scene.cfg),
                 }
-                tr["bodies"] = [
-                    {"EARTH": "earth", "MOON": "moon"}[b] for b in self.scene.view.bodies if b in ("EARTH", "MOON")
-                ]
+                tr["bodies"] = [{"EARTH": "earth", "MOON": "moon"}[b] for b in spec.bodies if b in ("EARTH", "MOON")]
                 self._tracks[view] = tr
             return self._tracks[view]
 

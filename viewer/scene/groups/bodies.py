@@ -9,7 +9,7 @@ import numpy as np
 import pyvista as pv
 
 from viewer.scene.frame import BODY_RADIUS_KM, Frame
-from viewer.scene.groups.common import Group
+from viewer.scene.groups.common import Group, night_ambient
 from viewer.scene.vehicles import BODY_ACTORS
 
 # the globes are closed, outward-wound surfaces: culling their far halves saves llvmpipe (and SwiftShader) the
@@ -79,11 +79,8 @@ class Bodies(Group):
         albedo = display_albedo(meshes.moon_texture, cfg)
         moon = (texture(albedo, True), texture(albedo, False))
         self.textures = {"earth": earth, "moon": moon}
-        night = cfg["night_ambient"]  # the night sides' faint light
-        look = {
-            "earth": {"ambient": night["earth"], "specular": 0.05},
-            "moon": {"ambient": night["moon"], "specular": 0.0},
-        }
+        night = night_ambient(cfg)  # the night sides' faint light
+        look = {"earth": {"ambient": night, "specular": 0.05}, "moon": {"ambient": night, "specular": 0.0}}
         for name, mesh in (("earth", meshes.earth), ("moon", meshes.moon)):
             tex = self.textures[name][0]
             self.add(name, plotter.add_mesh(mesh.copy(), texture=tex, name=name, **look[name], **GLOBE))

@@ -12,6 +12,11 @@ from vtkmodules.util import numpy_support
 FLAT = {"lighting": True, "ambient": 1.0, "diffuse": 0.0, "specular": 0.0}
 
 
+def night_ambient(cfg: dict) -> float:
+    """The night sides' ambient term (``assets/scene.yaml`` ``lighting.night_ambient``; the browser reads it too)."""
+    return float((cfg.get("lighting") or {}).get("night_ambient", 0.0))
+
+
 class Group:
     """A set of named actors, each with its own user matrix (``matrices``)."""
 

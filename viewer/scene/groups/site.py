@@ -9,7 +9,7 @@ import pyvista as pv
 from viewer.constants import MOON_RADIUS_KM
 from viewer.scene import shadows
 from viewer.scene.frame import Frame
-from viewer.scene.groups.common import FLAT, Group
+from viewer.scene.groups.common import FLAT, Group, night_ambient
 from viewer.scene.vehicles import rgb
 
 ARROW_COLOUR = "#56B4E9"
@@ -38,7 +38,7 @@ class Site(Group):
         self.set_mesh(terrain)
         # the site patch is a height field seen from above: the first surface a view ray meets faces the camera, so
         # culling the back faces hides nothing (1080p site view: 50 -> 42 ms a frame)
-        ambient = float(cfg["night_ambient"]["moon"])  # earthshine on the ground the Sun does not reach
+        ambient = night_ambient(cfg)  # earthshine on the ground the Sun does not reach
         look = {"smooth_shading": True, "culling": "back", "ambient": ambient, "diffuse": 1.0, "specular": 0.0}
         a = self.add(
             "terrain", plotter.add_mesh(self.mesh, texture=textures[0], name="terrain", reset_camera=False, **look)

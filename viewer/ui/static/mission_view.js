@@ -7,10 +7,6 @@
 // The server learns the time throttled (model.et at most every SYNC_MS), never per frame.
 
 const SYNC_MS = 700;
-const GROUP_PX = 16;
-// a spacecraft smaller than MARK_BELOW_PX (radius on screen) gets a minimum-size ring marker; a body smaller than
-// HALO_BELOW_PX a ring just outside its disc (a small disc's night side is as dark as the sky)
-const MARK_BELOW_PX = 6, HALO_BELOW_PX = 12;
 
 function decode(item) {
   if (item == null) return null;
@@ -44,6 +40,7 @@ function prepare(raw) {
   }
   if (raw.sun && raw.sun.t) tr.sun = {t: decode(raw.sun.t), d: decode(raw.sun.d)};
   tr.chain = relayPrepare(raw.chain);  // relay_chain.js
+  tr.labels = labelsPrepare(raw.labels);  // labels.js
   for (const [name, a] of Object.entries(raw.trails || {})) {
     tr.trails[name] = {t: decode(a.t), past: a.past_s, future: a.future_s, future_part: name.startsWith("trail-future:")};
   }
@@ -123,6 +120,9 @@ export function render({model, el}) {
   const relayLayer = document.createElement("div");  // the relay chain's words and markers (relay_chain.js)
   relayLayer.className = "mv-relay";
   stage.append(vtkEl, relayLayer, labelLayer);
+  const scaleEl = document.createElement("div");  // the scale cue; labels.js adds the labels and markers
+  labelLayer.append(scaleEl);
+  const labelState = {layer: labelLayer, pools: {}};
   // story camera (story_camera.js): the director's camera, detached by the visitor's drag
   const shadeSite = makeSiteShadows();
   const story = makeStoryCamera({model, stage, markDirty: () => { clock.dirty = true; },
@@ -347,7 +347,7 @@ export function render({model, el}) {
     // trails: the vehicle's own track between (now - past) and now (or now and now + future), refined for the
     // camera with cubic Hermite from its sampled positions and velocities (trails.js), within the span of the
     // server's trail polyline
-    const box = labelLayer.getBoundingClientRect(), W = box.width || 1920, H = box.height || 1080;
+    const box = frameBox || labelLayer.getBoundingClientRect(), W = box.width || 1920, H = box.height || 1080;
     const proj = pinhole(b.ren.getActiveCamera(), W, H);
     for (const [name, tr] of Object.entries(tracks.trails)) {
       const list = b.actors[name];
@@ -376,6 +376,7 @@ export function render({model, el}) {
       }
       setVis(list, true);
     }
+    placeStars(b);
     // the relay chain (relay_chain.js): lines on the link actors, names, edge markers and the legend in relayLayer
     const rect = box;  // the label layer's box, the same as relayLayer's
     const names = model.names || {};
@@ -385,7 +386,23 @@ export function render({model, el}) {
       endpoint: (name) => endpoint(name, poses),
       labelled: (key) => !!(model.show_labels && names[key] && poses[key] && poses[key].vis),
     });
-    labels(b, poses);
+    labels(b, poses, rect);  // the rect read before the relay chain wrote its words (no forced layout)
+  }
+
+  // the star sphere centred on the camera, 8 camera distances across, as the stills place it (sky.place_stars);
+  // its turn to the view frame stays the server's
+  function placeStars(b) {
+    const list = b.actors.stars, cam = b.ren.getActiveCamera(), c = cam.getPosition(), f = cam.getFocalPoint();
+    const m0 = list && list[0].getUserMatrix(), s = 8 * Math.hypot(f[0] - c[0], f[1] - c[1], f[2] - c[2]);
+    if (!m0 || !(s > 0)) return;
+    if (m0[12] === c[0] && m0[13] === c[1] && m0[14] === c[2] && Math.abs(Math.hypot(m0[0], m0[1], m0[2]) - s) < 1e-6 * s) return;
+    const m = Float64Array.from(m0);
+    for (let col = 0; col < 3; col++) {
+      const n = Math.hypot(m0[4 * col], m0[4 * col + 1], m0[4 * col + 2]) || 1;
+      for (let r = 0; r < 3; r++) m[4 * col + r] = m0[4 * col + r] / n * s;
+    }
+    m[12] = c[0]; m[13] = c[1]; m[14] = c[2];
+    for (const act of list) act.setUserMatrix(m);
   }
 
   function endpoint(name, poses) {
@@ -435,51 +452,24 @@ export function render({model, el}) {
     return m * a.scale * (model.enlarge ? 1 : 1 / (raw.spacecraft_scale || 1));
   }
 
-  function labels(b, poses) {
-    const ren = b.ren, rect = labelLayer.getBoundingClientRect();
-    const W = rect.width, H = rect.height;
+  // labels and markers (labels.js: the stills' placement rule on the tracks' label runs), the scale cue
+  function labels(b, poses, rect) {
+    const ren = b.ren, W = rect.width, H = rect.height;
     if (!W || !H) return;
-    const items = [], marks = [];
-    const bodies = (tracks.raw && tracks.raw.bodies) || [];
-    const place = (p) => {
+    const raw = tracks.raw || {}, extent = ((raw.labels || {}).rule || {}).model_extent || 0.7;
+    const project = (p) => {
       const nd = ren.worldToNormalizedDisplay(p[0], p[1], p[2], W / H);
       if (!(nd[2] > 0 && nd[2] < 1) || nd[0] < -0.05 || nd[0] > 1.05 || nd[1] < -0.05 || nd[1] > 1.05) return null;
       return [nd[0] * W, (1 - nd[1]) * H];
     };
-    for (const [name, ps] of Object.entries(poses)) {
-      if (!ps || !ps.vis || !model.names[name]) continue;
-      if ((name === "earth" || name === "moon") && !bodies.includes(name)) continue;
-      if (occluded(ps.p, name, poses, ren)) continue;
-      const xy = place(ps.p);
-      if (!xy) continue;
-      const nm = model.names[name], colour = nm.colour || "#ddd";
-      const rpx = screenRadius(ren, ps.p, actorRadius(name), H);
-      const isBody = name === "earth" || name === "moon";
-      if (rpx < (isBody ? HALO_BELOW_PX : MARK_BELOW_PX)) marks.push({x: xy[0], y: xy[1], colour, d: Math.max(10, 2 * rpx + 6), actor: isBody ? null : name});
-      items.push({x: xy[0], y: xy[1], text: nm[model.language] || nm.en, colour, actor: isBody ? null : name,
-                  lift: Math.max(0, Math.min(rpx, H / 3))});
-    }
-    const arrow = earthArrowTip(b);
-    if (arrow) {
-      const xy = place(arrow);
-      if (xy) items.push({x: xy[0], y: xy[1], text: text("earth_direction"), colour: "#56B4E9", lift: 0});
-    }
-    const groups = [];
-    for (const it of items) {
-      const g = groups.find(g => Math.hypot(g.x - it.x, g.y - it.y) < GROUP_PX);
-      if (g) { g.text.push(it.text); if (it.actor) g.actors.push(it.actor); }
-      else groups.push({...it, text: [it.text], actors: it.actor ? [it.actor] : []});
-    }
-    const follows = (list) => list.length ? ` data-actors="${list.join(" ")}"` : "";  // follow.js: clickable
-    let html = marks.map(m => `<div class="mv-mark"${follows(m.actor ? [m.actor] : [])} style="left:${m.x.toFixed(0)}px;top:${m.y.toFixed(0)}px;` +
-                              `width:${m.d.toFixed(0)}px;height:${m.d.toFixed(0)}px;` +
-                              `border-color:${m.colour}"></div>`).join("");
-    if (model.show_labels) {
-      html += groups.map(g => `<div class="mv-label"${follows(g.actors)} style="left:${g.x.toFixed(0)}px;top:${(g.y - g.lift).toFixed(0)}px;` +
-                              `color:${g.colour}">${g.text.join(" + ")}</div>`).join("");
-    }
-    html += scaleCue(ren, poses, W, H);
-    if (html !== lastLabels) { labelLayer.innerHTML = html; lastLabels = html; }
+    const cue = scaleCue(ren, poses, W, H);
+    if (cue.html !== lastLabels) { scaleEl.innerHTML = cue.html; lastLabels = cue.html; }
+    b.labels = labelsDraw(labelState, tracks.labels, {
+      et: clock.et, poses, W, H, lang: model.language, show: model.show_labels, names: model.names || {},
+      bodies: raw.bodies || [], project, arrowTip: earthArrowTip(b), relay: b.relay, scaleBox: cue.box,
+      radiusPx: (name, p, body) => screenRadius(ren, p, actorRadius(name) * (body ? 1 : extent), H),
+      occluded: (p, name) => occluded(p, name, poses, ren), markDirty: () => { clock.dirty = true; },
+    });
   }
 
   // a body's disc on screen (centre and radius, px of the label layer) and the screen direction towards the Sun
@@ -514,7 +504,7 @@ export function render({model, el}) {
     const raw = tracks.raw || {}, k = raw.units_per_km || 1;
     const cam = ren.getActiveCamera(), c = cam.getPosition(), f = cam.getFocalPoint();
     const d = Math.hypot(f[0] - c[0], f[1] - c[1], f[2] - c[2]);
-    if (!d) return "";
+    if (!d) return {html: "", box: null};
     const pxPerKm = k * H / (2 * d * Math.tan(cam.getViewAngle() * Math.PI / 360));
     const want = 120 / pxPerKm, e = Math.pow(10, Math.floor(Math.log10(want)));
     const km = [1, 2, 5, 10].map(x => x * e).filter(x => x <= want).pop() || e;
@@ -522,13 +512,15 @@ export function render({model, el}) {
                         : `${Math.round(km * 1000).toLocaleString("en-US")} ${text("unit_m")}`;
     let out = `<div class="mv-scale"><div class="mv-scale-bar" style="width:${(km * pxPerKm).toFixed(0)}px"></div>` +
               `<span>${len}</span>`;
+    let boxW = Math.max(km * pxPerKm, 90), boxH = 28;  // about: the bar and one line of 13 px text
     const bodies = raw.bodies || [], pe = poses.earth, pm = poses.moon;
     if (bodies.includes("earth") && bodies.includes("moon") && pe && pm && pe.vis && pm.vis) {
       const dkm = Math.hypot(pe.p[0] - pm.p[0], pe.p[1] - pm.p[1], pe.p[2] - pm.p[2]) / k;
       const em = (Math.round(dkm / 100) * 100).toLocaleString("en-US");
       out += `<div class="mv-scale-em">${text("scale_earth_moon")} ${em} ${text("unit_km")}</div>`;
+      boxW = Math.max(boxW, 200); boxH += 20;
     }
-    return out + "</div>";
+    return {html: out + "</div>", box: [16, H - 12 - boxH, 16 + boxW + 4, H - 12]};
   }
 
   // ---- clock
@@ -568,8 +560,27 @@ export function render({model, el}) {
     return false;
   }
 
+  // the words' layers cover exactly the vtk.js canvas (the pane keeps a margin inside the stage), so what they
+  // project through the camera lands on the drawn pixels; read before the frame writes anything
+  let fitKey = "", frameBox = null;  // frameBox: {width, height} of the canvas, as the layers now are
+  function fitLayers(b) {
+    const cont = b.renWin.getContainer && b.renWin.getContainer();
+    if (!cont) return;
+    const c = cont.getBoundingClientRect(), s = stage.getBoundingClientRect();
+    const box = [c.left - s.left, c.top - s.top, c.width, c.height];
+    const key = box.map(x => x.toFixed(1)).join(",");
+    if (key === fitKey || !(c.width > 0 && c.height > 0)) return;
+    frameBox = {width: c.width, height: c.height};
+    fitKey = key;
+    for (const layer of [relayLayer, labelLayer]) {
+      Object.assign(layer.style, {inset: "auto", left: `${box[0]}px`, top: `${box[1]}px`, width: `${box[2]}px`, height: `${box[3]}px`});
+    }
+    clock.dirty = true;
+  }
+
   function draw() {  // apply the clock to the scene and render once, if anything changed
     const b = bind();
+    if (b) fitLayers(b);
     if (b && resynced(b)) { clock.dirty = true; b.trailIdx = {}; b.linkState = {}; }
     if (b) {  // a camera moved by the server (preset, jump) or by the mouse: labels and markers follow it
       const cam = b.ren.getActiveCamera(), stamp = cam.getMTime();
@@ -648,6 +659,7 @@ export function render({model, el}) {
   // for tests and benchmarks: read-only access to the clock and the bound scene
   window.__ce6 = {clock, model, stats, get tracks() { return tracks; }, get bound() { return bound; }, pose,
                   get relay() { return bound && bound.relay; }, relayLayer,
+                  get labels() { return bound && bound.labels; },
                   setTime: (et) => setTime(et, true), setPlaying, labelLayer,
                   project: (p) => { const r = labelLayer.getBoundingClientRect(), b = bound;
                                     const nd = b.ren.worldToNormalizedDisplay(p[0], p[1], p[2], r.width / r.height);
