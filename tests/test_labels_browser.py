@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_ui_browser import app_page, mission_kernels, server  # noqa: F401  (fixtures)
+from test_ui_browser import app_page  # noqa: F401 - a fixture (on conftest's shared server)
 
 # (view, moments): docked cruise, the working orbit, after separation, on the surface, ascent, rendezvous, return
 MOMENTS = {

@@ -15,7 +15,7 @@ import sys
 
 import parity
 from PIL import Image
-from test_ui_browser import READY_JS, REPO, app_page, mission_kernels, server  # noqa: F401  (fixtures)
+from test_ui_browser import READY_JS, REPO, app_page  # noqa: F401 - app_page: a fixture (on conftest's shared server)
 
 # (phase, view, moment): every phase of assets/mission.yaml, in the view the story shows it in
 MOMENTS = [
