@@ -200,3 +200,25 @@ def test_round_robin_sends_a_page_and_its_websocket_apart(backends, tmp_path):
         clients = asyncio.run(four())
     split = [c.name for c in clients if not c.page_roots <= c.doc_roots]
     assert split, "every websocket reached its page's process under round robin"
+
+
+def test_a_browser_page_through_nginx(backends, browser, tmp_path):
+    """Chromium through nginx: the page comes up (its scene bound to the websocket's document) with no error, and
+    the browser's cookie keeps its page, scripts and websocket on one process."""
+    from test_ui_browser import Page
+
+    front, urls = backends
+    with run_nginx(tmp_path / "browser", front, [int(u.rstrip("/").rsplit(":", 1)[1]) for u in urls]) as log:
+        page = Page(browser, f"http://127.0.0.1:{front}/{bench.START}")
+        try:
+            page.settle(1500)
+            assert page.errors == [], page.errors
+            cookies = {c["name"]: c["value"] for c in page.page.context.cookies()}
+            assert len(cookies.get("ce6_route", "")) == 32, cookies
+        finally:
+            page.page.close()
+        lines = [line.split(" ", 3) for line in log.read_text().splitlines()]
+    mine = [line for line in lines if line[0] == cookies["ce6_route"]]
+    assert any(line[3].startswith('"GET /ws ') and line[2] == "101" for line in mine), mine
+    assert len({line[1] for line in mine}) == 1, mine  # one process for all of them
+    assert all(line[2] in ("101", "200", "304") for line in mine), [line for line in mine if line[2] >= "400"]
