@@ -40,6 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 PIN = "468213"
 START = "?t=2024-05-20T03:00:00Z"  # the story camera, as a class sees it
 DOCUMENT_READY = {"type": "event", "name": "document_ready", "values": {"type": "map"}}
+OPEN_TIMEOUT_S = 120.0  # a page and its websocket on a busy server (tornado's default is 20 s)
 MOMENT_WAIT_S = 30.0  # the leader waits this long for every follower to reach a moment before the next action
 HEAVY_BYTES = (
     1e6  # an action that sends a follower this much changed the view (its tracks and scene), not only the time
@@ -100,17 +101,25 @@ class Client:
     errors: list = field(default_factory=list)
     bytes_in: int = 0
     closing: bool = False
+    page_roots: set = field(default_factory=set)  # the root model ids the page's HTML names
+    doc_roots: set = field(default_factory=set)  # the root model ids of the document the websocket pulled
 
     async def open(self, base: str, query: str) -> None:
         from tornado.httpclient import AsyncHTTPClient, HTTPRequest
         from tornado.websocket import websocket_connect
 
-        page = (await AsyncHTTPClient().fetch(base + query)).body.decode()
+        reply = await AsyncHTTPClient().fetch(base + query, request_timeout=OPEN_TIMEOUT_S)
+        page = reply.body.decode()
         token = re.search(r'"token":\s*"([^"]+)"', page)
         if token is None:
             raise RuntimeError(f"{self.name}: the page {base + query} has no session token")
+        self.page_roots = set(re.findall(r'"roots":\s*\{"([^"]+)"', page))
         host = base.split("//", 1)[1].rstrip("/")
-        req = HTTPRequest(f"ws://{host}/ws", headers={"Origin": f"http://{host}"})
+        headers = {"Origin": f"http://{host}"}
+        cookies = [c.split(";", 1)[0] for c in reply.headers.get_list("Set-Cookie")]  # a proxy's routing cookie
+        if cookies:
+            headers["Cookie"] = "; ".join(cookies)
+        req = HTTPRequest(f"ws://{host}/ws", headers=headers, request_timeout=OPEN_TIMEOUT_S)
         self.ws = await websocket_connect(req, subprotocols=["bokeh", token.group(1)], max_message_size=256 << 20)
         kind, _, _ = await self._message()
         if kind != "ACK":
@@ -119,7 +128,9 @@ class Client:
         kind, content, _ = await self._message()
         if kind != "PULL-DOC-REPLY":
             raise RuntimeError(f"{self.name}: the server answered {kind}, not PULL-DOC-REPLY")
-        self.models = _models(json.loads(content), {})
+        doc = json.loads(content)
+        self.models = _models(doc, {})
+        self.doc_roots = {r.get("id") for r in doc.get("doc", {}).get("roots", [])}
         views = [i for i, m in self.models.items() if m.get("name", "").startswith("MissionView")]
         if len(views) != 1:
             raise RuntimeError(f"{self.name}: {len(views)} MissionView models in the document, not one")

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 import pytest
-from app_server import REPO, ServedApp, free_port, serve_app  # noqa: F401 - used by other test modules
+from app_server import REPO, ServedApp, free_port, serve_app, stop_process  # noqa: F401 - used by other test modules
 
 READY_JS = "() => !!(window.__ce6 && window.__ce6.bound)"
 

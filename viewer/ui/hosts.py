@@ -34,6 +34,18 @@ def allowed_hosts(address: str, port: int, allow_origin: list[str]) -> frozenset
     return frozenset(normalise(h) for h in [*names, *allow_origin])
 
 
+def from_origins(origins) -> frozenset[str]:
+    """The Host values for ``panel serve``'s websocket origins (``localhost:PORT`` also allows ``127.0.0.1:PORT``)."""
+    names = {normalise(o) for o in origins}
+    names |= {"127.0.0.1:" + n.split(":", 1)[1] for n in names if n.startswith("localhost:")}
+    return frozenset(names)
+
+
+def refusal(hint: str) -> str:
+    """The one line a foreign Host gets."""
+    return f"403: this server does not answer to that Host name; open {hint}\n"
+
+
 class ForbiddenHost(RequestHandler):
     """403 with one line for a request whose Host is not on the list (any method, the websocket too)."""
 
@@ -43,7 +55,7 @@ class ForbiddenHost(RequestHandler):
     def prepare(self) -> None:
         self.set_status(403)
         self.set_header("Content-Type", "text/plain; charset=utf-8")
-        self.finish(f"403: this server does not answer to that Host name; open {self.hint}\n")
+        self.finish(refusal(self.hint))
 
 
 def install(app, hosts: frozenset[str], hint: str) -> None:

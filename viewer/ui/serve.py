@@ -18,7 +18,7 @@ os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 import panel as pn  # noqa: E402
 from panel.io import resources  # noqa: E402
 
-from viewer.errors import ViewerError  # noqa: E402
+from viewer.errors import ViewerError, shown  # noqa: E402
 from viewer.ui import app as app_mod  # noqa: E402
 from viewer.ui import fallback, follow_track, hosts, kiosk, shared  # noqa: E402
 
@@ -160,8 +160,10 @@ def main(argv: list[str] | None = None) -> int:
             # gzip for HTTP (the page and its 5.6 MB of scripts, vtk.js 2.6 MB of them, go out as
             # ~1.5 MB); the websocket stays uncompressed (its deflate broke the view-switch message)
             compress_response=True,
+            # a page's session waits 15 s (Bokeh's default) for the page's websocket, which a slow link, a
+            # proxy or a busy server can delay by seconds; with 5 s such a page came up empty
             check_unused_sessions_milliseconds=5000,
-            unused_session_lifetime_milliseconds=5000,
+            unused_session_lifetime_milliseconds=15000,
         )
         actual = server.port
         host = args.address if ":" not in args.address else f"[{args.address}]"
@@ -189,6 +191,45 @@ def url_hint(args) -> str:
 
 def servable_app():
     """For ``panel serve app.py``: the app in the session's document (assets are served by the local server); an
-    error while building it gives the plain bilingual page."""
+    error while building it gives the plain bilingual page. The server gets ``python app.py``'s Host allowlist,
+    websocket cap and gzip at its first session; a page asked for under a foreign Host before that gets the 403
+    line instead of the app."""
     configure()
+    names, hint = harden_panel_serve()
+    request = pn.state.curdoc.session_context.request if pn.state.curdoc.session_context else None
+    host = request.headers.get("Host", "") if request is not None else ""
+    if request is not None and hosts.normalise(host) not in names:
+        hosts.log.warning("refused a page for Host %s (not on the allowlist)", shown(host))
+        pn.pane.Str(hosts.refusal(hint)).servable()
+        return
     fallback.build_page(app_mod.create_app)
+
+
+_hardened: tuple[frozenset[str], str] | None = None
+
+
+def harden_panel_serve() -> tuple[frozenset[str], str]:
+    """Give the running ``panel serve`` Tornado application what :func:`main` gives its own: the Host allowlist
+    (its ``--allow-websocket-origin`` names, ``127.0.0.1`` beside ``localhost``), the 1 MB websocket message cap
+    and gzip. Returns (the Host names, where a browser should go)."""
+    global _hardened
+    if _hardened is not None:
+        return _hardened
+    import gc
+
+    from bokeh.server.tornado import BokehTornado
+    from tornado.web import GZipContentEncoding
+
+    names, hint = frozenset(), "http://127.0.0.1:5006/"
+    for app in [o for o in gc.get_objects() if isinstance(o, BokehTornado)]:  # the server of this process
+        app.settings["websocket_max_message_size"] = MAX_MESSAGE_BYTES
+        if GZipContentEncoding not in app.transforms:
+            app.transforms.append(GZipContentEncoding)
+        origins = sorted(app.websocket_origins)
+        names = names | hosts.from_origins(origins)
+        hint = f"http://{origins[0]}/" if origins else hint
+        hosts.install(app, hosts.from_origins(origins), hint)
+    allowed = ", ".join(sorted(names))
+    print(f"panel serve: Host allowlist {allowed}, websocket messages up to {MAX_MESSAGE_BYTES} bytes, gzip on")
+    _hardened = (names, hint)
+    return _hardened
