@@ -118,7 +118,10 @@ async def _ws(server: str, host: str, token: str, send: bytes | None = None):
     if send is None:
         conn.close()
         return first
-    await conn.write_message(send, binary=True)
+    # not awaited: the server may close the connection (1009) while the client is still writing the message, and
+    # its close frame is what this reads
+    sent = conn.write_message(send, binary=True)
+    sent.add_done_callback(lambda f: f.exception())  # a write cut off by the close is expected
     while True:  # the server closes the connection on an oversized message
         msg = await asyncio.wait_for(conn.read_message(), 30)
         if msg is None:

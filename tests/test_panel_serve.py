@@ -72,7 +72,9 @@ def test_panel_serve_guards_like_python_app_py(panel_serve):
         raw = r.read()
     assert len(gzip.decompress(raw)) > 3 * len(raw)
     # the 1 MB websocket cap: a 2 MB message closes that connection, and the server goes on
+    # (the server closes with 1009; when it does so while the client is still writing, the client sees the stream
+    # cut without the close frame: either way the connection is gone and the message was never handled)
     code = asyncio.run(_ws(url, f"127.0.0.1:{port}", _session_token(url), send=b"x" * (2 * 1024 * 1024)))
-    assert code == 1009, code
+    assert code in (1009, None), code
     assert _get(url)[0] == 200
     assert "websocket messages up to 1048576 bytes, gzip on" in Path(log).read_text()

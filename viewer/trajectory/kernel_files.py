@@ -175,9 +175,19 @@ def write_all(ctx, out_dir: Path, code_version: str) -> list[str]:
     out_dir = Path(out_dir)
     written: list[str] = []
     tmp = paths.replace_dir(out_dir, lambda d: written.extend(_write_set(ctx, d, code_version)))
-    spiceypy.unload(str(tmp / NAMES_KERNEL))  # the names now load from their final place
-    spiceypy.furnsh(str(out_dir / NAMES_KERNEL))
+    _reload_from(tmp, out_dir)
     return written
+
+
+def _reload_from(tmp: Path, out_dir: Path) -> None:
+    """Every kernel the build loaded from the temporary folder, loaded again from its final place (same order), so
+    that the pool names the files that exist and a later ``unload`` by the final path removes them."""
+    loaded = [spiceypy.kdata(i, "ALL")[0] for i in range(spiceypy.ktotal("ALL"))]
+    moved = [f for f in loaded if Path(f).parent == tmp]
+    for f in moved:
+        spiceypy.unload(f)
+    for f in moved:
+        spiceypy.furnsh(str(out_dir / Path(f).name))
 
 
 def _write_set(ctx, out_dir: Path, code_version: str) -> list[str]:
