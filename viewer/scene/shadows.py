@@ -16,7 +16,11 @@ beyond the patch casts nothing. :class:`PatchShadows` caches the result per Sun 
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
+
+from viewer import cache
 
 SUN_RADIUS_DEG = 0.2665  # the Sun's angular radius seen from the Moon (≈ 1 au)
 QUANTUM_DEG = 0.1
@@ -108,10 +112,6 @@ class PatchShadows:
     def horizon(self) -> np.ndarray:
         """(N, ``HORIZON_AZIMUTHS``) horizon bytes of the patch for the browser (:func:`horizon_bytes`); kept in
         the disk cache (kind ``meshes``) under a hash of the heights."""
-        import hashlib
-
-        from viewer import cache
-
         digest = hashlib.sha256(np.ascontiguousarray(self.z).tobytes()).hexdigest()[:16]
         key = cache.make_key({"z": digest, "spacing": self.spacing, "azimuths": HORIZON_AZIMUTHS}, [__file__])
         hit = cache.read_arrays("meshes", "site-horizon", key, required=("horizon",))

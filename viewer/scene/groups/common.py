@@ -86,13 +86,7 @@ def set_polylines(poly: pv.PolyData, lines: list[np.ndarray]) -> None:
         numpy_support.numpy_to_vtkIdTypeArray(np.arange(n, dtype=np.int64), deep=True),
     )
     poly.SetLines(cells)
-    normals = poly.GetPointData().GetNormals()
-    if normals is None or normals.GetNumberOfTuples() != n:
-        up = np.zeros((n, 3), np.float32)
-        up[:, 2] = 1.0
-        arr = numpy_support.numpy_to_vtk(up, deep=True)
-        arr.SetName("Normals")
-        poly.GetPointData().SetNormals(arr)
+    with_normals(poly)
     poly.Modified()
 
 
