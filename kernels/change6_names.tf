@@ -3,7 +3,7 @@ KPL/FK
 Chang'e-6 viewer: names of the reconstructed vehicles, the landing site and its topocentric frame
 ===================================================================================================
 
-   Written by `python -m viewer kernels build` (change6-viewer 0.1.0, trajectory sources sha256 9c961d43b36b791a).
+   Written by `python -m viewer kernels build` (change6-viewer 0.1.0, trajectory sources sha256 7a6ac0564141c724).
    No NAIF IDs were published for these spacecraft. The IDs are the project's own (viewer/constants.py):
    negative, in the -3,060,0xx block, which no NAIF spacecraft or instrument ID can reach.
 

@@ -61,12 +61,6 @@ def test_perturbed_starts_move_no_burn_or_event_beyond_half_a_second(perturbed):
     assert worst[0] <= EVENT_S, f"event {worst[1]} moved {worst[0]:.3f} s"
 
 
-# Known defect, measured 2026-12-04 on this AMD EPYC (AVX-512): perturbing every solver's guess by 1e-12 moves the
-# orbiter's last coast (after the capsule separates, to 2024-07-01) by up to 2.3 km at its end, while its samples
-# before that coast stay within 3 m and every burn and event within 0.5 s (the test above). The coast has no
-# targeting of its own, so the small difference at its start grows. The vehicles after the orbiter in SPK_FILES are
-# not reached once it fails. Kept visible as an expected failure until the build targets or shortens that arc.
-@pytest.mark.xfail(reason="the orbiter's coast after capsule separation moves 2.3 km under a 1e-12 perturbation")
 def test_perturbed_starts_move_no_state_beyond_100_m(perturbed):
     arcs = _manifest(paths.KERNELS_DIR)["arcs"]
     for vehicle, fname in SPK_FILES.items():

@@ -13,9 +13,9 @@ Design (backwards from the entry interface, as the mission designers would):
    stages: first on the Earth-centred osculating conic (robust far from the solution), then on the exact
    120 km crossing of the full force model.
 3. TEI-2 is executed slightly short (assumed execution error); the one trajectory correction retargets the
-   design entry point.
-4. At separation (05:20) the returner coasts on; the orbiter makes its avoidance burn (raises its perigee out of
-   the atmosphere) and flies on under the full force model.
+   design entry point, then the configured interface itself (time, flight-path angle, cross-track).
+4. At separation (05:20) the returner coasts on; the orbiter makes its avoidance burn (perigee out of the
+   atmosphere, apogee past the Earth's sphere of influence) and flies on under the full force model to 1 July.
 5. The returner's entry (:mod:`viewer.trajectory.entry`): the bank profile is solved so the capsule lands at
    the target at the touchdown time; then it stays at the touchdown point (constant in ITRF93).
 
@@ -272,6 +272,10 @@ class TeiDesigner:
         self.nfev += 1
         return propagate(s_after, t, self.t_mid, center="MOON", label="trans_earth_coast")
 
+    def residual_at_interface(self, s_c, t_c) -> np.ndarray:
+        """Time (s), flight-path angle (0.01 deg) and cross-track (km) misses of a crossing of the interface."""
+        return self._residual(s_c, t_c, exact=True)[:3]
+
     def residual_conic(self, coast: Arc):
         se = earth_state(coast.states[-1], coast.end_et)
         t_c, s_c, miss = conic_crossing(se, coast.end_et, self.target)
@@ -428,18 +432,23 @@ class ReturnPlan:
     info: dict = field(default_factory=dict)
 
 
-def _avoidance_dv(state_e, mu: float, perigee_r: float) -> np.ndarray:
-    """Along the local horizontal (in the orbit plane): the Δv that puts the two-body perigee at ``perigee_r``."""
+def _avoidance_dv(state_e, mu: float, perigee_r: float, apogee_r: float) -> np.ndarray:
+    """In the orbit plane: the Δv that puts the two-body orbit at ``perigee_r`` × ``apogee_r``, keeping the sign of
+    the radial velocity. Fixing the energy as well as the perigee keeps the orbiter's flyby from amplifying
+    metre-level differences at the burn into a drift along its escape."""
     r, v = np.asarray(state_e[:3]), np.asarray(state_e[3:6])
-    rh = r / np.linalg.norm(r)
+    rn = float(np.linalg.norm(r))
+    rh = r / rn
     hz = v - (v @ rh) * rh
     hz = hz / np.linalg.norm(hz)
-
-    def rp(dv):
-        return elements(np.concatenate([r, v + dv * hz]), mu)["rp"] - perigee_r
-
-    dv = brentq(rp, 0.0, 1.0, xtol=1e-9)
-    return dv * hz
+    energy = -mu / (perigee_r + apogee_r)
+    v_h = math.sqrt(2.0 * perigee_r * perigee_r * energy + 2.0 * mu * perigee_r) / rn
+    v2 = 2.0 * (energy + mu / rn)
+    if v2 < v_h * v_h:
+        raise TargetingError(f"no avoidance burn reaches a {perigee_r:.0f} x {apogee_r:.0f} km orbit from "
+                             f"{rn:.0f} km; check separation.avoidance_* in assets/trajectory/return.yaml")
+    v_r = math.copysign(math.sqrt(v2 - v_h * v_h), float(v @ rh))
+    return v_r * rh + v_h * hz - v
 
 
 def _orbiter_avoidance(plan, cfg, target, s_sep, sep_et, engc):
@@ -448,14 +457,16 @@ def _orbiter_avoidance(plan, cfg, target, s_sep, sep_et, engc):
     t_av = sep_et + cfg.f("separation.avoidance_delay_s")
     orb1 = propagate(s_sep, sep_et, t_av, center="EARTH", label="orbiter_after_separation")
     mu_e = forces.gm("EARTH")
-    dv_av = _avoidance_dv(orb1.states[-1], mu_e, target.frame.a + cfg.f("separation.avoidance_perigee_altitude_km"))
+    dv_av = _avoidance_dv(orb1.states[-1], mu_e, target.frame.a + cfg.f("separation.avoidance_perigee_altitude_km"),
+                          target.frame.a + cfg.f("separation.avoidance_apogee_altitude_km"))
     orb2 = propagate(impulse(orb1.states[-1], dv_av), t_av, cfg.et("separation.orbiter_end"), center="EARTH",
                      label="orbiter_flyby")
     plan.arcs += [([ORBITER], orb1), ([ORBITER], orb2)]
     plan.manoeuvres.append(Manoeuvre("avoidance manoeuvre", ORBITER, t_av, 0.0, tuple(float(c) for c in dv_av),
                                      engc.split(" ")[0] + " thrusters", "assumed",
-                                     "Raises the orbiter's perigee to %.0f km after separation (value and time not "
-                                     "published)." % cfg.f("separation.avoidance_perigee_altitude_km")))
+                                     "Puts the orbiter on a %.0f x %.0f km orbit after separation (values and time not "
+                                     "published)." % (cfg.f("separation.avoidance_perigee_altitude_km"),
+                                                      cfg.f("separation.avoidance_apogee_altitude_km"))))
 
     return dv_av
 
@@ -537,6 +548,16 @@ def design_return(state0, et0: float, cfg: Config) -> ReturnPlan:
 
     x_tcm = engine.newton(miss, np.zeros(3), what="the return trajectory correction", step=1e-3, tol=0.05,
                           where="tei.* in assets/trajectory/return.yaml")  # m/s
+
+    def entry_miss(dv):
+        a = propagate(impulse(s_tcm, dv * 1e-3), t_tcm, sol.crossing_et + 60.0, center="EARTH")
+        t_c, s_c = find_crossing(a, target.frame, target.altitude_km)
+        return tei.residual_at_interface(s_c, t_c) * np.array([1e3, 1e2, 1e3])  # ms, 1e-4 deg, m
+
+    # then onto the configured interface itself (time, flight-path angle, cross-track), not the design's own
+    # crossing: that carries the TEI design's noise floor, metres that the skip entry would amplify
+    x_tcm = engine.newton(entry_miss, x_tcm, what="the return trajectory correction (interface)", step=1e-3,
+                          tol=0.5, where="tei.* in assets/trajectory/return.yaml")
     dv_tcm = x_tcm * 1e-3
     lap("tcm")
     # separation where the coast descends through the sourced altitude (time follows; to the millisecond)

@@ -542,7 +542,7 @@ that land closest): Gauss-Newton, and where that stalls scipy's trust-region lea
 
     def resid(x):
         try:
-            r = fly(state0, et0, capsule, profile(x), sample_s=None, rtol=1e-8, full_gravity=False)
+            r = fly(state0, et0, capsule, profile(x), sample_s=None, rtol=1e-10, full_gravity=False)
         except EntryError:
             return np.array([1e4, 1e4, 1e4])
         dn, de = landing_miss(r, target_lat, target_lon)
