@@ -409,6 +409,26 @@ def test_dome_captions_stay_inside_the_circle():
     assert extra.sum() > 200 and np.hypot(x[extra] + 0.5 - n / 2, y[extra] + 0.5 - n / 2).max() < n / 2
 
 
+@pytest.mark.parametrize("n", [384, 2048])
+def test_the_site_views_long_notes_wrap_inside_the_circle(n):
+    """The site view's five notes (scale, attitudes, Sun, Earth, the ground) are wider than the dome's chord on one
+    line: they wrap, between notes, and stay inside the circle at every size."""
+    from viewer.export.dome_overlays import DomeOverlays
+    from viewer.export.overlays import OverlayContent
+
+    notes = ("spacecraft enlarged ×500", "attitudes: assumed", "Sun el 36.9°  az 45°",
+             "Earth below horizon: el -42.7°  az 144°", "LOLA 512 px/deg, 59 m")  # fmt: skip
+    ov = DomeOverlays((n, n), OverlayContent("en", []), make_projection("fisheye"), notes=lambda et: notes)
+    frame = ov(np.zeros((n, n, 3), np.uint8), 0.0, 0)
+    y, x = np.mgrid[0:n, 0:n]
+    drawn = frame.max(axis=2) > 0
+    assert np.hypot(x[drawn] + 0.5 - n / 2, y[drawn] + 0.5 - n / 2).max() < n / 2
+    rows = np.flatnonzero(drawn.any(axis=1))
+    assert rows.min() > n / 2  # in the lower front
+    patch = ov._notes_patch(notes)
+    assert patch.height > 2 * ov._notes_patch(notes[:1]).height  # on several lines
+
+
 def test_labels_are_drawn_just_above_their_points():
     from viewer.export.dome_overlays import DomeOverlays, Label
     from viewer.export.overlays import OverlayContent
