@@ -409,6 +409,29 @@ def test_dome_captions_stay_inside_the_circle():
     assert extra.sum() > 200 and np.hypot(x[extra] + 0.5 - n / 2, y[extra] + 0.5 - n / 2).max() < n / 2
 
 
+@pytest.mark.parametrize("kind,size", [("fisheye", (2048, 2048)), ("fisheye", (512, 512)), ("equirect", (4096, 2048))])
+def test_the_credits_card_sits_in_the_viewing_band(kind, size):
+    """Dome: the card centred 0.3 R below the centre (the lower front), inside the circle; 360°: straight ahead."""
+    from viewer.export.dome_overlays import DomeOverlays
+    from viewer.export.overlays import content_from_mission
+    from viewer.mission import load_mission
+
+    content = content_from_mission(load_mission(), "en")
+    w, h = size
+    ov = DomeOverlays(size, content, make_projection(kind))
+    (frame,) = list(ov.credits_frames(None, 1, content.phases[:3], fade=1))
+    y, x = np.mgrid[0:h, 0:w]
+    drawn = frame.max(axis=2) > 0
+    assert drawn.sum() > 0.002 * w * h  # the text (the card's dark backing stays 0 over black)
+    cx, cy = x[drawn].mean(), y[drawn].mean()
+    if kind == "fisheye":
+        assert np.hypot(x[drawn] + 0.5 - w / 2, y[drawn] + 0.5 - h / 2).max() < w / 2
+        assert abs(cx - w / 2) < 0.05 * w and 0.1 * h / 2 < cy - h / 2 < 0.5 * h / 2, (cx, cy)
+    else:
+        az = (x[drawn] + 0.5) / w * 360.0 - 180.0
+        assert np.abs(az).max() < 45.0 and abs(cy - h / 2) < 0.1 * h, (cx, cy)
+
+
 @pytest.mark.parametrize("n", [384, 2048])
 def test_the_site_views_long_notes_wrap_inside_the_circle(n):
     """The site view's five notes (scale, attitudes, Sun, Earth, the ground) are wider than the dome's chord on one
