@@ -67,6 +67,20 @@ def test_flat_and_dome_stills_of_the_site_view_use_and_name_it(fetched, kernels_
         np.testing.assert_allclose(heights, meshes.site_data(lod, dem=select_dem()).heights_m)
     finally:
         scene.close()
+    # a video frame of the site view keeps the scene's ground note; the closing credits name the ground too
+    from viewer.export.overlays import content_from_mission
+    from viewer.export.scene_source import SceneSource
+    from viewer.mission import load_mission
+
+    video = SceneSource((320, 180), [cp.Segment(et, et + 1.0, "site", "preset")], ets=np.array([et]))
+    try:
+        video.render_frame(et)
+        note = video.scene.labels.texts["note:terrain"]
+        assert note.GetVisibility() and note.GetInput().startswith(PRODUCT)
+    finally:
+        video.close()
+    assert content_from_mission(load_mission(), "en").data_credits[-1] == f"Ground: {PRODUCT}"
+    assert "LOLA 实测地形 512 像素/度" in content_from_mission(load_mission(), "zh").data_credits[-1]
     # a dome still: the scene's notes (the ground among them) burnt into the viewing band, inside the circle
     n = 384
     fisheye = make_projection("fisheye")
