@@ -291,9 +291,13 @@ def test_prepare_end_to_end_with_the_global_product(ldem4_path, tmp_path, monkey
         import io
 
         out = io.StringIO()
-        report = prepare.prepare(60, product="ldem_4", progress=False, stream=out)
+        report = prepare.prepare(60, product="ldem_4", progress=True, stream=out)
         text = out.getvalue()
         first = text.splitlines()[0]
+        # a progress bar per file, each after the size was said, each reaching 100 %
+        for name in ("fine.img", "context.img", "ldem_4.img"):
+            bar = text.rfind(f"\r{name} 100.0% [")
+            assert bar > text.index("global LDEM_4"), (name, text[:400])
         assert first.startswith("data prepare: ") and "MB to download" in first
         cache = tmp_path / "cache" / "lola"
         files = [cache / "site" / "fine.img", cache / "site" / "context.img", cache / "ldem_4.img"]
