@@ -300,6 +300,7 @@ def test_a_360_mp4_carries_spherical_metadata_and_decodes(tmp_path):
     info = probe(out)
     assert (info["codec"], info["pix_fmt"], info["size"]) == ("h264", "yuv420p", (1024, 512))
     assert info["frames"] == 15 and info["faststart"]
+    assert "1/15 frames" in r.stderr and "15/15 frames 100%" in r.stderr  # the progress lines (stderr not a tty)
     text = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(out)], capture_output=True, text=True).stderr
     assert "Spherical Mapping: equirectangular" in text and "Stereo 3D: 2D" in text, text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["descent360.mp4"]
