@@ -369,7 +369,9 @@ def test_a_clean_dome_master_as_a_png_sequence(tmp_path):
     clean = JobSpec(0.0, 1.0, (256, 256), captions=None, projection=make_projection("fisheye"))
     assert make_overlays(clean, None) is None and clean.credit_frames() == 0  # nothing is drawn over the frames
     captioned = JobSpec(0.0, 1.0, (256, 256), captions="en", projection=make_projection("fisheye"))
-    assert make_overlays(captioned, None) is not None and captioned.credit_frames() > 0
+    from viewer.export.overlays import OverlayContent
+
+    assert make_overlays(captioned, OverlayContent("en", [])) is not None and captioned.credit_frames() > 0
     for name in names:
         frame = np.asarray(Image.open(out / name).convert("RGB"))
         assert frame.shape == (256, 256, 3) and frame[[0, 0, -1, -1], [0, -1, 0, -1]].max() == 0
