@@ -37,6 +37,7 @@ def label(
     *,
     maximum: int | None = None,
     offset: str = "1737400.",
+    scaling: str = "0.5",
     center_lon: float = 180.0,
 ) -> bytes:
     """A PDS3 label in the form of the real LOLA GDR labels."""
@@ -64,7 +65,7 @@ RECORD_BYTES              = {samples * 2}
     SAMPLE_TYPE           = LSB_INTEGER
     SAMPLE_BITS           = 16
     UNIT                  = METER
-    SCALING_FACTOR        = 0.5
+    SCALING_FACTOR        = {scaling}
     OFFSET                = {offset}
   END_OBJECT              = IMAGE
 END_OBJECT                = UNCOMPRESSED_FILE

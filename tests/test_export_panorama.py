@@ -300,6 +300,7 @@ def test_a_360_mp4_carries_spherical_metadata_and_decodes(tmp_path):
     info = probe(out)
     assert (info["codec"], info["pix_fmt"], info["size"]) == ("h264", "yuv420p", (1024, 512))
     assert info["frames"] == 15 and info["faststart"]
+    assert "1/15 frames" in r.stderr and "15/15 frames 100%" in r.stderr  # the progress lines (stderr not a tty)
     text = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(out)], capture_output=True, text=True).stderr
     assert "Spherical Mapping: equirectangular" in text and "Stereo 3D: 2D" in text, text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["descent360.mp4"]
@@ -363,6 +364,14 @@ def test_a_clean_dome_master_as_a_png_sequence(tmp_path):
     assert r.returncode == 0, r.stderr
     names = sorted(p.name for p in out.iterdir())
     assert names == [f"frame_{i:06d}.png" for i in range(4)]  # 4 frames, no credits
+    from viewer.export.render_job import JobSpec, make_overlays
+
+    clean = JobSpec(0.0, 1.0, (256, 256), captions=None, projection=make_projection("fisheye"))
+    assert make_overlays(clean, None) is None and clean.credit_frames() == 0  # nothing is drawn over the frames
+    captioned = JobSpec(0.0, 1.0, (256, 256), captions="en", projection=make_projection("fisheye"))
+    from viewer.export.overlays import OverlayContent
+
+    assert make_overlays(captioned, OverlayContent("en", [])) is not None and captioned.credit_frames() > 0
     for name in names:
         frame = np.asarray(Image.open(out / name).convert("RGB"))
         assert frame.shape == (256, 256, 3) and frame[[0, 0, -1, -1], [0, -1, 0, -1]].max() == 0
@@ -407,6 +416,49 @@ def test_dome_captions_stay_inside_the_circle():
     y, x = np.mgrid[0:n, 0:n]
     extra = (with_notes.max(axis=2) > 0) & ~(plain.max(axis=2) > 0)
     assert extra.sum() > 200 and np.hypot(x[extra] + 0.5 - n / 2, y[extra] + 0.5 - n / 2).max() < n / 2
+
+
+@pytest.mark.parametrize("kind,size", [("fisheye", (2048, 2048)), ("fisheye", (512, 512)), ("equirect", (4096, 2048))])
+def test_the_credits_card_sits_in_the_viewing_band(kind, size):
+    """Dome: the card centred 0.3 R below the centre (the lower front), inside the circle; 360°: straight ahead."""
+    from viewer.export.dome_overlays import DomeOverlays
+    from viewer.export.overlays import content_from_mission
+    from viewer.mission import load_mission
+
+    content = content_from_mission(load_mission(), "en")
+    w, h = size
+    ov = DomeOverlays(size, content, make_projection(kind))
+    (frame,) = list(ov.credits_frames(None, 1, content.phases[:3], fade=1))
+    y, x = np.mgrid[0:h, 0:w]
+    drawn = frame.max(axis=2) > 0
+    assert drawn.sum() > 0.002 * w * h  # the text (the card's dark backing stays 0 over black)
+    cx, cy = x[drawn].mean(), y[drawn].mean()
+    if kind == "fisheye":
+        assert np.hypot(x[drawn] + 0.5 - w / 2, y[drawn] + 0.5 - h / 2).max() < w / 2
+        assert abs(cx - w / 2) < 0.05 * w and 0.1 * h / 2 < cy - h / 2 < 0.5 * h / 2, (cx, cy)
+    else:
+        az = (x[drawn] + 0.5) / w * 360.0 - 180.0
+        assert np.abs(az).max() < 45.0 and abs(cy - h / 2) < 0.1 * h, (cx, cy)
+
+
+@pytest.mark.parametrize("n", [384, 2048])
+def test_the_site_views_long_notes_wrap_inside_the_circle(n):
+    """The site view's five notes (scale, attitudes, Sun, Earth, the ground) are wider than the dome's chord on one
+    line: they wrap, between notes, and stay inside the circle at every size."""
+    from viewer.export.dome_overlays import DomeOverlays
+    from viewer.export.overlays import OverlayContent
+
+    notes = ("spacecraft enlarged ×500", "attitudes: assumed", "Sun el 36.9°  az 45°",
+             "Earth below horizon: el -42.7°  az 144°", "LOLA 512 px/deg, 59 m")  # fmt: skip
+    ov = DomeOverlays((n, n), OverlayContent("en", []), make_projection("fisheye"), notes=lambda et: notes)
+    frame = ov(np.zeros((n, n, 3), np.uint8), 0.0, 0)
+    y, x = np.mgrid[0:n, 0:n]
+    drawn = frame.max(axis=2) > 0
+    assert np.hypot(x[drawn] + 0.5 - n / 2, y[drawn] + 0.5 - n / 2).max() < n / 2
+    rows = np.flatnonzero(drawn.any(axis=1))
+    assert rows.min() > n / 2  # in the lower front
+    patch = ov._notes_patch(notes)
+    assert patch.height > 1.5 * ov._notes_patch(notes[:1]).height  # on two lines or more
 
 
 def test_labels_are_drawn_just_above_their_points():

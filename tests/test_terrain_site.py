@@ -159,6 +159,7 @@ def test_server_ignoring_range_is_detected_without_downloading_the_file(volume, 
         ("total", "its label says"),
         ("range", "outside the label's"),
         ("offset", "reference sphere"),
+        ("scaling", "the label's scaling is wrong"),
     ],
 )
 def test_each_bad_answer_is_one_line_and_leaves_nothing(volume, tmp_path, fault, words):
@@ -174,9 +175,10 @@ def test_each_bad_answer_is_one_line_and_leaves_nothing(volume, tmp_path, fault,
         volume.shift_range.add(TILE_IMG)
     elif fault == "total":
         volume.total[TILE_IMG] = len(volume.routes[TILE_IMG]) + 4096
-    elif fault in ("range", "offset"):
+    elif fault in ("range", "offset", "scaling"):
         tile = volume.facts["tile"]
-        kw = {"maximum": int(tile.max()) - 100} if fault == "range" else {"offset": "1738000."}
+        kw = {"range": {"maximum": int(tile.max()) - 100}, "offset": {"offset": "1738000."}}.get(fault)
+        kw = kw if kw is not None else {"scaling": "10."}  # DN ±4000 as ±40 km
         volume.routes[TILE_LBL] = label(TILE, 1536, 2048, 512, -40.0, 204.0, tile, **kw)
     with pytest.raises(DataError) as err:
         site.fetch_site(60, progress=False, retries=1)
@@ -291,9 +293,13 @@ def test_prepare_end_to_end_with_the_global_product(ldem4_path, tmp_path, monkey
         import io
 
         out = io.StringIO()
-        report = prepare.prepare(60, product="ldem_4", progress=False, stream=out)
+        report = prepare.prepare(60, product="ldem_4", progress=True, stream=out)
         text = out.getvalue()
         first = text.splitlines()[0]
+        # a progress bar per file, each after the size was said, each reaching 100 %
+        for name in ("fine.img", "context.img", "ldem_4.img"):
+            bar = text.rfind(f"\r{name} 100.0% [")
+            assert bar > text.index("global LDEM_4"), (name, text[:400])
         assert first.startswith("data prepare: ") and "MB to download" in first
         cache = tmp_path / "cache" / "lola"
         files = [cache / "site" / "fine.img", cache / "site" / "context.img", cache / "ldem_4.img"]

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from viewer.export.overlays import OverlayContent, Overlays, Patch, blend, text_box, to_patch
+from viewer.export.overlays import OverlayContent, Overlays, Patch, blend, text_box, to_patch, wrap
 from viewer.export.panorama import Projection
 
 LABEL_OFFSET = 0.006  # a label's bottom this far above its point, fraction of the frame's height
@@ -46,6 +46,7 @@ EQUIRECT_SCREEN = 0.30  # ... of the equirectangular frame's height
 FISHEYE_CAPTION_BOTTOM = 0.82  # fraction of R below the centre
 FISHEYE_CARD_CENTRE = 0.30
 EQUIRECT_CAPTION_BOTTOM_DEG = 30.0
+NOTES_WIDTH = 0.75  # the notes' lines at most this fraction of the virtual screen's width (the caption's)
 
 
 class DomeOverlays(Overlays):
@@ -130,7 +131,17 @@ class DomeOverlays(Overlays):
         )
 
     def _notes_patch(self, notes: Sequence[str]) -> Patch:
-        lines = [("  ·  ".join(notes), self.f_small, (200, 200, 200))]
+        """The notes joined by " · " on lines no wider than the caption's (so they stay inside the dome's circle
+        and the headset's front band); a line breaks between notes, and inside a note only if it alone is wider."""
+        max_w = int(NOTES_WIDTH * self.width)
+        rows: list[str] = []
+        for note in notes:
+            joined = f"{rows[-1]}  ·  {note}" if rows else note
+            if rows and self.f_small.getlength(joined) <= max_w:
+                rows[-1] = joined
+            else:
+                rows.append(note)
+        lines = [(t, self.f_small, (200, 200, 200)) for row in rows for t in wrap(row, self.f_small, max_w)]
         return to_patch(text_box(lines, pad=self.pad // 2, gap=self.gap, radius=self.radius))
 
     def card_position(self, card: Patch) -> tuple[int, int]:

@@ -546,6 +546,7 @@ def content_from_mission(mission, lang: str | None) -> OverlayContent:
             )
         )
     credits = [f"{mission.source(cid).title} ({mission.source(cid).outlet})" for cid in mission.credits]
+    credits += [g for g in (_ground_credit(text_lang),) if g]
     return OverlayContent(
         lang=lang,
         phases=phases,
@@ -554,6 +555,17 @@ def content_from_mission(mission, lang: str | None) -> OverlayContent:
         data_credits=credits,
         epoch_et=mission.launch_et,
     )
+
+
+def _ground_credit(lang: str) -> str:
+    """What the landing site's ground is ("Ground: LOLA 512 px/deg, 59 m"), for the credits; "" if unreadable."""
+    from viewer.errors import DataError
+    from viewer.terrain import provenance
+
+    try:
+        return provenance(lang=lang)["text"]
+    except DataError:
+        return ""
 
 
 def phases_between(content: OverlayContent, start_et: float, end_et: float) -> list[PhaseText]:

@@ -198,11 +198,22 @@ def panorama_still(
     story: bool = False,
 ) -> np.ndarray:
     """One fisheye or equirectangular frame at ``et`` in ``view``, (H, W, 3) uint8: the view's preset camera, or
-    with ``story`` the director's camera at that moment (the same as a video frame of it)."""
+    with ``story`` the director's camera at that moment (the same as a video frame of it).
+
+    Like a flat still it carries the scene's texts, here in the viewing band (:class:`DomeOverlays`): the clock,
+    the scene's notes (the ground under the site, the spacecraft scale, assumed attitudes, Sun and Earth at the
+    site) and the labels at their points."""
+    from viewer.export.dome_overlays import DomeOverlays
+    from viewer.export.overlays import OverlayContent
+
     camera = "story" if story else f"follow:{follow}" if follow and view == "follow" else "preset"
     segment = cp.Segment(float(et), float(et) + 1.0, view, camera)
     source = PanoramaSource(size, [segment], projection, ets=np.array([float(et)]), aa=aa, lang=language)
     try:
-        return source.render_frame(float(et))
+        frame = source.render_frame(float(et))
+        overlays = DomeOverlays(
+            source.size, OverlayContent(language, []), projection, notes=source.notes_at, labels=source.labels_at
+        )
+        return overlays(frame, float(et))
     finally:
         source.close()

@@ -39,6 +39,7 @@ from viewer.terrain.window import Window, fetch_window
 
 ROLES = ("fine", "context")
 KM_PER_DEG = math.pi * MOON_RADIUS_KM / 180.0
+MOON_RELIEF_M = 20_000.0  # no lunar height lies this far from the reference sphere (LOLA: -9.1 … +10.8 km)
 
 
 def site_dir() -> Path:
@@ -244,11 +245,20 @@ def window_present(role: str, win: Window) -> bool:
 
 
 def _check_reference(remote) -> None:
+    """The label's OFFSET is the Moon's reference radius, and its SCALING_FACTOR turns its MINIMUM … MAXIMUM into
+    heights the Moon has (within ±MOON_RELIEF_M); else its heights would be wrong, so nothing is fetched."""
     lay = remote.layout
     if abs(lay.offset - MOON_RADIUS_KM * 1000.0) > 0.5 or lay.scale <= 0:
         raise DataError(
             f"{remote.product.label_url}: OFFSET {lay.offset:g} m and SCALING_FACTOR {lay.scale:g} are not heights "
             f"above the Moon's {MOON_RADIUS_KM * 1000:g} m reference sphere; this is not a LOLA height product",
+            path=remote.product.label_url,
+        )
+    if lay.dn_range is not None and max(abs(v) for v in lay.dn_range) * lay.scale > MOON_RELIEF_M:
+        lo, hi = (v * lay.scale for v in lay.dn_range)
+        raise DataError(
+            f"{remote.product.label_url}: SCALING_FACTOR {lay.scale:g} makes its MINIMUM … MAXIMUM {lo:g} … {hi:g} m, "
+            f"beyond any lunar height (±{MOON_RELIEF_M / 1000:g} km); the label's scaling is wrong, nothing was fetched",
             path=remote.product.label_url,
         )
 

@@ -239,7 +239,7 @@ class KioskController:
             language=lang,
             caption=out,
             active_chapter=chapter.id if chapter is not None else "",
-            header={"title": t("title", lang), "subtitle": t("subtitle", lang), "note": m.note[lang]},
+            header=header_words(m, lang),
         )
 
     # ------------------------------------------------------------------------------------------ operator
@@ -350,6 +350,20 @@ def prepare(operator: bool = False) -> KioskConfig:
             flush=True,
         )
     return cfg
+
+
+def header_words(mission, lang: str) -> dict:
+    """The kiosk header's words: title, subtitle, and the note (the reconstructed trajectory, then what the
+    landing site's ground is, e.g. "Ground: LOLA 512 px/deg, 59 m")."""
+    from viewer.ui import shared
+
+    note = mission.note[lang]
+    ground = shared.ground(lang).get("text", "")
+    return {
+        "title": t("title", lang),
+        "subtitle": t("subtitle", lang),
+        "note": f"{note}  ·  {ground}" if ground else note,
+    }
 
 
 def build_layout(app):
