@@ -14,7 +14,6 @@ import subprocess
 import sys
 
 import parity
-import pytest
 from PIL import Image
 from test_ui_browser import READY_JS, REPO, app_page  # noqa: F401 - app_page: a fixture (on conftest's shared server)
 
@@ -71,10 +70,6 @@ def test_phases_in_all_views_covered():
     assert set(web_views()) <= {m[1] for m in MOMENTS}
 
 
-# Known defect, measured 2026-12-04 on main after the session's merges: the dark system and return frames correlate
-# at 0.55-0.68 (they did at 0.83-0.92 before the follow list and the browser's own trail refinement came in); the
-# lunar, site and re-entry frames hold (0.83-0.99). Kept visible as an expected failure until it is fixed.
-@pytest.mark.xfail(reason="dark system/return frames: browser and still correlate at 0.55-0.68 (< 0.8)", strict=False)
 def test_browser_frame_and_still_are_the_same_picture(app_page, tmp_path):  # noqa: F811
     rows, bad = [], []
     for phase, view, utc in MOMENTS:

@@ -205,12 +205,14 @@ class FrameModel:
         self.view: View | None = None
         self.kin: Kinematics | None = None
         self._trails: dict[tuple, dict | None] = {}
+        self._spans: dict | None = None
 
     def set_view(self, view: View, follow: str | None = None, et: float | None = None) -> None:
         kin = Kinematics(view, follow=follow if view.name == "follow" else None)
         if et is not None:
             kin.center = kin.choose_center(et)
         self.view, self.kin = view, kin
+        self._spans = None  # per vehicle: its coverage and tracks span in this view (sampling.trail_spans)
 
     def far_limit(self) -> float:
         """Spacecraft, labels and trails farther than this from the origin (render units) are not drawn."""
@@ -250,17 +252,24 @@ class FrameModel:
         return f
 
     # ------------------------------------------------------------------------------------------ trails
-    def trail(self, v: str) -> dict | None:
+    def trail(self, v: str, et: float | None = None) -> dict | None:
         """Trail samples of ``v`` for this view: ``ets`` and ``points`` (render units relative to the view's centre),
-        sampled once per view and kept."""
-        key = self.trail_key(v)
+        sampled once per view and kept. Over the view's tracks span; a still at an ``et`` outside it gets the
+        samples of that stretch of ``v``'s coverage (:func:`viewer.scene.sampling.trail_stretch`), so a vehicle the
+        still draws has its trail."""
+        key = self.trail_key(v, et)
         if key not in self._trails:
             factor = float(self.cfg["trails"]["web_tolerance_factor"]) if self.web else 1.0
-            self._trails[key] = sampling.sample_trail(self.kin, v, self.view, factor)
+            self._trails[key] = sampling.sample_trail(self.kin, v, self.view, factor, span=key[-1])
         return self._trails[key]
 
-    def trail_key(self, v: str) -> tuple:
-        return (self.view.name, self.kin.center, v, self.web)
+    def trail_key(self, v: str, et: float | None = None) -> tuple:
+        stretch = None
+        if not self.web and et is not None:
+            if self._spans is None:
+                self._spans = sampling.trail_spans(self.kin, self.view)
+            stretch = sampling.trail_stretch(self._spans[v], self.view, et)
+        return (self.view.name, self.kin.center, v, self.web, stretch)
 
     def _trail_pieces(self, f: Frame, far: float) -> dict[str, dict[str, TrailPiece]]:
         view = self.view
@@ -273,10 +282,10 @@ class FrameModel:
             return {self.kin.follow: parts}
         out = {}
         for v in self.vehicle_actor:
-            data = None if f.vehicles[v].stacked_on else self.trail(v)  # a rider's trail is its parent's
+            data = self.trail(v, f.et) if draws_own_trail(f.vehicles[v].stacked_on) else None
             if data is None:
                 continue
-            ets, key = data["ets"], self.trail_key(v)
+            ets, key = data["ets"], self.trail_key(v, f.et)
             arrays = (ets, data["points"], data["velocities"])
             i0 = int(np.searchsorted(ets, f.et - view.trail_past_s))
             i1 = int(np.searchsorted(ets, f.et, side="right"))
@@ -333,6 +342,13 @@ class FrameModel:
         if not follow or not f.poses.visible[follow][0] or self.kin.center not in f.poses.positions:
             return np.zeros(3)
         return f.poses.positions[self.kin.center][0]
+
+
+def draws_own_trail(stacked_on):
+    """Whether a vehicle riding on ``stacked_on`` ("" when free; a string or an array of them) draws its own trail:
+    only while it flies free, a rider's trail being its parent's (the same curve). The stills and the browser's
+    tracks (:mod:`viewer.scene.tracks`) both ask here."""
+    return np.asarray(stacked_on).astype(str) == ""
 
 
 def occluded(point: np.ndarray, camera: np.ndarray, f: Frame) -> bool:

@@ -171,10 +171,14 @@ def _dense(kin: Kinematics, vehicle: str, t0: float, t1: float, step_s: float = 
     return out
 
 
-def sample_trail(kin: Kinematics, v: str, view, tolerance_factor: float = 1.0) -> dict | None:
-    """Trail samples of ``v`` for ``view``: ``ets``, ``points`` (render units relative to the view's centre) and
-    ``velocities`` (render units per second in the view's frame, for cubic Hermite between the samples)."""
-    ets = sample_ets(kin, v, view, tolerance_px=view.trail_tolerance_px * tolerance_factor, hermite=False)
+def sample_trail(
+    kin: Kinematics, v: str, view, tolerance_factor: float = 1.0, span: tuple[float, float] | None = None
+) -> dict | None:
+    """Trail samples of ``v`` for ``view`` over ``span`` (default: the view's tracks span): ``ets``, ``points``
+    (render units relative to the view's centre) and ``velocities`` (render units per second in the view's frame,
+    for cubic Hermite between the samples)."""
+    tol = view.trail_tolerance_px * tolerance_factor
+    ets = sample_ets(kin, v, view, span=span, tolerance_px=tol, hermite=False)
     if len(ets) < 2:
         return None
     st = kin.states_moon(v, ets)
@@ -182,6 +186,26 @@ def sample_trail(kin: Kinematics, v: str, view, tolerance_factor: float = 1.0) -
     pts, vel = view_states(st - c, ets, view.frame, view.units_per_km, max_step_s=600.0)
     ok = np.isfinite(pts[:, 0]) & _free_or_near_free(kin, v, ets, st, view)
     return {"ets": ets[ok], "points": pts[ok], "velocities": vel[ok]}
+
+
+def trail_spans(kin: Kinematics, view) -> dict[str, tuple]:
+    """Per vehicle: (its coverage, its tracks span in ``view``), either None, for :func:`trail_stretch`."""
+    return {v: (coverage(v), _span(kin, v, view)) for v in kin.vehicles}
+
+
+def trail_stretch(spans: tuple, view, et: float) -> tuple[float, float] | None:
+    """The stretch of a vehicle's coverage whose trail a still at ``et`` draws, from ``spans`` (its entry of
+    :func:`trail_spans`): None inside the view's tracks span (the trail sampled there, which the browser draws
+    too); before or after it (a still may show any covered moment) the coverage up to the span, reaching a trail's
+    length into it; the whole coverage where the span is empty."""
+    cov, span = spans
+    if cov is None or (span is not None and span[0] <= et <= span[1]):
+        return None
+    if span is None:
+        return cov
+    reach = view.trail_past_s + view.trail_future_s
+    a, b = (cov[0], min(span[0] + reach, cov[1])) if et < span[0] else (max(span[1] - reach, cov[0]), cov[1])
+    return (a, b) if b > a else None
 
 
 def view_states(rel: np.ndarray, ets: np.ndarray, frame: str, units_per_km: float, max_step_s=None):

@@ -25,7 +25,8 @@ Format ``change6-tracks/1``::
       },
       "sun":    {"t": <float64 (M,)>, "d": <float32 (M,3)>},   # unit vector towards the Sun, view frame
       "trails": {"trail:<actor>": {"t": <float64 (K,)>,   # ET of each polyline point
-                                    "past_s": s, "future_s": s, "shift": null},
+                                    "past_s": s, "future_s": s, "shift": null,
+                                    "own": {"t": <float64 (S,)>, "on": <uint8 (S,)>}},  # runs: drawn or not
                  "trail-future:<actor>": {... the same ...}},
       "chain":  {                               # the relay chain (viewer.links.chain_samples), see below
         "t": <float64 (L,)>, "limb_t": <float64 (G,)>, "reasons": [...], "stub_max_km": km, "earth_sphere_km": km,
@@ -53,8 +54,9 @@ Client rules:
   are complete; the stack runs say whom it rides with.
 - Trail actors hold their whole polyline. ``trail:<actor>`` draws the past ``past_s`` (solid) and
   ``trail-future:<actor>`` (same points) the next ``future_s`` (faint): set each one's line cells to its index
-  range; ``t`` is the ET of each point. The server hides a vehicle's trails while it rides in a stack (the parent's
-  is the same curve).
+  range; ``t`` is the ET of each point. A vehicle's trails are drawn only in the runs of ``own`` whose ``on`` is 1
+  (each run holds until the next ``t``): while it rides in a stack the parent's trail is the same curve
+  (:func:`viewer.scene.frame.draws_own_trail`, the stills' rule).
 - The follow view has no ``trails``: ``live_trail`` names the followed actor and the centre body's actor, and the
   trail point for time ``t`` is ``p_body(now) − p_body(t)`` from the body's track.
 - Add the Sun light on the client from ``sun`` (Panel's VTK pane sends no vtkLight).
@@ -83,7 +85,7 @@ import numpy as np
 
 from viewer.epochs import utc_from_et
 from viewer.scene import placement
-from viewer.scene.frame import FrameModel, LabelAnchor
+from viewer.scene.frame import FrameModel, LabelAnchor, draws_own_trail
 from viewer.scene.kinematics import coverage, quaternions, rotations
 from viewer.scene.relay import chain_leg_ids
 from viewer.scene.sampling import centre_states, pre_step, sample_ets, view_span
@@ -160,7 +162,7 @@ def export_tracks(
             "t": encode(union[body_mask], "float64", encoding),
             "d": encode(poses.sun_dir[body_mask], "float32", encoding),
         },
-        "trails": _trail_tracks(model, encoding),
+        "trails": _trail_tracks(model, union, poses, encoding),
         "labels": _label_tracks(model, union, poses, encoding),
         "chain": _chain_tracks(model, body_grid, encoding),
     }
@@ -203,15 +205,24 @@ def _vehicle_tracks(model: FrameModel, union, grids: dict, poses, m_to_units: fl
     return actors
 
 
-def _trail_tracks(model: FrameModel, encoding: str) -> dict:
+def _trail_tracks(model: FrameModel, union: np.ndarray, poses, encoding: str) -> dict:
     view, out = model.view, {}
     for v, name in [] if model.kin.follow else model.vehicle_actor.items():
         data = model.trail(v)
         if data is None or len(data["ets"]) < 2:
             continue
         t = encode(data["ets"], "float64", encoding)
+        own = draws_own_trail(poses.stacked_on[v]) if len(union) else np.ones(0, bool)
+        runs = np.concatenate([[0], np.flatnonzero(own[1:] != own[:-1]) + 1]) if len(union) else np.zeros(0, int)
+        shown = {"t": encode(union[runs], "float64", encoding), "on": encode(own[runs], "uint8", encoding)}
         for key in (f"trail:{name}", f"trail-future:{name}"):
-            out[key] = {"t": t, "past_s": view.trail_past_s, "future_s": view.trail_future_s, "shift": None}
+            out[key] = {
+                "t": t,
+                "past_s": view.trail_past_s,
+                "future_s": view.trail_future_s,
+                "shift": None,
+                "own": shown,
+            }
     return out
 
 

@@ -1,4 +1,4 @@
-// Follow a spacecraft: click or tap a vehicle's label (or pick it from the list in the view's corner) and the camera
+// Follow a spacecraft: click or tap a vehicle's label (or pick it from the list in the time bar) and the camera
 // keeps it centred at a few times its drawn size, from its lit side where there is one; the visitor can still
 // orbit and zoom. Loaded in the same module as story_camera.js and mission_view.js, which calls, per frame:
 //   follow.adjust(name, pose, et)  the actor's pose on the fine track where a window covers et (else unchanged)
@@ -36,18 +36,18 @@ function followPose(win, actor, et) {
   return out;
 }
 
-function makeFollowCamera({model, stage, labelLayer, story, radius, markDirty, clockEt}) {
+function makeFollowCamera({model, after, labelLayer, story, radius, markDirty, clockEt}) {
   let cur = null;               // {actor, tracks, off, from, start, lastSub, windows: Map, since}
   let info = null, infoTracks = null;
   const state = {requests: [], lastSub: null, following: null, fineUsed: 0};
 
-  const pick = storyElement("select", "follow-pick", "position:absolute;top:12px;right:12px;z-index:6;" +
-    "max-width:46%;font:14px 'Noto Sans','Noto Sans CJK SC',sans-serif;padding:5px 8px;border-radius:8px;" +
-    "background:rgba(21,28,43,.85);color:#e8eaf0;border:1px solid #2a3448;");
-  const note = storyElement("div", "follow-note", "position:absolute;top:48px;right:12px;z-index:6;" +
-    "display:none;pointer-events:none;font:13px 'Noto Sans','Noto Sans CJK SC',sans-serif;color:#e8eaf0;" +
-    "background:rgba(5,7,13,.7);padding:3px 10px;border-radius:8px;");
-  stage.append(pick, note);
+  // the list and the note sit in the time bar, after the control `after`, never over the 3D view
+  const pick = storyElement("select", "follow-pick", "height:38px;max-width:15em;padding:0 8px;border-radius:8px;" +
+    "font:15px 'Noto Sans','Noto Sans CJK SC',sans-serif;background:#151c2b;color:#e8eaf0;border:1px solid #2a3448;");
+  const note = storyElement("div", "follow-note", "display:none;pointer-events:none;max-width:14em;" +
+    "overflow:hidden;text-overflow:ellipsis;white-space:nowrap;font:14px 'Noto Sans','Noto Sans CJK SC',sans-serif;" +
+    "color:#9aa6bd;");
+  after.after(pick, note);
 
   function word(key, name) {
     const d = (info && info.words[key]) || {};

@@ -42,7 +42,8 @@ function prepare(raw) {
   tr.chain = relayPrepare(raw.chain);  // relay_chain.js
   tr.labels = labelsPrepare(raw.labels);  // labels.js
   for (const [name, a] of Object.entries(raw.trails || {})) {
-    tr.trails[name] = {t: decode(a.t), past: a.past_s, future: a.future_s, future_part: name.startsWith("trail-future:")};
+    tr.trails[name] = {t: decode(a.t), past: a.past_s, future: a.future_s, future_part: name.startsWith("trail-future:"),
+                       own: a.own ? {t: decode(a.own.t), on: decode(a.own.on)} : null};
   }
   for (const [name, a] of Object.entries(raw.links || {})) {
     tr.links[name] = {a: a.a, b: a.b, t: decode(a.t), open: decode(a.open)};
@@ -127,9 +128,6 @@ export function render({model, el}) {
   const shadeSite = makeSiteShadows();
   const story = makeStoryCamera({model, stage, markDirty: () => { clock.dirty = true; },
                                  requestTime: () => sendTime(true)});
-  // follow a spacecraft (follow.js): a label click or the list in the corner; its fine track fetched per window
-  const follow = makeFollowCamera({model, stage, labelLayer, story, radius: (n) => actorRadius(n),
-                                   markDirty: () => { clock.dirty = true; }, clockEt: () => clock.et});
 
   // ---- time bar
   const bar = document.createElement("div");
@@ -151,6 +149,9 @@ export function render({model, el}) {
   const $ = (s) => bar.querySelector(s);
   const slider = $(".mv-slider"), utcEl = $(".mv-utc"), metEl = $(".mv-met"), playBtn = $(".mv-play");
   const speedSel = $(".mv-speed"), phaseName = $(".mv-phase-name"), svg = $(".mv-svg");
+  // follow a spacecraft (follow.js): a label click or the list in the time bar; its fine track fetched per window
+  const follow = makeFollowCamera({model, after: speedSel, labelLayer, story, radius: (n) => actorRadius(n),
+                                   markDirty: () => { clock.dirty = true; }, clockEt: () => clock.et});
 
   const clock = {et: model.et, playing: model.playing, speed: model.speed, dirty: true, lastWall: null,
                  lastSent: model.et, lastSentWall: 0, scrubbing: false};
@@ -354,7 +355,7 @@ export function render({model, el}) {
       if (!list) continue;
       const actorName = name.split(":")[1];
       const alive = poses[actorName] && poses[actorName].vis;
-      if (!model.show_trails || !alive || !tr.t.length) { setVis(list, false); continue; }
+      if (!model.show_trails || !alive || !tr.t.length || !trailOwn(tr.own, et)) { setVis(list, false); continue; }
       const lo = Math.max(tr.t[0], tr.future_part ? et : et - tr.past);
       const hi = Math.min(tr.t[tr.t.length - 1], tr.future_part ? et + tr.future : et);
       if (!(hi > lo)) { setVis(list, false); continue; }

@@ -45,7 +45,7 @@ function storyMixOffset(a, b, e) {
   return d.map(x => x / L * r);
 }
 
-function storyElement(tag, className, css) {  // an element of the view's overlay (also used by follow.js)
+function storyElement(tag, className, css) {  // an element with a class and inline style (the view overlay; follow.js)
   const e = document.createElement(tag);
   e.className = className;
   e.style.cssText = css;

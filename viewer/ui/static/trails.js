@@ -7,6 +7,7 @@
 //
 //   const proj = pinhole(camera, W, H);               // world -> on-screen pixels (x right, y down), or NaN
 //   const {points, times} = trailPoints(track, lo, hi, proj, W, H);
+//   trailOwn(own, et)                                  // false while the vehicle rides in a stack (tracks' runs)
 
 const TRAIL_MAX_TURN_DEG = 2.0, TRAIL_MIN_PX = 1.0, TRAIL_MAX_ROUNDS = 8, TRAIL_MAX_POINTS = 20000;
 const TRAIL_SCREEN_MARGIN_PX = 64;
@@ -125,4 +126,14 @@ export function trailPoints(a, lo, hi, proj, W, H) {
     tq = t2; pq = Float64Array.from(p2);
   }
   return {points: Float32Array.from(pq), times: Float64Array.from(tq)};
+}
+
+// whether a vehicle draws its own trail at et, from its trail's runs `own` ({t, on}: each run holds until the next
+// t): not while it rides in a stack, its parent's trail being the same curve (the stills' rule,
+// viewer/scene/frame.py `draws_own_trail`)
+export function trailOwn(own, et) {
+  if (!own || !own.t.length) return true;
+  let lo = 0, hi = own.t.length;
+  while (lo < hi) { const m = (lo + hi) >> 1; if (own.t[m] <= et) lo = m + 1; else hi = m; }
+  return own.on[Math.max(0, lo - 1)] === 1;
 }
