@@ -56,6 +56,28 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+SESSION_BUILT, SESSION_CLOSED = "session app built", "session closed"  # the app's log lines (viewer.ui.app)
+
+
+def settled_rss_mb(pid: int, log_path, timeout_s: float = 90.0, samples: int = 5) -> float:
+    """The server's RSS once every session it built is destroyed (as many "session closed" lines in its log as
+    "session app built"; Bokeh drops a closed session within 15 s plus one 5 s check): the median of ``samples``
+    readings one second apart, so one busy moment of a shared machine does not decide the figure."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        text = Path(log_path).read_text(errors="replace")
+        if text.count(SESSION_CLOSED) >= text.count(SESSION_BUILT):
+            break
+        time.sleep(1.0)
+    else:
+        raise TimeoutError(f"the server at pid {pid} still holds sessions after {timeout_s:.0f} s (see {log_path})")
+    readings = []
+    for _ in range(samples):
+        time.sleep(1.0)
+        readings.append(rss_mb(pid))
+    return sorted(readings)[len(readings) // 2]
+
+
 def pct(values, q: float) -> float:
     v = sorted(values)
     if not v:
@@ -215,6 +237,19 @@ class Client:
     def close(self) -> None:
         self.closing = True
         self.ws.close()
+
+    async def aclose(self, timeout_s: float = 10.0) -> None:
+        """Close the websocket and wait for the server's answer (after ``timeout_s``, drop the socket), so the
+        connection has ended on the server before this event loop stops; a socket left to the garbage collector
+        can keep its session alive on the server."""
+        self.close()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._reader), timeout_s)
+        except TimeoutError:
+            pass
+        protocol = getattr(self.ws, "protocol", None)
+        if protocol is not None and protocol.stream is not None:
+            protocol.stream.close()
 
 
 async def lead(base: str, pin: str = PIN) -> tuple[Client, str]:

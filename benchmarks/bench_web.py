@@ -32,6 +32,7 @@ from pathlib import Path
 from urllib.request import urlopen
 
 import numpy as np
+from bench_classroom import rss_mb, settled_rss_mb  # the same RSS readings as the classroom benchmark
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
@@ -52,13 +53,6 @@ def pct(values, q):
     return float(np.percentile(np.asarray(values, float), q)) if values else float("nan")
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -72,6 +66,7 @@ def start_server():
         [sys.executable, str(REPO / "app.py"), "--port", str(port)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}/"
+    proc.log_path = log.name  # settled_rss_mb reads the app's session lines there
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -280,13 +275,12 @@ def main(argv=None) -> int:
                 pg.close()
             results["rss_first_session_mb"] = first_rss
             results["rss_per_extra_session_mb"] = (five - base) / 5
-            # --- churn: N sessions open and close
-            after_first = rss_mb(proc.pid)
+            # --- churn: N sessions open and close (each level once the server has dropped every closed session)
+            after_first = settled_rss_mb(proc.pid, proc.log_path)
             for _ in range(args.sessions):
                 pg, _, _ = open_page(browser, url, capture=False)
                 pg.close()
-            time.sleep(12)  # the server drops closed sessions after 5 s (serve.py), checked every 5 s
-            after = rss_mb(proc.pid)
+            after = settled_rss_mb(proc.pid, proc.log_path)
             results["rss_churn_mb"] = (after_first, after, 100 * (after - after_first) / after_first)
             browser.close()
     finally:

@@ -16,18 +16,15 @@ from __future__ import annotations
 import asyncio
 import random
 import sys
-import time
 from pathlib import Path
 
-import pytest
 from test_ui_browser import REPO, serve_app
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-from bench_classroom import Client, rss_mb  # noqa: E402
+from bench_classroom import Client, settled_rss_mb  # noqa: E402
 
 FUZZ_EVENTS = 2_000
 FUZZ_CLIENTS = 4
-DROP_S = 22  # the server drops closed sessions after 15 s, checked every 5 s (serve.py)
 RELIEFS = ["1", "2", "5", "10"]
 
 
@@ -75,7 +72,7 @@ async def _first_session(base: str) -> list[str]:
         await asyncio.sleep(0.5)
     ui.jump_to(ui.events[0])
     await asyncio.sleep(3)
-    c.close()
+    await c.aclose()
     return c.errors
 
 
@@ -93,7 +90,7 @@ async def _fuzz(base: str, name: str, events: int, rng: random.Random) -> list[s
             ui.set_time(rng.random())
         await asyncio.sleep(0.2 if x < 0.12 else 0.01)
     await asyncio.sleep(2)
-    c.close()
+    await c.aclose()
     return c.errors
 
 
@@ -105,30 +102,25 @@ async def _churn(base: str, sessions: int, per_round: int, rng: random.Random) -
     return errors
 
 
-def _settled_rss(pid: int) -> float:
-    time.sleep(DROP_S)
-    return rss_mb(pid)
+def _settled_rss(url) -> float:
+    """RSS once the server has destroyed every session it built (median of a few readings)."""
+    return settled_rss_mb(url.pid, url.log_path)
 
 
-# Known defect, measured 2026-12-04 on main after the session's merges (fresh clone, CI): 577 MB after the first
-# session, 607 MB after 20 sessions (+5.2 %), 608 MB after the fuzz; a second run 557 / 609 / 606 MB. On the branch
-# that bounded the serialisation caches it was 634 / 610-614 / 611-625 MB: what came in with the later merges (the
-# 15 s session lifetime, follow windows, site horizons, labels) is not yet found. Kept visible as an expected failure.
-@pytest.mark.xfail(reason="server RSS after 20 sessions is 5-9 % above its level after the first", strict=False)
 def test_server_memory_is_given_back_after_sessions_and_a_fuzz(mission_kernels):  # noqa: F811
     rng = random.Random(18)
     with serve_app("memory") as url:
         assert asyncio.run(_first_session(url)) == []
-        first = _settled_rss(url.pid)
+        first = _settled_rss(url)
         assert asyncio.run(_churn(url, 20, 4, rng)) == []
-        after_sessions = _settled_rss(url.pid)
+        after_sessions = _settled_rss(url)
         per = FUZZ_EVENTS // FUZZ_CLIENTS
 
         async def fuzz():
             return await asyncio.gather(*[_fuzz(url, f"f{i}", per, rng) for i in range(FUZZ_CLIENTS)])
 
         assert [e for errs in asyncio.run(fuzz()) for e in errs] == []
-        after_fuzz = _settled_rss(url.pid)
+        after_fuzz = _settled_rss(url)
         log = Path(url.log_path).read_text(errors="replace")
     figures = (
         f"RSS after the first session {first:.0f} MB, after 20 sessions {after_sessions:.0f} MB, "
@@ -160,3 +152,26 @@ def test_the_shared_serialisations_are_bounded(mission_kernels):  # noqa: F811
     live = {name for _, arrays, _ in sh._serialised.values() for name in arrays}
     assert set(sh._arrays) == live
     assert len(sh._site_horizon) <= len(shared.EXAGGERATIONS)
+
+
+def test_an_ended_session_leaves_no_document_in_panels_registry():
+    """Panel registers a page's notification area in ``pn.state._views`` with the session's document, and on the
+    server that entry outlived the session (every page's document stayed: 24 after 21 pages);
+    :func:`viewer.ui.fallback.forget_document` (run at every session's end) drops what refers to the ended
+    document and keeps the others'."""
+    from types import SimpleNamespace
+
+    import panel as pn
+    from bokeh.document import Document
+    from panel.io.notifications import NotificationArea
+
+    from viewer.ui import fallback
+
+    ended, other = Document(), Document()
+    area = NotificationArea()
+    ref = area.get_root(ended).ref["id"]  # as Panel's server_doc registers it for every page
+    kept = pn.pane.HTML("x").get_root(other).ref["id"]
+    fallback.forget_document(SimpleNamespace(_document=ended))
+    assert ref not in pn.state._views
+    assert pn.state._views[kept][2] is other
+    pn.state._views.pop(kept)

@@ -84,9 +84,20 @@ def wants_kiosk() -> bool:
 def build_page(make, kiosk: bool | None = None, title: str = TITLE) -> None:
     """Build ``make()`` (a viewable) into the current document; on any error, log it and serve the plain page."""
     doc = pn.state.curdoc
+    doc.on_session_destroyed(forget_document)
     try:
         pn.panel(make()).server_doc(doc, title=title)
     except Exception:  # any error: the traceback goes to the server log only
         log.exception("the page could not be built; serving the plain error page")
         doc.clear()
         error_page(wants_kiosk() if kiosk is None else kiosk).server_doc(doc, title=title)
+
+
+def forget_document(session_context) -> None:
+    """Drop every entry of Panel's view registry (``pn.state._views``) that still holds the ended session's
+    document. Panel removes a page's own root when its session ends, but not the notification area's (its
+    ``_server_destroy`` only knows documents given to ``server_doc``), and that one entry keeps the whole document
+    and all its models alive, one per visitor, for the life of the server."""
+    doc = session_context._document
+    for ref in [ref for ref, view in list(pn.state._views.items()) if view[2] is doc]:
+        pn.state._views.pop(ref, None)
