@@ -18,6 +18,7 @@ import random
 import sys
 from pathlib import Path
 
+import pytest
 from test_ui_browser import REPO, serve_app
 
 sys.path.insert(0, str(REPO / "benchmarks"))
