@@ -257,7 +257,9 @@ class FrameModel:
         sampled once per view and kept. Over the view's tracks span; a still at an ``et`` outside it gets the
         samples of that stretch of ``v``'s coverage (:func:`viewer.scene.sampling.trail_stretch`), so a vehicle the
         still draws has its trail."""
-        key = self.trail_key(v, et)
+        return self._sampled(v, self.trail_key(v, et))
+
+    def _sampled(self, v: str, key: tuple) -> dict | None:
         if key not in self._trails:
             factor = float(self.cfg["trails"]["web_tolerance_factor"]) if self.web else 1.0
             self._trails[key] = sampling.sample_trail(self.kin, v, self.view, factor, span=key[-1])
@@ -282,10 +284,13 @@ class FrameModel:
             return {self.kin.follow: parts}
         out = {}
         for v in self.vehicle_actor:
-            data = self.trail(v, f.et) if draws_own_trail(f.vehicles[v].stacked_on) else None
+            if not draws_own_trail(f.vehicles[v].stacked_on):
+                continue
+            key = self.trail_key(v, f.et)
+            data = self._sampled(v, key)
             if data is None:
                 continue
-            ets, key = data["ets"], self.trail_key(v, f.et)
+            ets = data["ets"]
             arrays = (ets, data["points"], data["velocities"])
             i0 = int(np.searchsorted(ets, f.et - view.trail_past_s))
             i1 = int(np.searchsorted(ets, f.et, side="right"))
